@@ -1,0 +1,40 @@
+"""The one place that answers "may this user do this?". API, admin and pages all ask here."""
+
+from apps.rbac.policy import required_role
+from apps.rbac.roles import GROUP_ROLES, Role
+
+_CACHE_ATTR = "_rbac_role"
+
+
+def user_role(user) -> Role | None:
+    """The user's role: the highest of their role groups. Superusers are Admins."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    cached = getattr(user, _CACHE_ATTR, False)
+    if cached is not False:
+        return cached
+    if user.is_superuser:
+        role = Role.ADMIN
+    else:
+        names = user.groups.values_list("name", flat=True)
+        roles = [GROUP_ROLES[n] for n in names if n in GROUP_ROLES]
+        role = max(roles) if roles else None
+    setattr(user, _CACHE_ATTR, role)
+    return role
+
+
+def forget_role(user) -> None:
+    """Drop the cached role after a role change."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def has_role(user, role: Role) -> bool:
+    current = user_role(user)
+    return current is not None and current >= role
+
+
+def can(user, action: str, model_label: str) -> bool:
+    """May `user` do `action` (view/add/change/delete) on model `app_label.model`?"""
+    needed = required_role(model_label, action)
+    return needed is not None and has_role(user, needed)

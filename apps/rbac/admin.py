@@ -1,0 +1,119 @@
+"""Admin for users and tokens, and the mixin every model admin uses to ask the policy."""
+
+import contextlib
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+
+from apps.rbac.access import can, user_role
+from apps.rbac.models import ApiToken
+from apps.rbac.roles import Role
+from apps.rbac.services import api_token_revoke, user_role_set
+
+User = get_user_model()
+
+
+class RoleAdminMixin:
+    """has_*_permission from the policy table (apps.rbac.policy), never from ad-hoc checks."""
+
+    def _label(self) -> str:
+        return self.model._meta.label_lower
+
+    def has_module_permission(self, request) -> bool:
+        return can(request.user, "view", self._label())
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return can(request.user, "view", self._label())
+
+    def has_add_permission(self, request, *args) -> bool:
+        return can(request.user, "add", self._label())
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return can(request.user, "change", self._label())
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return can(request.user, "delete", self._label())
+
+
+class ReadOnlyAdminMixin(RoleAdminMixin):
+    """Rows written only by services: viewable by role, never edited in a form."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+
+ROLE_CHOICES = [("", "— no role —")] + [(r.slug, r.group_name) for r in Role]
+
+
+class UserRoleForm(forms.ModelForm):
+    role = forms.ChoiceField(choices=ROLE_CHOICES, required=False)
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "email", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            role = user_role(self.instance)
+            self.fields["role"].initial = role.slug if role else ""
+
+
+class UserAddForm(UserRoleForm):
+    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_password(self.cleaned_data["password"])
+        if commit:
+            user.save()
+        return user
+
+
+admin.site.unregister(Group)
+with contextlib.suppress(admin.sites.NotRegistered):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(RoleAdminMixin, DjangoUserAdmin):
+    form = UserRoleForm
+    add_form = UserAddForm
+    list_display = ["username", "email", "role_name", "is_active", "last_login"]
+    list_filter = ["is_active", "groups"]
+    fieldsets = [
+        (None, {"fields": ["username", "first_name", "last_name", "email", "is_active", "role"]})
+    ]
+    add_fieldsets = [(None, {"fields": ["username", "password", "email", "role"]})]
+    filter_horizontal: list = []
+
+    @admin.display(description="role")
+    def role_name(self, obj) -> str:
+        role = user_role(obj)
+        return role.group_name if role else "—"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        slug = form.cleaned_data.get("role") or ""
+        user_role_set(user=obj, role=Role.from_slug(slug) if slug else None, actor=request.user)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    exclude = ["digest"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "digest"]
+
+    @admin.action(description="Revoke selected tokens", permissions=["view"])
+    def revoke(self, request, queryset) -> None:
+        for token in queryset:
+            api_token_revoke(token=token, actor=request.user)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.")

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class RbacConfig(AppConfig):
+    name = "apps.rbac"
+    label = "rbac"
+    verbose_name = "Access control"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_sync_after_migrate, dispatch_uid="rbac.role_groups_sync")
+
+
+def _sync_after_migrate(sender, using="default", **kwargs) -> None:
+    # Permission rows are made by post_migrate for each app in turn: sync after the last one.
+    from django.apps import apps
+
+    if sender.label != list(apps.get_app_configs())[-1].label:
+        return
+    from apps.rbac.services import role_groups_sync
+
+    role_groups_sync(using=using)

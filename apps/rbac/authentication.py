@@ -1,0 +1,29 @@
+"""`Authorization: Token <key>` against hashed, expiring API tokens."""
+
+from rest_framework import authentication, exceptions
+
+from apps.core.errors import NotAuthenticated
+from apps.rbac.services import api_token_authenticate
+
+KEYWORD = "Token"
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode("latin-1").lower() != KEYWORD.lower():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        try:
+            key = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("Malformed token.") from None
+        try:
+            token = api_token_authenticate(key)
+        except NotAuthenticated as exc:
+            raise exceptions.AuthenticationFailed(exc.message) from None
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        return KEYWORD

@@ -1,0 +1,49 @@
+"""Who may view, add, change and delete each model: one table for admin and group permissions.
+
+`None` means nobody, whatever the role: such rows change only through their services (an order
+is changed by the gate and the fill service, never edited in a form).
+"""
+
+from apps.rbac.roles import Role
+
+V, T, R, C, A = (
+    Role.VIEWER,
+    Role.TRADER,
+    Role.RISK_MANAGER,
+    Role.COMPLIANCE_OFFICER,
+    Role.ADMIN,
+)
+
+MODEL_POLICY: dict[str, dict[str, Role | None]] = {
+    # reference data: compliance maintains it
+    "trading.account": {"view": V, "add": C, "change": C, "delete": None},
+    "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
+    "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},
+    "trading.dailyprice": {"view": V, "add": C, "change": None, "delete": None},
+    # the order book: written by services only
+    "trading.order": {"view": V, "add": None, "change": None, "delete": None},
+    "trading.fill": {"view": V, "add": None, "change": None, "delete": None},
+    "trading.position": {"view": V, "add": None, "change": None, "delete": None},
+    "trading.workingexposure": {"view": V, "add": None, "change": None, "delete": None},
+    # people and access
+    "auth.user": {"view": A, "add": A, "change": A, "delete": None},
+    "auth.group": {"view": A, "add": None, "change": None, "delete": None},
+    "rbac.apitoken": {"view": A, "add": None, "change": None, "delete": None},
+    "axes.accessattempt": {"view": A, "add": None, "change": None, "delete": A},
+    "axes.accessfailurelog": {"view": A, "add": None, "change": None, "delete": None},
+    "axes.accesslog": {"view": A, "add": None, "change": None, "delete": None},
+    # schedules: compliance may pause or edit the beat jobs
+    "django_celery_beat.periodictask": {"view": C, "add": A, "change": C, "delete": A},
+    "django_celery_beat.crontabschedule": {"view": C, "add": A, "change": A, "delete": A},
+    "django_celery_beat.intervalschedule": {"view": C, "add": A, "change": A, "delete": A},
+    "django_celery_beat.solarschedule": {"view": C, "add": A, "change": A, "delete": A},
+    "django_celery_beat.clockedschedule": {"view": C, "add": A, "change": A, "delete": A},
+}
+
+
+def required_role(model_label: str, action: str) -> Role | None:
+    """The lowest role allowed `action` on `model_label`; None when nobody is. Unknown: Admin."""
+    policy = MODEL_POLICY.get(model_label.lower())
+    if policy is None:
+        return Role.ADMIN if action == "view" else None
+    return policy.get(action)

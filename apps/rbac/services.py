@@ -1,0 +1,106 @@
+"""Writes for users, roles and API tokens."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from apps.core.errors import NotAuthenticated, ValidationFailed, field_errors
+from apps.core.time import utcnow
+from apps.rbac.access import forget_role
+from apps.rbac.models import ApiToken
+from apps.rbac.policy import MODEL_POLICY
+from apps.rbac.roles import ROLE_GROUPS, Role
+
+User = get_user_model()
+
+
+def role_groups_sync(*, using: str = "default") -> None:
+    """Give each role group exactly the Django permissions that the policy table grants it."""
+    groups = {
+        role: Group.objects.using(using).get_or_create(name=name)[0]
+        for role, name in ROLE_GROUPS.items()
+    }
+    perms = Permission.objects.using(using).select_related("content_type")
+    by_key = {(p.content_type.app_label, p.codename): p for p in perms}
+    for role, group in groups.items():
+        wanted = []
+        for label, actions in MODEL_POLICY.items():
+            app_label, model = label.split(".")
+            for action, needed in actions.items():
+                perm = by_key.get((app_label, f"{action}_{model}"))
+                if perm is not None and needed is not None and role >= needed:
+                    wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+@transaction.atomic
+def user_role_set(*, user, role: Role | None, actor=None) -> None:
+    """Put `user` in exactly one role group (or none). Staff status follows the role."""
+    role_groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
+    user.groups.remove(*role_groups)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role.group_name))
+    user.is_staff = role is not None
+    user.save(update_fields=["is_staff"])
+    forget_role(user)
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, role: Role | None, email: str = "", actor=None):
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed(details=field_errors(username="A user with this name exists."))
+    user = User(username=username, email=email)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    user_role_set(user=user, role=role, actor=actor)
+    return user
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_issue(
+    *, user, name: str = "api", ttl: timedelta | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a token; returns the row and the key, which is never stored and never shown again."""
+    key = secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=(name or "api")[:100],
+        prefix=key[:8],
+        digest=_digest(key),
+        expires_at=utcnow() + (ttl or settings.API_TOKEN_TTL),
+    )
+    token.full_clean()
+    token.save()
+    return token, key
+
+
+def api_token_authenticate(key: str) -> ApiToken:
+    """The live token for `key`, or NotAuthenticated (unknown, expired, revoked, user inactive)."""
+    token = ApiToken.objects.select_related("user").filter(digest=_digest(key)).first()
+    if token is None:
+        raise NotAuthenticated("Invalid token.", code="invalid_token")
+    if token.revoked_at is not None:
+        raise NotAuthenticated("Token revoked.", code="token_revoked")
+    if token.expires_at <= utcnow():
+        raise NotAuthenticated("Token expired.", code="token_expired")
+    if not token.user.is_active:
+        raise NotAuthenticated("User inactive.", code="user_inactive")
+    return token
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor=None) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,183 @@
+"""Back office for the trading domain. The order book is read-only here: it changes through the
+order services (the API and the admin actions call the same ones)."""
+
+from django.contrib import admin, messages
+from django.db import models
+
+from apps.core.errors import PlatformError
+from apps.rbac.access import has_role
+from apps.rbac.admin import ReadOnlyAdminMixin, RoleAdminMixin
+from apps.rbac.roles import Role
+from apps.trading.models import (
+    Account,
+    DailyPrice,
+    Fill,
+    Instrument,
+    Order,
+    Position,
+    ReferencePrice,
+    WorkingExposure,
+)
+from apps.trading.services import order_cancel
+
+
+@admin.register(Account)
+class AccountAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "beneficial_owner",
+        "base_currency",
+        "credit_limit",
+        "lei",
+        "is_active",
+    ]
+    list_filter = ["is_active", "base_currency"]
+    search_fields = ["code", "name", "beneficial_owner", "lei"]
+    readonly_fields = ["created_at", "updated_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["code", "name", "beneficial_owner", "is_active"]}),
+        ("Limits and identity", {"fields": ["base_currency", "credit_limit", "lei"]}),
+        ("Client notifications", {"fields": ["webhook_url", "webhook_secret"]}),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "symbol",
+        "name",
+        "isin",
+        "mic",
+        "asset_class",
+        "sector",
+        "currency",
+        "underlying",
+        "is_active",
+    ]
+    list_filter = ["asset_class", "sector", "mic", "currency", "is_active"]
+    search_fields = ["symbol", "isin", "name", "issuer"]
+    autocomplete_fields = ["underlying"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(ReferencePrice)
+class ReferencePriceAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ["instrument", "price", "as_of", "source"]
+    list_filter = ["source", "instrument__sector"]
+    search_fields = ["instrument__symbol"]
+    date_hierarchy = "as_of"
+    list_select_related = ["instrument"]
+    autocomplete_fields = ["instrument"]
+
+
+@admin.register(DailyPrice)
+class DailyPriceAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ["instrument", "date", "open", "high", "low", "close", "volume"]
+    list_filter = ["instrument__sector"]
+    search_fields = ["instrument__symbol"]
+    date_hierarchy = "date"
+    list_select_related = ["instrument"]
+    autocomplete_fields = ["instrument"]
+
+
+class FillInline(admin.TabularInline):
+    model = Fill
+    extra = 0
+    can_delete = False
+    fields = ["exec_id", "quantity", "price", "venue", "executed_at", "liquidity", "commission"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "account",
+        "instrument",
+        "side",
+        "order_type",
+        "quantity",
+        "limit_price",
+        "status",
+        "filled_quantity",
+        "submitted_by",
+    ]
+    list_filter = [
+        "status",
+        "side",
+        "order_type",
+        "time_in_force",
+        "instrument__sector",
+        "created_at",
+    ]
+    search_fields = [
+        "client_order_id",
+        "account__code",
+        "instrument__symbol",
+        "submitted_by__username",
+    ]
+    date_hierarchy = "created_at"
+    list_select_related = ["account", "instrument", "submitted_by"]
+    inlines = [FillInline]
+    actions = ["cancel_orders"]
+
+    @admin.action(description="Cancel selected working orders", permissions=["cancel"])
+    def cancel_orders(self, request, queryset) -> None:
+        done = 0
+        for order in queryset:
+            try:
+                order_cancel(order=order, actor=request.user, reason="admin")
+                done += 1
+            except PlatformError as exc:
+                self.message_user(request, f"Order {order.pk}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"{done} order(s) canceled.")
+
+    def has_cancel_permission(self, request) -> bool:
+        return has_role(request.user, Role.TRADER)
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["exec_id", "order", "quantity", "price", "venue", "liquidity", "executed_at"]
+    list_filter = ["venue", "liquidity", "executed_at"]
+    search_fields = ["exec_id", "order__client_order_id", "order__account__code"]
+    date_hierarchy = "executed_at"
+    list_select_related = ["order"]
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "account",
+        "instrument",
+        "quantity",
+        "average_cost",
+        "realised_pnl",
+        "updated_at",
+    ]
+    list_filter = ["account", "instrument__sector"]
+    search_fields = ["account__code", "instrument__symbol"]
+    list_select_related = ["account", "instrument"]
+
+
+@admin.register(WorkingExposure)
+class WorkingExposureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "account",
+        "instrument",
+        "buy_quantity",
+        "buy_notional",
+        "sell_quantity",
+        "sell_notional",
+        "updated_at",
+    ]
+    list_filter = ["account"]
+    search_fields = ["account__code", "instrument__symbol"]
+    list_select_related = ["account", "instrument"]

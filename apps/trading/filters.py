@@ -1,0 +1,55 @@
+"""One FilterSet per list, shared by the API and the admin."""
+
+import django_filters
+
+from apps.trading.models import Account, AssetClass, Instrument, Order, OrderStatus, Position
+
+
+class AccountFilter(django_filters.FilterSet):
+    code = django_filters.CharFilter()
+    beneficial_owner = django_filters.CharFilter(lookup_expr="icontains")
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Account
+        fields = ["code", "beneficial_owner", "is_active"]
+
+
+class InstrumentFilter(django_filters.FilterSet):
+    symbol = django_filters.CharFilter()
+    isin = django_filters.CharFilter()
+    mic = django_filters.CharFilter()
+    sector = django_filters.CharFilter(lookup_expr="iexact")
+    asset_class = django_filters.ChoiceFilter(choices=AssetClass.choices)
+    currency = django_filters.CharFilter()
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Instrument
+        fields = ["symbol", "isin", "mic", "sector", "asset_class", "currency", "is_active"]
+
+
+class PositionFilter(django_filters.FilterSet):
+    account = django_filters.CharFilter(field_name="account__code")
+    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    nonzero = django_filters.BooleanFilter(method="filter_nonzero", label="Open positions only")
+
+    class Meta:
+        model = Position
+        fields = ["account", "instrument"]
+
+    def filter_nonzero(self, queryset, name, value):
+        return queryset.exclude(quantity=0) if value else queryset.filter(quantity=0)
+
+
+class OrderFilter(django_filters.FilterSet):
+    account = django_filters.CharFilter(field_name="account__code")
+    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
+    date = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Order
+        fields = ["account", "instrument", "status", "date"]

@@ -1,0 +1,166 @@
+"""Demo data: users of every role, accounts, instruments, reference prices, price history.
+
+Idempotent: running it again changes nothing that is already there (it resets the demo users'
+passwords and roles, and adds price history for days that have passed since).
+"""
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.core.time import utcnow
+from apps.core.types import quantize
+from apps.rbac.roles import Role
+from apps.rbac.services import user_create, user_role_set
+from apps.trading.demo_data import ACCOUNTS, INSTRUMENTS
+from apps.trading.models import Account, Instrument
+from apps.trading.services import (
+    account_create,
+    daily_prices_load,
+    instrument_create,
+    reference_price_record,
+)
+
+DEFAULT_PASSWORD = "demo-pass-2026"
+HISTORY_DAYS = 300
+
+DEMO_USERS = [
+    ("viewer", Role.VIEWER),
+    ("trader", Role.TRADER),
+    ("trader2", Role.TRADER),
+    ("risk", Role.RISK_MANAGER),
+    ("compliance", Role.COMPLIANCE_OFFICER),
+    ("compliance2", Role.COMPLIANCE_OFFICER),
+    ("admin", Role.ADMIN),
+]
+
+
+def _sessions(calendar: str, end: date, count: int) -> list[date]:
+    """The last `count` trading days up to `end`: weekdays, or every day for a 24/7 market.
+
+    Exchange holidays are not removed: the history is illustrative.
+    """
+    days, day = [], end
+    while len(days) < count:
+        if calendar == "24/7" or day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return sorted(days)
+
+
+def _bars(spec: dict, end: date) -> list[dict]:
+    """A deterministic random walk ending near the instrument's base price."""
+    rng = random.Random(spec["symbol"])
+    tick = Decimal(spec["tick_size"])
+    base = Decimal(spec["base_price"])
+    sessions = _sessions(spec["calendar"], end, HISTORY_DAYS)
+    path = [1.0]
+    for _ in sessions[1:]:
+        path.append(path[-1] * (1 + rng.gauss(0, 0.015)))
+    scale = float(base) / path[-1]
+
+    def px(x: float) -> Decimal:
+        return max(tick, (Decimal(str(round(x * scale, 6))) / tick).quantize(Decimal(1)) * tick)
+
+    bars, prev = [], path[0]
+    for day, close in zip(sessions, path, strict=True):
+        high_f = max(prev, close) * (1 + abs(rng.gauss(0, 0.006)))
+        low_f = min(prev, close) * (1 - abs(rng.gauss(0, 0.006)))
+        o, c, h, lo = px(prev), px(close), px(high_f), px(low_f)
+        h, lo = max(h, o, c), min(lo, o, c)
+        volume = Decimal(rng.randint(50_000, 5_000_000))
+        bars.append({"date": day, "open": o, "high": h, "low": lo, "close": c, "volume": volume})
+        prev = close
+    return bars
+
+
+class Command(BaseCommand):
+    help = "Load idempotent demo data: users of every role, accounts, instruments, prices."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password",
+            default=DEFAULT_PASSWORD,
+            help=f"Password of every demo user (default {DEFAULT_PASSWORD}).",
+        )
+        parser.add_argument(
+            "--no-history", action="store_true", help="Skip the daily price history (faster)."
+        )
+
+    def handle(self, *args, password: str, no_history: bool, **options):
+        with transaction.atomic():
+            self._users(password)
+            self._accounts()
+            instruments = self._instruments()
+            self._prices(instruments, history=not no_history)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"Demo logins (password: {password}):")
+        for username, role in DEMO_USERS:
+            self.stdout.write(f"  {username:<12} {role.group_name}")
+
+    def _users(self, password: str) -> None:
+        User = get_user_model()
+        for username, role in DEMO_USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user_create(
+                    username=username,
+                    password=password,
+                    role=role,
+                    email=f"{username}@demo.invalid",
+                )
+            else:
+                user.set_password(password)
+                user.is_active = True
+                user.save(update_fields=["password", "is_active"])
+                user_role_set(user=user, role=role)
+
+    def _accounts(self) -> None:
+        for spec in ACCOUNTS:
+            if not Account.objects.filter(code=spec["code"]).exists():
+                account_create(**{**spec, "credit_limit": Decimal(spec["credit_limit"])})
+
+    def _instruments(self) -> dict[str, Instrument]:
+        existing = {i.symbol: i for i in Instrument.objects.all()}
+        fields = [
+            "symbol",
+            "isin",
+            "mic",
+            "name",
+            "asset_class",
+            "sector",
+            "currency",
+            "cfi",
+            "issuer",
+            "calendar",
+        ]
+        # Underlyings first, so that derivatives can point at them.
+        for spec in sorted(INSTRUMENTS, key=lambda s: bool(s["underlying"])):
+            if spec["symbol"] in existing:
+                continue
+            existing[spec["symbol"]] = instrument_create(
+                **{k: spec[k] for k in fields},
+                underlying=existing.get(spec["underlying"]) if spec["underlying"] else None,
+                lot_size=Decimal(spec["lot_size"]),
+                tick_size=Decimal(spec["tick_size"]),
+            )
+        return existing
+
+    def _prices(self, instruments: dict[str, Instrument], *, history: bool) -> None:
+        today = utcnow().date()
+        for spec in INSTRUMENTS:
+            instrument = instruments[spec["symbol"]]
+            bars = _bars(spec, today)
+            if not instrument.reference_prices.exists():
+                reference_price_record(
+                    instrument=instrument,
+                    price=quantize(bars[-1]["close"]),
+                    as_of=utcnow(),
+                    source="demo",
+                )
+            if history:
+                daily_prices_load(instrument=instrument, bars=bars)

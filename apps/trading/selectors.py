@@ -1,0 +1,46 @@
+"""Reads. Every list a user sees goes through here; each takes the acting user."""
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from apps.trading.models import Account, Instrument, Order, Position, ReferencePrice
+
+
+def _latest_price_subquery(field: str) -> Subquery:
+    latest = ReferencePrice.objects.filter(instrument=OuterRef("pk")).order_by("-as_of", "-id")
+    return Subquery(latest.values(field)[:1])
+
+
+def account_list(*, user) -> QuerySet[Account]:
+    return Account.objects.all()
+
+
+def instrument_list(*, user) -> QuerySet[Instrument]:
+    """Instruments with their latest reference price and its time, in one query."""
+    return Instrument.objects.select_related("underlying").annotate(
+        latest_price=_latest_price_subquery("price"),
+        latest_price_as_of=_latest_price_subquery("as_of"),
+    )
+
+
+def instrument_latest_price(instrument: Instrument) -> ReferencePrice | None:
+    return instrument.reference_prices.order_by("-as_of", "-id").first()
+
+
+def position_list(*, user) -> QuerySet[Position]:
+    return Position.objects.select_related("account", "instrument")
+
+
+def order_list(*, user) -> QuerySet[Order]:
+    return Order.objects.select_related("account", "instrument", "submitted_by")
+
+
+def account_get_by_code(code: str) -> Account | None:
+    return Account.objects.filter(code=code).first()
+
+
+def instrument_get_by_symbol_or_isin(value: str) -> Instrument | None:
+    """Symbol first; a 12-character value is also tried as an ISIN."""
+    instrument = Instrument.objects.filter(symbol=value).first()
+    if instrument is None and len(value) == 12:
+        instrument = Instrument.objects.filter(isin=value.upper()).first()
+    return instrument

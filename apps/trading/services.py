@@ -1,0 +1,497 @@
+"""Writes for the trading domain: reference data and the order life (create, fill, cancel, amend).
+
+Every service runs in one transaction and keeps the derived rows (position, working exposure)
+right in that same transaction, so that limits read consistent numbers.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.core.api import django_validation_details
+from apps.core.errors import Conflict, ValidationFailed, field_errors
+from apps.core.time import utcnow
+from apps.core.types import quantize, to_decimal
+from apps.trading.models import (
+    FILLABLE_STATUSES,
+    WORKING_STATUSES,
+    Account,
+    DailyPrice,
+    Fill,
+    Instrument,
+    Liquidity,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    ReferencePrice,
+    Side,
+    TimeInForce,
+    WorkingExposure,
+)
+
+ZERO = Decimal("0")
+# A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
+FILL_FUTURE_SKEW = timedelta(minutes=5)
+METADATA_MAX_BYTES = 16_384
+
+
+def _clean(instance, *, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details=django_validation_details(exc)) from None
+
+
+# --- reference data -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def account_create(
+    *,
+    code: str,
+    name: str,
+    beneficial_owner: str,
+    base_currency: str = "USD",
+    credit_limit: Decimal = ZERO,
+    lei: str = "",
+    webhook_url: str = "",
+    webhook_secret: str = "",
+    actor=None,
+) -> Account:
+    account = Account(
+        code=code,
+        name=name,
+        beneficial_owner=beneficial_owner,
+        base_currency=base_currency,
+        credit_limit=to_decimal(credit_limit, field="credit_limit"),
+        lei=lei,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+    )
+    _clean(account)
+    account.save()
+    return account
+
+
+@transaction.atomic
+def instrument_create(
+    *,
+    symbol: str,
+    isin: str,
+    mic: str,
+    name: str,
+    asset_class: str,
+    sector: str,
+    currency: str,
+    cfi: str = "",
+    issuer: str = "",
+    underlying: Instrument | None = None,
+    lot_size: Decimal = Decimal("1"),
+    tick_size: Decimal = Decimal("0.01"),
+    calendar: str = "",
+    actor=None,
+) -> Instrument:
+    instrument = Instrument(
+        symbol=symbol,
+        isin=isin,
+        mic=mic,
+        name=name,
+        asset_class=asset_class,
+        sector=sector,
+        currency=currency,
+        cfi=cfi,
+        issuer=issuer,
+        underlying=underlying,
+        lot_size=to_decimal(lot_size, field="lot_size", positive=True),
+        tick_size=to_decimal(tick_size, field="tick_size", positive=True),
+        calendar=calendar,
+    )
+    _clean(instrument)
+    instrument.save()
+    return instrument
+
+
+@transaction.atomic
+def reference_price_record(
+    *,
+    instrument: Instrument,
+    price,
+    as_of: datetime | None = None,
+    source: str = "manual",
+    actor=None,
+) -> ReferencePrice:
+    as_of = as_of or utcnow()
+    if timezone.is_naive(as_of):
+        raise ValidationFailed(details=field_errors(as_of="Give a time zone (UTC)."))
+    row = ReferencePrice(
+        instrument=instrument,
+        price=to_decimal(price, field="price", positive=True),
+        as_of=as_of,
+        source=source,
+    )
+    _clean(row)
+    row.save()
+    return row
+
+
+@transaction.atomic
+def daily_prices_load(*, instrument: Instrument, bars: list[dict[str, Any]]) -> int:
+    """Insert daily bars not already stored; returns how many were added."""
+    have = set(DailyPrice.objects.filter(instrument=instrument).values_list("date", flat=True))
+    rows = []
+    for bar in bars:
+        if bar["date"] in have:
+            continue
+        prices = [
+            to_decimal(bar[k], field=k, positive=True) for k in ("open", "high", "low", "close")
+        ]
+        if bar["low"] > min(prices) or bar["high"] < max(prices):
+            raise ValidationFailed(details=field_errors(low=f"{bar['date']}: low/high disagree."))
+        rows.append(DailyPrice(instrument=instrument, **bar))
+    DailyPrice.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+# --- positions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PositionState:
+    quantity: Decimal
+    average_cost: Decimal
+    realised_pnl: Decimal
+
+
+def position_after_fill(
+    state: PositionState, signed_quantity: Decimal, price: Decimal
+) -> PositionState:
+    """The position after a fill (buy positive, sell negative), average-cost method.
+
+    Adding to a position moves the average cost; reducing it realises P&L against the average
+    cost and leaves the average unchanged; crossing zero realises the whole old position and
+    opens the rest at the fill price.
+    """
+    qty, avg, realised = state.quantity, state.average_cost, state.realised_pnl
+    if qty == 0 or (qty > 0) == (signed_quantity > 0):
+        new_qty = qty + signed_quantity
+        new_avg = quantize((abs(qty) * avg + abs(signed_quantity) * price) / abs(new_qty))
+        return PositionState(new_qty, new_avg, realised)
+    closed = min(abs(signed_quantity), abs(qty))
+    direction = 1 if qty > 0 else -1
+    realised = quantize(realised + closed * (price - avg) * direction)
+    new_qty = qty + signed_quantity
+    if new_qty == 0:
+        return PositionState(ZERO, ZERO, realised)
+    if (new_qty > 0) == (qty > 0):
+        return PositionState(new_qty, avg, realised)
+    return PositionState(new_qty, quantize(price), realised)
+
+
+def _position_for_update(account: Account, instrument: Instrument) -> Position:
+    position, _ = Position.objects.select_for_update().get_or_create(
+        account=account, instrument=instrument
+    )
+    return position
+
+
+# --- working exposure ---------------------------------------------------------------------------
+
+
+def order_unit_price(order: Order) -> Decimal:
+    """The price that values an order's open quantity: its limit, else the reference price."""
+    return order.limit_price or order.reference_price or ZERO
+
+
+def _working_contribution(order: Order) -> tuple[Decimal, Decimal]:
+    if order.status not in WORKING_STATUSES:
+        return ZERO, ZERO
+    remaining = order.quantity - order.filled_quantity
+    return remaining, quantize(remaining * order_unit_price(order))
+
+
+def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
+    after = _working_contribution(order)
+    dq, dn = after[0] - before[0], after[1] - before[1]
+    if dq == 0 and dn == 0:
+        return
+    exposure, _ = WorkingExposure.objects.select_for_update().get_or_create(
+        account_id=order.account_id, instrument_id=order.instrument_id
+    )
+    if order.side == Side.BUY:
+        exposure.buy_quantity += dq
+        exposure.buy_notional += dn
+        fields = ["buy_quantity", "buy_notional", "updated_at"]
+    else:
+        exposure.sell_quantity += dq
+        exposure.sell_notional += dn
+        fields = ["sell_quantity", "sell_notional", "updated_at"]
+    exposure.save(update_fields=fields)
+
+
+# --- the order life -----------------------------------------------------------------------------
+
+
+def _metadata_checked(metadata: Any) -> dict:
+    import json
+
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ValidationFailed(details=field_errors(metadata="Must be a JSON object."))
+    try:
+        size = len(json.dumps(metadata, allow_nan=False))
+    except (TypeError, ValueError):
+        raise ValidationFailed(details=field_errors(metadata="Must be plain JSON.")) from None
+    if size > METADATA_MAX_BYTES:
+        raise ValidationFailed(
+            details=field_errors(metadata=f"At most {METADATA_MAX_BYTES} bytes of JSON.")
+        )
+    return metadata
+
+
+def _choice(value: Any, choices, field: str) -> str:
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise ValidationFailed(details=field_errors(**{field: f"Must be one of: {allowed}."}))
+    return value
+
+
+@transaction.atomic
+def order_create(
+    *,
+    account: Account,
+    instrument: Instrument,
+    client_order_id: str,
+    side: str,
+    order_type: str,
+    quantity,
+    limit_price=None,
+    time_in_force: str = "day",
+    metadata: dict | None = None,
+    submitted_by=None,
+    status: str = OrderStatus.ACCEPTED,
+    reference_price: Decimal | None = None,
+) -> Order:
+    """Store an order in its decided status (the gate decides; this records and books it)."""
+    if status not in (OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PENDING_APPROVAL):
+        raise ValidationFailed(details=field_errors(status="Not a submission status."))
+    if not account.is_active:
+        raise ValidationFailed(details=field_errors(account="Account is not active."))
+    if not instrument.is_active:
+        raise ValidationFailed(details=field_errors(instrument="Instrument is not active."))
+    side = _choice(side, Side, "side")
+    order_type = _choice(order_type, OrderType, "order_type")
+    time_in_force = _choice(time_in_force, TimeInForce, "time_in_force")
+    quantity = to_decimal(quantity, field="quantity", positive=True)
+    if order_type == OrderType.LIMIT:
+        if limit_price in (None, ""):
+            raise ValidationFailed(details=field_errors(limit_price="A limit order needs one."))
+        limit_price = to_decimal(limit_price, field="limit_price", positive=True)
+    elif limit_price not in (None, ""):
+        raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
+    else:
+        limit_price = None
+    order = Order(
+        account=account,
+        instrument=instrument,
+        submitted_by=submitted_by,
+        client_order_id=client_order_id,
+        side=side,
+        order_type=order_type,
+        time_in_force=time_in_force,
+        quantity=quantity,
+        limit_price=limit_price,
+        status=status,
+        reference_price=reference_price,
+        metadata=_metadata_checked(metadata),
+    )
+    _clean(order, exclude=["account", "instrument", "submitted_by"])
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError:
+        if Order.objects.filter(account=account, client_order_id=client_order_id).exists():
+            raise Conflict(
+                "This client_order_id is already used on this account.",
+                code="duplicate_client_order_id",
+                details={"client_order_id": client_order_id},
+            ) from None
+        raise
+    _exposure_apply(order, (ZERO, ZERO))
+    return order
+
+
+def _order_for_update(order: Order) -> Order:
+    return (
+        Order.objects.select_for_update().select_related("account", "instrument").get(pk=order.pk)
+    )
+
+
+@transaction.atomic
+def order_fill(
+    *,
+    order: Order,
+    exec_id: str,
+    quantity,
+    price,
+    venue: str,
+    executed_at: datetime,
+    liquidity: str,
+    commission=ZERO,
+    actor=None,
+) -> tuple[Fill, Position]:
+    """Book an execution: the fill, the order's filled quantity and status, the position."""
+    quantity = to_decimal(quantity, field="quantity", positive=True)
+    price = to_decimal(price, field="price", positive=True)
+    commission = to_decimal(commission, field="commission")
+    if commission < 0:
+        raise ValidationFailed(details=field_errors(commission="Must not be negative."))
+    liquidity = _choice(liquidity, Liquidity, "liquidity")
+    if not isinstance(executed_at, datetime) or timezone.is_naive(executed_at):
+        raise ValidationFailed(details=field_errors(executed_at="A time with a time zone."))
+    if executed_at > utcnow() + FILL_FUTURE_SKEW:
+        raise ValidationFailed(details=field_errors(executed_at="Lies in the future."))
+
+    existing = Fill.objects.filter(exec_id=exec_id).first()
+    if existing is not None:
+        raise Conflict(
+            "A fill with this exec_id is already booked.",
+            code="duplicate_exec_id",
+            details={"exec_id": exec_id, "fill_id": existing.pk},
+        )
+    order = _order_for_update(order)
+    if order.status not in FILLABLE_STATUSES:
+        raise Conflict(
+            f"An order that is {order.status} cannot be filled.",
+            code="order_not_fillable",
+            details={"status": order.status},
+        )
+    remaining = order.quantity - order.filled_quantity
+    if quantity > remaining:
+        raise ValidationFailed(
+            "The fill is larger than what remains of the order.",
+            details=field_errors(quantity=f"At most {remaining} remains."),
+        )
+    fill = Fill(
+        order=order,
+        exec_id=exec_id,
+        quantity=quantity,
+        price=price,
+        venue=venue,
+        executed_at=executed_at,
+        commission=commission,
+        liquidity=liquidity,
+    )
+    _clean(fill, exclude=["order"])
+    fill.save()
+
+    before = _working_contribution(order)
+    filled = order.filled_quantity + quantity
+    # From the fills themselves, not the rounded previous average, so rounding never piles up.
+    traded_value = sum(
+        (q * p for q, p in Fill.objects.filter(order=order).values_list("quantity", "price")),
+        ZERO,
+    )
+    order.avg_fill_price = quantize(traded_value / filled)
+    order.filled_quantity = filled
+    order.status = OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
+    order.save(update_fields=["filled_quantity", "avg_fill_price", "status", "updated_at"])
+    _exposure_apply(order, before)
+
+    position = _position_for_update(order.account, order.instrument)
+    signed = quantity if order.side == Side.BUY else -quantity
+    state = position_after_fill(
+        PositionState(position.quantity, position.average_cost, position.realised_pnl),
+        signed,
+        price,
+    )
+    position.quantity = state.quantity
+    position.average_cost = state.average_cost
+    position.realised_pnl = state.realised_pnl
+    position.save(update_fields=["quantity", "average_cost", "realised_pnl", "updated_at"])
+    return fill, position
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
+    order = _order_for_update(order)
+    if order.status not in WORKING_STATUSES:
+        raise Conflict(
+            f"An order that is {order.status} cannot be canceled.",
+            code="order_not_cancelable",
+            details={"status": order.status},
+        )
+    before = _working_contribution(order)
+    order.status = OrderStatus.CANCELED
+    order.save(update_fields=["status", "updated_at"])
+    _exposure_apply(order, before)
+    return order
+
+
+@transaction.atomic
+def order_amend(*, order: Order, quantity=None, limit_price=None, actor=None) -> Order:
+    """Change quantity and/or limit price of a working order (the gate re-checks it first)."""
+    if quantity in (None, "") and limit_price in (None, ""):
+        raise ValidationFailed("Give quantity, limit_price or both.")
+    order = _order_for_update(order)
+    if order.status not in FILLABLE_STATUSES | {OrderStatus.PENDING_APPROVAL}:
+        raise Conflict(
+            f"An order that is {order.status} cannot be amended.",
+            code="order_not_amendable",
+            details={"status": order.status},
+        )
+    before = _working_contribution(order)
+    fields = ["updated_at"]
+    if quantity not in (None, ""):
+        quantity = to_decimal(quantity, field="quantity", positive=True)
+        if quantity <= order.filled_quantity:
+            raise ValidationFailed(
+                details=field_errors(
+                    quantity=f"Must exceed the filled quantity ({order.filled_quantity})."
+                )
+            )
+        order.quantity = quantity
+        fields.append("quantity")
+    if limit_price not in (None, ""):
+        if order.order_type != OrderType.LIMIT:
+            raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
+        order.limit_price = to_decimal(limit_price, field="limit_price", positive=True)
+        fields.append("limit_price")
+    order.save(update_fields=fields)
+    _exposure_apply(order, before)
+    return order
+
+
+_STATUS_MOVES = {
+    OrderStatus.PENDING_APPROVAL: {
+        OrderStatus.ACCEPTED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+        OrderStatus.CANCELED,
+    },
+    OrderStatus.ACCEPTED: {OrderStatus.EXPIRED, OrderStatus.CANCELED},
+    OrderStatus.PARTIALLY_FILLED: {OrderStatus.EXPIRED, OrderStatus.CANCELED},
+}
+
+
+@transaction.atomic
+def order_status_set(*, order: Order, status: str, actor=None) -> Order:
+    """Move an order along its lifecycle (approval decided, end of day expiry)."""
+    order = _order_for_update(order)
+    if status not in _STATUS_MOVES.get(order.status, set()):
+        raise Conflict(
+            f"An order cannot go from {order.status} to {status}.",
+            code="invalid_transition",
+            details={"from": order.status, "to": status},
+        )
+    before = _working_contribution(order)
+    order.status = status
+    order.save(update_fields=["status", "updated_at"])
+    _exposure_apply(order, before)
+    return order

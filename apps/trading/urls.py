@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.trading import apis
+
+urlpatterns = [
+    path("accounts/", apis.AccountListApi.as_view(), name="account-list"),
+    path("instruments/", apis.InstrumentListApi.as_view(), name="instrument-list"),
+    path("positions/", apis.PositionListApi.as_view(), name="position-list"),
+]

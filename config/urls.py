@@ -1,0 +1,46 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import views as core_views
+from apps.core.api import json_error_view
+from apps.trading import views as trading_views
+
+api_v1 = [
+    path("", include("apps.rbac.urls")),
+    path("", include("apps.trading.urls")),
+]
+
+urlpatterns = [
+    path("", trading_views.DashboardView.as_view(), name="dashboard"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    # Unknown API paths answer with the error body, in DEBUG too.
+    re_path(r"^api/", json_error_view(404, "not_found", "No such API endpoint.")),
+]
+
+handler404 = "config.urls.not_found"
+handler500 = "config.urls.server_error"
+
+
+def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error_view(404, "not_found", "Not found.")(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return json_error_view(500, "server_error", "Internal error.")(request)
+    from django.views.defaults import server_error as default_server_error
+
+    return default_server_error(request)

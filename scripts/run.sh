@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Serve the web app, a Celery worker and Celery beat together; Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+
+trap 'trap - EXIT INT TERM; kill 0 2>/dev/null; wait' EXIT INT TERM
+
+"$BIN/celery" -A config worker --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-2}" &
+"$BIN/celery" -A config beat --loglevel INFO --pidfile= &
+"$BIN/gunicorn" config.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" --threads 4 \
+  --access-logfile - &
+
+echo "Serving on http://$HOST:$PORT (admin at /admin/, API docs at /api/docs/). Ctrl-C stops."
+wait -n

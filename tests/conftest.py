@@ -1,0 +1,48 @@
+import pytest
+from rest_framework.test import APIClient
+
+from apps.rbac.roles import Role
+from apps.rbac.services import api_token_issue, user_create
+from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user(Role.TRADER) -> a user holding that role (or no role with None)."""
+    counter = {"n": 0}
+
+    def make(role: Role | None = Role.VIEWER, username: str | None = None):
+        counter["n"] += 1
+        name = username or f"{role.slug if role else 'norole'}{counter['n']}"
+        return user_create(username=name, password=PASSWORD, role=role)
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(make_user):
+    """api_client_for(Role.TRADER) -> an APIClient authenticated with a real API token."""
+
+    def make(role: Role | None = Role.VIEWER, user=None):
+        user = user or make_user(role)
+        _token, key = api_token_issue(user=user, name="test")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        client.user = user
+        return client
+
+    return make
+
+
+@pytest.fixture
+def account(db):
+    return AccountFactory(code="ACC-T1")
+
+
+@pytest.fixture
+def instrument(db):
+    instrument = InstrumentFactory(symbol="AAPL", isin="US0378331005")
+    ReferencePriceFactory(instrument=instrument)
+    return instrument

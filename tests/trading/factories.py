@@ -1,0 +1,56 @@
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from apps.trading.models import Account, Instrument, ReferencePrice
+
+
+def _isin(n: int) -> str:
+    """A valid ISIN for test instrument number n (US + 9 digits + check digit)."""
+    from apps.trading.validators import isin_is_valid
+
+    body = f"US{n:09d}"
+    for check in range(10):
+        if isin_is_valid(body + str(check)):
+            return body + str(check)
+    raise AssertionError("no check digit")
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"T-{n:04d}")
+    name = factory.LazyAttribute(lambda o: f"Test account {o.code}")
+    beneficial_owner = factory.LazyAttribute(lambda o: f"Owner of {o.code}")
+    base_currency = "USD"
+    credit_limit = Decimal("1000000")
+
+
+class InstrumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Instrument
+        django_get_or_create = ("symbol",)
+
+    symbol = factory.Sequence(lambda n: f"TST{n}")
+    isin = factory.Sequence(lambda n: _isin(n + 1))
+    mic = "XNYS"
+    name = factory.LazyAttribute(lambda o: f"{o.symbol} Inc.")
+    asset_class = "equity"
+    sector = "Technology"
+    currency = "USD"
+    issuer = factory.LazyAttribute(lambda o: f"{o.symbol} Inc.")
+    lot_size = Decimal("1")
+    tick_size = Decimal("0.01")
+
+
+class ReferencePriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReferencePrice
+
+    instrument = factory.SubFactory(InstrumentFactory)
+    price = Decimal("100")
+    as_of = factory.LazyFunction(timezone.now)
+    source = "test"
