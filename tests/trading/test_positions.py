@@ -1,10 +1,10 @@
-import pytest
-
 """Position arithmetic (average-cost method): the pure function and the booked Position row."""
 
 import itertools
 import random
 from decimal import Decimal
+
+import pytest
 
 from apps.core.time import utcnow
 from apps.trading.models import Order, OrderStatus, Position
