@@ -1,0 +1,68 @@
+"""OpenAPI generation: nested serializers named after their view.
+
+Views keep their serializers nested (`AccountListApi.OutputSerializer`), so the plain class
+names collide; the component becomes `AccountListOutput` instead.
+"""
+
+from drf_spectacular import openapi
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _get_serializer_name(self, serializer, direction, bypass_extensions=False) -> str:
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        cls = serializer if isinstance(serializer, type) else serializer.__class__
+        parts = cls.__qualname__.split(".")
+        if len(parts) >= 2:
+            inner = parts[-1].removesuffix("Serializer")
+            outer = parts[-2].removesuffix("Api")
+            if name.startswith(inner):
+                name = outer + name
+        return name
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "example": "validation_error"},
+                "message": {"type": "string", "example": "Invalid input."},
+                "details": {"type": "object", "additionalProperties": True},
+            },
+        }
+    },
+}
+ERROR_STATUSES = {
+    "400": "Invalid input",
+    "401": "Not authenticated",
+    "403": "The role does not allow it",
+    "404": "Not found",
+    "409": "Conflict with the current state",
+    "429": "Too many attempts",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """Every operation documents the one error body for the statuses it can answer with."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path in result.get("paths", {}).values():
+        for method, operation in path.items():
+            responses = operation.setdefault("responses", {})
+            statuses = ["400", "401", "403", "404"]
+            if method in ("post", "put", "patch"):
+                statuses.append("409")
+            if not operation.get("security") or operation["security"] == [{}]:
+                statuses = ["400", "429"]
+            for status in statuses:
+                responses.setdefault(
+                    status,
+                    {
+                        "description": ERROR_STATUSES[status],
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                )
+    return result
