@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "axes",
     "apps.core",
     "apps.rbac",
+    "apps.audit",
     "apps.trading",
 ]
 
@@ -268,3 +269,17 @@ LOGGING = {
 PERIODIC_TASKS = {
     "platform heartbeat": {"task": "core.heartbeat", "every": 60},
 }
+
+# --- Audit trail ------------------------------------------------------------------------------
+AUDIT_SIGNING_KEY = env("AUDIT_SIGNING_KEY", default="")
+AUDIT_SIGNING_KEY_FILE = env("AUDIT_SIGNING_KEY_FILE", default="")
+AUDIT_LOG_ID = env("AUDIT_LOG_ID", default="trade-compliance-audit")
+# Retention in days per class (SEC 17a-4: 6 years at least; orders and trades kept 7).
+AUDIT_RETENTION_DAYS = {
+    "trading": env.int("AUDIT_RETENTION_TRADING_DAYS", default=7 * 365),
+    "access": env.int("AUDIT_RETENTION_ACCESS_DAYS", default=3 * 365),
+    "configuration": env.int("AUDIT_RETENTION_CONFIGURATION_DAYS", default=10 * 365),
+    "limit_breach": env.int("AUDIT_RETENTION_LIMIT_BREACH_DAYS", default=10 * 365),
+    "default": env.int("AUDIT_RETENTION_DEFAULT_DAYS", default=2555),
+}
+PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}

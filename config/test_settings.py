@@ -10,3 +10,5 @@ STORAGES["staticfiles"] = {  # noqa: F405
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 LOGGING["loggers"]["django"]["level"] = "ERROR"  # noqa: F405
+# A fixed, test-only checkpoint signing key (tests run with DEBUG off, which needs one).
+AUDIT_SIGNING_KEY = "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmcta2V5LTMyYiE="

@@ -9,6 +9,7 @@ from apps.trading import views as trading_views
 
 api_v1 = [
     path("", include("apps.rbac.urls")),
+    path("", include("apps.audit.urls")),
     path("", include("apps.trading.urls")),
 ]
 

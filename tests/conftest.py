@@ -46,3 +46,16 @@ def instrument(db):
     instrument = InstrumentFactory(symbol="AAPL", isin="US0378331005")
     ReferencePriceFactory(instrument=instrument)
     return instrument
+
+
+@pytest.fixture
+def audit_transactional_db(transactional_db):
+    """A transactional test database whose flush at the end may empty the audit tables.
+
+    The append-only triggers refuse DELETE and TRUNCATE unless the purge gate is open: open it
+    just before pytest-django flushes.
+    """
+    yield
+    from apps.audit.models import AuditPurgeGate
+
+    AuditPurgeGate.objects.update_or_create(pk=1, defaults={"open": True})

@@ -2,6 +2,7 @@
 
 from rest_framework import authentication, exceptions
 
+from apps.core import context
 from apps.core.errors import NotAuthenticated
 from apps.rbac.services import api_token_authenticate
 
@@ -23,6 +24,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             token = api_token_authenticate(key)
         except NotAuthenticated as exc:
             raise exceptions.AuthenticationFailed(exc.message) from None
+        # The audit trail names the token a change was made with.
+        context.current().token_name = token.name
         return token.user, token
 
     def authenticate_header(self, request) -> str:

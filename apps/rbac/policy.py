@@ -19,12 +19,15 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.account": {"view": V, "add": C, "change": C, "delete": None},
     "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
     "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},
-    "trading.dailyprice": {"view": V, "add": C, "change": None, "delete": None},
+    "trading.dailyprice": {"view": V, "add": None, "change": None, "delete": None},
     # the order book: written by services only
     "trading.order": {"view": V, "add": None, "change": None, "delete": None},
     "trading.fill": {"view": V, "add": None, "change": None, "delete": None},
     "trading.position": {"view": V, "add": None, "change": None, "delete": None},
     "trading.workingexposure": {"view": V, "add": None, "change": None, "delete": None},
+    # the audit trail: read-only for everyone, exported by compliance
+    "audit.auditevent": {"view": V, "add": None, "change": None, "delete": None},
+    "audit.checkpoint": {"view": V, "add": None, "change": None, "delete": None},
     # people and access
     "auth.user": {"view": A, "add": A, "change": A, "delete": None},
     "auth.group": {"view": A, "add": None, "change": None, "delete": None},

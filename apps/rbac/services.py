@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
+from apps.core import audit_hook
 from apps.core.errors import NotAuthenticated, ValidationFailed, field_errors
 from apps.core.time import utcnow
-from apps.rbac.access import forget_role
+from apps.rbac.access import forget_role, user_role
 from apps.rbac.models import ApiToken
 from apps.rbac.policy import MODEL_POLICY
 from apps.rbac.roles import ROLE_GROUPS, Role
@@ -41,6 +42,7 @@ def role_groups_sync(*, using: str = "default") -> None:
 @transaction.atomic
 def user_role_set(*, user, role: Role | None, actor=None) -> None:
     """Put `user` in exactly one role group (or none). Staff status follows the role."""
+    before = user_role(user)
     role_groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
     user.groups.remove(*role_groups)
     if role is not None:
@@ -48,6 +50,19 @@ def user_role_set(*, user, role: Role | None, actor=None) -> None:
     user.is_staff = role is not None
     user.save(update_fields=["is_staff"])
     forget_role(user)
+    if before != role:
+        audit_hook.record(
+            event_type="CONFIG_CHANGED",
+            actor=actor,
+            object_type="auth.user",
+            object_id=user.pk,
+            payload={
+                "change": "role",
+                "username": user.get_username(),
+                "before": {"role": before.slug if before else None},
+                "after": {"role": role.slug if role else None},
+            },
+        )
 
 
 @transaction.atomic
@@ -58,6 +73,13 @@ def user_create(*, username: str, password: str, role: Role | None, email: str =
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
+    audit_hook.record(
+        event_type="CONFIG_CHANGED",
+        actor=actor,
+        object_type="auth.user",
+        object_id=user.pk,
+        payload={"change": "user_created", "username": username, "after": {"email": email}},
+    )
     user_role_set(user=user, role=role, actor=actor)
     return user
 
@@ -81,6 +103,18 @@ def api_token_issue(
     )
     token.full_clean()
     token.save()
+    audit_hook.record(
+        event_type="SYSTEM_ACCESS",
+        actor=user,
+        object_type="rbac.apitoken",
+        object_id=token.pk,
+        payload={
+            "action": "token_issued",
+            "token_name": token.name,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at,
+        },
+    )
     return token, key
 
 
@@ -103,4 +137,11 @@ def api_token_revoke(*, token: ApiToken, actor=None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         token.save(update_fields=["revoked_at"])
+        audit_hook.record(
+            event_type="SYSTEM_ACCESS",
+            actor=actor,
+            object_type="rbac.apitoken",
+            object_id=token.pk,
+            payload={"action": "token_revoked", "token_name": token.name, "prefix": token.prefix},
+        )
     return token

@@ -18,11 +18,47 @@ from apps.trading.models import (
     ReferencePrice,
     WorkingExposure,
 )
-from apps.trading.services import order_cancel
+from apps.trading.services import (
+    account_create,
+    account_update,
+    instrument_create,
+    instrument_update,
+    order_cancel,
+    reference_price_record,
+)
+
+
+class ServiceSaveMixin:
+    """Admin forms save through the services, so admin changes are validated and audited the
+    same way as every other change."""
+
+    create_service = None
+    update_service = None
+    instance_kwarg = ""
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            saved = type(self).update_service(
+                **{self.instance_kwarg: type(obj).objects.get(pk=obj.pk)},
+                actor=request.user,
+                **changes,
+            )
+        else:
+            saved = type(self).create_service(actor=request.user, **form.cleaned_data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # No many-to-many fields or inlines on these models: nothing else to save.
+        return None
 
 
 @admin.register(Account)
-class AccountAdmin(RoleAdminMixin, admin.ModelAdmin):
+class AccountAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(account_create)
+    update_service = staticmethod(account_update)
+    instance_kwarg = "account"
     list_display = [
         "code",
         "name",
@@ -45,7 +81,10 @@ class AccountAdmin(RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(RoleAdminMixin, admin.ModelAdmin):
+class InstrumentAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(instrument_create)
+    update_service = staticmethod(instrument_update)
+    instance_kwarg = "instrument"
     list_display = [
         "symbol",
         "name",
@@ -64,7 +103,8 @@ class InstrumentAdmin(RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ReferencePrice)
-class ReferencePriceAdmin(RoleAdminMixin, admin.ModelAdmin):
+class ReferencePriceAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(reference_price_record)
     list_display = ["instrument", "price", "as_of", "source"]
     list_filter = ["source", "instrument__sector"]
     search_fields = ["instrument__symbol"]

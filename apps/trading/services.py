@@ -13,6 +13,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.audit import canonical
+from apps.audit.events import EventType
+from apps.audit.services import audit_record
 from apps.core.api import django_validation_details
 from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import utcnow
@@ -48,6 +51,81 @@ def _clean(instance, *, exclude: list[str] | None = None) -> None:
         raise ValidationFailed(details=django_validation_details(exc)) from None
 
 
+def _fields_of(instance, names) -> dict[str, Any]:
+    out = {}
+    for name in names:
+        value = getattr(instance, name)
+        out[name] = getattr(value, "pk", value) if hasattr(value, "_meta") else value
+    return out
+
+
+ACCOUNT_FIELDS = [
+    "code",
+    "name",
+    "beneficial_owner",
+    "base_currency",
+    "credit_limit",
+    "lei",
+    "webhook_url",
+    "is_active",
+]
+INSTRUMENT_FIELDS = [
+    "symbol",
+    "isin",
+    "mic",
+    "calendar",
+    "name",
+    "asset_class",
+    "sector",
+    "currency",
+    "cfi",
+    "issuer",
+    "underlying",
+    "lot_size",
+    "tick_size",
+    "is_active",
+]
+
+
+def _config_created(instance, fields, actor) -> None:
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type=instance._meta.label_lower,
+        object_id=instance.pk,
+        payload={"change": "created", "before": None, "after": _fields_of(instance, fields)},
+    )
+
+
+def _update_audited(instance, *, allowed: list[str], changes: dict[str, Any], actor):
+    """Apply `changes` to a locked fresh copy, validate, save, and record before and after."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValidationFailed(details={f: ["Cannot be changed here."] for f in sorted(unknown)})
+    fresh = type(instance).objects.select_for_update().get(pk=instance.pk)
+    before = _fields_of(fresh, changes)
+    for name, value in changes.items():
+        setattr(fresh, name, value)
+    _clean(fresh)
+    after = _fields_of(fresh, changes)
+    changed = [name for name in changes if before[name] != after[name]]
+    if not changed:
+        return fresh
+    fresh.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type=fresh._meta.label_lower,
+        object_id=fresh.pk,
+        payload={
+            "change": "updated",
+            "before": {k: before[k] for k in changed},
+            "after": {k: after[k] for k in changed},
+        },
+    )
+    return fresh
+
+
 # --- reference data -----------------------------------------------------------------------------
 
 
@@ -76,7 +154,28 @@ def account_create(
     )
     _clean(account)
     account.save()
+    _config_created(account, ACCOUNT_FIELDS, actor)
     return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, actor=None, **changes) -> Account:
+    if "webhook_secret" in changes:
+        # The secret changes like any field but never appears in the trail.
+        secret = changes.pop("webhook_secret")
+        fresh = _update_audited(account, allowed=ACCOUNT_FIELDS, changes=changes, actor=actor)
+        if secret != fresh.webhook_secret:
+            fresh.webhook_secret = secret
+            fresh.save(update_fields=["webhook_secret", "updated_at"])
+            audit_record(
+                event_type=EventType.CONFIG_CHANGED,
+                actor=actor,
+                object_type="trading.account",
+                object_id=fresh.pk,
+                payload={"change": "webhook_secret_rotated"},
+            )
+        return fresh
+    return _update_audited(account, allowed=ACCOUNT_FIELDS, changes=changes, actor=actor)
 
 
 @transaction.atomic
@@ -114,7 +213,13 @@ def instrument_create(
     )
     _clean(instrument)
     instrument.save()
+    _config_created(instrument, INSTRUMENT_FIELDS, actor)
     return instrument
+
+
+@transaction.atomic
+def instrument_update(*, instrument: Instrument, actor=None, **changes) -> Instrument:
+    return _update_audited(instrument, allowed=INSTRUMENT_FIELDS, changes=changes, actor=actor)
 
 
 @transaction.atomic
@@ -137,11 +242,22 @@ def reference_price_record(
     )
     _clean(row)
     row.save()
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type="trading.referenceprice",
+        object_id=row.pk,
+        payload={
+            "change": "reference_price",
+            "instrument": instrument.symbol,
+            "after": {"price": row.price, "as_of": row.as_of, "source": source},
+        },
+    )
     return row
 
 
 @transaction.atomic
-def daily_prices_load(*, instrument: Instrument, bars: list[dict[str, Any]]) -> int:
+def daily_prices_load(*, instrument: Instrument, bars: list[dict[str, Any]], actor=None) -> int:
     """Insert daily bars not already stored; returns how many were added."""
     have = set(DailyPrice.objects.filter(instrument=instrument).values_list("date", flat=True))
     rows = []
@@ -155,6 +271,20 @@ def daily_prices_load(*, instrument: Instrument, bars: list[dict[str, Any]]) -> 
             raise ValidationFailed(details=field_errors(low=f"{bar['date']}: low/high disagree."))
         rows.append(DailyPrice(instrument=instrument, **bar))
     DailyPrice.objects.bulk_create(rows, batch_size=500)
+    if rows:
+        audit_record(
+            event_type=EventType.CONFIG_CHANGED,
+            actor=actor,
+            object_type="trading.instrument",
+            object_id=instrument.pk,
+            payload={
+                "change": "daily_prices_loaded",
+                "instrument": instrument.symbol,
+                "count": len(rows),
+                "first_date": min(r.date for r in rows),
+                "last_date": max(r.date for r in rows),
+            },
+        )
     return len(rows)
 
 
@@ -238,17 +368,17 @@ def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
 
 
 def _metadata_checked(metadata: Any) -> dict:
-    import json
-
+    """Client metadata is kept in the audit trail: plain JSON, no floats (send decimals as
+    strings), bounded in size."""
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
         raise ValidationFailed(details=field_errors(metadata="Must be a JSON object."))
     try:
-        size = len(json.dumps(metadata, allow_nan=False))
-    except (TypeError, ValueError):
-        raise ValidationFailed(details=field_errors(metadata="Must be plain JSON.")) from None
-    if size > METADATA_MAX_BYTES:
+        canonical.check(metadata, "metadata")
+    except canonical.CanonicalError as exc:
+        raise ValidationFailed(details=field_errors(metadata=str(exc))) from None
+    if len(canonical.canonical_bytes_unchecked(metadata)) > METADATA_MAX_BYTES:
         raise ValidationFailed(
             details=field_errors(metadata=f"At most {METADATA_MAX_BYTES} bytes of JSON.")
         )
@@ -277,6 +407,7 @@ def order_create(
     submitted_by=None,
     status: str = OrderStatus.ACCEPTED,
     reference_price: Decimal | None = None,
+    audit_extra: dict | None = None,
 ) -> Order:
     """Store an order in its decided status (the gate decides; this records and books it)."""
     if status not in (OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PENDING_APPROVAL):
@@ -324,7 +455,39 @@ def order_create(
             ) from None
         raise
     _exposure_apply(order, (ZERO, ZERO))
+    event = (
+        EventType.ORDER_REJECTED if status == OrderStatus.REJECTED else EventType.ORDER_SUBMITTED
+    )
+    _order_event(event, order, submitted_by, metadata=order.metadata, **(audit_extra or {}))
     return order
+
+
+def order_snapshot(order: Order) -> dict[str, Any]:
+    """What the trail keeps of an order at each step."""
+    return {
+        "client_order_id": order.client_order_id,
+        "account": order.account.code,
+        "instrument": order.instrument.symbol,
+        "side": order.side,
+        "order_type": order.order_type,
+        "time_in_force": order.time_in_force,
+        "quantity": order.quantity,
+        "limit_price": order.limit_price,
+        "status": order.status,
+        "filled_quantity": order.filled_quantity,
+        "avg_fill_price": order.avg_fill_price,
+        "reference_price": order.reference_price,
+    }
+
+
+def _order_event(event_type: EventType, order: Order, actor, **extra) -> None:
+    audit_record(
+        event_type=event_type,
+        actor=actor,
+        object_type="trading.order",
+        object_id=order.pk,
+        payload={"order": order_snapshot(order), **extra},
+    )
 
 
 def _order_for_update(order: Order) -> Order:
@@ -406,15 +569,48 @@ def order_fill(
 
     position = _position_for_update(order.account, order.instrument)
     signed = quantity if order.side == Side.BUY else -quantity
-    state = position_after_fill(
-        PositionState(position.quantity, position.average_cost, position.realised_pnl),
-        signed,
-        price,
-    )
+    before_position = PositionState(position.quantity, position.average_cost, position.realised_pnl)
+    state = position_after_fill(before_position, signed, price)
     position.quantity = state.quantity
     position.average_cost = state.average_cost
     position.realised_pnl = state.realised_pnl
     position.save(update_fields=["quantity", "average_cost", "realised_pnl", "updated_at"])
+    _order_event(
+        EventType.ORDER_FILLED,
+        order,
+        actor,
+        fill={
+            "id": fill.pk,
+            "exec_id": exec_id,
+            "quantity": quantity,
+            "price": price,
+            "venue": venue,
+            "executed_at": executed_at,
+            "liquidity": liquidity,
+            "commission": commission,
+        },
+    )
+    audit_record(
+        event_type=EventType.POSITION_CHANGED,
+        actor=actor,
+        object_type="trading.position",
+        object_id=position.pk,
+        payload={
+            "account": order.account.code,
+            "instrument": order.instrument.symbol,
+            "fill_id": fill.pk,
+            "before": {
+                "quantity": before_position.quantity,
+                "average_cost": before_position.average_cost,
+                "realised_pnl": before_position.realised_pnl,
+            },
+            "after": {
+                "quantity": state.quantity,
+                "average_cost": state.average_cost,
+                "realised_pnl": state.realised_pnl,
+            },
+        },
+    )
     return fill, position
 
 
@@ -431,6 +627,7 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     order.status = OrderStatus.CANCELED
     order.save(update_fields=["status", "updated_at"])
     _exposure_apply(order, before)
+    _order_event(EventType.ORDER_CANCELED, order, actor, reason=reason)
     return order
 
 
@@ -447,6 +644,7 @@ def order_amend(*, order: Order, quantity=None, limit_price=None, actor=None) ->
             details={"status": order.status},
         )
     before = _working_contribution(order)
+    previous = {"quantity": order.quantity, "limit_price": order.limit_price}
     fields = ["updated_at"]
     if quantity not in (None, ""):
         quantity = to_decimal(quantity, field="quantity", positive=True)
@@ -465,9 +663,22 @@ def order_amend(*, order: Order, quantity=None, limit_price=None, actor=None) ->
         fields.append("limit_price")
     order.save(update_fields=fields)
     _exposure_apply(order, before)
+    _order_event(
+        EventType.ORDER_AMENDED,
+        order,
+        actor,
+        before=previous,
+        after={"quantity": order.quantity, "limit_price": order.limit_price},
+    )
     return order
 
 
+_STATUS_EVENTS = {
+    OrderStatus.ACCEPTED: EventType.ORDER_ACCEPTED,
+    OrderStatus.REJECTED: EventType.ORDER_REJECTED,
+    OrderStatus.EXPIRED: EventType.ORDER_EXPIRED,
+    OrderStatus.CANCELED: EventType.ORDER_CANCELED,
+}
 _STATUS_MOVES = {
     OrderStatus.PENDING_APPROVAL: {
         OrderStatus.ACCEPTED,
@@ -481,7 +692,7 @@ _STATUS_MOVES = {
 
 
 @transaction.atomic
-def order_status_set(*, order: Order, status: str, actor=None) -> Order:
+def order_status_set(*, order: Order, status: str, actor=None, reason: str = "") -> Order:
     """Move an order along its lifecycle (approval decided, end of day expiry)."""
     order = _order_for_update(order)
     if status not in _STATUS_MOVES.get(order.status, set()):
@@ -491,7 +702,9 @@ def order_status_set(*, order: Order, status: str, actor=None) -> Order:
             details={"from": order.status, "to": status},
         )
     before = _working_contribution(order)
+    previous = order.status
     order.status = status
     order.save(update_fields=["status", "updated_at"])
     _exposure_apply(order, before)
+    _order_event(_STATUS_EVENTS[status], order, actor, previous_status=previous, reason=reason)
     return order

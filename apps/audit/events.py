@@ -1,0 +1,64 @@
+"""Event types, with the retention class and regulatory significance each carries by default."""
+
+from enum import StrEnum
+
+
+class RetentionClass(StrEnum):
+    TRADING = "trading"  # orders, fills, positions, approvals, reports: 7 years
+    ACCESS = "access"  # logins, tokens, data access: 3 years
+    CONFIGURATION = "configuration"  # rules, limits, roles, settings: 10 years
+    LIMIT_BREACH = "limit_breach"  # breaches and kill switch: 10 years
+    DEFAULT = "default"
+
+
+class EventType(StrEnum):
+    ORDER_SUBMITTED = "ORDER_SUBMITTED"
+    ORDER_REJECTED = "ORDER_REJECTED"
+    ORDER_ACCEPTED = "ORDER_ACCEPTED"
+    ORDER_FILLED = "ORDER_FILLED"
+    ORDER_CANCELED = "ORDER_CANCELED"
+    ORDER_AMENDED = "ORDER_AMENDED"
+    ORDER_EXPIRED = "ORDER_EXPIRED"
+    POSITION_CHANGED = "POSITION_CHANGED"
+    CONFIG_CHANGED = "CONFIG_CHANGED"
+    KILL_SWITCH_ACTIVATED = "KILL_SWITCH_ACTIVATED"
+    KILL_SWITCH_DEACTIVATED = "KILL_SWITCH_DEACTIVATED"
+    APPROVAL_REQUESTED = "APPROVAL_REQUESTED"
+    APPROVAL_GRANTED = "APPROVAL_GRANTED"
+    APPROVAL_DENIED = "APPROVAL_DENIED"
+    APPROVAL_EXPIRED = "APPROVAL_EXPIRED"
+    SURVEILLANCE_ALERT = "SURVEILLANCE_ALERT"
+    LIMIT_BREACH = "LIMIT_BREACH"
+    REPORT_GENERATED = "REPORT_GENERATED"
+    REPORT_DOWNLOADED = "REPORT_DOWNLOADED"
+    DATA_PURGED = "DATA_PURGED"
+    SYSTEM_ACCESS = "SYSTEM_ACCESS"
+    DATA_ACCESS = "DATA_ACCESS"
+
+
+R = RetentionClass
+# type -> (retention class, regulatory significance)
+EVENT_DEFAULTS: dict[EventType, tuple[RetentionClass, bool]] = {
+    EventType.ORDER_SUBMITTED: (R.TRADING, True),
+    EventType.ORDER_REJECTED: (R.TRADING, True),
+    EventType.ORDER_ACCEPTED: (R.TRADING, True),
+    EventType.ORDER_FILLED: (R.TRADING, True),
+    EventType.ORDER_CANCELED: (R.TRADING, True),
+    EventType.ORDER_AMENDED: (R.TRADING, True),
+    EventType.ORDER_EXPIRED: (R.TRADING, True),
+    EventType.POSITION_CHANGED: (R.TRADING, True),
+    EventType.CONFIG_CHANGED: (R.CONFIGURATION, True),
+    EventType.KILL_SWITCH_ACTIVATED: (R.LIMIT_BREACH, True),
+    EventType.KILL_SWITCH_DEACTIVATED: (R.LIMIT_BREACH, True),
+    EventType.APPROVAL_REQUESTED: (R.TRADING, True),
+    EventType.APPROVAL_GRANTED: (R.TRADING, True),
+    EventType.APPROVAL_DENIED: (R.TRADING, True),
+    EventType.APPROVAL_EXPIRED: (R.TRADING, True),
+    EventType.SURVEILLANCE_ALERT: (R.TRADING, True),
+    EventType.LIMIT_BREACH: (R.LIMIT_BREACH, True),
+    EventType.REPORT_GENERATED: (R.TRADING, True),
+    EventType.REPORT_DOWNLOADED: (R.ACCESS, False),
+    EventType.DATA_PURGED: (R.CONFIGURATION, True),
+    EventType.SYSTEM_ACCESS: (R.ACCESS, False),
+    EventType.DATA_ACCESS: (R.ACCESS, False),
+}

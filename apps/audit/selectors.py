@@ -1,0 +1,203 @@
+"""Reading the audit trail: list, verify, export, proofs. Streaming, in bounded memory."""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+from django.db.models import QuerySet
+
+from apps.audit import merkle
+from apps.audit.events import EventType
+from apps.audit.models import AuditEvent, Checkpoint, MerkleLeaf
+from apps.audit.services import GENESIS_HASH, checkpoint_signature_valid, export_line
+from apps.core.errors import NotFound, ValidationFailed, field_errors
+
+CHUNK = 5000
+
+
+def event_list(*, user) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.all()
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    return Checkpoint.objects.order_by("-tree_size").first()
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    events_checked: int
+    first_seq: int | None
+    last_seq: int | None
+    last_hash: str | None
+    checkpoint_tree_size: int | None
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        if self.ok:
+            cp = (
+                f"; matches signed checkpoint at {self.checkpoint_tree_size}"
+                if self.checkpoint_tree_size
+                else "; no checkpoint yet"
+            )
+            if not self.events_checked:
+                return "OK: the audit trail is empty" + cp
+            return (
+                f"OK: {self.events_checked} events, sequence {self.first_seq}..{self.last_seq}, "
+                f"last hash {self.last_hash}{cp}"
+            )
+        return f"BROKEN at sequence {self.first_bad_seq}: {self.problem}"
+
+
+def _purge_anchor() -> tuple[int, str, merkle.Frontier]:
+    """Where the stored chain starts: after the latest purge, or at the genesis."""
+    purge = AuditEvent.objects.filter(event_type=EventType.DATA_PURGED).order_by("-seq").first()
+    if purge is None:
+        return 1, GENESIS_HASH, merkle.Frontier()
+    payload = json.loads(purge.record)["payload"]
+    return (
+        payload["purged_to"] + 1,
+        payload["anchor_hash"],
+        merkle.Frontier.from_list(payload["anchor_frontier"]),
+    )
+
+
+def audit_verify() -> VerifyResult:
+    """Check the whole stored chain, then the latest signed checkpoint against it.
+
+    Each event: its sequence number follows the previous one, its record names the previous
+    hash, its hash is SHA-256 of its record, and its columns agree with the record. Then the
+    Merkle root of the first tree_size events must equal the signed checkpoint root (this is
+    what catches a truncated tail or a rewritten history).
+    """
+    checkpoint = checkpoint_latest()
+    expected_seq, prev_hash, frontier = _purge_anchor()
+    result = VerifyResult(True, 0, None, None, None, None)
+
+    def broken(seq: int, problem: str) -> VerifyResult:
+        result.ok, result.first_bad_seq, result.problem = False, seq, problem
+        return result
+
+    rows = AuditEvent.objects.order_by("seq").values_list("seq", "event_type", "record", "hash")
+    loads, sha256, leaf = json.loads, hashlib.sha256, merkle.leaf_hash
+    check_root_at = checkpoint.tree_size if checkpoint else None
+    for seq, event_type, record, digest in rows.iterator(chunk_size=CHUNK):
+        if seq != expected_seq:
+            return broken(expected_seq, f"expected sequence {expected_seq}, found {seq}")
+        raw = record.encode()
+        try:
+            event = loads(raw)
+        except ValueError:
+            return broken(seq, "record is not JSON")
+        if event.get("seq") != seq or event.get("event_type") != event_type:
+            return broken(seq, "row columns disagree with the hashed record")
+        if event.get("prev_hash") != prev_hash:
+            return broken(seq, "prev_hash does not match the previous event's hash")
+        if sha256(raw).hexdigest() != digest:
+            return broken(seq, "hash does not match the record (the event was altered)")
+        frontier.append(leaf(raw))
+        if seq == check_root_at and frontier.root().hex() != checkpoint.root_hash:
+            return broken(seq, "Merkle root differs from the signed checkpoint")
+        if result.first_seq is None:
+            result.first_seq = seq
+        result.events_checked += 1
+        prev_hash, expected_seq = digest, seq + 1
+    result.last_seq = expected_seq - 1 if result.events_checked else None
+    result.last_hash = prev_hash if result.events_checked else None
+    if checkpoint is not None:
+        if not checkpoint_signature_valid(checkpoint):
+            return broken(checkpoint.tree_size, "the latest checkpoint's signature is invalid")
+        if expected_seq - 1 < checkpoint.tree_size:
+            return broken(
+                expected_seq,
+                f"the trail ends at {expected_seq - 1} but the signed checkpoint covers "
+                f"{checkpoint.tree_size} events (truncated)",
+            )
+        result.checkpoint_tree_size = checkpoint.tree_size
+    return result
+
+
+def audit_export_lines(*, up_to: int | None = None) -> Iterator[str]:
+    """JSON Lines of the trail in sequence order, each the hashed object plus "hash"."""
+    rows = AuditEvent.objects.order_by("seq").values_list("record", "hash")
+    if up_to is not None:
+        rows = rows.filter(seq__lte=up_to)
+    for record, digest in rows.iterator(chunk_size=CHUNK):
+        yield export_line(record, digest) + "\n"
+
+
+# --- proofs -------------------------------------------------------------------------------------
+
+
+def _get_leaves(start: int, end: int) -> list[bytes]:
+    """Leaf hashes for 0-based leaf indexes [start, end) (leaf i is event seq i + 1)."""
+    rows = MerkleLeaf.objects.filter(seq__gt=start, seq__lte=end).order_by("seq")
+    leaves = [bytes(h) for h in rows.values_list("hash", flat=True)]
+    if len(leaves) != end - start:
+        raise ValidationFailed("Merkle leaves are missing.", code="audit_chain_broken")
+    return leaves
+
+
+def _checkpoint(tree_size: int | None) -> Checkpoint:
+    if tree_size is None:
+        checkpoint = checkpoint_latest()
+    else:
+        checkpoint = Checkpoint.objects.filter(tree_size=tree_size).first()
+    if checkpoint is None:
+        raise NotFound("No such checkpoint.", code="checkpoint_not_found")
+    return checkpoint
+
+
+def checkpoint_as_dict(checkpoint: Checkpoint) -> dict:
+    from django.conf import settings
+
+    from apps.audit import signing
+    from apps.core.time import rfc3339
+
+    return {
+        "log_id": settings.AUDIT_LOG_ID,
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash,
+        "created_at": rfc3339(checkpoint.created_at),
+        "key_id": checkpoint.key_id,
+        "signature": checkpoint.signature,
+        "public_key": signing.public_key_bytes().hex(),
+    }
+
+
+def inclusion_proof(*, seq: int, tree_size: int | None = None) -> dict:
+    checkpoint = _checkpoint(tree_size)
+    if not 1 <= seq <= checkpoint.tree_size:
+        raise ValidationFailed(
+            details=field_errors(seq=f"Must be between 1 and {checkpoint.tree_size}.")
+        )
+    leaf = MerkleLeaf.objects.filter(seq=seq).first()
+    if leaf is None:
+        raise NotFound("No leaf for this event.", code="leaf_not_found")
+    proof = merkle.inclusion_proof(seq - 1, checkpoint.tree_size, _get_leaves)
+    return {
+        "seq": seq,
+        "leaf_index": seq - 1,
+        "leaf_hash": bytes(leaf.hash).hex(),
+        "tree_size": checkpoint.tree_size,
+        "proof": [h.hex() for h in proof],
+        "checkpoint": checkpoint_as_dict(checkpoint),
+    }
+
+
+def consistency_proof(*, first: int, second: int | None = None) -> dict:
+    old = _checkpoint(first)
+    new = _checkpoint(second)
+    if old.tree_size > new.tree_size:
+        raise ValidationFailed(details=field_errors(first="Must not be larger than second."))
+    proof = merkle.consistency_proof(old.tree_size, new.tree_size, _get_leaves)
+    return {
+        "first": checkpoint_as_dict(old),
+        "second": checkpoint_as_dict(new),
+        "proof": [h.hex() for h in proof],
+    }

@@ -1,0 +1,330 @@
+"""Writing the audit trail: record, checkpoint, purge.
+
+`audit_record` is called by every service inside its own transaction: the change and its event
+commit together or not at all. Appends lock the one chain-head row, so each event gets the next
+sequence number and the previous hash: no forks, no gaps, whatever the concurrency.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Min
+
+from apps.audit import canonical, merkle, signing
+from apps.audit.events import EVENT_DEFAULTS, EventType, RetentionClass
+from apps.audit.models import (
+    AuditChainHead,
+    AuditEvent,
+    AuditPurgeGate,
+    Checkpoint,
+    MerkleLeaf,
+)
+from apps.core import context
+from apps.core.errors import PermissionDenied, ValidationFailed, field_errors
+from apps.core.time import rfc3339, utcnow
+from apps.core.types import decimal_str
+
+logger = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+MAX_PAYLOAD_BYTES = 65_536
+
+
+class AuditPayloadError(ValidationFailed):
+    code = "invalid_audit_payload"
+
+
+def to_payload(value: Any) -> Any:
+    """Plain JSON for a payload: Decimal and times become strings; floats are refused later."""
+    kind = type(value)
+    if kind in (str, int, bool) or value is None:
+        return value
+    if kind is dict:
+        return {str(k) if isinstance(k, Enum) else k: to_payload(v) for k, v in value.items()}
+    if kind in (list, tuple):
+        return [to_payload(v) for v in value]
+    if isinstance(value, Decimal):
+        return decimal_str(value)
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return to_payload(value.value)
+    if isinstance(value, UUID):
+        return str(value)
+    return value  # floats and anything else: canonical.check names and refuses them
+
+
+def _actor_fields(actor) -> dict[str, str | None]:
+    ctx = context.current()
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return {
+            "actor_type": "token" if ctx.token_name else "user",
+            "actor": actor.get_username(),
+            "actor_token": ctx.token_name,
+        }
+    if isinstance(actor, str) and actor:
+        return {"actor_type": "system", "actor": actor, "actor_token": None}
+    return {"actor_type": "system", "actor": ctx.system or "platform", "actor_token": None}
+
+
+def _lock_head() -> AuditChainHead:
+    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    return head
+
+
+def audit_record(
+    *,
+    event_type: EventType | str,
+    actor=None,
+    object_type: str = "",
+    object_id: str | int = "",
+    payload: dict | None = None,
+    regulatory: bool | None = None,
+    retention_class: RetentionClass | str | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction.
+
+    `actor` is the acting user, or a system name; with neither, the current task or command.
+    `occurred_at` is for back-filling and tests; services let it default to now.
+    """
+    try:
+        event_type = EventType(event_type)
+    except ValueError:
+        raise AuditPayloadError(
+            details=field_errors(event_type=f"Unknown event type {event_type!r}.")
+        ) from None
+    default_class, default_regulatory = EVENT_DEFAULTS[event_type]
+    retention = RetentionClass(retention_class or default_class)
+    body = to_payload(payload or {})
+    if type(body) is not dict:
+        raise AuditPayloadError(details=field_errors(payload="Must be an object."))
+    try:
+        canonical.check(body, "payload")
+    except canonical.CanonicalError as exc:
+        raise AuditPayloadError(str(exc), details=field_errors(payload=str(exc))) from None
+
+    ctx = context.current()
+    when = occurred_at or utcnow()
+    event = {
+        "seq": 0,
+        "occurred_at": rfc3339(when),
+        "event_type": event_type.value,
+        **_actor_fields(actor),
+        "ip": ctx.ip,
+        "user_agent": ctx.user_agent,
+        "request_id": ctx.request_id,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "payload": body,
+        "regulatory": default_regulatory if regulatory is None else bool(regulatory),
+        "retention_class": retention.value,
+        "prev_hash": "",
+    }
+    canonical.check({k: v for k, v in event.items() if k != "payload"})
+    with transaction.atomic():
+        head = _lock_head()
+        event["seq"] = head.seq + 1
+        event["prev_hash"] = head.hash
+        record = canonical.canonical_bytes_unchecked(event)
+        if len(record) > MAX_PAYLOAD_BYTES:
+            raise AuditPayloadError(details=field_errors(payload="Too large for one event."))
+        digest = hashlib.sha256(record).hexdigest()
+        row = AuditEvent(
+            seq=event["seq"],
+            occurred_at=when,
+            event_type=event_type.value,
+            actor_type=event["actor_type"],
+            actor=event["actor"][:150],
+            object_type=object_type[:64],
+            object_id=event["object_id"][:64],
+            regulatory=event["regulatory"],
+            retention_class=retention.value,
+            record=record.decode(),
+            hash=digest,
+        )
+        row.save(force_insert=True)
+        head.seq, head.hash = row.seq, digest
+        head.save(update_fields=["seq", "hash"])
+    return row
+
+
+def export_line(record: str, digest: str) -> str:
+    """One JSON Lines row: the hashed object plus its "hash" (record is a canonical object)."""
+    return f'{record[:-1]},"hash":"{digest}"}}'
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+
+
+def checkpoint_message(*, tree_size: int, root_hash: str, created_at: datetime) -> bytes:
+    """What the signature covers: four lines, each ending in a newline."""
+    return (f"{settings.AUDIT_LOG_ID}\n{tree_size}\n{root_hash}\n{rfc3339(created_at)}\n").encode()
+
+
+def _lock_maintenance() -> AuditPurgeGate:
+    gate, _ = AuditPurgeGate.objects.select_for_update().get_or_create(pk=1)
+    return gate
+
+
+def merkle_leaves_extend(*, up_to: int | None = None, batch: int = 5000) -> int:
+    """Store the leaf hash of every event not yet leafed; returns the new leaf count."""
+    last = MerkleLeaf.objects.aggregate(m=Max("seq"))["m"] or 0
+    head = up_to if up_to is not None else (AuditEvent.objects.aggregate(m=Max("seq"))["m"] or 0)
+    while last < head:
+        rows = list(
+            AuditEvent.objects.filter(seq__gt=last, seq__lte=min(head, last + batch))
+            .order_by("seq")
+            .values_list("seq", "record")
+        )
+        if not rows:
+            break
+        leaves = []
+        for seq, record in rows:
+            if seq != last + 1:
+                raise ValidationFailed(
+                    f"The audit chain has a gap before sequence {seq}.", code="audit_chain_broken"
+                )
+            leaves.append(MerkleLeaf(seq=seq, hash=merkle.leaf_hash(record.encode())))
+            last = seq
+        MerkleLeaf.objects.bulk_create(leaves, batch_size=batch)
+    return last
+
+
+def _frontier_at(size: int) -> merkle.Frontier:
+    """The frontier of the first `size` leaves, from the nearest checkpoint at or below it."""
+    base = Checkpoint.objects.filter(tree_size__lte=size).order_by("-tree_size").first()
+    frontier = merkle.Frontier.from_list(base.frontier) if base else merkle.Frontier()
+    start = base.tree_size if base else 0
+    leaves = MerkleLeaf.objects.filter(seq__gt=start, seq__lte=size).order_by("seq")
+    for leaf in leaves.values_list("hash", flat=True).iterator(chunk_size=5000):
+        frontier.append(bytes(leaf))
+    if frontier.size != size:
+        raise ValidationFailed(f"Merkle leaves missing below {size}.", code="audit_chain_broken")
+    return frontier
+
+
+@transaction.atomic
+def checkpoint_create() -> Checkpoint | None:
+    """Sign the Merkle root of every event so far; None when nothing was appended since."""
+    _lock_maintenance()
+    size = merkle_leaves_extend()
+    latest = Checkpoint.objects.order_by("-tree_size").first()
+    if size == 0 or (latest is not None and latest.tree_size >= size):
+        return None
+    frontier = _frontier_at(size)
+    root = frontier.root().hex()
+    created_at = utcnow()
+    checkpoint = Checkpoint(
+        tree_size=size,
+        root_hash=root,
+        created_at=created_at,
+        key_id=signing.key_id(),
+        signature=signing.sign(
+            checkpoint_message(tree_size=size, root_hash=root, created_at=created_at)
+        ),
+        frontier=frontier.to_list(),
+    )
+    checkpoint.full_clean()
+    checkpoint.save()
+    return checkpoint
+
+
+def checkpoint_signature_valid(checkpoint: Checkpoint) -> bool:
+    message = checkpoint_message(
+        tree_size=checkpoint.tree_size,
+        root_hash=checkpoint.root_hash,
+        created_at=checkpoint.created_at,
+    )
+    return signing.verify(message, checkpoint.signature)
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    purged_from: int
+    purged_to: int
+    count: int
+    anchor_hash: str
+    event: AuditEvent | None
+
+
+def _first_unexpired_seq(now: datetime) -> int | None:
+    firsts = []
+    for retention_class, days in settings.AUDIT_RETENTION_DAYS.items():
+        cutoff = now - timedelta(days=days)
+        first = AuditEvent.objects.filter(
+            retention_class=retention_class, occurred_at__gte=cutoff
+        ).aggregate(m=Min("seq"))["m"]
+        if first is not None:
+            firsts.append(first)
+    known = list(settings.AUDIT_RETENTION_DAYS)
+    cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS["default"])
+    other = (
+        AuditEvent.objects.exclude(retention_class__in=known)
+        .filter(occurred_at__gte=cutoff)
+        .aggregate(m=Min("seq"))["m"]
+    )
+    if other is not None:
+        firsts.append(other)
+    return min(firsts) if firsts else None
+
+
+@transaction.atomic
+def audit_purge(*, actor, now: datetime | None = None) -> PurgeResult:
+    """Delete the oldest events past their retention, keeping the chain verifiable.
+
+    Only a prefix of the chain is purged: the events before the first one still inside its
+    retention period (an older event kept longer holds back the newer ones behind it). The
+    DATA_PURGED event records the range, the anchor (the hash the chain continues from) and the
+    Merkle frontier at the anchor, so that verification and old checkpoints still work.
+    """
+    from apps.rbac.access import has_role
+    from apps.rbac.roles import Role
+
+    if not isinstance(actor, str) and not has_role(actor, Role.ADMIN):
+        raise PermissionDenied("Only an Admin may purge the audit trail.")
+    now = now or utcnow()
+    gate = _lock_maintenance()
+    head = _lock_head()
+    start = (AuditEvent.objects.aggregate(m=Min("seq"))["m"]) or head.seq + 1
+    first_kept = _first_unexpired_seq(now)
+    end = (first_kept - 1) if first_kept is not None else head.seq
+    if end < start:
+        return PurgeResult(start, start - 1, 0, "", None)
+    merkle_leaves_extend(up_to=head.seq)
+    anchor = AuditEvent.objects.get(seq=end)
+    frontier = _frontier_at(end)
+    gate.open = True
+    gate.save(update_fields=["open"])
+    count, _ = AuditEvent.objects.filter(seq__gte=start, seq__lte=end).delete()
+    gate.open = False
+    gate.save(update_fields=["open"])
+    event = audit_record(
+        event_type=EventType.DATA_PURGED,
+        actor=actor,
+        object_type="audit.auditevent",
+        payload={
+            "purged_from": start,
+            "purged_to": end,
+            "count": count,
+            "anchor_hash": anchor.hash,
+            "anchor_frontier": frontier.to_list(),
+            "retention_days": dict(settings.AUDIT_RETENTION_DAYS),
+            "as_of": now,
+        },
+    )
+    logger.info("audit purge", extra={"purged_from": start, "purged_to": end, "count": count})
+    return PurgeResult(start, end, count, anchor.hash, event)
