@@ -108,18 +108,24 @@ def bench_append(appends: int, threads: int) -> float:
     per_thread = appends // threads
     barrier = threading.Barrier(threads + 1)
 
+    errors = []
+
     def worker(n: int) -> None:
         barrier.wait()
-        for i in range(per_thread):
-            with transaction.atomic():
-                audit_record(
-                    event_type="ORDER_SUBMITTED",
-                    actor=f"bench-{n}",
-                    object_type="trading.order",
-                    object_id=i,
-                    payload=sample_payload(i),
-                )
-        connection.close()
+        try:
+            for i in range(per_thread):
+                with transaction.atomic():
+                    audit_record(
+                        event_type="ORDER_SUBMITTED",
+                        actor=f"bench-{n}",
+                        object_type="trading.order",
+                        object_id=i,
+                        payload=sample_payload(i),
+                    )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
 
     pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
     for t in pool:
@@ -129,6 +135,8 @@ def bench_append(appends: int, threads: int) -> float:
     for t in pool:
         t.join()
     elapsed = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"{len(errors)} appending threads failed: {errors[0]!r}")
     return per_thread * threads / elapsed
 
 

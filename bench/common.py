@@ -18,6 +18,11 @@ def django_on_test_database():
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
+    if connection.vendor == "sqlite":
+        # A file, not memory: threads need their own connections to one database.
+        from django.conf import settings
+
+        connection.settings_dict["TEST"]["NAME"] = str(settings.VAR_DIR / "bench.sqlite3")
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     return connection, name
 

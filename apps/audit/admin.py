@@ -86,3 +86,96 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class CheckpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["tree_size", "created_at", "root_hash", "key_id"]
     date_hierarchy = "created_at"
+
+
+# --- third-party models changed in the back office: schedules and login lockouts -------------
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
+def _snapshot(obj, names) -> dict:
+    out = {}
+    for name in names:
+        try:
+            field = obj._meta.get_field(name)
+        except Exception:  # noqa: BLE001, S112 - a form-only field: not stored, not recorded
+            continue
+        if field.concrete and not field.many_to_many:
+            out[name] = _jsonable(field.value_from_object(obj))
+    return out
+
+
+class AuditedAdminMixin:
+    """For models without services of their own (django-celery-beat, django-axes): every save
+    and delete in the admin writes CONFIG_CHANGED with before and after, in the same
+    transaction as the change."""
+
+    audit_event_type = EventType.CONFIG_CHANGED
+
+    def _record(self, request, obj, change: str, before=None, after=None) -> None:
+        audit_record(
+            event_type=self.audit_event_type,
+            actor=request.user,
+            object_type=obj._meta.label_lower,
+            object_id=obj.pk,
+            payload={"change": change, "object": str(obj)[:200], "before": before, "after": after},
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        names = list(form.changed_data)
+        before = None
+        if change:
+            before = _snapshot(type(obj).objects.get(pk=obj.pk), names)
+        super().save_model(request, obj, form, change)
+        self._record(
+            request, obj, "updated" if change else "created", before, _snapshot(obj, names)
+        )
+
+    def get_actions(self, request):
+        # Bulk actions that update rows directly would bypass the record: keep only delete
+        # (audited through delete_queryset) and actions that change nothing stored.
+        actions = super().get_actions(request)
+        return {k: v for k, v in actions.items() if k in ("delete_selected", "run_tasks")}
+
+    def delete_model(self, request, obj) -> None:
+        self._record(request, obj, "deleted")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self._record(request, obj, "deleted")
+        super().delete_queryset(request, queryset)
+
+
+def _reregister(model, admin_class, event_type=EventType.CONFIG_CHANGED) -> None:
+    from apps.rbac.admin import RoleAdminMixin
+
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    audited = type(
+        f"Audited{admin_class.__name__}",
+        (AuditedAdminMixin, RoleAdminMixin, admin_class),
+        {"audit_event_type": event_type},
+    )
+    admin.site.register(model, audited)
+
+
+def _wrap_third_party_admins() -> None:
+    from axes import admin as axes_admin
+    from axes.models import AccessAttempt
+    from django_celery_beat import admin as beat_admin
+    from django_celery_beat import models as beat
+
+    _reregister(beat.PeriodicTask, beat_admin.PeriodicTaskAdmin)
+    _reregister(beat.CrontabSchedule, beat_admin.CrontabScheduleAdmin)
+    _reregister(beat.IntervalSchedule, beat_admin.IntervalScheduleAdmin)
+    _reregister(beat.SolarSchedule, beat_admin.SolarScheduleAdmin)
+    _reregister(beat.ClockedSchedule, beat_admin.ClockedScheduleAdmin)
+    _reregister(AccessAttempt, axes_admin.AccessAttemptAdmin, EventType.SYSTEM_ACCESS)
+
+
+_wrap_third_party_admins()

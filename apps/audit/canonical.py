@@ -41,6 +41,7 @@ MAX_DEPTH = 100
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _NEEDS_ESCAPE = re.compile('[\x00-\x1f"\\\\]')
+_STRING_REST = re.compile(r'(?:[^"\\]|\\.)*+"', re.DOTALL)  # the rest of a JSON string literal
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # JSON.stringify's string escaping, which RFC 8785 section 3.2.2.2 adopts: the two-character
@@ -144,13 +145,33 @@ def canonical_bytes_unchecked(value: Any) -> bytes:
     It skips the validation walk, so a float or an out-of-range int in `value` would be written
     instead of refused (other types still raise TypeError, a cycle RecursionError, a lone
     surrogate UnicodeEncodeError): use it only on values that `check` accepted and that have
-    not changed since. Keys above U+FFFF are still ordered exactly: the output is searched for
-    such characters (free when it is ASCII), and if there are any the exact serialiser is used.
+    not changed since. Keys above U+FFFF are still ordered exactly: if the output holds such
+    a character (a check that is free for ASCII output) and it is in a key, the exact
+    serialiser is used.
     """
     text = _encode(value)
-    if not text.isascii() and _ASTRAL.search(text):
+    if not text.isascii() and _astral_in_a_key(text):
         text = _exact(value)
     return text.encode()
+
+
+def _astral_in_a_key(text: str) -> bool:
+    """Whether compact JSON `text` has a character above U+FFFF inside an object key.
+
+    Such characters only occur inside string literals, and in compact JSON a literal is a key
+    exactly when a ':' follows its closing quote. From just after each such character, read
+    to the end of its literal (escapes as pairs, so an escaped quote does not end it) and look
+    at the next character; then carry on after that literal, so the text is read once.
+    """
+    position = 0
+    while match := _ASTRAL.search(text, position):
+        rest = _STRING_REST.match(text, match.end())
+        if rest is None:  # pragma: no cover - json always closes its strings
+            return True
+        position = rest.end()
+        if text.startswith(":", position):
+            return True
+    return False
 
 
 def _scan(value: Any, strings: bool) -> int:

@@ -253,6 +253,20 @@ class Frontier:
             result = node_hash(left, result)
         return result
 
+    def hashes(self) -> list[bytes]:
+        """The complete subtree hashes, largest first (one per set bit of the size)."""
+        return list(self._hashes)
+
+    @classmethod
+    def from_hashes(cls, hashes: Sequence[bytes], size: int) -> "Frontier":
+        """The Frontier of `size` leaves whose complete subtree hashes are `hashes`."""
+        if len(hashes) != bin(size).count("1"):
+            raise ValueError(f"a tree of {size} leaves has {bin(size).count('1')} subtrees")
+        frontier = cls()
+        frontier._hashes = list(hashes)
+        frontier._size = size
+        return frontier
+
     def to_list(self) -> list[str]:
         """A JSON-friendly form: one entry per bit of the size, most significant first.
 

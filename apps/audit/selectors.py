@@ -67,6 +67,28 @@ def _purge_anchor() -> tuple[int, str, merkle.Frontier]:
     )
 
 
+def record_chain_fields(record: str) -> tuple[int, str, str] | None:
+    """seq, event_type and prev_hash of a canonical event record, without parsing it all.
+
+    Exact for canonical records: members are sorted (actor…, event_type, …, payload,
+    prev_hash, …, seq, user_agent) and a quote inside a string is always escaped, so the
+    first "event_type" and the last "prev_hash" and "seq" are the top-level ones.
+    """
+    i = record.rfind(',"prev_hash":"')
+    j = record.rfind(',"seq":')
+    k = record.find(',"event_type":"')
+    if i < 0 or j < 0 or k < 0:
+        return None
+    prev_hash = record[i + 14 : i + 78]
+    end = record.find(",", j + 7)
+    event_end = record.find('"', k + 15)
+    try:
+        seq = int(record[j + 7 : end])
+    except ValueError:
+        return None
+    return seq, record[k + 15 : event_end], prev_hash
+
+
 def audit_verify() -> VerifyResult:
     """Check the whole stored chain, then the latest signed checkpoint against it.
 
@@ -84,25 +106,34 @@ def audit_verify() -> VerifyResult:
         return result
 
     rows = AuditEvent.objects.order_by("seq").values_list("seq", "event_type", "record", "hash")
-    loads, sha256, leaf = json.loads, hashlib.sha256, merkle.leaf_hash
+    sha256 = hashlib.sha256
     check_root_at = checkpoint.tree_size if checkpoint else None
+    # The Merkle frontier, inlined (a list of complete subtree hashes): this loop runs once per
+    # event and is the cost of verification.
+    subtrees, size = list(frontier.hashes()), frontier.size
     for seq, event_type, record, digest in rows.iterator(chunk_size=CHUNK):
         if seq != expected_seq:
             return broken(expected_seq, f"expected sequence {expected_seq}, found {seq}")
-        raw = record.encode()
-        try:
-            event = loads(raw)
-        except ValueError:
-            return broken(seq, "record is not JSON")
-        if event.get("seq") != seq or event.get("event_type") != event_type:
+        fields = record_chain_fields(record)
+        if fields is None:
+            return broken(seq, "record is not a canonical event")
+        if fields[0] != seq or fields[1] != event_type:
             return broken(seq, "row columns disagree with the hashed record")
-        if event.get("prev_hash") != prev_hash:
+        if fields[2] != prev_hash:
             return broken(seq, "prev_hash does not match the previous event's hash")
+        raw = record.encode()
         if sha256(raw).hexdigest() != digest:
             return broken(seq, "hash does not match the record (the event was altered)")
-        frontier.append(leaf(raw))
-        if seq == check_root_at and frontier.root().hex() != checkpoint.root_hash:
-            return broken(seq, "Merkle root differs from the signed checkpoint")
+        node, carry = sha256(b"\x00" + raw).digest(), size
+        while carry & 1:
+            node = sha256(b"\x01" + subtrees.pop() + node).digest()
+            carry >>= 1
+        subtrees.append(node)
+        size += 1
+        if seq == check_root_at:
+            root = merkle.Frontier.from_hashes(subtrees, size).root().hex()
+            if root != checkpoint.root_hash:
+                return broken(seq, "Merkle root differs from the signed checkpoint")
         if result.first_seq is None:
             result.first_seq = seq
         result.events_checked += 1
@@ -201,3 +232,100 @@ def consistency_proof(*, first: int, second: int | None = None) -> dict:
         "second": checkpoint_as_dict(new),
         "proof": [h.hex() for h in proof],
     }
+
+
+# --- verifying an export, as an outside auditor would -------------------------------------------
+
+EXPORT_FIELDS = frozenset(
+    {
+        "seq",
+        "occurred_at",
+        "event_type",
+        "actor_type",
+        "actor",
+        "actor_token",
+        "ip",
+        "user_agent",
+        "request_id",
+        "object_type",
+        "object_id",
+        "payload",
+        "regulatory",
+        "retention_class",
+        "prev_hash",
+        "hash",
+    }
+)
+
+
+def verify_export(lines, *, checkpoint: dict | None = None) -> VerifyResult:
+    """Verify JSON Lines exported by `export_audit`, knowing only docs/audit-format.md.
+
+    Every line is re-canonicalised from its parsed fields (so an edit anywhere is caught), its
+    hash recomputed, and the chain followed; a `checkpoint` (as the API returns it) has its
+    signature and Merkle root checked too. A purged export starts at its anchor.
+    """
+    from apps.audit import canonical, signing
+    from apps.audit.services import checkpoint_message
+
+    result = VerifyResult(True, 0, None, None, None, None)
+
+    def broken(seq, problem: str) -> VerifyResult:
+        result.ok, result.first_bad_seq, result.problem = False, seq, problem
+        return result
+
+    frontier = merkle.Frontier()
+    prev_hash, expected = None, None
+    for number, line in enumerate(lines, start=1):
+        where = f"line {number}"
+        try:
+            event = json.loads(line)
+        except ValueError as exc:
+            return broken(expected, f"{where}: not JSON ({exc.msg})")
+        if not isinstance(event, dict) or set(event) != EXPORT_FIELDS:
+            return broken(expected, f"{where}: not an audit event (fields differ from the format)")
+        seq, digest = event["seq"], event.pop("hash")
+        try:
+            record = canonical.canonical_bytes(event)
+        except canonical.CanonicalError as exc:
+            return broken(seq, f"{where}: {exc}")
+        if expected is None:
+            expected = seq
+            prev_hash = GENESIS_HASH if seq == 1 else event["prev_hash"]
+            if seq != 1:
+                # After a purge the chain resumes at its anchor; the Merkle root can then only
+                # be checked in the platform (which keeps the leaves), not from the export.
+                result.problem = f"starts at {seq} after a purge; anchor {prev_hash}"
+        if seq != expected:
+            return broken(expected, f"{where}: expected sequence {expected}, found {seq}")
+        if event["prev_hash"] != prev_hash:
+            return broken(seq, f"{where}: prev_hash does not match the previous event's hash")
+        if hashlib.sha256(record).hexdigest() != digest:
+            return broken(seq, f"{where}: hash does not match the event (it was altered)")
+        if seq == 1 or frontier.size:
+            frontier.append(merkle.leaf_hash(record))
+        at_checkpoint = checkpoint and seq == checkpoint["tree_size"] == frontier.size
+        if at_checkpoint and frontier.root().hex() != checkpoint["root_hash"]:
+            return broken(seq, "Merkle root differs from the signed checkpoint")
+        result.first_seq = result.first_seq or seq
+        result.events_checked += 1
+        prev_hash, expected = digest, seq + 1
+    result.last_seq = expected - 1 if result.events_checked else None
+    result.last_hash = prev_hash
+    if checkpoint:
+        from datetime import datetime
+
+        created = datetime.fromisoformat(checkpoint["created_at"].replace("Z", "+00:00"))
+        message = checkpoint_message(
+            tree_size=checkpoint["tree_size"],
+            root_hash=checkpoint["root_hash"],
+            created_at=created,
+        )
+        if not signing.verify(
+            message, checkpoint["signature"], bytes.fromhex(checkpoint["public_key"])
+        ):
+            return broken(checkpoint["tree_size"], "the checkpoint's signature is invalid")
+        if (result.last_seq or 0) < checkpoint["tree_size"]:
+            return broken((result.last_seq or 0) + 1, "the export is shorter than the checkpoint")
+        result.checkpoint_tree_size = checkpoint["tree_size"]
+    return result

@@ -11,7 +11,13 @@ from django.contrib.auth.models import Group
 from apps.rbac.access import can, user_role
 from apps.rbac.models import ApiToken
 from apps.rbac.roles import Role
-from apps.rbac.services import api_token_revoke, user_role_set
+from apps.rbac.services import (
+    USER_FIELDS,
+    api_token_revoke,
+    user_create,
+    user_role_set,
+    user_update,
+)
 
 User = get_user_model()
 
@@ -96,9 +102,27 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin):
         return role.group_name if role else "—"
 
     def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        slug = form.cleaned_data.get("role") or ""
-        user_role_set(user=obj, role=Role.from_slug(slug) if slug else None, actor=request.user)
+        """Through the services, so that every change of a user is validated and audited."""
+        data = form.cleaned_data
+        slug = data.get("role") or ""
+        role = Role.from_slug(slug) if slug else None
+        if change:
+            fields = [f for f in form.changed_data if f in USER_FIELDS]
+            user = user_update(user=obj, actor=request.user, **{f: data[f] for f in fields})
+            user_role_set(user=user, role=role, actor=request.user)
+        else:
+            user = user_create(
+                username=data["username"],
+                password=data["password"],
+                role=role,
+                email=data.get("email", ""),
+                actor=request.user,
+            )
+        obj.pk = user.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        return None  # groups are the role, set above
 
 
 @admin.register(ApiToken)

@@ -84,6 +84,39 @@ def user_create(*, username: str, password: str, role: Role | None, email: str =
     return user
 
 
+USER_FIELDS = ["username", "first_name", "last_name", "email", "is_active"]
+
+
+@transaction.atomic
+def user_update(*, user, actor=None, **changes):
+    """Change a user's name, email or active flag (not the role: user_role_set)."""
+    unknown = set(changes) - set(USER_FIELDS)
+    if unknown:
+        raise ValidationFailed(details={f: ["Cannot be changed here."] for f in sorted(unknown)})
+    fresh = User.objects.select_for_update().get(pk=user.pk)
+    before = {name: getattr(fresh, name) for name in changes}
+    for name, value in changes.items():
+        setattr(fresh, name, value)
+    changed = [name for name in changes if before[name] != getattr(fresh, name)]
+    if not changed:
+        return fresh
+    fresh.full_clean(exclude=["password"])
+    fresh.save(update_fields=changed)
+    audit_hook.record(
+        event_type="CONFIG_CHANGED",
+        actor=actor,
+        object_type="auth.user",
+        object_id=fresh.pk,
+        payload={
+            "change": "user_updated",
+            "username": fresh.get_username(),
+            "before": {k: before[k] for k in changed},
+            "after": {k: getattr(fresh, k) for k in changed},
+        },
+    )
+    return fresh
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

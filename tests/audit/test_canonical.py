@@ -174,6 +174,24 @@ def test_astral_keys_nested_in_lists_and_dicts():
     assert rfc8785.dumps(value) == expected.encode()
 
 
+@pytest.mark.parametrize(
+    ("value", "in_a_key"),
+    [
+        ({"a": "\U0001f600"}, False),
+        (["\U0001f600", 'x\U0001f600":', "\U0001f600\\"], False),
+        ({"a": '\U0001f600":', "\ue000": 1}, False),
+        ({"\U0001f600": 1, "\ue000": 2}, True),
+        ({"\U0001f600\\": 1, "\ue000": 2}, True),
+        ({"x": ['\U0001f600\\"', {'b"\U0001f600"': {"\ue000": 0, "\U0001f600": 1}}]}, True),
+        ("\U0001f600", False),
+    ],
+)
+def test_unchecked_finds_astral_keys_from_the_text(value, in_a_key):
+    """canonical_bytes_unchecked skips the walk, so it spots astral keys in its own output."""
+    assert canonical._astral_in_a_key(canonical._encode(value)) is in_a_key
+    assert canonical_bytes_unchecked(value) == rfc8785.dumps(value) == canonical_bytes(value)
+
+
 def every_code_point() -> str:
     return "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
 

@@ -133,3 +133,83 @@ def test_rewritten_history_is_caught_by_the_checkpoint_root(trail):
     result = audit_verify()
     assert not result.ok
     assert result.first_bad_seq == trail and "checkpoint" in result.problem
+
+
+# --- an export checked by an auditor ------------------------------------------------------------
+
+
+@pytest.fixture
+def exported(trail, tmp_path):
+    from apps.audit.selectors import checkpoint_as_dict, checkpoint_latest
+
+    path = tmp_path / "audit.jsonl"
+    call_command("export_audit", "--out", str(path))
+    cp = tmp_path / "checkpoint.json"
+    cp.write_text(json.dumps(checkpoint_as_dict(checkpoint_latest())))
+    return path, cp
+
+
+def _verify_file(path, cp=None):
+    args = ["verify_audit", "--export", str(path)] + (["--checkpoint", str(cp)] if cp else [])
+    call_command(*args)
+
+
+def test_an_untouched_export_verifies_with_its_checkpoint(exported, capsys):
+    path, cp = exported
+    _verify_file(path, cp)
+    assert "OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("edit", "bad_seq", "words"),
+    [
+        (lambda e: e["payload"].update(n=77), 3, "altered"),
+        (lambda e: e["payload"].update(n=1.5), 3, "floats are not allowed"),
+        (lambda e: e.update(event_type="LOGIN"), 3, "altered"),
+        (lambda e: e.pop("actor"), None, "not an audit event"),
+    ],
+)
+def test_an_edited_export_line_is_refused_clearly(exported, capsys, edit, bad_seq, words):
+    path, _cp = exported
+    lines = path.read_text().splitlines()
+    event = json.loads(lines[2])
+    edit(event)
+    lines[2] = json.dumps(event)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SystemExit) as exc:
+        _verify_file(path)
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert "line 3" in err and words in err
+    if bad_seq:
+        assert f"BROKEN at sequence {bad_seq}" in err
+
+
+def test_a_forged_line_is_refused(exported, capsys):
+    path, _cp = exported
+    lines = path.read_text().splitlines()
+    lines.insert(4, lines[4])  # a duplicated (replayed) event
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SystemExit):
+        _verify_file(path)
+    assert "line 6: expected sequence 6, found 5" in capsys.readouterr().err
+
+
+def test_a_truncated_export_fails_against_its_checkpoint(exported, capsys):
+    path, cp = exported
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:5]) + "\n")
+    _verify_file(path)  # the chain alone holds
+    with pytest.raises(SystemExit):
+        _verify_file(path, cp)
+    assert "shorter than the checkpoint" in capsys.readouterr().err
+
+
+def test_a_forged_checkpoint_signature_is_refused(exported, capsys):
+    path, cp = exported
+    saved = json.loads(cp.read_text())
+    saved["root_hash"] = "0" * 64
+    cp.write_text(json.dumps(saved))
+    with pytest.raises(SystemExit):
+        _verify_file(path, cp)
+    assert "checkpoint" in capsys.readouterr().err

@@ -211,3 +211,85 @@ def test_verify_and_export_commands(db, tmp_path, capsys):
     lines = out.read_text().splitlines()
     assert json.loads(lines[-1])["event_type"] == "DATA_ACCESS"
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, len(lines) + 1))
+
+
+def test_admin_changes_go_through_services_and_are_audited(client, make_user, account):
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    client.force_login(officer)
+    data = {
+        "code": account.code,
+        "name": "Renamed Ltd",
+        "beneficial_owner": account.beneficial_owner,
+        "is_active": "on",
+        "base_currency": "USD",
+        "credit_limit": "5000",
+        "lei": "",
+        "webhook_url": "",
+        "webhook_secret": "",
+    }
+    response = client.post(f"/admin/trading/account/{account.pk}/change/", data)
+    assert response.status_code == 302, response.content[:800]
+    change = events(EventType.CONFIG_CHANGED)[-1]
+    assert change["actor"] == officer.username
+    assert change["payload"]["before"] == {"name": account.name, "credit_limit": "1000000"}
+    assert change["payload"]["after"] == {"name": "Renamed Ltd", "credit_limit": "5000"}
+
+
+def test_admin_user_edits_are_audited(client, make_user):
+    admin = make_user(Role.ADMIN)
+    target = make_user(Role.VIEWER)
+    client.force_login(admin)
+    response = client.post(
+        f"/admin/auth/user/{target.pk}/change/",
+        {
+            "username": target.username,
+            "first_name": "",
+            "last_name": "",
+            "email": "new@example.com",
+            "is_active": "on",
+            "role": "viewer",
+        },
+    )
+    assert response.status_code == 302
+    change = events(EventType.CONFIG_CHANGED)[-1]
+    assert change["payload"]["change"] == "user_updated"
+    assert change["payload"]["after"] == {"email": "new@example.com"}
+
+
+def test_schedule_changes_in_the_admin_are_audited(client, make_user):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = IntervalSchedule.objects.create(every=60, period="seconds")
+    task = PeriodicTask.objects.create(name="job", task="core.heartbeat", interval=every)
+    client.force_login(make_user(Role.ADMIN))
+    response = client.post(
+        f"/admin/django_celery_beat/periodictask/{task.pk}/change/",
+        {
+            "name": "job",
+            "regtask": "core.heartbeat",
+            "task": "",
+            "enabled": "",
+            "interval": every.pk,
+            "args": "[]",
+            "kwargs": "{}",
+            "expire_seconds": "",
+            "queue": "",
+            "exchange": "",
+            "routing_key": "",
+            "priority": "",
+            "headers": "{}",
+            "description": "",
+            "one_off": "",
+            "start_time_0": "",
+            "start_time_1": "",
+            "last_run_at_0": "",
+            "last_run_at_1": "",
+            "expires_0": "",
+            "expires_1": "",
+        },
+    )
+    assert response.status_code == 302, response.content[:1500]
+    change = events(EventType.CONFIG_CHANGED)[-1]
+    assert change["object_type"] == "django_celery_beat.periodictask"
+    assert change["payload"]["before"]["enabled"] is True
+    assert change["payload"]["after"]["enabled"] is False

@@ -1,15 +1,40 @@
-"""Verify the audit chain: exit 0 with a summary, or exit 1 naming the first broken sequence."""
+"""Verify the audit chain: exit 0 with a summary, or exit 1 naming the first broken sequence.
 
-from django.core.management.base import BaseCommand
+Without options it checks the stored trail. With --export FILE it checks a JSON Lines export
+the way an outside auditor would (optionally against a checkpoint saved from the API).
+"""
 
-from apps.audit.selectors import audit_verify
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.audit.selectors import audit_verify, verify_export
 
 
 class Command(BaseCommand):
     help = "Verify the hash chain and the latest signed checkpoint. Exit 1 when broken."
 
-    def handle(self, *args, **options):
-        result = audit_verify()
+    def add_arguments(self, parser):
+        parser.add_argument("--export", help="Verify this JSON Lines export instead.")
+        parser.add_argument(
+            "--checkpoint", help="With --export: a checkpoint JSON from the API to check."
+        )
+
+    def handle(self, *args, export: str | None, checkpoint: str | None, **options):
+        if checkpoint and not export:
+            raise CommandError("--checkpoint goes with --export.")
+        if export:
+            try:
+                saved = None
+                if checkpoint:
+                    with open(checkpoint, encoding="utf-8") as fh:
+                        saved = json.load(fh)
+                with open(export, encoding="utf-8") as lines:
+                    result = verify_export(lines, checkpoint=saved)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise CommandError(f"Cannot read the files: {exc}") from None
+        else:
+            result = audit_verify()
         if result.ok:
             self.stdout.write(result.summary())
             return
