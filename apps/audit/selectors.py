@@ -67,6 +67,54 @@ def _purge_anchor() -> tuple[int, str, merkle.Frontier]:
     )
 
 
+def _stream_events() -> Iterator[tuple[int, str, str, str]]:
+    """(seq, event_type, record, hash) in sequence order, read ahead by a second thread.
+
+    The reader thread only calls fetchmany on this connection's server-side cursor while the
+    caller hashes the previous chunk: the database driver waits for the network without the
+    GIL, so reading and hashing overlap. Memory stays at two chunks.
+    """
+    import queue
+    import threading
+
+    from django.db import connection
+
+    done = object()
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    sql = f"SELECT seq, event_type, record, hash FROM {AuditEvent._meta.db_table} ORDER BY seq"
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+
+        def read() -> None:
+            try:
+                while not stop.is_set():
+                    rows = cursor.fetchmany(CHUNK)
+                    chunks.put(rows if rows else done)
+                    if not rows:
+                        return
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
+                chunks.put(exc)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            while True:
+                rows = chunks.get()
+                if rows is done:
+                    return
+                if isinstance(rows, Exception):
+                    raise rows
+                yield from rows
+        finally:
+            stop.set()
+            while reader.is_alive():  # unblock a reader waiting on a full queue
+                try:
+                    chunks.get_nowait()
+                except queue.Empty:
+                    reader.join(0.01)
+
+
 def record_chain_fields(record: str) -> tuple[int, str, str] | None:
     """seq, event_type and prev_hash of a canonical event record, without parsing it all.
 
@@ -105,13 +153,12 @@ def audit_verify() -> VerifyResult:
         result.ok, result.first_bad_seq, result.problem = False, seq, problem
         return result
 
-    rows = AuditEvent.objects.order_by("seq").values_list("seq", "event_type", "record", "hash")
     sha256 = hashlib.sha256
     check_root_at = checkpoint.tree_size if checkpoint else None
     # The Merkle frontier, inlined (a list of complete subtree hashes): this loop runs once per
     # event and is the cost of verification.
     subtrees, size = list(frontier.hashes()), frontier.size
-    for seq, event_type, record, digest in rows.iterator(chunk_size=CHUNK):
+    for seq, event_type, record, digest in _stream_events():
         if seq != expected_seq:
             return broken(expected_seq, f"expected sequence {expected_seq}, found {seq}")
         fields = record_chain_fields(record)

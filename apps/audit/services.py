@@ -132,7 +132,8 @@ def audit_record(
         "prev_hash": "",
     }
     canonical.check({k: v for k, v in event.items() if k != "payload"})
-    with transaction.atomic():
+    # No savepoint: if the event cannot be written, the caller's whole transaction must fail.
+    with transaction.atomic(savepoint=False):
         head = _lock_head()
         event["seq"] = head.seq + 1
         event["prev_hash"] = head.hash
