@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "apps.rbac",
     "apps.audit",
     "apps.trading",
+    "apps.approvals",
+    "apps.rules",
 ]
 
 MIDDLEWARE = [
@@ -283,3 +285,6 @@ AUDIT_RETENTION_DAYS = {
     "default": env.int("AUDIT_RETENTION_DEFAULT_DAYS", default=2555),
 }
 PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}
+
+# --- Pre-trade gate and approvals -------------------------------------------------------------
+APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)

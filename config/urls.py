@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.rbac.urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.trading.urls")),
+    path("", include("apps.rules.urls")),
 ]
 
 urlpatterns = [

@@ -238,6 +238,12 @@ class Order(models.Model):
         null=True, blank=True, help_text="The reference price when the order was submitted."
     )
     metadata = models.JSONField(default=dict, blank=True)
+    checks = models.JSONField(
+        default=list, blank=True, help_text="Each pre-trade rule's result at submission."
+    )
+    request_digest = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the submitted body (idempotency)."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -360,3 +366,22 @@ class WorkingExposure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.instrument_id}: +{self.buy_quantity} -{self.sell_quantity}"
+
+
+class AccountDailyActivity(models.Model):
+    """Per account and UTC day: counters that rate and credit limits read in one row."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="daily_activity")
+    date = models.DateField()
+    orders_submitted = models.PositiveIntegerField(default=0)
+    orders_canceled = models.PositiveIntegerField(default=0)
+    filled_notional = amount_field(default=Decimal("0"))
+
+    class Meta:
+        ordering = ["-date", "account"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "date"], name="daily_activity_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.date}"

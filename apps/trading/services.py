@@ -24,6 +24,7 @@ from apps.trading.models import (
     FILLABLE_STATUSES,
     WORKING_STATUSES,
     Account,
+    AccountDailyActivity,
     DailyPrice,
     Fill,
     Instrument,
@@ -407,6 +408,8 @@ def order_create(
     submitted_by=None,
     status: str = OrderStatus.ACCEPTED,
     reference_price: Decimal | None = None,
+    checks: list | None = None,
+    request_digest: str = "",
     audit_extra: dict | None = None,
 ) -> Order:
     """Store an order in its decided status (the gate decides; this records and books it)."""
@@ -441,6 +444,8 @@ def order_create(
         status=status,
         reference_price=reference_price,
         metadata=_metadata_checked(metadata),
+        checks=checks or [],
+        request_digest=request_digest,
     )
     _clean(order, exclude=["account", "instrument", "submitted_by"])
     try:
@@ -455,10 +460,18 @@ def order_create(
             ) from None
         raise
     _exposure_apply(order, (ZERO, ZERO))
+    _daily_add(account.pk, orders_submitted=1)
     event = (
         EventType.ORDER_REJECTED if status == OrderStatus.REJECTED else EventType.ORDER_SUBMITTED
     )
-    _order_event(event, order, submitted_by, metadata=order.metadata, **(audit_extra or {}))
+    _order_event(
+        event,
+        order,
+        submitted_by,
+        metadata=order.metadata,
+        checks=order.checks,
+        **(audit_extra or {}),
+    )
     return order
 
 
@@ -488,6 +501,17 @@ def _order_event(event_type: EventType, order: Order, actor, **extra) -> None:
         object_id=order.pk,
         payload={"order": order_snapshot(order), **extra},
     )
+
+
+def _daily_add(account_id: int, **increments) -> None:
+    """Add to today's counters of an account (UTC day), creating the row when needed."""
+    today = utcnow().date()
+    row, _ = AccountDailyActivity.objects.select_for_update().get_or_create(
+        account_id=account_id, date=today
+    )
+    for name, value in increments.items():
+        setattr(row, name, getattr(row, name) + value)
+    row.save(update_fields=list(increments))
 
 
 def _order_for_update(order: Order) -> Order:
@@ -566,6 +590,7 @@ def order_fill(
     order.status = OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
     order.save(update_fields=["filled_quantity", "avg_fill_price", "status", "updated_at"])
     _exposure_apply(order, before)
+    _daily_add(order.account_id, filled_notional=quantize(quantity * price))
 
     position = _position_for_update(order.account, order.instrument)
     signed = quantity if order.side == Side.BUY else -quantity
@@ -627,6 +652,7 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     order.status = OrderStatus.CANCELED
     order.save(update_fields=["status", "updated_at"])
     _exposure_apply(order, before)
+    _daily_add(order.account_id, orders_canceled=1)
     _order_event(EventType.ORDER_CANCELED, order, actor, reason=reason)
     return order
 

@@ -1,0 +1,373 @@
+"""The order API: submit (gated), dry run, list, detail, fills, cancel, amend (gated again)."""
+
+import re
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.audit import canonical
+from apps.core.errors import NotFound
+from apps.core.fields import AmountField
+from apps.core.types import decimal_str
+from apps.rbac.roles import Role
+from apps.rules import gate
+from apps.trading import selectors
+from apps.trading.filters import OrderFilter
+from apps.trading.models import Liquidity, OrderType, Side, TimeInForce
+from apps.trading.services import METADATA_MAX_BYTES, order_cancel, order_fill
+
+_CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
+
+EXAMPLE_ORDER = {
+    "client_order_id": "strat7-000123",
+    "account": "ACC-001",
+    "instrument": "AAPL",
+    "side": "buy",
+    "order_type": "limit",
+    "quantity": "100",
+    "limit_price": "189.50",
+    "time_in_force": "day",
+    "metadata": {
+        "strategy": "mean-rev-7",
+        "signal_id": "sig-991",
+        "risk_check_id": "rc-17",
+        "risk_score": "0.42",
+        "decision_source": "algo",
+        "decision": "enter_long",
+    },
+}
+EXAMPLE_ANSWER = {
+    "id": 4711,
+    "client_order_id": "strat7-000123",
+    "status": "accepted",
+    "checks": [
+        {
+            "rule": "PX-COLLAR-1",
+            "rule_type": "price_collar",
+            "status": "pass",
+            "observed": "0.8",
+            "threshold": "5",
+            "message": "Limit 189.5 is 0.8% from the reference 188; the collar is 5%.",
+            "regulation": "SEC 15c3-5(c)(1)(ii)",
+            "code": "ok",
+            "action": "reject",
+        }
+    ],
+    "approval": None,
+}
+
+
+class OrderInputSerializer(serializers.Serializer):
+    client_order_id = serializers.CharField(max_length=64)
+    account = serializers.CharField(max_length=32)
+    instrument = serializers.CharField(max_length=32)
+    side = serializers.ChoiceField(choices=Side.choices)
+    order_type = serializers.ChoiceField(choices=OrderType.choices)
+    quantity = AmountField(positive=True)
+    limit_price = AmountField(positive=True, required=False, allow_null=True)
+    time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default="day")
+    metadata = serializers.JSONField(required=False, default=dict)
+
+    def validate_client_order_id(self, value: str) -> str:
+        if not _CLIENT_ID.match(value):
+            raise serializers.ValidationError("Printable characters without spaces, 1 to 64.")
+        return value
+
+    def validate_metadata(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        try:
+            canonical.check(value, "metadata")
+        except canonical.CanonicalError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        if len(canonical.canonical_bytes_unchecked(value)) > METADATA_MAX_BYTES:
+            raise serializers.ValidationError(f"At most {METADATA_MAX_BYTES} bytes of JSON.")
+        return value
+
+    def validate(self, data):
+        errors = {}
+        account = selectors.account_get_by_code(data["account"])
+        if account is None:
+            errors["account"] = ["Unknown account."]
+        elif not account.is_active:
+            errors["account"] = ["Account is not active."]
+        instrument = selectors.instrument_get_by_symbol_or_isin(data["instrument"])
+        if instrument is None:
+            errors["instrument"] = ["Unknown instrument (give a symbol or an ISIN)."]
+        elif not instrument.is_active:
+            errors["instrument"] = ["Instrument is not active."]
+        price = data.get("limit_price")
+        if data["order_type"] == OrderType.LIMIT and price is None:
+            errors["limit_price"] = ["A limit order needs a limit price."]
+        if data["order_type"] == OrderType.MARKET and price is not None:
+            errors["limit_price"] = ["A market order has no limit price."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        data["account_obj"], data["instrument_obj"] = account, instrument
+        return data
+
+    def to_request(self) -> gate.OrderRequest:
+        d = self.validated_data
+        body = {
+            "client_order_id": d["client_order_id"],
+            "account": d["account"],
+            "instrument": d["instrument"],
+            "side": d["side"],
+            "order_type": d["order_type"],
+            "quantity": decimal_str(d["quantity"]),
+            "limit_price": decimal_str(d.get("limit_price")),
+            "time_in_force": d["time_in_force"],
+            "metadata": d["metadata"],
+        }
+        return gate.OrderRequest(
+            account=d["account_obj"],
+            instrument=d["instrument_obj"],
+            client_order_id=d["client_order_id"],
+            side=d["side"],
+            order_type=d["order_type"],
+            quantity=d["quantity"],
+            limit_price=d.get("limit_price"),
+            time_in_force=d["time_in_force"],
+            metadata=d["metadata"],
+            body=body,
+        )
+
+
+def _check_public(check: dict) -> dict:
+    return {
+        k: check.get(k)
+        for k in (
+            "rule",
+            "rule_type",
+            "status",
+            "observed",
+            "threshold",
+            "message",
+            "regulation",
+            "code",
+            "action",
+        )
+    } | ({"shadow": True} if check.get("shadow") else {})
+
+
+def _approval(order) -> dict | None:
+    approval = getattr(order, "approval", None) if order is not None else None
+    if approval is None:
+        return None
+    return {
+        "id": approval.pk,
+        "status": approval.status,
+        "expires_at": approval.expires_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def decision_body(answer: gate.GateAnswer) -> dict:
+    order = answer.order
+    return {
+        "id": order.pk if order is not None else None,
+        "client_order_id": order.client_order_id if order is not None else None,
+        "status": answer.status,
+        "checks": [_check_public(c) for c in answer.checks],
+        "approval": _approval(order),
+    }
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    client_order_id = serializers.CharField()
+    account = serializers.CharField(source="account.code")
+    instrument = serializers.CharField(source="instrument.symbol")
+    side = serializers.CharField()
+    order_type = serializers.CharField()
+    time_in_force = serializers.CharField()
+    quantity = AmountField()
+    limit_price = AmountField(allow_null=True)
+    status = serializers.CharField()
+    filled_quantity = AmountField()
+    avg_fill_price = AmountField(allow_null=True)
+    reference_price = AmountField(allow_null=True)
+    submitted_by = serializers.CharField(source="submitted_by.username", default=None)
+    metadata = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["checks"] = [_check_public(c) for c in instance.checks]
+        data["approval"] = _approval(instance)
+        return data
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    client_order_id = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(
+        choices=[
+            "accepted",
+            "rejected",
+            "pending_approval",
+            "partially_filled",
+            "filled",
+            "canceled",
+            "expired",
+        ]
+    )
+    checks = serializers.ListField(child=serializers.DictField())
+    approval = serializers.DictField(allow_null=True)
+
+
+class OrderListCreateApi(ListAPIView):
+    """GET: orders (filter by account, instrument, status, date). POST: submit through the gate.
+
+    The decision is data: 201 with the status and every rule's result; 200 when the same
+    client_order_id and body were sent before; 409 when the id was used with another body.
+    """
+
+    required_roles = {"GET": Role.VIEWER, "POST": Role.TRADER}
+    filterset_class = OrderFilter
+    serializer_class = OrderOutputSerializer
+
+    def get_queryset(self):
+        return selectors.order_list(user=self.request.user).select_related("approval")
+
+    @extend_schema(
+        request=OrderInputSerializer,
+        responses={201: DecisionSerializer, 200: DecisionSerializer},
+        examples=[
+            OpenApiExample("Limit order", value=EXAMPLE_ORDER, request_only=True),
+            OpenApiExample("Accepted", value=EXAMPLE_ANSWER, response_only=True),
+        ],
+    )
+    def post(self, request):
+        serializer = OrderInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = gate.order_submit(req=serializer.to_request(), user=request.user)
+        code = status.HTTP_200_OK if answer.replayed else status.HTTP_201_CREATED
+        return Response(decision_body(answer), status=code)
+
+
+class PretradeCheckApi(APIView):
+    """The same evaluation as submitting, as a dry run: nothing is stored."""
+
+    required_role = Role.TRADER
+
+    @extend_schema(
+        request=OrderInputSerializer,
+        responses={200: DecisionSerializer},
+        examples=[OpenApiExample("Limit order", value=EXAMPLE_ORDER, request_only=True)],
+    )
+    def post(self, request):
+        serializer = OrderInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = gate.order_check(req=serializer.to_request(), user=request.user)
+        return Response(decision_body(answer))
+
+
+def _order_or_404(request, order_id: int):
+    order = (
+        selectors.order_list(user=request.user)
+        .select_related("approval")
+        .filter(pk=order_id)
+        .first()
+    )
+    if order is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return order
+
+
+class OrderDetailApi(APIView):
+    required_role = Role.VIEWER
+
+    @extend_schema(responses={200: OrderOutputSerializer})
+    def get(self, request, order_id: int):
+        return Response(OrderOutputSerializer(_order_or_404(request, order_id)).data)
+
+
+class OrderFillApi(APIView):
+    """Report an execution: the order, the position and the day's counters follow."""
+
+    required_role = Role.TRADER
+
+    class InputSerializer(serializers.Serializer):
+        exec_id = serializers.CharField(max_length=64)
+        quantity = AmountField(positive=True)
+        price = AmountField(positive=True)
+        venue = serializers.RegexField(r"^[A-Z0-9]{4}$", max_length=4)
+        executed_at = serializers.DateTimeField()
+        liquidity = serializers.ChoiceField(choices=Liquidity.choices)
+        commission = AmountField(required=False, default="0")
+
+    class OutputSerializer(serializers.Serializer):
+        fill_id = serializers.IntegerField(source="fill.pk")
+        exec_id = serializers.CharField(source="fill.exec_id")
+        order = OrderOutputSerializer()
+        position = serializers.DictField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request, order_id: int):
+        order = _order_or_404(request, order_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fill, position = order_fill(order=order, actor=request.user, **serializer.validated_data)
+        order.refresh_from_db()
+        body = {
+            "fill_id": fill.pk,
+            "exec_id": fill.exec_id,
+            "order": OrderOutputSerializer(order).data,
+            "position": {
+                "account": order.account.code,
+                "instrument": order.instrument.symbol,
+                "quantity": decimal_str(position.quantity),
+                "average_cost": decimal_str(position.average_cost),
+                "realised_pnl": decimal_str(position.realised_pnl),
+            },
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class OrderCancelApi(APIView):
+    required_role = Role.TRADER
+
+    @extend_schema(request=None, responses={200: OrderOutputSerializer})
+    def post(self, request, order_id: int):
+        order = order_cancel(
+            order=_order_or_404(request, order_id), actor=request.user, reason="api"
+        )
+        return Response(OrderOutputSerializer(_order_or_404(request, order.pk)).data)
+
+
+class OrderAmendApi(APIView):
+    """Change quantity and/or limit price; the amended order goes through the gate again."""
+
+    required_role = Role.TRADER
+
+    class InputSerializer(serializers.Serializer):
+        quantity = AmountField(positive=True, required=False)
+        limit_price = AmountField(positive=True, required=False)
+
+        def validate(self, data):
+            if not data:
+                raise serializers.ValidationError("Give quantity, limit_price or both.")
+            return data
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: OpenApiResponse(description="The order and the decision")},
+    )
+    def post(self, request, order_id: int):
+        order = _order_or_404(request, order_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = gate.order_amend_gated(order=order, user=request.user, **serializer.validated_data)
+        fresh = _order_or_404(request, order.pk)
+        return Response(
+            {
+                "amended": answer.status == "accepted",
+                "decision": answer.status,
+                "checks": [_check_public(c) for c in answer.checks],
+                "order": OrderOutputSerializer(fresh).data,
+            }
+        )

@@ -1,0 +1,36 @@
+"""Approval threshold: orders above a notional wait for a human (the rule's action is hold)."""
+
+from decimal import Decimal
+
+from apps.rules.checks.base import (
+    CheckContext,
+    Outcome,
+    decimal_param,
+    failed,
+    fmt,
+    no_extra_params,
+    passed,
+)
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, {"notional", "ttl_seconds"})
+    out = {"notional": str(decimal_param(params, "notional", default="5000", positive=True))}
+    if "ttl_seconds" in params:
+        from apps.rules.checks.base import int_param
+
+        out["ttl_seconds"] = int_param(params, "ttl_seconds", minimum=10, maximum=86400)
+    return out
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    threshold = Decimal(params["notional"])
+    notional = ctx.notional
+    if notional is None:
+        return failed("no_price", "The notional is unknown: a human must look at it.", None,
+                      fmt(threshold))
+    if notional > threshold:
+        return failed("above_approval_threshold", f"Notional {fmt(notional)} is above the "
+                      f"approval threshold {fmt(threshold)}.", fmt(notional), fmt(threshold))
+    return passed(f"Notional {fmt(notional)} at or below {fmt(threshold)}.", fmt(notional),
+                  fmt(threshold))

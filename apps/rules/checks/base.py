@@ -1,0 +1,189 @@
+"""What a rule check sees and what it answers.
+
+The gate gathers everything the rules may need in a few batched reads (CheckContext); each
+rule type is a module in this package with `validate(params) -> params` (raises
+ParameterError with a clear message) and `evaluate(params, ctx) -> Outcome`. Checks never
+query the database themselves, except through the lazy helpers on the context.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+ZERO = Decimal("0")
+
+
+class ParameterError(ValueError):
+    """A rule's parameters are invalid; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class InstrumentInfo:
+    id: int
+    symbol: str
+    asset_class: str
+    sector: str
+    issuer: str
+    mic: str
+    calendar: str
+    currency: str
+    lot_size: Decimal
+    tick_size: Decimal
+    underlying_issuer: str = ""  # for derivatives: the issuer of the underlying
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    """The order being checked (a new one, or an amended one with `order_id` set)."""
+
+    account_id: int
+    account_code: str
+    instrument: InstrumentInfo
+    side: str  # buy / sell
+    order_type: str  # market / limit
+    quantity: Decimal
+    limit_price: Decimal | None
+    time_in_force: str
+    metadata: dict[str, Any]
+    client_order_id: str
+    submitted_by: str = ""  # username
+    order_id: int | None = None
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        return self.quantity if self.side == "buy" else -self.quantity
+
+
+@dataclass
+class CheckContext:
+    order: OrderIntent
+    now: datetime
+    reference_price: Decimal | None
+    reference_as_of: datetime | None
+    # this account and instrument
+    position: Decimal = ZERO  # signed net quantity now
+    working_buy: Decimal = ZERO  # open buy quantity, excluding the order being amended
+    working_sell: Decimal = ZERO
+    # the account as a whole: instrument id -> gross value (|position| * price + open notional)
+    exposure_by_instrument: dict[int, Decimal] = field(default_factory=dict)
+    sector_by_instrument: dict[int, str] = field(default_factory=dict)
+    account_credit_limit: Decimal = ZERO
+    account_open_notional: Decimal = ZERO  # all working orders of the account
+    today_orders: int = 0  # submitted today (UTC), before this one
+    today_cancels: int = 0
+    today_filled_notional: Decimal = ZERO
+    today_filled_quantity: Decimal = ZERO  # this instrument
+    orders_last_minute: int = 0
+    restrictions: list[dict[str, Any]] = field(default_factory=list)  # reason, issuer, ...
+    user_role: str = ""  # the submitter's role slug
+    # lazy lookups (one query when a rule asks)
+    duplicate_within: Callable[[int], bool] = lambda seconds: False
+    is_open: Callable[[str, datetime], bool | None] = lambda calendar, when: None
+
+    @property
+    def price(self) -> Decimal | None:
+        """The price that values the order: its limit, else the reference price."""
+        return self.order.limit_price or self.reference_price
+
+    @property
+    def notional(self) -> Decimal | None:
+        price = self.price
+        return None if price is None else self.order.quantity * price
+
+    @property
+    def projected_position(self) -> Decimal:
+        """Worst case after this order: the position plus every open order on its side."""
+        if self.order.side == "buy":
+            return self.position + self.working_buy + self.order.quantity
+        return self.position - self.working_sell - self.order.quantity
+
+
+@dataclass(frozen=True)
+class Outcome:
+    passed: bool
+    message: str
+    observed: Any = None
+    threshold: Any = None
+    code: str = ""  # a stable reason code, e.g. "price_outside_collar"
+    skipped: bool = False
+
+
+def passed(message: str, observed=None, threshold=None) -> Outcome:
+    return Outcome(True, message, observed, threshold)
+
+
+def failed(code: str, message: str, observed=None, threshold=None) -> Outcome:
+    return Outcome(False, message, observed, threshold, code)
+
+
+def skipped(message: str) -> Outcome:
+    return Outcome(True, message, skipped=True)
+
+
+# --- parameter helpers ------------------------------------------------------------------------
+
+
+def decimal_param(params: dict, name: str, *, default=None, positive: bool = False,
+                  minimum: Decimal | None = None, maximum: Decimal | None = None) -> Decimal:
+    raw = params.get(name, default)
+    if raw is None:
+        raise ParameterError(f"{name} is required")
+    if isinstance(raw, float | bool):
+        raise ParameterError(f"{name} must be a decimal string, not {type(raw).__name__}")
+    try:
+        value = Decimal(str(raw))
+    except Exception:  # noqa: BLE001 - any parse failure is the same error
+        raise ParameterError(f"{name} must be a number, got {raw!r}") from None
+    if not value.is_finite():
+        raise ParameterError(f"{name} must be finite")
+    if positive and value <= 0:
+        raise ParameterError(f"{name} must be greater than zero")
+    if minimum is not None and value < minimum:
+        raise ParameterError(f"{name} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ParameterError(f"{name} must be at most {maximum}")
+    return value
+
+
+def int_param(params: dict, name: str, *, default=None, minimum: int = 0,
+              maximum: int | None = None) -> int:
+    raw = params.get(name, default)
+    if raw is None:
+        raise ParameterError(f"{name} is required")
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise ParameterError(f"{name} must be an integer")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ParameterError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ParameterError(f"{name} must be between {minimum} and {maximum}")
+    return value
+
+
+def str_list_param(params: dict, name: str, *, default=None) -> list[str]:
+    raw = params.get(name, default)
+    if raw is None:
+        raise ParameterError(f"{name} is required")
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise ParameterError(f"{name} must be a list of strings")
+    return list(raw)
+
+
+def no_extra_params(params: dict, allowed: set[str]) -> None:
+    extra = set(params) - allowed
+    if extra:
+        raise ParameterError(f"unknown parameters: {', '.join(sorted(extra))}")
+
+
+def fmt(value: Decimal | None) -> str | None:
+    """A Decimal as a plain string for check results ("0.8", "5"), at most 8 decimals."""
+    if value is None:
+        return None
+    from apps.core.types import decimal_str
+
+    if value.is_finite() and value.as_tuple().exponent < -8:
+        value = value.quantize(Decimal("0.00000001"))
+    return decimal_str(value)

@@ -1,0 +1,524 @@
+"""The pre-trade gate: build an order's context in a few batched reads, evaluate the rule set,
+and record the decision, all under the account's lock and in one transaction. Fails closed.
+"""
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.db.models import Q, Sum
+
+from apps.approvals.services import approval_request_create
+from apps.audit import canonical
+from apps.core.errors import Conflict
+from apps.core.time import utcnow
+from apps.rbac.access import user_role
+from apps.rules import engine
+from apps.rules.checks.base import ZERO, CheckContext, InstrumentInfo, OrderIntent
+from apps.rules.models import (
+    ComplianceRule,
+    KillSwitch,
+    KillSwitchState,
+    RestrictedListEntry,
+    RuleSetVersion,
+    RuleStatus,
+)
+from apps.trading.models import (
+    Account,
+    AccountDailyActivity,
+    Fill,
+    Instrument,
+    Order,
+    OrderStatus,
+    Position,
+    ReferencePrice,
+    WorkingExposure,
+)
+from apps.trading.services import order_amend, order_create
+
+logger = logging.getLogger(__name__)
+
+KILL_SWITCH_RULE = "KILL-SWITCH"
+GATE_RULE = "GATE"
+
+
+# --- the cached rule set ----------------------------------------------------------------------
+
+_cache: dict[str, Any] = {"version": None, "ruleset": None}
+
+
+@transaction.atomic
+def ruleset_bump() -> None:
+    """Call in the transaction that changes a rule or list: every process reloads."""
+    row, _ = RuleSetVersion.objects.select_for_update().get_or_create(pk=1)
+    # Never a number seen before (not even after a rolled-back bump): caches compare equality.
+    row.version = max(row.version + 1, time.time_ns())
+    row.save(update_fields=["version"])
+
+
+def ruleset_current() -> engine.RuleSet:
+    version = RuleSetVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    if _cache["version"] != version or _cache["ruleset"] is None:
+        rows = ComplianceRule.objects.filter(status__in=[RuleStatus.ACTIVE, RuleStatus.TESTING])
+        _cache["ruleset"] = engine.compile_rules(list(rows), version)
+        _cache["version"] = version
+    return _cache["ruleset"]
+
+
+# --- calendars --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _calendar(code: str):
+    import exchange_calendars
+
+    try:
+        return exchange_calendars.get_calendar(code)
+    except Exception:  # noqa: BLE001 - an unknown calendar is reported as None
+        return None
+
+
+def market_is_open(code: str, when) -> bool | None:
+    """True/False from the exchange calendar; None when the calendar is unknown."""
+    calendar = _calendar(code)
+    if calendar is None:
+        return None
+    import pandas as pd
+
+    try:
+        return bool(calendar.is_open_on_minute(pd.Timestamp(when).floor("min")))
+    except Exception:  # noqa: BLE001 - outside the calendar's range: unknown
+        return None
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    account: Account
+    instrument: Instrument
+    client_order_id: str
+    side: str
+    order_type: str
+    quantity: Decimal
+    limit_price: Decimal | None
+    time_in_force: str
+    metadata: dict
+    body: dict  # the request body as sent, for the idempotency digest
+
+
+def request_digest(body: dict) -> str:
+    return hashlib.sha256(canonical.canonical_bytes(body)).hexdigest()
+
+
+def _instrument_info(instrument: Instrument) -> InstrumentInfo:
+    underlying = instrument.underlying
+    return InstrumentInfo(
+        id=instrument.pk,
+        symbol=instrument.symbol,
+        asset_class=instrument.asset_class,
+        sector=instrument.sector,
+        issuer=instrument.issuer,
+        mic=instrument.mic,
+        calendar=instrument.calendar_code,
+        currency=instrument.currency,
+        lot_size=instrument.lot_size,
+        tick_size=instrument.tick_size,
+        underlying_issuer=underlying.issuer if underlying is not None else "",
+    )
+
+
+# --- context ----------------------------------------------------------------------------------
+
+
+def build_context(
+    intent: OrderIntent, *, account: Account, user, types: frozenset[str], now=None
+) -> CheckContext:
+    """Everything the rules need, read in a handful of queries (fewer when fewer rule types)."""
+    now = now or utcnow()
+    instrument_id = intent.instrument.id
+    ref = (
+        ReferencePrice.objects.filter(instrument_id=instrument_id)
+        .order_by("-as_of", "-id")
+        .values_list("price", "as_of")
+        .first()
+    )
+    ctx = CheckContext(
+        order=intent,
+        now=now,
+        reference_price=ref[0] if ref else None,
+        reference_as_of=ref[1] if ref else None,
+        account_credit_limit=account.credit_limit,
+        user_role=(role.slug if (role := user_role(user)) else ""),
+    )
+    # Positions and open orders of the whole account, each valued at its latest price.
+    latest = ReferencePrice.objects.filter(instrument_id=_outer("instrument_id")).order_by(
+        "-as_of", "-id"
+    )
+    positions = (
+        Position.objects.filter(account=account)
+        .exclude(quantity=0)
+        .annotate(px=_sub(latest))
+        .values_list("instrument_id", "quantity", "px", "instrument__sector")
+    )
+    exposure: dict[int, Decimal] = {}
+    sectors: dict[int, str] = {}
+    for iid, qty, px, sector in positions:
+        exposure[iid] = exposure.get(iid, ZERO) + abs(qty) * (px or ZERO)
+        sectors[iid] = sector
+        if iid == instrument_id:
+            ctx.position = qty
+    open_notional = ZERO
+    working = WorkingExposure.objects.filter(account=account).values_list(
+        "instrument_id",
+        "buy_quantity",
+        "sell_quantity",
+        "buy_notional",
+        "sell_notional",
+        "instrument__sector",
+    )
+    for iid, bq, sq, bn, sn, sector in working:
+        exposure[iid] = exposure.get(iid, ZERO) + bn + sn
+        sectors[iid] = sector
+        open_notional += bn + sn
+        if iid == instrument_id:
+            ctx.working_buy, ctx.working_sell = bq, sq
+    if intent.order_id is not None:
+        open_notional -= _exclude_own_working(ctx, intent.order_id, exposure)
+    ctx.exposure_by_instrument = exposure
+    ctx.sector_by_instrument = sectors
+    ctx.account_open_notional = open_notional
+
+    daily = (
+        AccountDailyActivity.objects.filter(account=account, date=now.date())
+        .values_list("orders_submitted", "orders_canceled", "filled_notional")
+        .first()
+    )
+    if daily:
+        ctx.today_orders, ctx.today_cancels, ctx.today_filled_notional = daily
+    if "order_rate" in types:
+        ctx.orders_last_minute = Order.objects.filter(
+            account=account, created_at__gte=now - timedelta(seconds=60)
+        ).count()
+    if "daily_volume" in types:
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        ctx.today_filled_quantity = (
+            Fill.objects.filter(
+                order__account=account,
+                order__instrument_id=instrument_id,
+                executed_at__gte=start,
+            ).aggregate(q=Sum("quantity"))["q"]
+            or ZERO
+        )
+    if "restricted_list" in types:
+        ctx.restrictions = restrictions_for(intent.instrument, now)
+
+    def duplicate_within(seconds: int) -> bool:
+        same = Order.objects.filter(
+            account=account,
+            instrument_id=instrument_id,
+            side=intent.side,
+            quantity=intent.quantity,
+            limit_price=intent.limit_price,
+            created_at__gte=now - timedelta(seconds=seconds),
+        ).exclude(status=OrderStatus.REJECTED)
+        if intent.order_id is not None:
+            same = same.exclude(pk=intent.order_id)
+        return same.exists()
+
+    ctx.duplicate_within = duplicate_within
+    ctx.is_open = market_is_open
+    return ctx
+
+
+def _outer(name):
+    from django.db.models import OuterRef
+
+    return OuterRef(name)
+
+
+def _sub(qs):
+    from django.db.models import Subquery
+
+    return Subquery(qs.values("price")[:1])
+
+
+def _exclude_own_working(ctx: CheckContext, order_id: int, exposure: dict) -> Decimal:
+    """For an amendment: the order's current open quantity is replaced, not added to.
+    Returns the open notional taken out."""
+    order = (
+        Order.objects.filter(pk=order_id)
+        .values_list("side", "quantity", "filled_quantity", "limit_price", "reference_price")
+        .first()
+    )
+    if order is None:
+        return ZERO
+    side, qty, filled, limit, ref = order
+    remaining = qty - filled
+    if side == "buy":
+        ctx.working_buy -= remaining
+    else:
+        ctx.working_sell -= remaining
+    iid = ctx.order.instrument.id
+    own = remaining * (limit or ref or ZERO)
+    exposure[iid] = exposure.get(iid, ZERO) - own
+    return own
+
+
+def restrictions_for(info: InstrumentInfo, now) -> list[dict]:
+    live = Q(effective_from__lte=now) & (
+        Q(effective_until__isnull=True) | Q(effective_until__gt=now)
+    )
+    issuers = [i for i in (info.issuer, info.underlying_issuer) if i]
+    rows = (
+        RestrictedListEntry.objects.filter(live)
+        .filter(Q(instrument_id=info.id) | Q(issuer__in=issuers))
+        .select_related("instrument")
+    )
+    out = []
+    for row in rows:
+        if row.instrument_id == info.id:
+            kind, target = "instrument", info.symbol
+        elif row.issuer == info.issuer:
+            kind, target = "issuer", row.issuer
+        else:
+            kind, target = "underlying_issuer", row.issuer
+        out.append({"kind": kind, "target": target, "reason": row.reason})
+    return out
+
+
+# --- kill switch ------------------------------------------------------------------------------
+
+
+def kill_switch_check(intent: OrderIntent, ctx: CheckContext) -> dict | None:
+    """The firm's kill switch, before any rule: halted rejects; reducing lets through only
+    orders that shrink the absolute position without flipping it."""
+    switches = list(
+        KillSwitch.objects.filter(is_active=True).filter(
+            Q(scope="firm")
+            | Q(scope="account", target=intent.account_code)
+            | Q(scope="instrument", target=intent.instrument.symbol)
+        )
+    )
+    if not switches:
+        return None
+    halted = [s for s in switches if s.state == KillSwitchState.HALTED]
+    base = {
+        "rule": KILL_SWITCH_RULE,
+        "rule_type": "kill_switch",
+        "action": "reject",
+        "regulation": "SEC 15c3-5; MiFID II RTS 6 art. 12",
+        "threshold": None,
+    }
+    if halted:
+        s = halted[0]
+        return {
+            **base,
+            "status": "fail",
+            "code": "kill_switch_halted",
+            "observed": s.scope,
+            "message": f"Trading is halted ({s.scope} {s.target or ''}): {s.reason}".strip(),
+        }
+    s = switches[0]
+    pos = ctx.position
+    # How much the order may trade and still only shrink the position (open orders count).
+    room = pos - ctx.working_sell if intent.side == "sell" else -pos - ctx.working_buy
+    if room > 0 and intent.quantity <= room:
+        return {
+            **base,
+            "status": "pass",
+            "code": "reduces_position",
+            "observed": str(pos),
+            "message": "Reducing-only: this order shrinks the position.",
+        }
+    return {
+        **base,
+        "status": "fail",
+        "code": "kill_switch_reducing_only",
+        "observed": str(pos),
+        "message": f"Reducing-only ({s.scope} {s.target or ''}): the order would not shrink "
+        f"the position of {pos} without flipping it.",
+    }
+
+
+# --- the gate ---------------------------------------------------------------------------------
+
+
+@dataclass
+class GateAnswer:
+    order: Order | None
+    status: str
+    checks: list[dict]
+    replayed: bool = False  # the same client_order_id and body were sent before
+
+
+def _gate_error(message: str, code: str) -> list[dict]:
+    return [
+        {
+            "rule": GATE_RULE,
+            "rule_type": "gate",
+            "status": "fail",
+            "observed": None,
+            "threshold": None,
+            "message": message,
+            "regulation": "SEC 15c3-5(c)",
+            "code": code,
+            "action": "reject",
+        }
+    ]
+
+
+def _intent(req: OrderRequest, user, order_id: int | None = None) -> OrderIntent:
+    return OrderIntent(
+        account_id=req.account.pk,
+        account_code=req.account.code,
+        instrument=_instrument_info(req.instrument),
+        side=req.side,
+        order_type=req.order_type,
+        quantity=req.quantity,
+        limit_price=req.limit_price,
+        time_in_force=req.time_in_force,
+        metadata=req.metadata,
+        client_order_id=req.client_order_id,
+        submitted_by=user.get_username() if user is not None else "",
+        order_id=order_id,
+    )
+
+
+def evaluate_request(
+    req: OrderRequest, user, *, account: Account, order_id: int | None = None
+) -> tuple[str, list[dict], CheckContext | None]:
+    """Decision and results; any error inside evaluation rejects (fail closed)."""
+    try:
+        ruleset = ruleset_current()
+        intent = _intent(req, user, order_id)
+        ctx = build_context(intent, account=account, user=user, types=ruleset.types)
+        pre = []
+        switch = kill_switch_check(intent, ctx)
+        if switch is not None:
+            pre.append(switch)
+        status, checks = engine.evaluate(ruleset, ctx, pre_checks=pre)
+        return status, checks, ctx
+    except DatabaseError:
+        raise
+    except Exception:  # noqa: BLE001 - fail closed, with the reason logged
+        logger.exception("pre-trade evaluation failed")
+        return (
+            engine.REJECTED,
+            _gate_error("The pre-trade check failed; rejected.", "evaluation_error"),
+            None,
+        )
+
+
+def _replay_or_conflict(account: Account, client_order_id: str, digest: str) -> Order | None:
+    existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+    if existing is None:
+        return None
+    if existing.request_digest and existing.request_digest != digest:
+        raise Conflict(
+            "This client_order_id was already used with a different order.",
+            code="client_order_id_reused",
+            details={"client_order_id": client_order_id, "order_id": existing.pk},
+        )
+    return existing
+
+
+def _hold_ttl(checks: list[dict], ruleset: engine.RuleSet) -> int | None:
+    by_code = {r.code: r for r in ruleset.rules}
+    ttls = [
+        by_code[c["rule"]].params.get("ttl_seconds")
+        for c in checks
+        if c["status"] == "fail" and c["action"] == "hold" and c["rule"] in by_code
+    ]
+    ttls = [t for t in ttls if t]
+    return min(ttls) if ttls else None
+
+
+def order_submit(*, req: OrderRequest, user) -> GateAnswer:
+    """Decide and record one order. The same (account, client_order_id) and body again returns
+    the first answer and creates nothing; the same id with another body is a 409."""
+    digest = request_digest(req.body)
+    existing = _replay_or_conflict(req.account, req.client_order_id, digest)
+    if existing is not None:
+        return GateAnswer(existing, existing.status, existing.checks, replayed=True)
+    try:
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=req.account.pk)
+            existing = _replay_or_conflict(account, req.client_order_id, digest)
+            if existing is not None:
+                return GateAnswer(existing, existing.status, existing.checks, replayed=True)
+            status, checks, ctx = evaluate_request(req, user, account=account)
+            order = order_create(
+                account=account,
+                instrument=req.instrument,
+                client_order_id=req.client_order_id,
+                side=req.side,
+                order_type=req.order_type,
+                quantity=req.quantity,
+                limit_price=req.limit_price,
+                time_in_force=req.time_in_force,
+                metadata=req.metadata,
+                submitted_by=user,
+                status=status,
+                reference_price=ctx.reference_price if ctx else None,
+                checks=checks,
+                request_digest=digest,
+            )
+            if status == engine.PENDING:
+                held = [c for c in checks if c["status"] == "fail" and c["action"] == "hold"]
+                approval_request_create(
+                    order=order,
+                    rules=held,
+                    actor=user,
+                    ttl_seconds=_hold_ttl(checks, ruleset_current()),
+                )
+            return GateAnswer(order, status, checks)
+    except DatabaseError:
+        logger.exception("database error in the gate")
+        return GateAnswer(
+            None,
+            engine.REJECTED,
+            _gate_error("A database error stopped the check; rejected.", "database_error"),
+        )
+
+
+def order_check(*, req: OrderRequest, user) -> GateAnswer:
+    """The dry run: the same evaluation, nothing stored."""
+    with transaction.atomic():
+        status, checks, _ctx = evaluate_request(req, user, account=req.account)
+        transaction.set_rollback(True)
+    return GateAnswer(None, status, checks)
+
+
+def order_amend_gated(*, order: Order, quantity=None, limit_price=None, user) -> GateAnswer:
+    """Amend only if the amended order passes the gate; a held or rejected amendment leaves
+    the order as it was (an amendment is not queued for approval)."""
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=order.account_id)
+        order = Order.objects.select_related("account", "instrument__underlying").get(pk=order.pk)
+        req = OrderRequest(
+            account=account,
+            instrument=order.instrument,
+            client_order_id=order.client_order_id,
+            side=order.side,
+            order_type=order.order_type,
+            quantity=Decimal(quantity) if quantity not in (None, "") else order.quantity,
+            limit_price=Decimal(limit_price)
+            if limit_price not in (None, "")
+            else order.limit_price,
+            time_in_force=order.time_in_force,
+            metadata=order.metadata,
+            body={},
+        )
+        status, checks, _ctx = evaluate_request(req, user, account=account, order_id=order.pk)
+        if status != engine.ACCEPTED:
+            return GateAnswer(order, status, checks)
+        amended = order_amend(order=order, quantity=quantity, limit_price=limit_price, actor=user)
+        return GateAnswer(amended, engine.ACCEPTED, checks)
