@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("apps.audit.urls")),
     path("", include("apps.trading.urls")),
     path("", include("apps.rules.urls")),
+    path("", include("apps.rules.killswitch_urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("apps.rules.page_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

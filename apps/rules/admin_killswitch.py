@@ -1,0 +1,1 @@
+"""The kill switch in the back office."""

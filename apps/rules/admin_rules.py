@@ -1,0 +1,1 @@
+"""Rules, pending changes and the restricted list in the back office."""

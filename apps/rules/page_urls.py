@@ -1,0 +1,3 @@
+"""Page routes of the rules app (the kill switch page)."""
+
+urlpatterns: list = []
