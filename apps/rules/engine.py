@@ -79,7 +79,9 @@ def compile_rules(rows, version: int) -> RuleSet:
         try:
             if module is None:
                 raise ValueError(f"no check for rule type {row.rule_type!r}")
-            params = module.validate(dict(row.parameters or {}))
+            if not isinstance(row.parameters, dict):
+                raise ValueError("parameters must be a JSON object")
+            params = module.validate(dict(row.parameters))
         except Exception as exc:  # noqa: BLE001 - becomes a failing rule below
             logger.error("rule does not compile", extra={"rule": row.code, "error": str(exc)})
             params, module = {"error": str(exc)}, _BROKEN

@@ -166,12 +166,13 @@ def build_context(
         Position.objects.filter(account=account)
         .exclude(quantity=0)
         .annotate(px=_sub(latest))
-        .values_list("instrument_id", "quantity", "px", "instrument__sector")
+        .values_list("instrument_id", "quantity", "px", "average_cost", "instrument__sector")
     )
     exposure: dict[int, Decimal] = {}
     sectors: dict[int, str] = {}
-    for iid, qty, px, sector in positions:
-        exposure[iid] = exposure.get(iid, ZERO) + abs(qty) * (px or ZERO)
+    for iid, qty, px, cost, sector in positions:
+        # Without a reference price, value at cost rather than at nothing (never understate).
+        exposure[iid] = exposure.get(iid, ZERO) + abs(qty) * (px if px is not None else cost)
         sectors[iid] = sector
         if iid == instrument_id:
             ctx.position = qty

@@ -27,10 +27,16 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     threshold = Decimal(params["notional"])
     notional = ctx.notional
     if notional is None:
-        return failed("no_price", "The notional is unknown: a human must look at it.", None,
-                      fmt(threshold))
+        return failed(
+            "no_price", "The notional is unknown: a human must look at it.", None, fmt(threshold)
+        )
     if notional > threshold:
-        return failed("above_approval_threshold", f"Notional {fmt(notional)} is above the "
-                      f"approval threshold {fmt(threshold)}.", fmt(notional), fmt(threshold))
-    return passed(f"Notional {fmt(notional)} at or below {fmt(threshold)}.", fmt(notional),
-                  fmt(threshold))
+        return failed(
+            "above_approval_threshold",
+            f"Notional {fmt(notional)} is above the approval threshold {fmt(threshold)}.",
+            fmt(notional),
+            fmt(threshold),
+        )
+    return passed(
+        f"Notional {fmt(notional)} at or below {fmt(threshold)}.", fmt(notional), fmt(threshold)
+    )

@@ -76,7 +76,8 @@ class CheckContext:
     today_filled_notional: Decimal = ZERO
     today_filled_quantity: Decimal = ZERO  # this instrument
     orders_last_minute: int = 0
-    restrictions: list[dict[str, Any]] = field(default_factory=list)  # reason, issuer, ...
+    # restricted-list entries effective now that match: {"kind", "target", "reason"}
+    restrictions: list[dict[str, Any]] = field(default_factory=list)
     user_role: str = ""  # the submitter's role slug
     # lazy lookups (one query when a rule asks)
     duplicate_within: Callable[[int], bool] = lambda seconds: False
@@ -85,7 +86,9 @@ class CheckContext:
     @property
     def price(self) -> Decimal | None:
         """The price that values the order: its limit, else the reference price."""
-        return self.order.limit_price or self.reference_price
+        if self.order.limit_price is not None:
+            return self.order.limit_price
+        return self.reference_price
 
     @property
     def notional(self) -> Decimal | None:
@@ -125,8 +128,15 @@ def skipped(message: str) -> Outcome:
 # --- parameter helpers ------------------------------------------------------------------------
 
 
-def decimal_param(params: dict, name: str, *, default=None, positive: bool = False,
-                  minimum: Decimal | None = None, maximum: Decimal | None = None) -> Decimal:
+def decimal_param(
+    params: dict,
+    name: str,
+    *,
+    default=None,
+    positive: bool = False,
+    minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
+) -> Decimal:
     raw = params.get(name, default)
     if raw is None:
         raise ParameterError(f"{name} is required")
@@ -147,8 +157,9 @@ def decimal_param(params: dict, name: str, *, default=None, positive: bool = Fal
     return value
 
 
-def int_param(params: dict, name: str, *, default=None, minimum: int = 0,
-              maximum: int | None = None) -> int:
+def int_param(
+    params: dict, name: str, *, default=None, minimum: int = 0, maximum: int | None = None
+) -> int:
     raw = params.get(name, default)
     if raw is None:
         raise ParameterError(f"{name} is required")
@@ -158,8 +169,10 @@ def int_param(params: dict, name: str, *, default=None, minimum: int = 0,
         value = int(raw)
     except ValueError:
         raise ParameterError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ParameterError(f"{name} must be between {minimum} and {maximum}")
+    if value < minimum:
+        raise ParameterError(f"{name} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ParameterError(f"{name} must be at most {maximum}")
     return value
 
 

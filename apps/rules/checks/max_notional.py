@@ -22,9 +22,17 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     limit = Decimal(params["max_notional"])
     notional = ctx.notional
     if notional is None:
-        return failed("no_price", "No limit price and no reference price: the notional is "
-                      "unknown.", None, fmt(limit))
+        return failed(
+            "no_price",
+            "No limit price and no reference price: the notional is unknown.",
+            None,
+            fmt(limit),
+        )
     if notional > limit:
-        return failed("notional_above_max", f"Notional {fmt(notional)} exceeds "
-                      f"{fmt(limit)}.", fmt(notional), fmt(limit))
+        return failed(
+            "notional_above_max",
+            f"Notional {fmt(notional)} exceeds {fmt(limit)}.",
+            fmt(notional),
+            fmt(limit),
+        )
     return passed(f"Notional {fmt(notional)} within {fmt(limit)}.", fmt(notional), fmt(limit))

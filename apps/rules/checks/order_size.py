@@ -30,13 +30,25 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     qty = ctx.order.quantity
     low, high = Decimal(params["min_quantity"]), Decimal(params["max_quantity"])
     if qty > high:
-        return failed("quantity_above_max", f"Quantity {fmt(qty)} exceeds the maximum "
-                      f"{fmt(high)}.", fmt(qty), fmt(high))
+        return failed(
+            "quantity_above_max",
+            f"Quantity {fmt(qty)} exceeds the maximum {fmt(high)}.",
+            fmt(qty),
+            fmt(high),
+        )
     if qty < low:
-        return failed("quantity_below_min", f"Quantity {fmt(qty)} is below the minimum "
-                      f"{fmt(low)}.", fmt(qty), fmt(low))
+        return failed(
+            "quantity_below_min",
+            f"Quantity {fmt(qty)} is below the minimum {fmt(low)}.",
+            fmt(qty),
+            fmt(low),
+        )
     lot = ctx.order.instrument.lot_size
     if params.get("whole_lots", True) and lot and qty % lot != 0:
-        return failed("quantity_not_whole_lots", f"Quantity {fmt(qty)} is not a multiple of the "
-                      f"lot size {fmt(lot)}.", fmt(qty), fmt(lot))
+        return failed(
+            "quantity_not_whole_lots",
+            f"Quantity {fmt(qty)} is not a multiple of the lot size {fmt(lot)}.",
+            fmt(qty),
+            fmt(lot),
+        )
     return passed(f"Quantity {fmt(qty)} within {fmt(low)}..{fmt(high)}.", fmt(qty), fmt(high))

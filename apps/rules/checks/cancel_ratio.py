@@ -1,0 +1,40 @@
+"""Cancel-to-order ratio: an account that cancels almost everything it sends stops sending."""
+
+from decimal import ROUND_UP, Decimal
+
+from apps.rules.checks.base import (
+    CheckContext,
+    Outcome,
+    decimal_param,
+    failed,
+    fmt,
+    int_param,
+    no_extra_params,
+    passed,
+)
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, {"max_ratio", "min_orders"})
+    ratio = decimal_param(params, "max_ratio", default="0.95", minimum=Decimal(0))
+    # At least one order, so that the ratio is always defined once it is judged.
+    count = int_param(params, "min_orders", default=20, minimum=1, maximum=1_000_000)
+    return {"max_ratio": str(ratio), "min_orders": count}
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    limit, min_orders = Decimal(params["max_ratio"]), params["min_orders"]
+    orders, cancels = ctx.today_orders, ctx.today_cancels
+    if orders < min_orders:
+        return passed(
+            f"Only {orders} orders today; the cancel ratio is judged from {min_orders}.",
+            str(orders),
+            str(min_orders),
+        )
+    ratio = Decimal(cancels) / Decimal(orders)
+    # Rounded up for display, so that a failing ratio never reads as equal to the limit.
+    shown = fmt(ratio.quantize(Decimal("0.0001"), rounding=ROUND_UP))
+    text = f"{cancels} cancels for {orders} orders today is a ratio of {shown}; the limit is "
+    if ratio > limit:
+        return failed("cancel_ratio_exceeded", f"{text}{fmt(limit)}.", shown, fmt(limit))
+    return passed(f"{text}{fmt(limit)}.", shown, fmt(limit))

@@ -1,0 +1,53 @@
+"""Concentration: one instrument's share of the account's gross exposure after this order."""
+
+from decimal import ROUND_UP, Decimal
+
+from apps.rules.checks.base import (
+    ZERO,
+    CheckContext,
+    Outcome,
+    decimal_param,
+    failed,
+    fmt,
+    no_extra_params,
+    passed,
+)
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, {"max_pct", "min_portfolio_value"})
+    pct = decimal_param(params, "max_pct", default="25", positive=True, maximum=Decimal(100))
+    floor = decimal_param(params, "min_portfolio_value", default="0", minimum=ZERO)
+    return {"max_pct": str(pct), "min_portfolio_value": str(floor)}
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    max_pct, floor = Decimal(params["max_pct"]), Decimal(params["min_portfolio_value"])
+    symbol = ctx.order.instrument.symbol
+    notional = ctx.notional
+    if notional is None:
+        return failed(
+            "no_price",
+            "No limit price and no reference price: the order's notional is unknown.",
+            None,
+            fmt(max_pct),
+        )
+    # Every order adds, a sell too: the worst case is that it opens a short.
+    held = ctx.exposure_by_instrument.get(ctx.order.instrument.id, ZERO) + notional
+    total = sum(ctx.exposure_by_instrument.values(), ZERO) + notional
+    if total < floor or total <= 0:
+        return passed(
+            f"The portfolio ({fmt(total)}) is below {fmt(floor)}: too small to judge "
+            "concentration.",
+            fmt(total),
+            fmt(floor),
+        )
+    share = held / total * 100
+    # Rounded up for display, so that a failing share never reads as equal to the limit.
+    shown = fmt(share.quantize(Decimal("0.01"), rounding=ROUND_UP))
+    text = f"{symbol} would be {shown}% of the portfolio ({fmt(held)} of {fmt(total)})"
+    if share > max_pct:
+        return failed(
+            "concentration_limit", f"{text}; the limit is {fmt(max_pct)}%.", shown, fmt(max_pct)
+        )
+    return passed(f"{text}; the limit is {fmt(max_pct)}%.", shown, fmt(max_pct))

@@ -1,0 +1,70 @@
+"""Daily volume cap: what the account trades today, counting what is still working."""
+
+from decimal import Decimal
+
+from apps.rules.checks.base import (
+    CheckContext,
+    Outcome,
+    ParameterError,
+    decimal_param,
+    failed,
+    fmt,
+    no_extra_params,
+    passed,
+)
+
+LIMITS = ("max_quantity", "max_notional")
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, set(LIMITS))
+    out = {
+        name: str(decimal_param(params, name, positive=True))
+        for name in LIMITS
+        if params.get(name) is not None
+    }
+    if not out:
+        raise ParameterError("max_quantity or max_notional is required (or both)")
+    return out
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    order = ctx.order
+    symbol = order.instrument.symbol
+    notes, observed, threshold = [], None, None  # the pass reports the last cap checked
+    if "max_quantity" in params:
+        limit = Decimal(params["max_quantity"])
+        # Working orders are assumed to fill: the cap holds even if they all do.
+        working = ctx.working_buy if order.side == "buy" else ctx.working_sell
+        qty = ctx.today_filled_quantity + working + order.quantity
+        if qty > limit:
+            return failed(
+                "daily_volume_quantity",
+                f"Today's {order.side} volume in {symbol} would reach {fmt(qty)}, above the cap "
+                f"{fmt(limit)}.",
+                fmt(qty),
+                fmt(limit),
+            )
+        notes.append(f"{order.side} volume {fmt(qty)} within {fmt(limit)}")
+        observed, threshold = fmt(qty), fmt(limit)
+    if "max_notional" in params:
+        limit = Decimal(params["max_notional"])
+        if ctx.notional is None:
+            return failed(
+                "no_price",
+                "No limit price and no reference price: the order's notional is unknown.",
+                None,
+                fmt(limit),
+            )
+        total = ctx.today_filled_notional + ctx.account_open_notional + ctx.notional
+        if total > limit:
+            return failed(
+                "daily_volume_notional",
+                f"Today's traded and working notional would reach {fmt(total)}, above the cap "
+                f"{fmt(limit)}.",
+                fmt(total),
+                fmt(limit),
+            )
+        notes.append(f"notional {fmt(total)} within {fmt(limit)}")
+        observed, threshold = fmt(total), fmt(limit)
+    return passed(f"Today's {'; '.join(notes)}.", observed, threshold)

@@ -1,0 +1,34 @@
+"""Duplicate order: the same order sent again within seconds is most likely a resend by mistake.
+
+Same account, instrument, side, quantity and price; a deliberate resend uses the same
+client_order_id, which the gate answers idempotently before any rule runs.
+"""
+
+from apps.rules.checks.base import (
+    CheckContext,
+    Outcome,
+    failed,
+    int_param,
+    no_extra_params,
+    passed,
+)
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, {"window_seconds"})
+    return {
+        "window_seconds": int_param(params, "window_seconds", default=5, minimum=1, maximum=3600)
+    }
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    window = params["window_seconds"]
+    if ctx.duplicate_within(window):
+        return failed(
+            "duplicate_order",
+            f"The same order (account, instrument, side, quantity, price) was sent in the last "
+            f"{window} seconds.",
+            None,
+            str(window),
+        )
+    return passed(f"No identical order in the last {window} seconds.", None, str(window))

@@ -1,0 +1,41 @@
+"""Gross notional: the account's total gross exposure, this order included."""
+
+from decimal import Decimal
+
+from apps.rules.checks.base import (
+    ZERO,
+    CheckContext,
+    Outcome,
+    decimal_param,
+    failed,
+    fmt,
+    no_extra_params,
+    passed,
+)
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, {"max_gross_notional"})
+    return {"max_gross_notional": str(decimal_param(params, "max_gross_notional", positive=True))}
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    limit = Decimal(params["max_gross_notional"])
+    notional = ctx.notional
+    if notional is None:
+        return failed(
+            "no_price",
+            "No limit price and no reference price: the order's notional is unknown.",
+            None,
+            fmt(limit),
+        )
+    # Every order adds, a sell too: the worst case is that it opens a short.
+    gross = sum(ctx.exposure_by_instrument.values(), ZERO) + notional
+    if gross > limit:
+        return failed(
+            "gross_notional_limit",
+            f"The account's gross notional would be {fmt(gross)}, above the limit {fmt(limit)}.",
+            fmt(gross),
+            fmt(limit),
+        )
+    return passed(f"Gross notional {fmt(gross)} within {fmt(limit)}.", fmt(gross), fmt(limit))

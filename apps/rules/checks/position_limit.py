@@ -1,0 +1,73 @@
+"""Position limit: the worst-case position after this order, in quantity and/or value."""
+
+from decimal import Decimal
+
+from apps.rules.checks.base import (
+    CheckContext,
+    Outcome,
+    ParameterError,
+    decimal_param,
+    failed,
+    fmt,
+    no_extra_params,
+    passed,
+)
+
+LIMITS = ("max_quantity", "max_value")
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, set(LIMITS))
+    out = {
+        name: str(decimal_param(params, name, positive=True))
+        for name in LIMITS
+        if params.get(name) is not None
+    }
+    if not out:
+        raise ParameterError("max_quantity or max_value is required (or both)")
+    return out
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    symbol = ctx.order.instrument.symbol
+    # A short is as much a position as a long: the limit applies to the size either way.
+    projected = abs(ctx.projected_position)
+    shown = f"{fmt(projected)} {symbol}"
+    if "max_quantity" in params:
+        max_qty = Decimal(params["max_quantity"])
+        if projected > max_qty:
+            return failed(
+                "position_quantity_limit",
+                f"The position in {symbol} could reach {fmt(projected)}, above the limit "
+                f"{fmt(max_qty)}.",
+                fmt(projected),
+                fmt(max_qty),
+            )
+    if "max_value" not in params:
+        return passed(
+            f"Position of {shown} within {params['max_quantity']}.",
+            fmt(projected),
+            params["max_quantity"],
+        )
+    max_value = Decimal(params["max_value"])
+    if ctx.price is None:
+        return failed(
+            "no_price",
+            f"No limit price and no reference price for {symbol}: the position value is unknown.",
+            None,
+            fmt(max_value),
+        )
+    value = projected * ctx.price
+    if value > max_value:
+        return failed(
+            "position_value_limit",
+            f"The position in {symbol} could be worth {fmt(value)}, above the limit "
+            f"{fmt(max_value)}.",
+            fmt(value),
+            fmt(max_value),
+        )
+    return passed(
+        f"Position of {shown} worth {fmt(value)} within {fmt(max_value)}.",
+        fmt(value),
+        fmt(max_value),
+    )

@@ -1,0 +1,58 @@
+"""Price collar: a limit price may not stray too far from a fresh reference price."""
+
+from decimal import ROUND_UP, Decimal
+
+from apps.rules.checks.base import (
+    CheckContext,
+    Outcome,
+    decimal_param,
+    failed,
+    fmt,
+    int_param,
+    no_extra_params,
+    passed,
+    skipped,
+)
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, {"max_deviation_pct", "max_age_seconds"})
+    pct = decimal_param(params, "max_deviation_pct", default="5", positive=True)
+    age = int_param(params, "max_age_seconds", default=300, minimum=1, maximum=7 * 86400)
+    return {"max_deviation_pct": str(pct), "max_age_seconds": age}
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    max_pct = Decimal(params["max_deviation_pct"])
+    max_age = params["max_age_seconds"]
+    symbol, ref, as_of = ctx.order.instrument.symbol, ctx.reference_price, ctx.reference_as_of
+    # Checked before the order type: a market order without a trusted price must not go out.
+    if ref is None or ref <= 0:
+        return failed(
+            "no_reference_price",
+            f"There is no reference price for {symbol}: the collar cannot be checked.",
+            None,
+            fmt(max_pct),
+        )
+    if as_of is None or (ctx.now - as_of).total_seconds() > max_age:
+        age = (
+            "of unknown age" if as_of is None else f"{int((ctx.now - as_of).total_seconds())}s old"
+        )
+        return failed(
+            "stale_reference_price",
+            f"The reference price {fmt(ref)} of {symbol} is {age}; at most {max_age}s is allowed.",
+            None,
+            fmt(max_pct),
+        )
+    limit = ctx.order.limit_price
+    if ctx.order.order_type == "market":
+        return skipped("Market order: no limit price to collar.")
+    if limit is None:
+        return failed("no_limit_price", "A limit order without a limit price cannot be checked.")
+    deviation = abs(limit - ref) / ref * 100
+    # Rounded up for display, so that a failing deviation never reads as equal to the collar.
+    shown = fmt(deviation.quantize(Decimal("0.01"), rounding=ROUND_UP))
+    text = f"Limit {fmt(limit)} is {shown}% from the reference {fmt(ref)}; the collar is "
+    if deviation > max_pct:
+        return failed("price_outside_collar", f"{text}{fmt(max_pct)}%.", shown, fmt(max_pct))
+    return passed(f"{text}{fmt(max_pct)}%.", shown, fmt(max_pct))

@@ -1,0 +1,64 @@
+"""Sector concentration: one sector's share of the account's gross exposure after this order."""
+
+from decimal import ROUND_UP, Decimal
+
+from apps.rules.checks.base import (
+    ZERO,
+    CheckContext,
+    Outcome,
+    decimal_param,
+    failed,
+    fmt,
+    no_extra_params,
+    passed,
+)
+
+
+def validate(params: dict) -> dict:
+    no_extra_params(params, {"max_pct", "min_portfolio_value"})
+    pct = decimal_param(params, "max_pct", default="40", positive=True, maximum=Decimal(100))
+    floor = decimal_param(params, "min_portfolio_value", default="0", minimum=ZERO)
+    return {"max_pct": str(pct), "min_portfolio_value": str(floor)}
+
+
+def evaluate(params: dict, ctx: CheckContext) -> Outcome:
+    max_pct, floor = Decimal(params["max_pct"]), Decimal(params["min_portfolio_value"])
+    inst = ctx.order.instrument
+    if not inst.sector:
+        # Reference data gap: fail closed rather than let an unclassified name through.
+        return failed(
+            "no_sector", f"{inst.symbol} has no sector: sector concentration cannot be checked."
+        )
+    notional = ctx.notional
+    if notional is None:
+        return failed(
+            "no_price",
+            "No limit price and no reference price: the order's notional is unknown.",
+            None,
+            fmt(max_pct),
+        )
+    # The order's own instrument may be missing from the map (a first trade in it).
+    sectors = {**ctx.sector_by_instrument, inst.id: inst.sector}
+    exposure = ctx.exposure_by_instrument
+    # Every order adds, a sell too: the worst case is that it opens a short.
+    held = sum((v for i, v in exposure.items() if sectors.get(i) == inst.sector), ZERO) + notional
+    total = sum(exposure.values(), ZERO) + notional
+    if total < floor or total <= 0:
+        return passed(
+            f"The portfolio ({fmt(total)}) is below {fmt(floor)}: too small to judge "
+            "concentration.",
+            fmt(total),
+            fmt(floor),
+        )
+    share = held / total * 100
+    # Rounded up for display, so that a failing share never reads as equal to the limit.
+    shown = fmt(share.quantize(Decimal("0.01"), rounding=ROUND_UP))
+    text = f"Sector {inst.sector} would be {shown}% of the portfolio ({fmt(held)} of {fmt(total)})"
+    if share > max_pct:
+        return failed(
+            "sector_concentration_limit",
+            f"{text}; the limit is {fmt(max_pct)}%.",
+            shown,
+            fmt(max_pct),
+        )
+    return passed(f"{text}; the limit is {fmt(max_pct)}%.", shown, fmt(max_pct))
