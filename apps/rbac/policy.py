@@ -25,6 +25,15 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.fill": {"view": V, "add": None, "change": None, "delete": None},
     "trading.position": {"view": V, "add": None, "change": None, "delete": None},
     "trading.workingexposure": {"view": V, "add": None, "change": None, "delete": None},
+    "trading.accountdailyactivity": {"view": V, "add": None, "change": None, "delete": None},
+    # rules change only through maker-checker; the kill switch through its services
+    "rules.compliancerule": {"view": V, "add": C, "change": C, "delete": None},
+    "rules.rulechange": {"view": V, "add": None, "change": None, "delete": None},
+    "rules.ruleversion": {"view": V, "add": None, "change": None, "delete": None},
+    "rules.regulatoryentity": {"view": V, "add": C, "change": C, "delete": None},
+    "rules.restrictedlistentry": {"view": V, "add": C, "change": None, "delete": None},
+    "rules.killswitch": {"view": V, "add": None, "change": None, "delete": None},
+    "approvals.approvalrequest": {"view": V, "add": None, "change": None, "delete": None},
     # the audit trail: read-only for everyone, exported by compliance
     "audit.auditevent": {"view": V, "add": None, "change": None, "delete": None},
     "audit.checkpoint": {"view": V, "add": None, "change": None, "delete": None},
