@@ -129,7 +129,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     _celery_dir = VAR_DIR / "celery"
-    for _sub in ("queue", "processed", "results"):
+    for _sub in ("queue", "processed", "results", "control"):
         (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)
     # kombu's filesystem transport: messages are files under var/celery/queue.
     CELERY_BROKER_URL = "filesystem://"
@@ -137,6 +137,7 @@ else:
         "data_folder_in": str(_celery_dir / "queue"),
         "data_folder_out": str(_celery_dir / "queue"),
         "processed_folder": str(_celery_dir / "processed"),
+        "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{_celery_dir / 'results'}"
@@ -288,3 +289,7 @@ PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}
 
 # --- Pre-trade gate and approvals -------------------------------------------------------------
 APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)
+
+# --- Benchmarks -------------------------------------------------------------------------------
+# Routes the no-op POST /api/v1/bench/noop/ that bench/pretrade.py compares the gate with.
+BENCH_NOOP_VIEW = env.bool("BENCH_NOOP_VIEW", default=False)
