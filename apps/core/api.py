@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -47,6 +48,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             error_body("validation_error", "Invalid input.", django_validation_details(exc)),
             status=400,
+        )
+    if isinstance(exc, IntegrityError):
+        # A uniqueness race the services could not see coming: the client may retry.
+        logger.warning("integrity error", extra={"error": str(exc)[:200]})
+        set_rollback()
+        return Response(
+            error_body("conflict", "The request conflicts with a concurrent change."), status=409
         )
     if isinstance(exc, Http404):
         exc = drf.NotFound()

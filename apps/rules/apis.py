@@ -154,7 +154,12 @@ def _check_public(check: dict) -> dict:
 
 
 def _approval(order) -> dict | None:
-    approval = getattr(order, "approval", None) if order is not None else None
+    if order is None:
+        return None
+    # Only a held order has one: skip the query for the others unless it was loaded anyway.
+    if order.status != "pending_approval" and "approval" not in order._state.fields_cache:
+        return None
+    approval = getattr(order, "approval", None)
     if approval is None:
         return None
     return {

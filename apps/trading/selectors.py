@@ -40,7 +40,8 @@ def account_get_by_code(code: str) -> Account | None:
 
 def instrument_get_by_symbol_or_isin(value: str) -> Instrument | None:
     """Symbol first; a 12-character value is also tried as an ISIN."""
-    instrument = Instrument.objects.filter(symbol=value).first()
+    instruments = Instrument.objects.select_related("underlying")
+    instrument = instruments.filter(symbol=value).first()
     if instrument is None and len(value) == 12:
-        instrument = Instrument.objects.filter(isin=value.upper()).first()
+        instrument = instruments.filter(isin=value.upper()).first()
     return instrument

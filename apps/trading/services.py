@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.audit import canonical
@@ -45,9 +46,13 @@ FILL_FUTURE_SKEW = timedelta(minutes=5)
 METADATA_MAX_BYTES = 16_384
 
 
-def _clean(instance, *, exclude: list[str] | None = None) -> None:
+def _clean(instance, *, exclude: list[str] | None = None, constraints: bool = True) -> None:
+    """full_clean with the project's error. `constraints=False` on hot paths: the database
+    enforces the constraints anyway, and Django would check each one with its own query."""
     try:
-        instance.full_clean(exclude=exclude)
+        instance.full_clean(
+            exclude=exclude, validate_unique=constraints, validate_constraints=constraints
+        )
     except DjangoValidationError as exc:
         raise ValidationFailed(details=django_validation_details(exc)) from None
 
@@ -351,18 +356,28 @@ def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
     dq, dn = after[0] - before[0], after[1] - before[1]
     if dq == 0 and dn == 0:
         return
-    exposure, _ = WorkingExposure.objects.select_for_update().get_or_create(
-        account_id=order.account_id, instrument_id=order.instrument_id
-    )
     if order.side == Side.BUY:
-        exposure.buy_quantity += dq
-        exposure.buy_notional += dn
-        fields = ["buy_quantity", "buy_notional", "updated_at"]
+        changes = {"buy_quantity": F("buy_quantity") + dq, "buy_notional": F("buy_notional") + dn}
     else:
-        exposure.sell_quantity += dq
-        exposure.sell_notional += dn
-        fields = ["sell_quantity", "sell_notional", "updated_at"]
-    exposure.save(update_fields=fields)
+        changes = {
+            "sell_quantity": F("sell_quantity") + dq,
+            "sell_notional": F("sell_notional") + dn,
+        }
+    # One UPDATE in the usual case; the row is created the first time (the database's
+    # non-negative constraint still guards the arithmetic).
+    _add_or_create(
+        WorkingExposure,
+        {"account_id": order.account_id, "instrument_id": order.instrument_id},
+        changes,
+        updated_at=utcnow(),
+    )
+
+
+def _add_or_create(model, key: dict, changes: dict, **plain) -> None:
+    if model.objects.filter(**key).update(**changes, **plain):
+        return
+    model.objects.select_for_update().get_or_create(**key)
+    model.objects.filter(**key).update(**changes, **plain)
 
 
 # --- the order life -----------------------------------------------------------------------------
@@ -447,18 +462,14 @@ def order_create(
         checks=checks or [],
         request_digest=request_digest,
     )
-    _clean(order, exclude=["account", "instrument", "submitted_by"])
-    try:
-        with transaction.atomic():
-            order.save()
-    except IntegrityError:
-        if Order.objects.filter(account=account, client_order_id=client_order_id).exists():
-            raise Conflict(
-                "This client_order_id is already used on this account.",
-                code="duplicate_client_order_id",
-                details={"client_order_id": client_order_id},
-            ) from None
-        raise
+    _clean(order, exclude=["account", "instrument", "submitted_by"], constraints=False)
+    if Order.objects.filter(account=account, client_order_id=client_order_id).exists():
+        raise Conflict(
+            "This client_order_id is already used on this account.",
+            code="duplicate_client_order_id",
+            details={"client_order_id": client_order_id},
+        )
+    order.save(force_insert=True)
     _exposure_apply(order, (ZERO, ZERO))
     _daily_add(account.pk, orders_submitted=1)
     event = (
@@ -505,13 +516,11 @@ def _order_event(event_type: EventType, order: Order, actor, **extra) -> None:
 
 def _daily_add(account_id: int, **increments) -> None:
     """Add to today's counters of an account (UTC day), creating the row when needed."""
-    today = utcnow().date()
-    row, _ = AccountDailyActivity.objects.select_for_update().get_or_create(
-        account_id=account_id, date=today
+    _add_or_create(
+        AccountDailyActivity,
+        {"account_id": account_id, "date": utcnow().date()},
+        {name: F(name) + value for name, value in increments.items()},
     )
-    for name, value in increments.items():
-        setattr(row, name, getattr(row, name) + value)
-    row.save(update_fields=list(increments))
 
 
 def _order_for_update(order: Order) -> Order:
@@ -575,7 +584,7 @@ def order_fill(
         commission=commission,
         liquidity=liquidity,
     )
-    _clean(fill, exclude=["order"])
+    _clean(fill, exclude=["order"], constraints=False)
     fill.save()
 
     before = _working_contribution(order)
