@@ -315,3 +315,21 @@ if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         for t in threads:
             t.join()
         assert sorted(answers) == ["accepted"] + ["rejected"] * 7
+
+
+def test_order_actions_need_their_roles(api_client_for, trader):
+    order_id = trader.post(URL, body(quantity="50"), format="json").json()["id"]
+    assert_api_role_required(api_client_for, "get", f"{URL}{order_id}/", Role.VIEWER)
+    fill = {
+        "exec_id": "r-1",
+        "quantity": "1",
+        "price": "100",
+        "venue": "XNAS",
+        "executed_at": "2026-11-20T15:00:00Z",
+        "liquidity": "added",
+    }
+    assert_api_role_required(api_client_for, "post", f"{URL}{order_id}/fills/", Role.TRADER, fill)
+    assert_api_role_required(
+        api_client_for, "post", f"{URL}{order_id}/amend/", Role.TRADER, {"quantity": "40"}
+    )
+    assert_api_role_required(api_client_for, "post", f"{URL}{order_id}/cancel/", Role.TRADER)
