@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.audit import canonical
@@ -357,27 +356,29 @@ def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
     if dq == 0 and dn == 0:
         return
     if order.side == Side.BUY:
-        changes = {"buy_quantity": F("buy_quantity") + dq, "buy_notional": F("buy_notional") + dn}
+        changes = {"buy_quantity": dq, "buy_notional": dn}
     else:
-        changes = {
-            "sell_quantity": F("sell_quantity") + dq,
-            "sell_notional": F("sell_notional") + dn,
-        }
-    # One UPDATE in the usual case; the row is created the first time (the database's
-    # non-negative constraint still guards the arithmetic).
-    _add_or_create(
+        changes = {"sell_quantity": dq, "sell_notional": dn}
+    _add_to_row(
         WorkingExposure,
         {"account_id": order.account_id, "instrument_id": order.instrument_id},
         changes,
-        updated_at=utcnow(),
     )
 
 
-def _add_or_create(model, key: dict, changes: dict, **plain) -> None:
-    if model.objects.filter(**key).update(**changes, **plain):
-        return
-    model.objects.select_for_update().get_or_create(**key)
-    model.objects.filter(**key).update(**changes, **plain)
+def _add_to_row(model, key: dict, increments: dict) -> None:
+    """Add to counters of one row, locked; created at zero the first time.
+
+    The sums are done here in Decimal, not in SQL: SQLite computes decimal columns in floating
+    point, which would drift (and trip the non-negative constraints).
+    """
+    row, _ = model.objects.select_for_update().get_or_create(**key)
+    for name, value in increments.items():
+        setattr(row, name, getattr(row, name) + value)
+    fields = list(increments)
+    if hasattr(row, "updated_at"):
+        fields.append("updated_at")
+    row.save(update_fields=fields)
 
 
 # --- the order life -----------------------------------------------------------------------------
@@ -516,10 +517,8 @@ def _order_event(event_type: EventType, order: Order, actor, **extra) -> None:
 
 def _daily_add(account_id: int, **increments) -> None:
     """Add to today's counters of an account (UTC day), creating the row when needed."""
-    _add_or_create(
-        AccountDailyActivity,
-        {"account_id": account_id, "date": utcnow().date()},
-        {name: F(name) + value for name, value in increments.items()},
+    _add_to_row(
+        AccountDailyActivity, {"account_id": account_id, "date": utcnow().date()}, increments
     )
 
 
