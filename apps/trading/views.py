@@ -26,6 +26,13 @@ class DashboardView(RoleRequiredMixin, TemplateView):
             rejected=Count("id", filter=Q(status=OrderStatus.REJECTED)),
         )
         context["positions"] = selectors.position_list(user=user).exclude(quantity=0)[:50]
+        recent = list(orders.order_by("-created_at", "-id")[:15])
+        for order in recent:
+            # The first rule that did not pass, as the one-line reason shown in the table.
+            order.reason = next(
+                (c["message"] for c in order.checks if c.get("status") in ("fail", "warn")), ""
+            )
+        context["recent_orders"] = recent
         context["accounts"] = selectors.account_list(user=user)
         context["instrument_count"] = selectors.instrument_list(user=user).count()
         return context

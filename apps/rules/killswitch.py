@@ -1,0 +1,290 @@
+"""The kill switch (SEC 15c3-5; MiFID II RTS 6 art. 12): stop new orders firm-wide, for one
+account or for one instrument, at once, with a record of the book at that moment.
+
+The gate (`apps.rules.gate.kill_switch_check`) reads the active switches on every order, so an
+activation takes effect for the next order after it commits. Deactivating needs a second Risk
+Manager (four-eyes, MiFID II RTS 6 art. 15(3)).
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from apps.audit.events import EventType
+from apps.audit.services import audit_record
+from apps.core.api import django_validation_details
+from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from apps.core.time import rfc3339, utcnow
+from apps.core.types import decimal_str
+from apps.rbac.access import has_role
+from apps.rbac.roles import Role
+from apps.rules.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.trading import selectors
+from apps.trading.models import WORKING_STATUSES, Account, Order, Position
+from apps.trading.services import order_cancel
+
+REASON_MAX_LENGTH = 500
+COMMENT_MAX_LENGTH = 500
+CANCEL_REASON = "kill switch"
+OPERATOR_ROLE = Role.RISK_MANAGER
+
+
+def _require_operator(actor, what: str) -> None:
+    if not has_role(actor, OPERATOR_ROLE):
+        raise PermissionDenied(
+            f"Only a Risk Manager or above may {what} the kill switch.",
+            details={"required_role": OPERATOR_ROLE.group_name},
+        )
+
+
+def _username(user) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def _clean(switch: KillSwitch) -> None:
+    try:
+        switch.full_clean()
+    except DjangoValidationError as exc:
+        raise ValidationFailed(details=django_validation_details(exc)) from None
+
+
+def _validated_target(scope: str, target: str) -> tuple[str, str | None]:
+    """The stored target (an account code or a symbol) and an error message, if any."""
+    if scope == KillSwitchScope.FIRM:
+        if target:
+            return "", "A firm-wide switch has no target; leave it empty."
+        return "", None
+    if not target:
+        what = "an account code" if scope == KillSwitchScope.ACCOUNT else "an instrument symbol"
+        return "", f"Required for the {scope} scope: give {what}."
+    if scope == KillSwitchScope.ACCOUNT:
+        if selectors.account_get_by_code(target) is None:
+            return target, "Unknown account."
+        return target, None
+    # The gate matches on the symbol: an ISIN is accepted and stored as its symbol.
+    instrument = selectors.instrument_get_by_symbol_or_isin(target)
+    if instrument is None:
+        return target, "Unknown instrument (give a symbol or an ISIN)."
+    return instrument.symbol, None
+
+
+def _in_scope(scope: str, target: str) -> Q:
+    if scope == KillSwitchScope.ACCOUNT:
+        return Q(account__code=target)
+    if scope == KillSwitchScope.INSTRUMENT:
+        return Q(instrument__symbol=target)
+    return Q()
+
+
+def _lock_accounts(scope: str, target: str) -> None:
+    """Take the accounts' locks that the gate takes per order: an order being decided now
+    either commits before the snapshot reads it, or waits and then sees the switch."""
+    accounts = Account.objects.order_by("pk")
+    if scope == KillSwitchScope.ACCOUNT:
+        accounts = accounts.filter(code=target)
+    list(accounts.select_for_update().values_list("pk", flat=True))
+
+
+def kill_switch_snapshot(*, scope: str, target: str = "") -> dict[str, Any]:
+    """Open positions and working orders in scope, amounts as decimal strings."""
+    where = _in_scope(scope, target)
+    positions = (
+        Position.objects.filter(where)
+        .exclude(quantity=0)
+        .order_by("account__code", "instrument__symbol")
+        .values_list("account__code", "instrument__symbol", "quantity", "average_cost")
+    )
+    orders = (
+        Order.objects.filter(where, status__in=WORKING_STATUSES)
+        .order_by("id")
+        .values_list(
+            "id",
+            "account__code",
+            "instrument__symbol",
+            "side",
+            "quantity",
+            "filled_quantity",
+            "status",
+        )
+    )
+    return {
+        "taken_at": rfc3339(utcnow()),
+        "positions": [
+            {
+                "account": account,
+                "instrument": symbol,
+                "quantity": decimal_str(quantity),
+                "average_cost": decimal_str(average_cost),
+            }
+            for account, symbol, quantity, average_cost in positions
+        ],
+        "working_orders": [
+            {
+                "id": pk,
+                "account": account,
+                "instrument": symbol,
+                "side": side,
+                "remaining_quantity": decimal_str(quantity - filled),
+                "status": status,
+            }
+            for pk, account, symbol, side, quantity, filled, status in orders
+        ],
+    }
+
+
+@transaction.atomic
+def kill_switch_activate(
+    *,
+    scope: str,
+    target: str | None,
+    state: str,
+    reason: str,
+    actor,
+    cancel_working: bool = False,
+) -> KillSwitch:
+    """Halt (or allow only reducing orders) in a scope, from the next order on.
+
+    Records the open positions and working orders in scope; with `cancel_working`, cancels
+    those working orders too (each through `order_cancel`, each audited).
+    """
+    _require_operator(actor, "activate")
+    errors: dict[str, list[str]] = {}
+    target = target.strip() if isinstance(target, str) else ""
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if scope not in KillSwitchScope.values:
+        errors["scope"] = [f"Must be one of: {', '.join(KillSwitchScope.values)}."]
+    if state not in KillSwitchState.values:
+        errors["state"] = [f"Must be one of: {', '.join(KillSwitchState.values)}."]
+    if not reason:
+        errors["reason"] = ["Say why trading is stopped."]
+    elif len(reason) > REASON_MAX_LENGTH:
+        errors["reason"] = [f"At most {REASON_MAX_LENGTH} characters."]
+    if "scope" not in errors:
+        target, problem = _validated_target(scope, target)
+        if problem:
+            errors["target"] = [problem]
+    if errors:
+        raise ValidationFailed(details=errors)
+
+    _lock_accounts(scope, target)
+    snapshot = kill_switch_snapshot(scope=scope, target=target)
+    switch = KillSwitch(
+        scope=scope,
+        target=target,
+        state=state,
+        reason=reason,
+        is_active=True,
+        activated_by=actor,
+        activated_at=utcnow(),
+        snapshot=snapshot,
+    )
+    _clean(switch)
+    switch.save()
+
+    not_canceled: list[int] = []
+    if cancel_working:
+        ids = [o["id"] for o in snapshot["working_orders"]]
+        for order in Order.objects.filter(pk__in=ids).order_by("id"):
+            try:
+                order_cancel(order=order, actor=actor, reason=CANCEL_REASON)
+            except Conflict:
+                # Filled or ended since the snapshot (fills take no account lock): the halt
+                # itself must not fail for that.
+                not_canceled.append(order.pk)
+        switch.canceled_orders = len(ids) - len(not_canceled)
+        switch.save(update_fields=["canceled_orders"])
+
+    audit_record(
+        event_type=EventType.KILL_SWITCH_ACTIVATED,
+        actor=actor,
+        object_type="rules.killswitch",
+        object_id=switch.pk,
+        payload={
+            "scope": switch.scope,
+            "target": switch.target,
+            "state": switch.state,
+            "reason": switch.reason,
+            "snapshot": {
+                "taken_at": snapshot["taken_at"],
+                "positions": len(snapshot["positions"]),
+                "working_orders": len(snapshot["working_orders"]),
+            },
+            "cancel_working": bool(cancel_working),
+            "canceled_orders": switch.canceled_orders,
+            "not_canceled": not_canceled[:100],
+        },
+    )
+    return switch
+
+
+@transaction.atomic
+def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> KillSwitch:
+    """Let orders through again. Needs a Risk Manager other than the one who activated it."""
+    _require_operator(actor, "deactivate")
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise ValidationFailed(details={"comment": [f"At most {COMMENT_MAX_LENGTH} characters."]})
+    # Locked: of two deactivations at once, the second sees the first and gets a 409.
+    locked = (
+        KillSwitch.objects.select_for_update(of=("self",))
+        .select_related("activated_by", "deactivated_by")
+        .filter(pk=switch.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("No such kill switch.", code="kill_switch_not_found")
+    if not locked.is_active:
+        raise Conflict(
+            "This kill switch is already inactive.",
+            code="kill_switch_inactive",
+            details={"id": locked.pk, "deactivated_by": _username(locked.deactivated_by)},
+        )
+    if locked.activated_by_id == actor.pk:
+        raise PermissionDenied(
+            "Four-eyes: a kill switch must be deactivated by a different Risk Manager than the "
+            "one who activated it (MiFID II RTS 6 art. 15(3)).",
+            code="four_eyes_required",
+            details={"activated_by": locked.activated_by.get_username()},
+        )
+    now = utcnow()
+    locked.is_active = False
+    locked.deactivated_by = actor
+    locked.deactivated_at = now
+    _clean(locked)
+    locked.save(update_fields=["is_active", "deactivated_by", "deactivated_at"])
+    audit_record(
+        event_type=EventType.KILL_SWITCH_DEACTIVATED,
+        actor=actor,
+        object_type="rules.killswitch",
+        object_id=locked.pk,
+        payload={
+            "scope": locked.scope,
+            "target": locked.target,
+            "state": locked.state,
+            "reason": locked.reason,
+            "activated_by": locked.activated_by.get_username(),
+            "activated_at": locked.activated_at,
+            "active_seconds": int((now - locked.activated_at).total_seconds()),
+            "comment": comment,
+        },
+    )
+    return locked
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def kill_switch_list(*, user=None, active: bool | None = None) -> QuerySet[KillSwitch]:
+    """Every switch, active ones first, then the most recent."""
+    rows = KillSwitch.objects.select_related("activated_by", "deactivated_by").order_by(
+        "-is_active", "-activated_at", "-id"
+    )
+    if active is not None:
+        rows = rows.filter(is_active=active)
+    return rows
+
+
+def kill_switch_list_active() -> QuerySet[KillSwitch]:
+    return kill_switch_list(active=True)

@@ -1,0 +1,178 @@
+"""The kill switch over HTTP: list (Viewer), activate and deactivate (Risk Manager)."""
+
+import django_filters
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.errors import NotFound
+from apps.rbac.roles import Role
+from apps.rules.killswitch import (
+    REASON_MAX_LENGTH,
+    kill_switch_activate,
+    kill_switch_deactivate,
+    kill_switch_list,
+)
+from apps.rules.models import KillSwitch, KillSwitchScope, KillSwitchState
+
+EXAMPLE_ACTIVATE = {
+    "scope": "account",
+    "target": "ACC-001",
+    "state": "halted",
+    "reason": "Runaway algorithm: 4,000 orders in 10 seconds from strat7.",
+    "cancel_working": True,
+}
+EXAMPLE_SWITCH = {
+    "id": 12,
+    "scope": "account",
+    "target": "ACC-001",
+    "state": "halted",
+    "reason": "Runaway algorithm: 4,000 orders in 10 seconds from strat7.",
+    "is_active": True,
+    "activated_by": "risk",
+    "activated_at": "2026-11-20T15:04:05.123456Z",
+    "deactivated_by": None,
+    "deactivated_at": None,
+    "canceled_orders": 1,
+    "snapshot_counts": {"positions": 1, "working_orders": 1},
+    "snapshot": {
+        "taken_at": "2026-11-20T15:04:05.120000Z",
+        "positions": [
+            {
+                "account": "ACC-001",
+                "instrument": "AAPL",
+                "quantity": "300",
+                "average_cost": "188.25",
+            }
+        ],
+        "working_orders": [
+            {
+                "id": 4711,
+                "account": "ACC-001",
+                "instrument": "AAPL",
+                "side": "buy",
+                "remaining_quantity": "100",
+                "status": "accepted",
+            }
+        ],
+    },
+}
+
+
+class KillSwitchFilter(django_filters.FilterSet):
+    active = django_filters.BooleanFilter(field_name="is_active")
+    scope = django_filters.ChoiceFilter(choices=KillSwitchScope.choices)
+    state = django_filters.ChoiceFilter(choices=KillSwitchState.choices)
+    target = django_filters.CharFilter()
+
+    class Meta:
+        model = KillSwitch
+        fields = ["active", "scope", "state", "target"]
+
+
+class KillSwitchOutputSerializer(serializers.Serializer):
+    """A switch with the size of its snapshot (the snapshot itself in `snapshot`, when asked)."""
+
+    id = serializers.IntegerField()
+    scope = serializers.CharField()
+    target = serializers.CharField()
+    state = serializers.CharField()
+    reason = serializers.CharField()
+    is_active = serializers.BooleanField()
+    activated_by = serializers.CharField(source="activated_by.username")
+    activated_at = serializers.DateTimeField()
+    deactivated_by = serializers.CharField(source="deactivated_by.username", default=None)
+    deactivated_at = serializers.DateTimeField(allow_null=True)
+    canceled_orders = serializers.IntegerField()
+    snapshot_counts = serializers.SerializerMethodField()
+
+    def get_snapshot_counts(self, obj) -> dict[str, int]:
+        snapshot = obj.snapshot or {}
+        return {
+            "positions": len(snapshot.get("positions", [])),
+            "working_orders": len(snapshot.get("working_orders", [])),
+        }
+
+
+class KillSwitchDetailOutputSerializer(KillSwitchOutputSerializer):
+    snapshot = serializers.JSONField()
+
+
+class KillSwitchListCreateApi(ListAPIView):
+    """GET: every switch, active ones first (`?active=true` for the live ones only).
+    POST: activate a switch; it applies to the next order the gate decides."""
+
+    required_roles = {"GET": Role.VIEWER, "POST": Role.RISK_MANAGER}
+    filterset_class = KillSwitchFilter
+    serializer_class = KillSwitchOutputSerializer
+
+    class InputSerializer(serializers.Serializer):
+        scope = serializers.ChoiceField(choices=KillSwitchScope.choices)
+        target = serializers.CharField(
+            max_length=64,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            default="",
+            help_text="Account code (account scope) or symbol/ISIN (instrument scope); "
+            "empty for the firm.",
+        )
+        state = serializers.ChoiceField(choices=KillSwitchState.choices)
+        reason = serializers.CharField(max_length=REASON_MAX_LENGTH)
+        cancel_working = serializers.BooleanField(
+            default=False, help_text="Also cancel the working orders in scope."
+        )
+
+    def get_queryset(self):
+        return kill_switch_list(user=self.request.user)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: KillSwitchDetailOutputSerializer},
+        examples=[
+            OpenApiExample("Halt one account", value=EXAMPLE_ACTIVATE, request_only=True),
+            OpenApiExample("Activated", value=EXAMPLE_SWITCH, response_only=True),
+        ],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        switch = kill_switch_activate(actor=request.user, **serializer.validated_data)
+        return Response(
+            KillSwitchDetailOutputSerializer(switch).data, status=status.HTTP_201_CREATED
+        )
+
+
+class KillSwitchDeactivateApi(APIView):
+    """Let orders through again. A Risk Manager other than the activator (four-eyes)."""
+
+    required_role = Role.RISK_MANAGER
+
+    class InputSerializer(serializers.Serializer):
+        comment = serializers.CharField(
+            max_length=500, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: KillSwitchDetailOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Deactivate",
+                value={"comment": "Algorithm fixed and re-certified; resuming."},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, switch_id: int):
+        switch = KillSwitch.objects.filter(pk=switch_id).first()
+        if switch is None:
+            raise NotFound("No such kill switch.", code="kill_switch_not_found")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        switch = kill_switch_deactivate(
+            switch=switch, actor=request.user, comment=serializer.validated_data["comment"]
+        )
+        return Response(KillSwitchDetailOutputSerializer(switch).data)

@@ -1,0 +1,120 @@
+"""The kill switch page: everyone with a role sees what is stopped and why; a Risk Manager
+stops and restarts trading from here (through the same services as the API)."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from apps.core.errors import PlatformError, ValidationFailed
+from apps.rbac.access import has_role
+from apps.rbac.mixins import RoleRequiredMixin
+from apps.rbac.roles import Role
+from apps.rules.killswitch import (
+    COMMENT_MAX_LENGTH,
+    OPERATOR_ROLE,
+    REASON_MAX_LENGTH,
+    kill_switch_activate,
+    kill_switch_deactivate,
+    kill_switch_list,
+)
+from apps.rules.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.trading import selectors
+
+HISTORY_LENGTH = 50
+SUGGESTIONS = 500
+
+
+class KillSwitchForm(forms.Form):
+    scope = forms.ChoiceField(choices=KillSwitchScope.choices, initial=KillSwitchScope.FIRM)
+    target = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text="Account code or instrument symbol; empty for the whole firm.",
+    )
+    state = forms.ChoiceField(
+        choices=KillSwitchState.choices, initial=KillSwitchState.HALTED, widget=forms.RadioSelect
+    )
+    # Not required here: the service checks target and reason and reports all problems at once.
+    reason = forms.CharField(
+        max_length=REASON_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    cancel_working = forms.BooleanField(
+        required=False, label="Also cancel the working orders in scope"
+    )
+
+    def add_service_errors(self, exc: ValidationFailed) -> None:
+        """Put the service's field errors next to their fields (the rest above the form)."""
+        for field, problems in (exc.details or {"__all__": [exc.message]}).items():
+            for problem in problems if isinstance(problems, list) else [problems]:
+                self.add_error(field if field in self.fields else None, str(problem))
+
+
+class KillSwitchPageView(RoleRequiredMixin, TemplateView):
+    required_role = Role.VIEWER
+    template_name = "rules/kill_switch.html"
+
+    def get_context_data(self, form: KillSwitchForm | None = None, **kwargs):
+        user = self.request.user
+        context = super().get_context_data(**kwargs)
+        switches = kill_switch_list(user=user)
+        context["active"] = list(switches.filter(is_active=True))
+        context["history"] = list(switches.filter(is_active=False)[:HISTORY_LENGTH])
+        context["can_operate"] = has_role(user, OPERATOR_ROLE)
+        if context["can_operate"]:
+            context["form"] = form or KillSwitchForm()
+            context["account_codes"] = list(
+                selectors.account_list(user=user)
+                .filter(is_active=True)
+                .values_list("code", flat=True)[:SUGGESTIONS]
+            )
+            context["instrument_symbols"] = list(
+                selectors.instrument_list(user=user)
+                .filter(is_active=True)
+                .values_list("symbol", flat=True)[:SUGGESTIONS]
+            )
+            context["comment_max_length"] = COMMENT_MAX_LENGTH
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not has_role(request.user, OPERATOR_ROLE):
+            raise PermissionDenied("Only a Risk Manager or above may activate the kill switch.")
+        form = KillSwitchForm(request.POST)
+        if form.is_valid():
+            try:
+                switch = kill_switch_activate(actor=request.user, **form.cleaned_data)
+            except ValidationFailed as exc:
+                form.add_service_errors(exc)
+            except PlatformError as exc:
+                form.add_error(None, exc.message)
+            else:
+                where = switch.target or "the whole firm"
+                text = f"Kill switch #{switch.pk} active: {switch.get_state_display()} for {where}."
+                if switch.canceled_orders:
+                    text += f" {switch.canceled_orders} working order(s) canceled."
+                messages.success(request, text)
+                return HttpResponseRedirect(reverse("kill-switch"))
+        # Django's convention for a form with errors: the page again, with them next to the fields.
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class KillSwitchDeactivatePageView(RoleRequiredMixin, View):
+    """POST only: deactivate one switch, then back to the page with the outcome."""
+
+    required_role = OPERATOR_ROLE
+    http_method_names = ["post"]
+
+    def post(self, request, switch_id: int):
+        switch = get_object_or_404(KillSwitch, pk=switch_id)
+        comment = request.POST.get("comment", "")
+        try:
+            kill_switch_deactivate(switch=switch, actor=request.user, comment=comment)
+        except PlatformError as exc:
+            messages.error(request, f"Kill switch #{switch.pk} not deactivated: {exc.message}")
+        else:
+            messages.success(request, f"Kill switch #{switch.pk} deactivated.")
+        return HttpResponseRedirect(reverse("kill-switch"))
