@@ -1,0 +1,48 @@
+"""Demo data: users of every role, accounts, instruments, prices, and the demo rule set.
+
+Idempotent: running it again changes nothing that is already there (it resets the demo users'
+passwords and roles, and adds price history for days that have passed since). It lives in the
+rules app because it loads both: trading never imports rules.
+"""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.rules.demo import seed_rules
+from apps.trading.demo import (
+    DEFAULT_PASSWORD,
+    DEMO_USERS,
+    seed_accounts,
+    seed_instruments,
+    seed_prices,
+    seed_users,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Load idempotent demo data: users of every role, accounts, instruments, prices and a "
+        "rule set covering every rule type."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password",
+            default=DEFAULT_PASSWORD,
+            help=f"Password of every demo user (default {DEFAULT_PASSWORD}).",
+        )
+        parser.add_argument(
+            "--no-history", action="store_true", help="Skip the daily price history (faster)."
+        )
+
+    def handle(self, *args, password: str, no_history: bool, **options):
+        with transaction.atomic():
+            seed_users(password)
+            seed_accounts()
+            instruments = seed_instruments()
+            seed_prices(instruments, history=not no_history)
+            seed_rules()
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"Demo logins (password: {password}):")
+        for username, role in DEMO_USERS:
+            self.stdout.write(f"  {username:<12} {role.group_name}")

@@ -1,0 +1,154 @@
+"""Demo data for the trading domain: users of every role, accounts, instruments, prices.
+
+Plain functions, so that the ``seed_demo`` command (in the rules app, which also loads the demo
+rule set) can call them. Idempotent: running them again changes nothing that is already there
+(the demo users' passwords and roles are reset, and price history is added for days that have
+passed since).
+"""
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from apps.core.time import utcnow
+from apps.core.types import quantize
+from apps.rbac.roles import Role
+from apps.rbac.services import user_create, user_role_set
+from apps.trading.demo_data import ACCOUNTS, INSTRUMENTS
+from apps.trading.models import Account, Instrument
+from apps.trading.services import (
+    account_create,
+    daily_prices_load,
+    instrument_create,
+    reference_price_record,
+)
+
+DEFAULT_PASSWORD = "demo-pass-2026"
+HISTORY_DAYS = 300
+
+DEMO_USERS = [
+    ("viewer", Role.VIEWER),
+    ("trader", Role.TRADER),
+    ("trader2", Role.TRADER),
+    ("risk", Role.RISK_MANAGER),
+    ("compliance", Role.COMPLIANCE_OFFICER),
+    ("compliance2", Role.COMPLIANCE_OFFICER),
+    ("admin", Role.ADMIN),
+]
+
+INSTRUMENT_FIELDS = [
+    "symbol",
+    "isin",
+    "mic",
+    "name",
+    "asset_class",
+    "sector",
+    "currency",
+    "cfi",
+    "issuer",
+    "calendar",
+]
+
+
+def _sessions(calendar: str, end: date, count: int) -> list[date]:
+    """The last `count` trading days up to `end`: weekdays, or every day for a 24/7 market.
+
+    Exchange holidays are not removed: the history is illustrative.
+    """
+    days, day = [], end
+    while len(days) < count:
+        if calendar == "24/7" or day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return sorted(days)
+
+
+def _bars(spec: dict, end: date) -> list[dict]:
+    """A deterministic random walk ending near the instrument's base price."""
+    rng = random.Random(spec["symbol"])
+    tick = Decimal(spec["tick_size"])
+    base = Decimal(spec["base_price"])
+    sessions = _sessions(spec["calendar"], end, HISTORY_DAYS)
+    path = [1.0]
+    for _ in sessions[1:]:
+        path.append(path[-1] * (1 + rng.gauss(0, 0.015)))
+    scale = float(base) / path[-1]
+
+    def px(x: float) -> Decimal:
+        return max(tick, (Decimal(str(round(x * scale, 6))) / tick).quantize(Decimal(1)) * tick)
+
+    bars, prev = [], path[0]
+    for day, close in zip(sessions, path, strict=True):
+        high_f = max(prev, close) * (1 + abs(rng.gauss(0, 0.006)))
+        low_f = min(prev, close) * (1 - abs(rng.gauss(0, 0.006)))
+        o, c, h, lo = px(prev), px(close), px(high_f), px(low_f)
+        h, lo = max(h, o, c), min(lo, o, c)
+        volume = Decimal(rng.randint(50_000, 5_000_000))
+        bars.append({"date": day, "open": o, "high": h, "low": lo, "close": c, "volume": volume})
+        prev = close
+    return bars
+
+
+@transaction.atomic
+def seed_users(password: str) -> None:
+    """One demo user per role (two traders, two compliance officers for four-eyes checks)."""
+    User = get_user_model()
+    for username, role in DEMO_USERS:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user_create(
+                username=username,
+                password=password,
+                role=role,
+                email=f"{username}@demo.invalid",
+            )
+        else:
+            user.set_password(password)
+            user.is_active = True
+            user.save(update_fields=["password", "is_active"])
+            user_role_set(user=user, role=role)
+
+
+@transaction.atomic
+def seed_accounts() -> None:
+    for spec in ACCOUNTS:
+        if not Account.objects.filter(code=spec["code"]).exists():
+            account_create(**{**spec, "credit_limit": Decimal(spec["credit_limit"])})
+
+
+@transaction.atomic
+def seed_instruments() -> dict[str, Instrument]:
+    """The demo instruments by symbol (the existing ones included)."""
+    existing = {i.symbol: i for i in Instrument.objects.all()}
+    # Underlyings first, so that derivatives can point at them.
+    for spec in sorted(INSTRUMENTS, key=lambda s: bool(s["underlying"])):
+        if spec["symbol"] in existing:
+            continue
+        existing[spec["symbol"]] = instrument_create(
+            **{k: spec[k] for k in INSTRUMENT_FIELDS},
+            underlying=existing.get(spec["underlying"]) if spec["underlying"] else None,
+            lot_size=Decimal(spec["lot_size"]),
+            tick_size=Decimal(spec["tick_size"]),
+        )
+    return existing
+
+
+@transaction.atomic
+def seed_prices(instruments: dict[str, Instrument], history: bool = True) -> None:
+    """A reference price for each demo instrument that has none, and the daily history."""
+    today = utcnow().date()
+    for spec in INSTRUMENTS:
+        instrument = instruments[spec["symbol"]]
+        bars = _bars(spec, today)
+        if not instrument.reference_prices.exists():
+            reference_price_record(
+                instrument=instrument,
+                price=quantize(bars[-1]["close"]),
+                as_of=utcnow(),
+                source="demo",
+            )
+        if history:
+            daily_prices_load(instrument=instrument, bars=bars)
