@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
@@ -29,6 +30,11 @@ urlpatterns = [
     # Unknown API paths answer with the error body, in DEBUG too.
     re_path(r"^api/", json_error_view(404, "not_found", "No such API endpoint.")),
 ]
+
+if settings.BENCH_NOOP_VIEW:  # bench/pretrade.py only; first, so the ^api/ catch-all misses it
+    from apps.rules.bench import BenchNoopApi
+
+    urlpatterns.insert(0, path("api/v1/bench/noop/", BenchNoopApi.as_view()))
 
 handler404 = "config.urls.not_found"
 handler500 = "config.urls.server_error"

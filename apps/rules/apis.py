@@ -194,7 +194,9 @@ class OrderOutputSerializer(serializers.Serializer):
     filled_quantity = AmountField()
     avg_fill_price = AmountField(allow_null=True)
     reference_price = AmountField(allow_null=True)
-    submitted_by = serializers.CharField(source="submitted_by.username", default=None)
+    submitted_by = serializers.CharField(
+        source="submitted_by.username", default=None, allow_null=True
+    )
     metadata = serializers.JSONField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

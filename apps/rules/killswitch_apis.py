@@ -83,7 +83,9 @@ class KillSwitchOutputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
     activated_by = serializers.CharField(source="activated_by.username")
     activated_at = serializers.DateTimeField()
-    deactivated_by = serializers.CharField(source="deactivated_by.username", default=None)
+    deactivated_by = serializers.CharField(
+        source="deactivated_by.username", default=None, allow_null=True
+    )
     deactivated_at = serializers.DateTimeField(allow_null=True)
     canceled_orders = serializers.IntegerField()
     snapshot_counts = serializers.SerializerMethodField()

@@ -1,0 +1,773 @@
+"""Pre-trade gate benchmarks, served for real: gunicorn, the demo rule set, a concurrent client.
+
+1. Throughput with 16 concurrent keep-alive connections: an authenticated no-op DRF POST that
+   parses the same body (the bench-only view, BENCH_NOOP_VIEW) versus POST /api/v1/orders/
+   through the gate; both and their ratio (target: at least 0.6).
+2. One connection alone: p50 and p99 latency of POST /api/v1/orders/ (targets 5 ms and 15 ms).
+3. In process: the engine's time per order without the database writes (target median 150 µs).
+
+Runs on its own throwaway database: a SQLite file in a temporary VAR_DIR, or, when DATABASE_URL
+is set, a database `compliance_bench` created (and dropped afterwards) on that PostgreSQL server.
+The client runs in several processes (so that its own GIL does not limit it) on the same machine
+as the server: on a small machine it takes some of the CPU the server could have used.
+
+Orders are small crypto limit orders near the reference price (24/7 calendar: any hour), spread
+over the (account, instrument) pairs that a dry run accepts, so the load measures real, mostly
+accepted decisions; the mix is printed. Order-rate throttles (120 a minute per account in the
+demo) would reject nearly every order of a load test, so the bench raises them in its own
+database (the rules still run); --keep-throttles measures with them as they are.
+
+Usage: python bench/pretrade.py [--seconds 10] [--workers 2] [--threads 8] [--latency-orders 1000]
+"""
+
+import argparse
+import base64
+import dataclasses
+import json
+import multiprocessing as mp
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "compliance_bench"
+CONNECTIONS = 16
+PASSWORD = "demo-pass-2026"  # seed_demo's default
+MIN_RULES = 15
+RELAXED_RATE = 1_000_000  # orders per minute: order-rate rules are tripped by any load test
+ORDERS = "/api/v1/orders/"
+NOOP = "/api/v1/bench/noop/"
+
+
+# --- the server's environment and database ----------------------------------------------------
+
+
+def server_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)  # nothing shared: the embedded broker under the temporary VAR_DIR
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        AUDIT_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        BENCH_NOOP_VIEW="true",
+        VAR_DIR=str(var_dir),
+        LOG_LEVEL="WARNING",
+        # whitenoise's "No directory at .../staticfiles/" when collectstatic never ran: no matter
+        PYTHONWARNINGS="ignore:No directory at",
+    )
+    return env
+
+
+def _pg_admin(url: str):
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    return psycopg.connect(admin, autocommit=True)
+
+
+def pg_create(source_url: str) -> str:
+    """A fresh `compliance_bench` on the server of DATABASE_URL; returns its URL."""
+    with _pg_admin(source_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    return urlunsplit(urlsplit(source_url)._replace(path=f"/{BENCH_DB}"))
+
+
+def pg_drop(source_url: str) -> None:
+    with _pg_admin(source_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+# --- demo data --------------------------------------------------------------------------------
+
+
+def seed(relax_throttles: bool) -> None:
+    from django.core.management import call_command
+
+    from apps.rules.models import ComplianceRule, RuleStatus
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("seed_demo", no_history=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    active = ComplianceRule.objects.filter(status=RuleStatus.ACTIVE)
+    if active.count() < MIN_RULES:
+        fallback_rules()
+        print(
+            f"(seed_demo made fewer than {MIN_RULES} active rules: the bench's fallback rule set"
+            " was added)"
+        )
+    if relax_throttles:
+        relax_order_rate()
+
+
+def fallback_rules() -> None:
+    """A rule of every type, as a firm would run them (used only while seed_demo has no rules)."""
+    from django.db import transaction
+
+    from apps.rules.gate import ruleset_bump
+    from apps.rules.models import ComplianceRule, RuleStatus
+
+    specs = [
+        ("RL-1", "restricted_list", {}, "reject", "FINRA 5280"),
+        ("MA-1", "market_access", {"default": "allow"}, "reject", "SEC 15c3-5(c)(2)(iii)"),
+        ("TH-1", "trading_hours", {}, "reject", "SEC 15c3-5(c)(2)"),
+        (
+            "PX-COLLAR-1",
+            "price_collar",
+            {"max_deviation_pct": "5"},
+            "reject",
+            "SEC 15c3-5(c)(1)(ii)",
+        ),
+        (
+            "PX-REASON-1",
+            "price_reasonability",
+            {"min_price": "0.0001", "max_price": "1000000"},
+            "reject",
+            "SEC 15c3-5(c)(1)(ii)",
+        ),
+        (
+            "QTY-REASON-1",
+            "quantity_reasonability",
+            {"max_quantity": "1000000"},
+            "reject",
+            "SEC 15c3-5(c)(1)(ii)",
+        ),
+        ("SIZE-1", "order_size", {"max_quantity": "500000"}, "reject", "MiFID II RTS 6 art. 15"),
+        (
+            "NOTIONAL-1",
+            "max_notional",
+            {"max_notional": "5000000"},
+            "reject",
+            "SEC 15c3-5(c)(1)(ii)",
+        ),
+        ("POS-1", "position_limit", {"max_value": "20000000"}, "reject", "SEC 15c3-5(c)(1)(i)"),
+        (
+            "GROSS-1",
+            "gross_notional",
+            {"max_gross_notional": "100000000"},
+            "reject",
+            "SEC 15c3-5(c)(1)(i)",
+        ),
+        (
+            "CONC-1",
+            "concentration",
+            {"max_pct": "25", "min_portfolio_value": "1000000"},
+            "warn",
+            "FINRA 4210",
+        ),
+        (
+            "SECT-1",
+            "sector_concentration",
+            {"max_pct": "40", "min_portfolio_value": "1000000"},
+            "warn",
+            "FINRA 4210",
+        ),
+        (
+            "DVOL-1",
+            "daily_volume",
+            {"max_notional": "50000000"},
+            "reject",
+            "MiFID II RTS 6 art. 17",
+        ),
+        ("RATE-1", "order_rate", {"max_per_minute": 120}, "reject", "MiFID II RTS 6 art. 17"),
+        ("CXL-1", "cancel_ratio", {}, "warn", "MAR art. 12"),
+        ("DUP-1", "duplicate_order", {"window_seconds": 5}, "reject", "SEC 15c3-5(c)(1)(ii)"),
+        ("CREDIT-1", "credit_limit", {}, "reject", "SEC 15c3-5(c)(1)(i)"),
+        ("APPROVE-1", "approval_threshold", {"notional": "250000"}, "hold", "FINRA 3110"),
+        ("PROV-1", "decision_provenance", {}, "reject", "MiFID II RTS 6 art. 2"),
+    ]
+    with transaction.atomic():
+        for code, rule_type, params, action, regulation in specs:
+            ComplianceRule.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": code,
+                    "rule_type": rule_type,
+                    "parameters": params,
+                    "action": action,
+                    "regulation": regulation,
+                    "status": RuleStatus.ACTIVE,
+                },
+            )
+        ruleset_bump()
+
+
+def relax_order_rate() -> None:
+    """16 connections send hundreds of orders a second: any per-account order-rate throttle
+    would reject nearly all of them, and the bench would measure rejections. In the bench's own
+    database only, raise those limits (the rules still run)."""
+    from django.db import transaction
+
+    from apps.rules.gate import ruleset_bump
+    from apps.rules.models import ComplianceRule, RuleStatus
+
+    with transaction.atomic():
+        rules = ComplianceRule.objects.filter(
+            rule_type="order_rate", status__in=[RuleStatus.ACTIVE, RuleStatus.TESTING]
+        )
+        for rule in rules:
+            rule.parameters = {**rule.parameters, "max_per_minute": RELAXED_RATE}
+            rule.save(update_fields=["parameters"])
+        if rules:
+            ruleset_bump()
+            print(
+                f"(order-rate rules {', '.join(r.code for r in rules)} raised to {RELAXED_RATE}/min"
+                " in the bench database; --keep-throttles leaves them)"
+            )
+
+
+def refresh_prices(symbols) -> None:
+    """A fresh reference price (same value) so that no collar finds it stale mid-run."""
+    from apps.core.time import utcnow
+    from apps.trading.models import Instrument
+    from apps.trading.services import reference_price_record
+
+    for inst in Instrument.objects.filter(symbol__in=symbols):
+        latest = inst.reference_prices.order_by("-as_of", "-id").first()
+        if latest is not None:
+            reference_price_record(
+                instrument=inst, price=latest.price, as_of=utcnow(), source="bench"
+            )
+
+
+def crypto_instruments() -> list[dict]:
+    from apps.trading.models import Instrument
+
+    out = []
+    for inst in Instrument.objects.filter(asset_class="crypto", is_active=True).order_by("symbol"):
+        latest = inst.reference_prices.order_by("-as_of", "-id").first()
+        if latest is None:
+            continue
+        out.append(
+            {
+                "symbol": inst.symbol,
+                "lot": inst.lot_size,
+                "tick": inst.tick_size,
+                "price": latest.price,
+            }
+        )
+    return out
+
+
+def account_codes() -> list[str]:
+    from apps.trading.models import Account
+
+    return list(
+        Account.objects.filter(is_active=True).order_by("code").values_list("code", flat=True)
+    )
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+METADATA = (
+    '{"strategy":"bench-mm-1","signal_id":"sig-%d","risk_check_id":"rc-%d",'
+    '"risk_score":"0.21","decision_source":"algo","decision":"enter_long"}'
+)
+
+
+class OrderMaker:
+    """Order bodies spread over the (account, instrument) pairs that the gate accepts: small
+    notionals, limits a few ticks around the reference, and never the same (quantity, price)
+    twice within a run, so duplicate-order rules see distinct orders."""
+
+    LOTS, TICKS = 397, 401  # n -> (quantity, price) is one-to-one for n below lots * TICKS
+
+    def __init__(self, combos: list[tuple[str, dict]], max_notional: Decimal):
+        self.combos = []
+        for account, inst in combos:
+            lot, tick, price = inst["lot"], inst["tick"], inst["price"]
+            # the largest whole number of lots that keeps the notional at or below max_notional
+            lots = max(1, min(self.LOTS, int(max_notional / (lot * price))))
+            self.combos.append((account, inst["symbol"], lot, tick, price, lots))
+
+    def body(self, tag: str, n: int, stream: int) -> bytes:
+        account, symbol, lot, tick, price, lots = self.combos[stream % len(self.combos)]
+        qty = lot * (1 + n % lots)
+        px = price + tick * ((n // lots) % self.TICKS - self.TICKS // 2)
+        side = "buy" if n % 2 else "sell"
+        return (
+            f'{{"client_order_id":"{tag}-{n}","account":"{account}","instrument":"{symbol}",'
+            f'"side":"{side}","order_type":"limit","quantity":"{qty}","limit_price":"{px}",'
+            f'"time_in_force":"day","metadata":{METADATA % (n, n)}}}'
+        ).encode()
+
+
+# --- a lean HTTP/1.1 keep-alive client --------------------------------------------------------
+
+
+class Conn:
+    def __init__(self, port: int, token: str | None = None):
+        self.port = port
+        self.head = f"Host: 127.0.0.1:{port}\r\n"
+        if token:
+            self.head += f"Authorization: Token {token}\r\n"
+        self.sock: socket.socket | None = None
+        self.buf = b""
+
+    def _open(self) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        head = f"{method} {path} HTTP/1.1\r\n{self.head}"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        data = (head + "\r\n").encode() + (body or b"")
+        for attempt in (0, 1):
+            if self.sock is None:
+                self._open()
+            try:
+                self.sock.sendall(data)
+                return self._response()
+            except (ConnectionError, EOFError):
+                self.close()  # the server closed an idle keep-alive connection: once more
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _recv(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError
+        self.buf += chunk
+
+    def _response(self) -> tuple[int, bytes]:
+        while (end := self.buf.find(b"\r\n\r\n")) < 0:
+            self._recv()
+        headers = self.buf[:end].lower()
+        status = int(headers[9:12])
+        at = headers.find(b"\r\ncontent-length:")
+        length = int(headers[at + 17 : headers.find(b"\r\n", at + 2)]) if at >= 0 else 0
+        while len(self.buf) < end + 4 + length:
+            self._recv()
+        body = self.buf[end + 4 : end + 4 + length]
+        self.buf = self.buf[end + 4 + length :]
+        if b"\r\nconnection: close" in headers:
+            self.close()
+        return status, body
+
+
+def decision(body: bytes) -> str:
+    """The order's status: the first "status" key of the compact answer is the top-level one."""
+    at = body.find(b'"status":"')
+    return body[at + 10 : body.find(b'"', at + 10)].decode() if at >= 0 else "?"
+
+
+# --- the concurrent load ----------------------------------------------------------------------
+
+
+def _client_process(port, token, path, maker, tag, first, threads, start, measure, end, queue):
+    results = []
+    lock = threading.Lock()
+
+    def run(stream: int) -> None:
+        conn = Conn(port, token)
+        done, statuses, decisions, sample = 0, Counter(), Counter(), None
+        n = stream
+        try:
+            while time.monotonic() < start:
+                time.sleep(0.001)
+            while True:
+                status, body = conn.request("POST", path, maker.body(tag, n, stream))
+                n += CONNECTIONS
+                now = time.monotonic()
+                if now >= end:
+                    break
+                if now < measure:
+                    continue
+                done += 1
+                statuses[status] += 1
+                if path == ORDERS and status in (200, 201):
+                    decisions[decision(body)] += 1
+                elif status not in (200, 201) and sample is None:
+                    sample = body[:300]
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            sample = repr(exc).encode()
+            statuses["error"] += 1
+        finally:
+            conn.close()
+        with lock:
+            results.append((done, statuses, decisions, sample))
+
+    pool = [threading.Thread(target=run, args=(first + i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    queue.put(results)
+
+
+def load(port, token, path, maker, tag, *, seconds, warmup, procs) -> dict:
+    """CONNECTIONS keep-alive connections (procs processes x threads) for warmup + seconds."""
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    threads = CONNECTIONS // procs
+    start = time.monotonic() + 0.5
+    measure, end = start + warmup, start + warmup + seconds
+    workers = [
+        ctx.Process(
+            target=_client_process,
+            args=(port, token, path, maker, tag, p * threads, threads, start, measure, end, queue),
+        )
+        for p in range(procs)
+    ]
+    for w in workers:
+        w.start()
+    done, statuses, decisions, samples = 0, Counter(), Counter(), []
+    for _ in workers:
+        for d, s, dec, sample in queue.get(timeout=seconds + warmup + 120):
+            done += d
+            statuses.update(s)
+            decisions.update(dec)
+            if sample:
+                samples.append(sample)
+    for w in workers:
+        w.join()
+    return {
+        "rate": done / seconds,
+        "done": done,
+        "statuses": statuses,
+        "decisions": decisions,
+        "samples": samples,
+    }
+
+
+def latency(port, token, maker, *, orders, warmup) -> dict:
+    conn = Conn(port, token)
+    times, decisions, statuses = [], Counter(), Counter()
+    try:
+        for n in range(warmup + orders):
+            body = maker.body("lat", n, n)
+            t0 = time.perf_counter()
+            status, answer = conn.request("POST", ORDERS, body)
+            elapsed = time.perf_counter() - t0
+            if n < warmup:
+                continue
+            times.append(elapsed)
+            statuses[status] += 1
+            if status in (200, 201):
+                decisions[decision(answer)] += 1
+    finally:
+        conn.close()
+    times.sort()
+    return {
+        "p50": statistics.median(times),
+        "p99": times[min(len(times) - 1, int(len(times) * 0.99))],
+        "max": times[-1],
+        "decisions": decisions,
+        "statuses": statuses,
+    }
+
+
+# --- the engine in process --------------------------------------------------------------------
+
+
+def _median_us(fn, iterations: int) -> tuple[float, float]:
+    for _ in range(min(200, iterations)):
+        fn()
+    samples = []
+    clock = time.perf_counter
+    for _ in range(iterations):
+        t0 = clock()
+        fn()
+        samples.append(clock() - t0)
+    samples.sort()
+    return statistics.median(samples) * 1e6, samples[int(len(samples) * 0.99)] * 1e6
+
+
+def bench_engine(maker: OrderMaker, iterations: int) -> None:
+    from django.contrib.auth import get_user_model
+
+    from apps.rules import engine, gate
+    from apps.trading.models import Account, Instrument
+
+    account_code, symbol, lot, tick, price, _lots = maker.combos[0]
+    account = Account.objects.get(code=account_code)
+    instrument = Instrument.objects.select_related("underlying").get(symbol=symbol)
+    user = get_user_model().objects.get(username="trader")
+    body = json.loads(maker.body("engine", 1, 0))
+    req = gate.OrderRequest(
+        account=account,
+        instrument=instrument,
+        client_order_id=body["client_order_id"],
+        side=body["side"],
+        order_type="limit",
+        quantity=Decimal(body["quantity"]),
+        limit_price=Decimal(body["limit_price"]),
+        time_in_force="day",
+        metadata=body["metadata"],
+        body=body,
+    )
+    ruleset = gate.ruleset_current()
+    intent = gate._intent(req, user)  # exactly what the gate evaluates
+    ctx = gate.build_context(intent, account=account, user=user, types=ruleset.types)
+    status, checks = engine.evaluate(ruleset, ctx)
+
+    # The context's lazy lookups (duplicate order: one query) answered once, then from memory:
+    # what remains is the engine alone, with no database at all.
+    lazy_dup, memo = ctx.duplicate_within, {}
+
+    def duplicate_within(seconds: int) -> bool:
+        if seconds not in memo:
+            memo[seconds] = lazy_dup(seconds)
+        return memo[seconds]
+
+    pure = dataclasses.replace(ctx, duplicate_within=duplicate_within)
+    engine_us, engine_p99 = _median_us(lambda: engine.evaluate(ruleset, pure), iterations)
+    lazy_us, _ = _median_us(lambda: engine.evaluate(ruleset, ctx), max(500, iterations // 10))
+    ctx_us, _ = _median_us(
+        lambda: gate.build_context(intent, account=account, user=user, types=ruleset.types),
+        max(300, iterations // 20),
+    )
+    active = sum(1 for r in ruleset.rules if not r.shadow)
+    shadow = len(ruleset.rules) - active
+    applied = len(checks)
+    mix = Counter(c["status"] for c in checks)
+    print(
+        f"engine in process ({symbol} {body['side']} {body['quantity']} @ {body['limit_price']}"
+        f" for {account_code}): {active} active rules"
+        + (f" + {shadow} in shadow testing" if shadow else "")
+        + f", {applied} applied to this order ({', '.join(f'{v} {k}' for k, v in mix.items())});"
+        f" decision {status}"
+    )
+    print(
+        f"  engine.evaluate, no database       median {engine_us:7.1f} µs  p99 {engine_p99:7.1f} µs"
+        f"   (target median 150 µs: ratio {150 / engine_us:.2f})"
+    )
+    print(f"  engine.evaluate + its lazy reads   median {lazy_us:7.1f} µs")
+    print(f"  gate.build_context (the reads)     median {ctx_us:7.1f} µs")
+
+
+# --- gunicorn ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn_start(env, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
+    exe = Path(sys.executable).parent / "gunicorn"
+    if not exe.exists():
+        exe = ROOT / ".venv" / "bin" / "gunicorn"
+    cmd = [
+        str(exe),
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--keep-alive",
+        "5",
+        "--no-control-socket",
+        "--log-level",
+        "warning",
+        "--error-logfile",
+        str(log),
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"gunicorn exited ({proc.returncode}); see {log}:\n{log.read_text()}"
+            )
+        try:
+            conn = Conn(port)
+            status, _ = conn.request("GET", "/healthz")
+            conn.close()
+            if status == 200:
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    gunicorn_stop(proc)
+    raise RuntimeError("gunicorn did not become ready within 60 s")
+
+
+def gunicorn_stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: only what we started
+        proc.wait()
+
+
+def token_for(port: int, username: str) -> str:
+    conn = Conn(port)
+    body = json.dumps({"username": username, "password": PASSWORD, "name": "bench"}).encode()
+    status, answer = conn.request("POST", "/api/v1/auth/token/", body)
+    conn.close()
+    if status != 201:
+        raise RuntimeError(f"no token for {username}: {status} {answer[:300]!r}")
+    return json.loads(answer)["token"]
+
+
+def accepted_combos(port, token, accounts, instruments, max_notional) -> list[tuple[str, dict]]:
+    """(account, instrument) pairs whose small orders the gate accepts (dry run)."""
+    conn = Conn(port, token)
+    good, seen = [], Counter()
+    try:
+        for account in accounts:
+            for inst in instruments:
+                body = OrderMaker([(account, inst)], max_notional).body("probe", 7, 0)
+                status, answer = conn.request("POST", "/api/v1/pretrade/check/", body)
+                verdict = decision(answer) if status in (200, 201) else f"HTTP {status}"
+                seen[verdict] += 1
+                if verdict == "accepted":
+                    good.append((account, inst))
+    finally:
+        conn.close()
+    print(
+        f"probe (dry run, {len(accounts)} accounts x {len(instruments)} crypto instruments): "
+        + ", ".join(f"{v} {k}" for k, v in seen.most_common())
+    )
+    return good
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def _mix(counter: Counter) -> str:
+    total = sum(counter.values()) or 1
+    return ", ".join(f"{k} {v} ({100 * v / total:.0f}%)" for k, v in counter.most_common())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10, help="measured seconds per phase")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds first")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--client-procs", type=int, default=4, help="client processes (of 16)")
+    parser.add_argument("--latency-orders", type=int, default=1000)
+    parser.add_argument("--engine-iterations", type=int, default=20000)
+    parser.add_argument(
+        "--max-notional", type=Decimal, default=Decimal("1000"), help="per order, in its currency"
+    )
+    parser.add_argument(
+        "--keep-throttles", action="store_true", help="do not raise order-rate rule limits"
+    )
+    args, _ = parser.parse_known_args()  # bench/run.py passes every benchmark the same flags
+    if CONNECTIONS % args.client_procs:
+        parser.error(f"--client-procs must divide {CONNECTIONS}")
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still clean up in `finally`
+    source_url = os.environ.get("DATABASE_URL") or None
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-pretrade-"))
+    server, db_url, django_ready = None, None, False
+    try:
+        db_url = pg_create(source_url) if source_url else None
+        env = server_env(var_dir, db_url)
+        os.environ.clear()
+        os.environ.update(env)
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        django_ready = True
+        from django.db import connection, connections
+
+        t0 = time.perf_counter()
+        seed(relax_throttles=not args.keep_throttles)
+        instruments = crypto_instruments()
+        accounts = account_codes()
+        print(
+            f"database: {connection.vendor} ({BENCH_DB if db_url else var_dir / 'db.sqlite3'});"
+            f" migrated and seeded in {time.perf_counter() - t0:.0f} s;"
+            f" {os.cpu_count()} CPUs; gunicorn {args.workers} workers x {args.threads} threads"
+        )
+        refresh_prices([i["symbol"] for i in instruments])
+        connections.close_all()
+
+        port = free_port()
+        server = gunicorn_start(env, port, args.workers, args.threads, var_dir / "gunicorn.log")
+        token = token_for(port, "trader")
+        combos = accepted_combos(port, token, accounts, instruments, args.max_notional)
+        if not combos:
+            print("(no pair was accepted on the dry run: loading every pair; expect rejections)")
+            combos = [(a, i) for a in accounts for i in instruments]
+        maker = OrderMaker(combos, args.max_notional)
+        print(
+            f"load: {CONNECTIONS} keep-alive connections ({args.client_procs} client processes x"
+            f" {CONNECTIONS // args.client_procs} threads), {args.warmup:.0f} s warm-up +"
+            f" {args.seconds:.0f} s per phase; orders spread over {len(combos)}"
+            " (account, instrument) pairs"
+        )
+
+        common = {"seconds": args.seconds, "warmup": args.warmup, "procs": args.client_procs}
+        noop = load(port, token, NOOP, maker, "noop", **common)
+        orders = load(port, token, ORDERS, maker, f"load{os.getpid()}", **common)
+        for name, result in (("no-op POST", noop), ("POST /api/v1/orders/", orders)):
+            bad = {k: v for k, v in result["statuses"].items() if k not in (200, 201)}
+            if bad:
+                print(f"  ! {name}: non-2xx answers {bad}; first: {result['samples'][0]!r}")
+        ratio = orders["rate"] / noop["rate"] if noop["rate"] else float("nan")
+        print(f"  no-op POST (auth + role + JSON parse)  {noop['rate']:8,.0f} requests/s")
+        print(f"  POST /api/v1/orders/ (the gate)        {orders['rate']:8,.0f} orders/s")
+        print(f"  ratio orders / no-op {ratio:.2f}   (target at least 0.6)")
+        print(f"  decisions under load: {_mix(orders['decisions'])}")
+
+        refresh_prices([i["symbol"] for i in instruments])
+        lat = latency(port, token, maker, orders=args.latency_orders, warmup=50)
+        print(
+            f"one connection, {args.latency_orders} sequential orders:"
+            f" p50 {lat['p50'] * 1e3:.2f} ms, p99 {lat['p99'] * 1e3:.2f} ms,"
+            f" max {lat['max'] * 1e3:.1f} ms   (targets p50 at most 5 ms: ratio"
+            f" {5e-3 / lat['p50']:.2f}; p99 at most 15 ms: ratio {15e-3 / lat['p99']:.2f})"
+        )
+        print(f"  decisions: {_mix(lat['decisions'])}")
+        bad = {k: v for k, v in lat["statuses"].items() if k not in (200, 201)}
+        if bad:
+            print(f"  ! non-2xx answers {bad}")
+
+        gunicorn_stop(server)
+        server = None
+        bench_engine(maker, args.engine_iterations)
+        return 0
+    finally:
+        gunicorn_stop(server)
+        if django_ready:
+            from django.db import connections
+
+            connections.close_all()
+        if db_url:
+            pg_drop(source_url)
+        import shutil
+
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
