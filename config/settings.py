@@ -97,6 +97,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
+            "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default=60),
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # Web, worker and beat share one file: WAL lets readers run beside the writer,
                 # IMMEDIATE takes the write lock at BEGIN so two writers queue (busy timeout)

@@ -446,9 +446,6 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
     """Decide and record one order. The same (account, client_order_id) and body again returns
     the first answer and creates nothing; the same id with another body is a 409."""
     digest = request_digest(req.body)
-    existing = _replay_or_conflict(req.account, req.client_order_id, digest)
-    if existing is not None:
-        return GateAnswer(existing, existing.status, existing.checks, replayed=True)
     try:
         with transaction.atomic():
             account = Account.objects.select_for_update().get(pk=req.account.pk)
@@ -471,6 +468,7 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
                 reference_price=ctx.reference_price if ctx else None,
                 checks=checks,
                 request_digest=digest,
+                check_duplicate=False,  # checked above, under the account's lock
             )
             if status == engine.PENDING:
                 held = [c for c in checks if c["status"] == "fail" and c["action"] == "hold"]

@@ -427,6 +427,7 @@ def order_create(
     checks: list | None = None,
     request_digest: str = "",
     audit_extra: dict | None = None,
+    check_duplicate: bool = True,
 ) -> Order:
     """Store an order in its decided status (the gate decides; this records and books it)."""
     if status not in (OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PENDING_APPROVAL):
@@ -464,7 +465,10 @@ def order_create(
         request_digest=request_digest,
     )
     _clean(order, exclude=["account", "instrument", "submitted_by"], constraints=False)
-    if Order.objects.filter(account=account, client_order_id=client_order_id).exists():
+    duplicate = check_duplicate and (
+        Order.objects.filter(account=account, client_order_id=client_order_id).exists()
+    )
+    if duplicate:
         raise Conflict(
             "This client_order_id is already used on this account.",
             code="duplicate_client_order_id",

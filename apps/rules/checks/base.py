@@ -191,12 +191,17 @@ def no_extra_params(params: dict, allowed: set[str]) -> None:
         raise ParameterError(f"unknown parameters: {', '.join(sorted(extra))}")
 
 
+_EIGHT = Decimal("0.00000001")
+
+
 def fmt(value: Decimal | None) -> str | None:
     """A Decimal as a plain string for check results ("0.8", "5"), at most 8 decimals."""
     if value is None:
         return None
-    from apps.core.types import decimal_str
-
-    if value.is_finite() and value.as_tuple().exponent < -8:
-        value = value.quantize(Decimal("0.00000001"))
-    return decimal_str(value)
+    text = f"{value:f}"
+    point = text.find(".")
+    if point >= 0:
+        if len(text) - point > 9:  # more than 8 decimals: round (checks run on every order)
+            text = f"{value.quantize(_EIGHT):f}"
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
