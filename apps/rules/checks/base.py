@@ -185,6 +185,19 @@ def str_list_param(params: dict, name: str, *, default=None) -> list[str]:
     return list(raw)
 
 
+def one_or_more_limits(params: dict, names: tuple[str, ...]) -> dict:
+    """Parameters that are all optional positive limits, at least one of them given."""
+    no_extra_params(params, set(names))
+    out = {
+        name: str(decimal_param(params, name, positive=True))
+        for name in names
+        if params.get(name) is not None
+    }
+    if not out:
+        raise ParameterError(f"{' or '.join(names)} is required (or both)")
+    return out
+
+
 def no_extra_params(params: dict, allowed: set[str]) -> None:
     extra = set(params) - allowed
     if extra:

@@ -5,11 +5,9 @@ from decimal import Decimal
 from apps.rules.checks.base import (
     CheckContext,
     Outcome,
-    ParameterError,
-    decimal_param,
     failed,
     fmt,
-    no_extra_params,
+    one_or_more_limits,
     passed,
 )
 
@@ -17,15 +15,7 @@ LIMITS = ("max_quantity", "max_value")
 
 
 def validate(params: dict) -> dict:
-    no_extra_params(params, set(LIMITS))
-    out = {
-        name: str(decimal_param(params, name, positive=True))
-        for name in LIMITS
-        if params.get(name) is not None
-    }
-    if not out:
-        raise ParameterError("max_quantity or max_value is required (or both)")
-    return out
+    return one_or_more_limits(params, LIMITS)
 
 
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
