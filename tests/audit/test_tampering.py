@@ -92,7 +92,7 @@ def test_inserted_row_in_the_middle_is_caught(trail):
             "VALUES (5, %s, %s, 'user', 'mallory', '', '', true, 'trading', %s, %s)",
             [forged.occurred_at, forged.event_type, forged.record, forged.hash],
         )
-    assert_broken_at(6)
+    assert_broken_at(5)  # the forged row itself: its columns are not its record's
 
 
 def test_reordering_is_caught(trail):
@@ -213,3 +213,19 @@ def test_a_forged_checkpoint_signature_is_refused(exported, capsys):
     with pytest.raises(SystemExit):
         _verify_file(path, cp)
     assert "checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("actor", "'mallory'"),
+        ("retention_class", "'access'"),
+        ("object_id", "'999'"),
+        ("occurred_at", "'2001-01-01 00:00:00'"),
+        ("regulatory", "false"),
+    ],
+)
+def test_a_changed_column_copy_is_caught(trail, column, value):
+    # The columns copy record fields for filtering and retention: they must not lie either.
+    raw(f"UPDATE audit_auditevent SET {column} = {value} WHERE seq = 3")
+    assert_broken_at(3)
