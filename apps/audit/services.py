@@ -283,6 +283,24 @@ def _first_unexpired_seq(now: datetime) -> int | None:
     return min(firsts) if firsts else None
 
 
+def _expired_prefix_end(start: int, end: int, now: datetime) -> int:
+    """Confirm the candidate prefix from the hashed records themselves, not their columns: the
+    purge stops before the first event whose record is altered or still inside retention."""
+    import json
+
+    days = settings.AUDIT_RETENTION_DAYS
+    rows = AuditEvent.objects.filter(seq__gte=start, seq__lte=end).order_by("seq")
+    for seq, record, digest in rows.values_list("seq", "record", "hash").iterator(2000):
+        if hashlib.sha256(record.encode()).hexdigest() != digest:
+            return seq - 1
+        event = json.loads(record)
+        keep = days.get(event.get("retention_class"), days["default"])
+        occurred = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+        if occurred >= now - timedelta(days=keep):
+            return seq - 1
+    return end
+
+
 @transaction.atomic
 def audit_purge(*, actor, now: datetime | None = None) -> PurgeResult:
     """Delete the oldest events past their retention, keeping the chain verifiable.
@@ -303,6 +321,7 @@ def audit_purge(*, actor, now: datetime | None = None) -> PurgeResult:
     start = (AuditEvent.objects.aggregate(m=Min("seq"))["m"]) or head.seq + 1
     first_kept = _first_unexpired_seq(now)
     end = (first_kept - 1) if first_kept is not None else head.seq
+    end = _expired_prefix_end(start, end, now)
     if end < start:
         return PurgeResult(start, start - 1, 0, "", None)
     merkle_leaves_extend(up_to=head.seq)

@@ -83,3 +83,24 @@ def test_purge_command_needs_an_admin(make_user):
         call_command("purge_audit", "--user", officer.username)
     admin = make_user(Role.ADMIN)
     call_command("purge_audit", "--user", admin.username)
+
+
+def test_purge_trusts_the_records_not_their_columns(db, make_user):
+    from django.db import connection
+
+    for n in range(3):
+        audit_record(event_type=EventType.CONFIG_CHANGED, actor="t", payload={"n": n})
+    with connection.cursor() as cursor:  # a database administrator backdates the columns
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER USER")
+        else:
+            cursor.execute("DROP TRIGGER IF EXISTS audit_auditevent_no_update")
+        cursor.execute(
+            "UPDATE audit_auditevent SET occurred_at = '2001-01-01 00:00:00', "
+            "retention_class = 'access' WHERE seq <= 3"
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER USER")
+    result = audit_purge(actor=make_user(Role.ADMIN))
+    assert result.count == 0
+    assert AuditEvent.objects.filter(seq__lte=3).count() == 3
