@@ -345,12 +345,34 @@ EXPORT_FIELDS = frozenset(
 )
 
 
-def verify_export(lines, *, checkpoint: dict | None = None) -> VerifyResult:
+def _anchor_in_export(lines, purged_to: int) -> tuple[str, merkle.Frontier] | None:
+    """The anchor hash and Merkle frontier that the export's DATA_PURGED event records for a
+    purge ending at `purged_to` (the event itself comes later in the export)."""
+    found = None
+    for line in lines:
+        if '"DATA_PURGED"' not in line:
+            continue
+        try:
+            event = json.loads(line)
+            payload = event["payload"]
+            if event["event_type"] == "DATA_PURGED" and payload["purged_to"] == purged_to:
+                found = (
+                    payload["anchor_hash"],
+                    merkle.Frontier.from_list(payload["anchor_frontier"]),
+                )
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def verify_export(open_lines, *, checkpoint: dict | None = None) -> VerifyResult:
     """Verify JSON Lines exported by `export_audit`, knowing only docs/audit-format.md.
 
     Every line is re-canonicalised from its parsed fields (so an edit anywhere is caught), its
     hash recomputed, and the chain followed; a `checkpoint` (as the API returns it) has its
-    signature and Merkle root checked too. A purged export starts at its anchor.
+    signature and Merkle root checked too. A purged export starts at its anchor, which its own
+    DATA_PURGED event must vouch for (hash and Merkle frontier). `open_lines()` returns the
+    export's lines, afresh each call (a purged export is read twice).
     """
     from apps.audit import canonical, signing
     from apps.audit.services import checkpoint_message
@@ -363,7 +385,7 @@ def verify_export(lines, *, checkpoint: dict | None = None) -> VerifyResult:
 
     frontier = merkle.Frontier()
     prev_hash, expected = None, None
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(open_lines(), start=1):
         where = f"line {number}"
         try:
             event = json.loads(line)
@@ -377,20 +399,23 @@ def verify_export(lines, *, checkpoint: dict | None = None) -> VerifyResult:
         except canonical.CanonicalError as exc:
             return broken(seq, f"{where}: {exc}")
         if expected is None:
-            expected = seq
-            prev_hash = GENESIS_HASH if seq == 1 else event["prev_hash"]
+            expected, prev_hash = seq, GENESIS_HASH
             if seq != 1:
-                # After a purge the chain resumes at its anchor; the Merkle root can then only
-                # be checked in the platform (which keeps the leaves), not from the export.
-                result.problem = f"starts at {seq} after a purge; anchor {prev_hash}"
+                anchor = _anchor_in_export(open_lines(), seq - 1) if isinstance(seq, int) else None
+                if anchor is None or anchor[1].size != seq - 1:
+                    return broken(
+                        seq,
+                        f"{where}: the export starts at {seq}, but no DATA_PURGED "
+                        "event in it anchors the chain there",
+                    )
+                prev_hash, frontier = anchor
         if seq != expected:
             return broken(expected, f"{where}: expected sequence {expected}, found {seq}")
         if event["prev_hash"] != prev_hash:
             return broken(seq, f"{where}: prev_hash does not match the previous event's hash")
         if hashlib.sha256(record).hexdigest() != digest:
             return broken(seq, f"{where}: hash does not match the event (it was altered)")
-        if seq == 1 or frontier.size:
-            frontier.append(merkle.leaf_hash(record))
+        frontier.append(merkle.leaf_hash(record))
         at_checkpoint = checkpoint and seq == checkpoint["tree_size"] == frontier.size
         if at_checkpoint and frontier.root().hex() != checkpoint["root_hash"]:
             return broken(seq, "Merkle root differs from the signed checkpoint")

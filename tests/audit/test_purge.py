@@ -104,3 +104,32 @@ def test_purge_trusts_the_records_not_their_columns(db, make_user):
     result = audit_purge(actor=make_user(Role.ADMIN))
     assert result.count == 0
     assert AuditEvent.objects.filter(seq__lte=3).count() == 3
+
+
+def test_a_purged_export_verifies_against_a_later_checkpoint(db, make_user, tmp_path):
+    import hashlib
+
+    from apps.audit.canonical import canonical_bytes
+    from apps.audit.selectors import checkpoint_as_dict, verify_export
+
+    now = timezone.now()
+    _old_and_new(now)
+    checkpoint_create()
+    audit_purge(actor=make_user(Role.ADMIN), now=now)
+    later = checkpoint_as_dict(checkpoint_create())
+    lines = list(audit_export_lines())
+    result = verify_export(lambda: iter(lines), checkpoint=later)
+    assert result.ok, result.summary()
+    assert result.first_seq == 7 and result.checkpoint_tree_size == later["tree_size"]
+
+    # Drop the first line and re-chain the rest: the anchor no longer matches.
+    forged, prev = [], None
+    for line in lines[1:]:
+        event = json.loads(line)
+        event.pop("hash")
+        event["prev_hash"] = prev or event["prev_hash"]
+        digest = hashlib.sha256(canonical_bytes(event)).hexdigest()
+        forged.append(json.dumps({**event, "hash": digest}))
+        prev = digest
+    result = verify_export(lambda: iter(forged), checkpoint=later)
+    assert not result.ok and "anchors" in result.problem

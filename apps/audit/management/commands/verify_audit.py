@@ -29,8 +29,14 @@ class Command(BaseCommand):
                 if checkpoint:
                     with open(checkpoint, encoding="utf-8") as fh:
                         saved = json.load(fh)
-                with open(export, encoding="utf-8") as lines:
-                    result = verify_export(lines, checkpoint=saved)
+                with open(export, encoding="utf-8") as first:
+                    first.read(1)  # fail early, with a clear message, when it cannot be read
+
+                def open_lines():
+                    with open(export, encoding="utf-8") as lines:
+                        yield from lines
+
+                result = verify_export(open_lines, checkpoint=saved)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise CommandError(f"Cannot read the files: {exc}") from None
         else:
