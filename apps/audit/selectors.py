@@ -135,7 +135,7 @@ def _stream_events() -> Iterator[tuple]:
                     chunks.put(rows if rows else done)
                     if not rows:
                         return
-            except Exception as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
                 chunks.put(exc)
 
         reader = threading.Thread(target=read, daemon=True)
@@ -145,7 +145,7 @@ def _stream_events() -> Iterator[tuple]:
                 rows = chunks.get()
                 if rows is done:
                     return
-                if isinstance(rows, Exception):
+                if isinstance(rows, BaseException):
                     raise rows
                 yield from rows
         finally:
@@ -165,6 +165,19 @@ def audit_verify() -> VerifyResult:
     Merkle root of the first tree_size events must equal the signed checkpoint root (this is
     what catches a truncated tail or a rewritten history).
     """
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _verify()  # inside a caller's transaction: its snapshot rules
+    # One snapshot for the checkpoint, the purge anchor and the events, so that a purge or a
+    # checkpoint committing meanwhile cannot make a good trail look broken.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _verify()
+
+
+def _verify() -> VerifyResult:
     checkpoint = checkpoint_latest()
     expected_seq, prev_hash, frontier = _purge_anchor()
     result = VerifyResult(True, 0, None, None, None, None)

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -48,6 +48,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             error_body("validation_error", "Invalid input.", django_validation_details(exc)),
             status=400,
+        )
+    if isinstance(exc, RecursionError):
+        set_rollback()
+        return Response(error_body("parse_error", "The JSON is nested too deeply."), status=400)
+    if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError):
+        logger.exception("database error in API view")
+        set_rollback()
+        return Response(
+            error_body("database_unavailable", "The database could not complete the request."),
+            status=503,
         )
     if isinstance(exc, IntegrityError):
         # A uniqueness race the services could not see coming: the client may retry.

@@ -41,6 +41,14 @@ def to_decimal(value, *, field: str, positive: bool = False, allow_zero: bool = 
     return dec
 
 
+def check_notional(quantity: Decimal, price: Decimal | None, *, field: str = "quantity") -> None:
+    """Quantity times price must fit the amount columns too (each alone may be near the limit)."""
+    if price is not None and quantity * price >= AMOUNT_LIMIT:
+        raise ValidationFailed(
+            details=field_errors(**{field: "Quantity times price is out of range."})
+        )
+
+
 def decimal_str(value: Decimal | None) -> str | None:
     """The plain string of an amount: no exponent, no trailing zeros ("10", "0.5", "0")."""
     if value is None:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from apps.audit import canonical
 from apps.core.errors import NotFound
 from apps.core.fields import AmountField
-from apps.core.types import decimal_str
+from apps.core.types import AMOUNT_LIMIT, decimal_str
 from apps.rbac.roles import Role
 from apps.rules import gate
 from apps.trading import selectors
@@ -104,6 +104,8 @@ class OrderInputSerializer(serializers.Serializer):
             errors["limit_price"] = ["A limit order needs a limit price."]
         if data["order_type"] == OrderType.MARKET and price is not None:
             errors["limit_price"] = ["A market order has no limit price."]
+        if price is not None and data["quantity"] * price >= AMOUNT_LIMIT:
+            errors["quantity"] = ["Quantity times price is out of range."]
         if errors:
             raise serializers.ValidationError(errors)
         data["account_obj"], data["instrument_obj"] = account, instrument

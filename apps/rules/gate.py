@@ -16,6 +16,8 @@ from django.db.models import Q, Sum
 
 from apps.approvals.services import approval_request_create
 from apps.audit import canonical
+from apps.audit.events import EventType
+from apps.audit.services import audit_record
 from apps.core.errors import Conflict
 from apps.core.time import utcnow
 from apps.rbac.access import user_role
@@ -40,7 +42,7 @@ from apps.trading.models import (
     ReferencePrice,
     WorkingExposure,
 )
-from apps.trading.services import order_amend, order_create
+from apps.trading.services import order_amend, order_create, order_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -422,7 +424,7 @@ def _replay_or_conflict(account: Account, client_order_id: str, digest: str) -> 
     existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
     if existing is None:
         return None
-    if existing.request_digest and existing.request_digest != digest:
+    if existing.request_digest != digest:  # an order made elsewhere has no digest: a conflict
         raise Conflict(
             "This client_order_id was already used with a different order.",
             code="client_order_id_reused",
@@ -451,7 +453,9 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             account = Account.objects.select_for_update().get(pk=req.account.pk)
             existing = _replay_or_conflict(account, req.client_order_id, digest)
             if existing is not None:
-                return GateAnswer(existing, existing.status, existing.checks, replayed=True)
+                # The first answer: the decision its checks gave, whatever happened since.
+                first = engine.decide(existing.checks)
+                return GateAnswer(existing, first, existing.checks, replayed=True)
             status, checks, ctx = evaluate_request(req, user, account=account)
             order = order_create(
                 account=account,
@@ -502,6 +506,14 @@ def order_amend_gated(*, order: Order, quantity=None, limit_price=None, user) ->
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=order.account_id)
         order = Order.objects.select_related("account", "instrument__underlying").get(pk=order.pk)
+        if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+            # Final orders cannot change; a held order is amended by cancelling and resending,
+            # so that its approver never looks at figures that have moved.
+            raise Conflict(
+                f"An order that is {order.status} cannot be amended.",
+                code="order_not_amendable",
+                details={"status": order.status},
+            )
         req = OrderRequest(
             account=account,
             instrument=order.instrument,
@@ -518,6 +530,26 @@ def order_amend_gated(*, order: Order, quantity=None, limit_price=None, user) ->
         )
         status, checks, _ctx = evaluate_request(req, user, account=account, order_id=order.pk)
         if status != engine.ACCEPTED:
+            # The refusal is a decision too: recorded, with every rule's result.
+            audit_record(
+                event_type=EventType.ORDER_AMENDED,
+                actor=user,
+                object_type="trading.order",
+                object_id=order.pk,
+                payload={
+                    "order": order_snapshot(order),
+                    "amended": False,
+                    "decision": status,
+                    "requested": {"quantity": req.quantity, "limit_price": req.limit_price},
+                    "checks": checks,
+                },
+            )
             return GateAnswer(order, status, checks)
-        amended = order_amend(order=order, quantity=quantity, limit_price=limit_price, actor=user)
+        amended = order_amend(
+            order=order,
+            quantity=quantity,
+            limit_price=limit_price,
+            actor=user,
+            audit_extra={"amended": True, "decision": status, "checks": checks},
+        )
         return GateAnswer(amended, engine.ACCEPTED, checks)

@@ -19,7 +19,7 @@ from apps.audit.services import audit_record
 from apps.core.api import django_validation_details
 from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import utcnow
-from apps.core.types import quantize, to_decimal
+from apps.core.types import check_notional, quantize, to_decimal
 from apps.trading.models import (
     FILLABLE_STATUSES,
     WORKING_STATUSES,
@@ -448,6 +448,7 @@ def order_create(
         raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
     else:
         limit_price = None
+    check_notional(quantity, limit_price or reference_price)
     order = Order(
         account=account,
         instrument=instrument,
@@ -548,6 +549,7 @@ def order_fill(
     """Book an execution: the fill, the order's filled quantity and status, the position."""
     quantity = to_decimal(quantity, field="quantity", positive=True)
     price = to_decimal(price, field="price", positive=True)
+    check_notional(quantity, price)
     commission = to_decimal(commission, field="commission")
     if commission < 0:
         raise ValidationFailed(details=field_errors(commission="Must not be negative."))
@@ -670,7 +672,9 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
 
 
 @transaction.atomic
-def order_amend(*, order: Order, quantity=None, limit_price=None, actor=None) -> Order:
+def order_amend(
+    *, order: Order, quantity=None, limit_price=None, actor=None, audit_extra: dict | None = None
+) -> Order:
     """Change quantity and/or limit price of a working order (the gate re-checks it first)."""
     if quantity in (None, "") and limit_price in (None, ""):
         raise ValidationFailed("Give quantity, limit_price or both.")
@@ -699,6 +703,7 @@ def order_amend(*, order: Order, quantity=None, limit_price=None, actor=None) ->
             raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
         order.limit_price = to_decimal(limit_price, field="limit_price", positive=True)
         fields.append("limit_price")
+    check_notional(order.quantity, order.limit_price or order.reference_price)
     order.save(update_fields=fields)
     _exposure_apply(order, before)
     _order_event(
@@ -707,6 +712,7 @@ def order_amend(*, order: Order, quantity=None, limit_price=None, actor=None) ->
         actor,
         before=previous,
         after={"quantity": order.quantity, "limit_price": order.limit_price},
+        **(audit_extra or {}),
     )
     return order
 
