@@ -333,3 +333,68 @@ def test_order_actions_need_their_roles(api_client_for, trader):
         api_client_for, "post", f"{URL}{order_id}/amend/", Role.TRADER, {"quantity": "40"}
     )
     assert_api_role_required(api_client_for, "post", f"{URL}{order_id}/cancel/", Role.TRADER)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"quantity": "1000000000", "limit_price": "1000000000"},
+        {"quantity": "1000000000000000", "limit_price": "1000000000000000"},
+    ],
+)
+def test_a_notional_out_of_range_is_400_and_leaves_the_account_usable(trader, bad):
+    response = trader.post(URL, body(**bad), format="json")
+    assert response.status_code == 400
+    assert "quantity" in response.json()["error"]["details"]
+    assert trader.post(URL, body(client_order_id="next"), format="json").json()["status"] == (
+        "accepted"
+    )
+
+
+def test_deeply_nested_json_is_400(trader):
+    nested = "[" * 100_000 + "]" * 100_000
+    raw = '{"client_order_id": "n", "metadata": {"x": ' + nested + "}}"
+    response = trader.post(URL, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert Order.objects.count() == 0
+
+
+def test_a_refused_amendment_is_recorded_with_its_checks(trader):
+    make_rule("order_size", {"max_quantity": "50"})
+    order_id = trader.post(URL, body(), format="json").json()["id"]
+    answer = trader.post(f"{URL}{order_id}/amend/", {"quantity": "60"}, format="json").json()
+    assert answer["amended"] is False
+    event = AuditEvent.objects.filter(event_type="ORDER_AMENDED").last()
+    assert '"amended":false' in event.record and '"order_size"' in event.record
+
+
+def test_final_and_held_orders_cannot_be_amended(trader):
+    make_rule("approval_threshold", {"notional": "5000"}, action="hold")
+    held = trader.post(URL, body(client_order_id="h", quantity="60"), format="json").json()
+    assert held["status"] == "pending_approval"
+    response = trader.post(f"{URL}{held['id']}/amend/", {"quantity": "1"}, format="json")
+    assert response.status_code == 409
+    done = trader.post(URL, body(client_order_id="d"), format="json").json()["id"]
+    trader.post(f"{URL}{done}/cancel/")
+    response = trader.post(f"{URL}{done}/amend/", {"quantity": "5"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order_not_amendable"
+
+
+def test_a_replay_after_a_fill_returns_the_first_answer(trader):
+    first = trader.post(URL, body(), format="json").json()
+    trader.post(
+        f"{URL}{first['id']}/fills/",
+        {
+            "exec_id": "e-9",
+            "quantity": "10",
+            "price": "100",
+            "venue": "XNAS",
+            "executed_at": "2026-11-20T15:00:00Z",
+            "liquidity": "removed",
+        },
+        format="json",
+    )
+    again = trader.post(URL, body(), format="json")
+    assert again.status_code == 200
+    assert again.json()["status"] == "accepted"
