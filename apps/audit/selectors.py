@@ -127,6 +127,11 @@ def _stream_events() -> Iterator[tuple]:
     sql = f"SELECT {columns} FROM {table} ORDER BY seq"  # noqa: S608
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
+        if connection.vendor == "sqlite":
+            # In-process: no network wait to overlap, and a second thread only adds switches.
+            while rows := cursor.fetchmany(CHUNK):
+                yield from rows
+            return
 
         def read() -> None:
             try:
