@@ -38,3 +38,15 @@ def can(user, action: str, model_label: str) -> bool:
     """May `user` do `action` (view/add/change/delete) on model `app_label.model`?"""
     needed = required_role(model_label, action)
     return needed is not None and has_role(user, needed)
+
+
+def require_role(user, role: Role, what: str) -> None:
+    """Raise PermissionDenied (a 403) unless `user` holds `role` or above."""
+    from apps.core.errors import PermissionDenied
+
+    if not has_role(user, role):
+        article = "an" if role.group_name[0] in "AEIOU" else "a"
+        raise PermissionDenied(
+            f"Only {article} {role.group_name} or above may {what}.",
+            details={"required_role": role.group_name},
+        )

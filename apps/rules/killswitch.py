@@ -8,17 +8,16 @@ Manager (four-eyes, MiFID II RTS 6 art. 15(3)).
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
-from apps.core.api import django_validation_details
 from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from apps.core.time import rfc3339, utcnow
 from apps.core.types import decimal_str
-from apps.rbac.access import has_role
+from apps.core.validation import clean_or_raise
+from apps.rbac.access import require_role
 from apps.rbac.roles import Role
 from apps.rules.models import KillSwitch, KillSwitchScope, KillSwitchState
 from apps.trading import selectors
@@ -31,23 +30,8 @@ CANCEL_REASON = "kill switch"
 OPERATOR_ROLE = Role.RISK_MANAGER
 
 
-def _require_operator(actor, what: str) -> None:
-    if not has_role(actor, OPERATOR_ROLE):
-        raise PermissionDenied(
-            f"Only a Risk Manager or above may {what} the kill switch.",
-            details={"required_role": OPERATOR_ROLE.group_name},
-        )
-
-
 def _username(user) -> str | None:
     return user.get_username() if user is not None else None
-
-
-def _clean(switch: KillSwitch) -> None:
-    try:
-        switch.full_clean()
-    except DjangoValidationError as exc:
-        raise ValidationFailed(details=django_validation_details(exc)) from None
 
 
 def _validated_target(scope: str, target: str) -> tuple[str, str | None]:
@@ -149,7 +133,7 @@ def kill_switch_activate(
     Records the open positions and working orders in scope; with `cancel_working`, cancels
     those working orders too (each through `order_cancel`, each audited).
     """
-    _require_operator(actor, "activate")
+    require_role(actor, OPERATOR_ROLE, "activate the kill switch")
     errors: dict[str, list[str]] = {}
     target = target.strip() if isinstance(target, str) else ""
     reason = reason.strip() if isinstance(reason, str) else ""
@@ -180,7 +164,7 @@ def kill_switch_activate(
         activated_at=utcnow(),
         snapshot=snapshot,
     )
-    _clean(switch)
+    clean_or_raise(switch)
     switch.save()
 
     not_canceled: list[int] = []
@@ -222,7 +206,7 @@ def kill_switch_activate(
 @transaction.atomic
 def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> KillSwitch:
     """Let orders through again. Needs a Risk Manager other than the one who activated it."""
-    _require_operator(actor, "deactivate")
+    require_role(actor, OPERATOR_ROLE, "deactivate the kill switch")
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX_LENGTH:
         raise ValidationFailed(details={"comment": [f"At most {COMMENT_MAX_LENGTH} characters."]})
@@ -252,7 +236,7 @@ def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> K
     locked.is_active = False
     locked.deactivated_by = actor
     locked.deactivated_at = now
-    _clean(locked)
+    clean_or_raise(locked)
     locked.save(update_fields=["is_active", "deactivated_by", "deactivated_at"])
     audit_record(
         event_type=EventType.KILL_SWITCH_DEACTIVATED,

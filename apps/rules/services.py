@@ -15,17 +15,16 @@ import re
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.audit.events import EventType
 from apps.audit.services import audit_record, to_payload
-from apps.core.api import django_validation_details
 from apps.core.errors import Conflict, PermissionDenied, ValidationFailed, field_errors
 from apps.core.time import utcnow
-from apps.rbac.access import has_role
+from apps.core.validation import clean_or_raise
+from apps.rbac.access import require_role
 from apps.rbac.roles import Role
 from apps.rules.checks import REGISTRY
 from apps.rules.checks.base import ParameterError
@@ -90,21 +89,6 @@ FOUR_EYES_MESSAGE = "four-eyes: the proposer cannot approve or reject their own 
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _require_officer(actor, what: str) -> None:
-    if not has_role(actor, OFFICER):
-        raise PermissionDenied(
-            f"Only a Compliance Officer or above may {what}.",
-            details={"required_role": OFFICER.group_name},
-        )
-
-
-def _clean(instance, *, exclude: list[str] | None = None) -> None:
-    try:
-        instance.full_clean(exclude=exclude)
-    except DjangoValidationError as exc:
-        raise ValidationFailed(details=django_validation_details(exc)) from None
 
 
 def _username(user) -> str | None:
@@ -283,7 +267,7 @@ def _model_check(values: dict[str, Any], rule: ComplianceRule | None) -> None:
     for name, value in values.items():
         if name in SNAPSHOT_FIELDS:
             setattr(candidate, name, value)
-    _clean(candidate)
+    clean_or_raise(candidate)
 
 
 def _pending_change(rule: ComplianceRule) -> RuleChange | None:
@@ -408,7 +392,7 @@ def rule_change_propose(
 ) -> RuleChange:
     """Propose a change to a rule (or a new rule). Nothing takes effect until another
     Compliance Officer approves it with `rule_change_decide`."""
-    _require_officer(actor, "propose a change to a compliance rule")
+    require_role(actor, OFFICER, "propose a change to a compliance rule")
     if rule is not None:
         # Lock the rule: two proposals for the same rule cannot both be the pending one.
         rule = ComplianceRule.objects.select_for_update().get(pk=rule.pk)
@@ -418,7 +402,7 @@ def rule_change_propose(
         values = snapshot_values(proposed)
         values["status"] = RuleStatus.PENDING_APPROVAL
         rule = ComplianceRule(version=0, **values)  # version 1 is the first approved one
-        _clean(rule)
+        clean_or_raise(rule)
         try:
             with transaction.atomic():
                 rule.save()
@@ -428,7 +412,7 @@ def rule_change_propose(
             ) from None
 
     change = RuleChange(rule=rule, kind=kind, before=before, proposed=proposed, proposed_by=actor)
-    _clean(change)
+    clean_or_raise(change)
     change.save()
     _audit_rule(
         rule=rule,
@@ -448,7 +432,7 @@ def rule_change_propose(
 @transaction.atomic
 def rule_change_decide(*, change: RuleChange, actor, approve: bool, comment: str) -> RuleChange:
     """Approve (the change takes effect now) or reject a pending change: four-eyes."""
-    _require_officer(actor, "approve or reject a change to a compliance rule")
+    require_role(actor, OFFICER, "approve or reject a change to a compliance rule")
     comment = (comment or "").strip()
     if not comment:
         raise ValidationFailed(
@@ -509,11 +493,11 @@ def rule_change_decide(*, change: RuleChange, actor, approve: bool, comment: str
             setattr(rule, name, value)
             changed.append(name)
     rule.version += 1
-    _clean(rule)
+    clean_or_raise(rule)
     rule.save(update_fields=[*changed, "version", "updated_at"])
     after = rule_snapshot(rule)
     version = RuleVersion(rule=rule, version=rule.version, snapshot=after, change=change)
-    _clean(version)
+    clean_or_raise(version)
     version.save()
     ruleset_bump()
     _decided(change, actor, RuleChangeStatus.APPROVED, comment, now)
@@ -587,7 +571,7 @@ def restricted_entry_add(
     effective_until: datetime | None = None,
 ) -> RestrictedListEntry:
     """Restrict an instrument, or an issuer (and so its derivatives). Applies at once."""
-    _require_officer(actor, "change the restricted list")
+    require_role(actor, OFFICER, "change the restricted list")
     restricted_entry_validate(
         instrument=instrument,
         issuer=issuer,
@@ -604,7 +588,7 @@ def restricted_entry_add(
         effective_until=_parse_time(effective_until, "effective_until", errors),
         added_by=actor,
     )
-    _clean(entry)
+    clean_or_raise(entry)
     entry.save()
     ruleset_bump()
     audit_record(
@@ -627,7 +611,7 @@ def restricted_entry_end(
 ) -> RestrictedListEntry:
     """End a restriction (from `at`, default now). Rows are never deleted: the list's history
     is what a regulator asks for."""
-    _require_officer(actor, "change the restricted list")
+    require_role(actor, OFFICER, "change the restricted list")
     entry = RestrictedListEntry.objects.select_for_update().get(pk=entry.pk)
     now = utcnow()
     errors: dict[str, list[str]] = {}
@@ -644,7 +628,7 @@ def restricted_entry_end(
         raise ValidationFailed(details=field_errors(at="Cannot end before it started."))
     before = restricted_entry_fields(entry)
     entry.effective_until = at
-    _clean(entry)
+    clean_or_raise(entry)
     entry.save(update_fields=["effective_until"])
     ruleset_bump()
     audit_record(
@@ -672,11 +656,11 @@ def _entity_fields(entity: RegulatoryEntity) -> dict[str, str]:
 
 @transaction.atomic
 def regulatory_entity_create(*, actor, code: str, name: str, jurisdiction: str) -> RegulatoryEntity:
-    _require_officer(actor, "change regulatory entities")
+    require_role(actor, OFFICER, "change regulatory entities")
     entity = RegulatoryEntity(
         code=(code or "").strip(), name=(name or "").strip(), jurisdiction=jurisdiction.strip()
     )
-    _clean(entity)
+    clean_or_raise(entity)
     entity.save()
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
@@ -690,7 +674,7 @@ def regulatory_entity_create(*, actor, code: str, name: str, jurisdiction: str) 
 
 @transaction.atomic
 def regulatory_entity_update(*, entity: RegulatoryEntity, actor, **changes) -> RegulatoryEntity:
-    _require_officer(actor, "change regulatory entities")
+    require_role(actor, OFFICER, "change regulatory entities")
     unknown = set(changes) - set(ENTITY_FIELDS)
     if unknown:
         raise ValidationFailed(details={f: ["Cannot be changed here."] for f in sorted(unknown)})
@@ -698,7 +682,7 @@ def regulatory_entity_update(*, entity: RegulatoryEntity, actor, **changes) -> R
     before = _entity_fields(entity)
     for name, value in changes.items():
         setattr(entity, name, (value or "").strip())
-    _clean(entity)
+    clean_or_raise(entity)
     changed = [n for n in changes if before[n] != getattr(entity, n)]
     if not changed:
         return entity

@@ -9,17 +9,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from apps.audit import canonical
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
-from apps.core.api import django_validation_details
 from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import check_notional, quantize, to_decimal
+from apps.core.validation import clean_or_raise
 from apps.trading.models import (
     FILLABLE_STATUSES,
     WORKING_STATUSES,
@@ -43,17 +42,6 @@ ZERO = Decimal("0")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
 FILL_FUTURE_SKEW = timedelta(minutes=5)
 METADATA_MAX_BYTES = 16_384
-
-
-def _clean(instance, *, exclude: list[str] | None = None, constraints: bool = True) -> None:
-    """full_clean with the project's error. `constraints=False` on hot paths: the database
-    enforces the constraints anyway, and Django would check each one with its own query."""
-    try:
-        instance.full_clean(
-            exclude=exclude, validate_unique=constraints, validate_constraints=constraints
-        )
-    except DjangoValidationError as exc:
-        raise ValidationFailed(details=django_validation_details(exc)) from None
 
 
 def _fields_of(instance, names) -> dict[str, Any]:
@@ -111,7 +99,7 @@ def _update_audited(instance, *, allowed: list[str], changes: dict[str, Any], ac
     before = _fields_of(fresh, changes)
     for name, value in changes.items():
         setattr(fresh, name, value)
-    _clean(fresh)
+    clean_or_raise(fresh)
     after = _fields_of(fresh, changes)
     changed = [name for name in changes if before[name] != after[name]]
     if not changed:
@@ -157,7 +145,7 @@ def account_create(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
     )
-    _clean(account)
+    clean_or_raise(account)
     account.save()
     _config_created(account, ACCOUNT_FIELDS, actor)
     return account
@@ -216,7 +204,7 @@ def instrument_create(
         tick_size=to_decimal(tick_size, field="tick_size", positive=True),
         calendar=calendar,
     )
-    _clean(instrument)
+    clean_or_raise(instrument)
     instrument.save()
     _config_created(instrument, INSTRUMENT_FIELDS, actor)
     return instrument
@@ -245,7 +233,7 @@ def reference_price_record(
         as_of=as_of,
         source=source,
     )
-    _clean(row)
+    clean_or_raise(row)
     row.save()
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
@@ -465,7 +453,7 @@ def order_create(
         checks=checks or [],
         request_digest=request_digest,
     )
-    _clean(order, exclude=["account", "instrument", "submitted_by"], constraints=False)
+    clean_or_raise(order, exclude=["account", "instrument", "submitted_by"], constraints=False)
     duplicate = check_duplicate and (
         Order.objects.filter(account=account, client_order_id=client_order_id).exists()
     )
@@ -589,7 +577,7 @@ def order_fill(
         commission=commission,
         liquidity=liquidity,
     )
-    _clean(fill, exclude=["order"], constraints=False)
+    clean_or_raise(fill, exclude=["order"], constraints=False)
     fill.save()
 
     before = _working_contribution(order)
