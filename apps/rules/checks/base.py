@@ -198,6 +198,15 @@ def one_or_more_limits(params: dict, names: tuple[str, ...]) -> dict:
     return out
 
 
+def share_limit_params(params: dict, *, default_pct: str) -> dict:
+    """The parameters of the concentration rules: a maximum share in % and the portfolio size
+    below which a share is not judged."""
+    no_extra_params(params, {"max_pct", "min_portfolio_value"})
+    pct = decimal_param(params, "max_pct", default=default_pct, positive=True, maximum=Decimal(100))
+    floor = decimal_param(params, "min_portfolio_value", default="0", minimum=ZERO)
+    return {"max_pct": str(pct), "min_portfolio_value": str(floor)}
+
+
 def no_extra_params(params: dict, allowed: set[str]) -> None:
     extra = set(params) - allowed
     if extra:

@@ -6,19 +6,15 @@ from apps.rules.checks.base import (
     ZERO,
     CheckContext,
     Outcome,
-    decimal_param,
     failed,
     fmt,
-    no_extra_params,
     passed,
+    share_limit_params,
 )
 
 
 def validate(params: dict) -> dict:
-    no_extra_params(params, {"max_pct", "min_portfolio_value"})
-    pct = decimal_param(params, "max_pct", default="40", positive=True, maximum=Decimal(100))
-    floor = decimal_param(params, "min_portfolio_value", default="0", minimum=ZERO)
-    return {"max_pct": str(pct), "min_portfolio_value": str(floor)}
+    return share_limit_params(params, default_pct="40")
 
 
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
