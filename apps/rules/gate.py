@@ -42,6 +42,7 @@ from apps.trading.models import (
     ReferencePrice,
     WorkingExposure,
 )
+from apps.trading.selectors import latest_price_subquery
 from apps.trading.services import order_amend, order_create, order_snapshot
 
 logger = logging.getLogger(__name__)
@@ -161,13 +162,10 @@ def build_context(
         user_role=(role.slug if (role := user_role(user)) else ""),
     )
     # Positions and open orders of the whole account, each valued at its latest price.
-    latest = ReferencePrice.objects.filter(instrument_id=_outer("instrument_id")).order_by(
-        "-as_of", "-id"
-    )
     positions = (
         Position.objects.filter(account=account)
         .exclude(quantity=0)
-        .annotate(px=_sub(latest))
+        .annotate(px=latest_price_subquery(instrument_ref="instrument_id"))
         .values_list("instrument_id", "quantity", "px", "average_cost", "instrument__sector")
     )
     exposure: dict[int, Decimal] = {}
@@ -239,18 +237,6 @@ def build_context(
     ctx.duplicate_within = duplicate_within
     ctx.is_open = market_is_open
     return ctx
-
-
-def _outer(name):
-    from django.db.models import OuterRef
-
-    return OuterRef(name)
-
-
-def _sub(qs):
-    from django.db.models import Subquery
-
-    return Subquery(qs.values("price")[:1])
 
 
 def _exclude_own_working(ctx: CheckContext, order_id: int, exposure: dict) -> Decimal:

@@ -5,8 +5,12 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from apps.trading.models import Account, Instrument, Order, Position, ReferencePrice
 
 
-def _latest_price_subquery(field: str) -> Subquery:
-    latest = ReferencePrice.objects.filter(instrument=OuterRef("pk")).order_by("-as_of", "-id")
+def latest_price_subquery(field: str = "price", *, instrument_ref: str = "pk") -> Subquery:
+    """The latest reference price (or its `field`) of the instrument that `instrument_ref`
+    names in the outer query."""
+    latest = ReferencePrice.objects.filter(instrument=OuterRef(instrument_ref)).order_by(
+        "-as_of", "-id"
+    )
     return Subquery(latest.values(field)[:1])
 
 
@@ -17,8 +21,8 @@ def account_list(*, user) -> QuerySet[Account]:
 def instrument_list(*, user) -> QuerySet[Instrument]:
     """Instruments with their latest reference price and its time, in one query."""
     return Instrument.objects.select_related("underlying").annotate(
-        latest_price=_latest_price_subquery("price"),
-        latest_price_as_of=_latest_price_subquery("as_of"),
+        latest_price=latest_price_subquery("price"),
+        latest_price_as_of=latest_price_subquery("as_of"),
     )
 
 
