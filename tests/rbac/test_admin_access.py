@@ -21,6 +21,14 @@ from tests.permissions import assert_page_role_required
         ("/admin/auth/user/", Role.ADMIN),
         ("/admin/auth/user/add/", Role.ADMIN),
         ("/admin/rbac/apitoken/", Role.ADMIN),
+        ("/admin/audit/auditevent/", Role.VIEWER),
+        ("/admin/audit/checkpoint/", Role.VIEWER),
+        ("/admin/rules/compliancerule/", Role.VIEWER),
+        ("/admin/rules/compliancerule/add/", Role.COMPLIANCE_OFFICER),
+        ("/admin/rules/rulechange/", Role.VIEWER),
+        ("/admin/rules/restrictedlistentry/add/", Role.COMPLIANCE_OFFICER),
+        ("/admin/rules/regulatoryentity/add/", Role.COMPLIANCE_OFFICER),
+        ("/admin/rules/killswitch/", Role.VIEWER),
     ],
 )
 def test_admin_pages_need_their_role(client, make_user, url, role):
