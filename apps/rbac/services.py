@@ -117,6 +117,20 @@ def user_update(*, user, actor=None, **changes):
     return fresh
 
 
+@transaction.atomic
+def user_password_set(*, user, password: str, actor=None) -> None:
+    """Set a user's password; the trail records that it changed, never the password."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_hook.record(
+        event_type="SYSTEM_ACCESS",
+        actor=actor,
+        object_type="auth.user",
+        object_id=user.pk,
+        payload={"action": "password_set", "username": user.get_username()},
+    )
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from apps.core.time import utcnow
 from apps.core.types import quantize
 from apps.rbac.roles import Role
-from apps.rbac.services import user_create, user_role_set
+from apps.rbac.services import user_create, user_password_set, user_role_set, user_update
 from apps.trading.demo_data import ACCOUNTS, INSTRUMENTS
 from apps.trading.models import Account, Instrument
 from apps.trading.services import (
@@ -106,10 +106,9 @@ def seed_users(password: str) -> None:
                 email=f"{username}@demo.invalid",
             )
         else:
-            user.set_password(password)
-            user.is_active = True
-            user.save(update_fields=["password", "is_active"])
-            user_role_set(user=user, role=role)
+            user_password_set(user=user, password=password, actor="command:seed_demo")
+            user = user_update(user=user, is_active=True, actor="command:seed_demo")
+            user_role_set(user=user, role=role, actor="command:seed_demo")
 
 
 @transaction.atomic
