@@ -27,8 +27,9 @@ from apps.audit.models import (
     Checkpoint,
     MerkleLeaf,
 )
-from apps.core import context
+from apps.core import context, sql
 from apps.core.errors import ValidationFailed, field_errors
+from apps.core.sql import quote
 from apps.core.time import rfc3339, utcnow
 from apps.core.types import decimal_str
 
@@ -80,6 +81,18 @@ def _actor_fields(actor) -> dict[str, str | None]:
 def _lock_head() -> AuditChainHead:
     head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     return head
+
+
+_HEAD = quote(AuditChainHead._meta.db_table)
+
+
+def _lock_head_values() -> tuple[int, str]:
+    """The head's (seq, hash), locked, in plain SQL: every audited change passes here."""
+    found = sql.one(f"SELECT seq, hash FROM {_HEAD} WHERE id = 1{sql.for_update()}")
+    if found is None:
+        head = _lock_head()
+        return head.seq, head.hash
+    return found
 
 
 def audit_record(
@@ -134,9 +147,9 @@ def audit_record(
     canonical.check({k: v for k, v in event.items() if k != "payload"})
     # No savepoint: if the event cannot be written, the caller's whole transaction must fail.
     with transaction.atomic(savepoint=False):
-        head = _lock_head()
-        event["seq"] = head.seq + 1
-        event["prev_hash"] = head.hash
+        head_seq, head_hash = _lock_head_values()
+        event["seq"] = head_seq + 1
+        event["prev_hash"] = head_hash
         record = canonical.canonical_bytes_unchecked(event)
         if len(record) > MAX_PAYLOAD_BYTES:
             raise AuditPayloadError(details=field_errors(payload="Too large for one event."))
@@ -154,9 +167,8 @@ def audit_record(
             record=record.decode(),
             hash=digest,
         )
-        row.save(force_insert=True)
-        head.seq, head.hash = row.seq, digest
-        head.save(update_fields=["seq", "hash"])
+        sql.insert(row)
+        sql.execute(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [row.seq, digest])
     return row
 
 

@@ -12,37 +12,28 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import Q, Sum
 
 from apps.approvals.services import approval_request_create
 from apps.audit import canonical
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
-from apps.core.errors import Conflict
+from apps.core.errors import Conflict, NotFound
 from apps.core.time import utcnow
 from apps.rbac.access import user_role
-from apps.rules import engine
+from apps.rules import engine, reads
 from apps.rules.checks.base import ZERO, CheckContext, InstrumentInfo, OrderIntent
 from apps.rules.models import (
     ComplianceRule,
-    KillSwitch,
     KillSwitchState,
-    RestrictedListEntry,
     RuleSetVersion,
     RuleStatus,
 )
 from apps.trading.models import (
     Account,
-    AccountDailyActivity,
-    Fill,
     Instrument,
     Order,
     OrderStatus,
-    Position,
-    ReferencePrice,
-    WorkingExposure,
 )
-from apps.trading.selectors import latest_price_subquery
 from apps.trading.services import order_amend, order_create, order_snapshot
 
 logger = logging.getLogger(__name__)
@@ -66,7 +57,7 @@ def ruleset_bump() -> None:
 
 
 def ruleset_current() -> engine.RuleSet:
-    version = RuleSetVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    version = reads.ruleset_version()
     if _cache["version"] != version or _cache["ruleset"] is None:
         rows = ComplianceRule.objects.filter(status__in=[RuleStatus.ACTIVE, RuleStatus.TESTING])
         _cache["ruleset"] = engine.compile_rules(list(rows), version)
@@ -144,15 +135,11 @@ def _instrument_info(instrument: Instrument) -> InstrumentInfo:
 def build_context(
     intent: OrderIntent, *, account: Account, user, types: frozenset[str], now=None
 ) -> CheckContext:
-    """Everything the rules need, read in a handful of queries (fewer when fewer rule types)."""
+    """Everything the rules need, read in a handful of plain-SQL statements (fewer when fewer
+    rule types need them)."""
     now = now or utcnow()
     instrument_id = intent.instrument.id
-    ref = (
-        ReferencePrice.objects.filter(instrument_id=instrument_id)
-        .order_by("-as_of", "-id")
-        .values_list("price", "as_of")
-        .first()
-    )
+    ref = reads.reference_price(instrument_id)
     ctx = CheckContext(
         order=intent,
         now=now,
@@ -162,30 +149,16 @@ def build_context(
         user_role=(role.slug if (role := user_role(user)) else ""),
     )
     # Positions and open orders of the whole account, each valued at its latest price.
-    positions = (
-        Position.objects.filter(account=account)
-        .exclude(quantity=0)
-        .annotate(px=latest_price_subquery(instrument_ref="instrument_id"))
-        .values_list("instrument_id", "quantity", "px", "average_cost", "instrument__sector")
-    )
     exposure: dict[int, Decimal] = {}
     sectors: dict[int, str] = {}
-    for iid, qty, px, cost, sector in positions:
+    for iid, qty, px, cost, sector in reads.open_positions(account.pk):
         # Without a reference price, value at cost rather than at nothing (never understate).
         exposure[iid] = exposure.get(iid, ZERO) + abs(qty) * (px if px is not None else cost)
         sectors[iid] = sector
         if iid == instrument_id:
             ctx.position = qty
     open_notional = ZERO
-    working = WorkingExposure.objects.filter(account=account).values_list(
-        "instrument_id",
-        "buy_quantity",
-        "sell_quantity",
-        "buy_notional",
-        "sell_notional",
-        "instrument__sector",
-    )
-    for iid, bq, sq, bn, sn, sector in working:
+    for iid, bq, sq, bn, sn, sector in reads.working_exposure(account.pk):
         exposure[iid] = exposure.get(iid, ZERO) + bn + sn
         sectors[iid] = sector
         open_notional += bn + sn
@@ -197,42 +170,27 @@ def build_context(
     ctx.sector_by_instrument = sectors
     ctx.account_open_notional = open_notional
 
-    daily = (
-        AccountDailyActivity.objects.filter(account=account, date=now.date())
-        .values_list("orders_submitted", "orders_canceled", "filled_notional")
-        .first()
-    )
+    daily = reads.daily_activity(account.pk, now.date())
     if daily:
         ctx.today_orders, ctx.today_cancels, ctx.today_filled_notional = daily
     if "order_rate" in types:
-        ctx.orders_last_minute = Order.objects.filter(
-            account=account, created_at__gte=now - timedelta(seconds=60)
-        ).count()
+        ctx.orders_last_minute = reads.orders_since(account.pk, now - timedelta(seconds=60))
     if "daily_volume" in types:
         start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        ctx.today_filled_quantity = (
-            Fill.objects.filter(
-                order__account=account,
-                order__instrument_id=instrument_id,
-                executed_at__gte=start,
-            ).aggregate(q=Sum("quantity"))["q"]
-            or ZERO
-        )
+        ctx.today_filled_quantity = reads.filled_quantity_since(account.pk, instrument_id, start)
     if "restricted_list" in types:
         ctx.restrictions = restrictions_for(intent.instrument, now)
 
     def duplicate_within(seconds: int) -> bool:
-        same = Order.objects.filter(
-            account=account,
+        return reads.duplicate_exists(
+            account_id=account.pk,
             instrument_id=instrument_id,
             side=intent.side,
             quantity=intent.quantity,
             limit_price=intent.limit_price,
-            created_at__gte=now - timedelta(seconds=seconds),
-        ).exclude(status=OrderStatus.REJECTED)
-        if intent.order_id is not None:
-            same = same.exclude(pk=intent.order_id)
-        return same.exists()
+            since=now - timedelta(seconds=seconds),
+            exclude_id=intent.order_id,
+        )
 
     ctx.duplicate_within = duplicate_within
     ctx.is_open = market_is_open
@@ -242,11 +200,7 @@ def build_context(
 def _exclude_own_working(ctx: CheckContext, order_id: int, exposure: dict) -> Decimal:
     """For an amendment: the order's current open quantity is replaced, not added to.
     Returns the open notional taken out."""
-    order = (
-        Order.objects.filter(pk=order_id)
-        .values_list("side", "quantity", "filled_quantity", "limit_price", "reference_price")
-        .first()
-    )
+    order = reads.open_order_for_amend(order_id)
     if order is None:
         return ZERO
     side, qty, filled, limit, ref = order
@@ -262,40 +216,37 @@ def _exclude_own_working(ctx: CheckContext, order_id: int, exposure: dict) -> De
 
 
 def restrictions_for(info: InstrumentInfo, now) -> list[dict]:
-    live = Q(effective_from__lte=now) & (
-        Q(effective_until__isnull=True) | Q(effective_until__gt=now)
-    )
     issuers = [i for i in (info.issuer, info.underlying_issuer) if i]
-    rows = (
-        RestrictedListEntry.objects.filter(live)
-        .filter(Q(instrument_id=info.id) | Q(issuer__in=issuers))
-        .select_related("instrument")
-    )
     out = []
-    for row in rows:
-        if row.instrument_id == info.id:
+    for instrument_id, issuer, reason in reads.live_restrictions(info.id, issuers, now):
+        if instrument_id == info.id:
             kind, target = "instrument", info.symbol
-        elif row.issuer == info.issuer:
-            kind, target = "issuer", row.issuer
+        elif issuer == info.issuer:
+            kind, target = "issuer", issuer
         else:
-            kind, target = "underlying_issuer", row.issuer
-        out.append({"kind": kind, "target": target, "reason": row.reason})
+            kind, target = "underlying_issuer", issuer
+        out.append({"kind": kind, "target": target, "reason": reason})
     return out
 
 
 # --- kill switch ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Switch:
+    scope: str
+    target: str
+    state: str
+    reason: str
+
+
 def kill_switch_check(intent: OrderIntent, ctx: CheckContext) -> dict | None:
     """The firm's kill switch, before any rule: halted rejects; reducing lets through only
     orders that shrink the absolute position without flipping it."""
-    switches = list(
-        KillSwitch.objects.filter(is_active=True).filter(
-            Q(scope="firm")
-            | Q(scope="account", target=intent.account_code)
-            | Q(scope="instrument", target=intent.instrument.symbol)
-        )
-    )
+    switches = [
+        _Switch(*row)
+        for row in reads.active_kill_switches(intent.account_code, intent.instrument.symbol)
+    ]
     if not switches:
         return None
     halted = [s for s in switches if s.state == KillSwitchState.HALTED]
@@ -407,16 +358,17 @@ def evaluate_request(
 
 
 def _replay_or_conflict(account: Account, client_order_id: str, digest: str) -> Order | None:
-    existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
-    if existing is None:
+    found = reads.order_by_client_id(account.pk, client_order_id)
+    if found is None:
         return None
-    if existing.request_digest != digest:  # an order made elsewhere has no digest: a conflict
+    order_id, existing_digest = found
+    if existing_digest != digest:  # an order made elsewhere has no digest: a conflict
         raise Conflict(
             "This client_order_id was already used with a different order.",
             code="client_order_id_reused",
-            details={"client_order_id": client_order_id, "order_id": existing.pk},
+            details={"client_order_id": client_order_id, "order_id": order_id},
         )
-    return existing
+    return Order.objects.get(pk=order_id)
 
 
 def _hold_ttl(checks: list[dict], ruleset: engine.RuleSet) -> int | None:
@@ -432,50 +384,45 @@ def _hold_ttl(checks: list[dict], ruleset: engine.RuleSet) -> int | None:
 
 def order_submit(*, req: OrderRequest, user) -> GateAnswer:
     """Decide and record one order. The same (account, client_order_id) and body again returns
-    the first answer and creates nothing; the same id with another body is a 409."""
+    the first answer and creates nothing; the same id with another body is a 409. A database
+    error rolls everything back and reaches the client as a 503: nothing is accepted."""
     digest = request_digest(req.body)
-    try:
-        with transaction.atomic():
-            account = Account.objects.select_for_update().get(pk=req.account.pk)
-            existing = _replay_or_conflict(account, req.client_order_id, digest)
-            if existing is not None:
-                # The first answer: the decision its checks gave, whatever happened since.
-                first = engine.decide(existing.checks)
-                return GateAnswer(existing, first, existing.checks, replayed=True)
-            status, checks, ctx = evaluate_request(req, user, account=account)
-            order = order_create(
-                account=account,
-                instrument=req.instrument,
-                client_order_id=req.client_order_id,
-                side=req.side,
-                order_type=req.order_type,
-                quantity=req.quantity,
-                limit_price=req.limit_price,
-                time_in_force=req.time_in_force,
-                metadata=req.metadata,
-                submitted_by=user,
-                status=status,
-                reference_price=ctx.reference_price if ctx else None,
-                checks=checks,
-                request_digest=digest,
-                check_duplicate=False,  # checked above, under the account's lock
-            )
-            if status == engine.PENDING:
-                held = [c for c in checks if c["status"] == "fail" and c["action"] == "hold"]
-                approval_request_create(
-                    order=order,
-                    rules=held,
-                    actor=user,
-                    ttl_seconds=_hold_ttl(checks, ruleset_current()),
-                )
-            return GateAnswer(order, status, checks)
-    except DatabaseError:
-        logger.exception("database error in the gate")
-        return GateAnswer(
-            None,
-            engine.REJECTED,
-            _gate_error("A database error stopped the check; rejected.", "database_error"),
+    with transaction.atomic():
+        account = reads.account_locked(req.account.pk)
+        if account is None:
+            raise NotFound("Unknown account.", code="account_not_found")
+        existing = _replay_or_conflict(account, req.client_order_id, digest)
+        if existing is not None:
+            # The first answer: the decision its checks gave, whatever happened since.
+            first = engine.decide(existing.checks)
+            return GateAnswer(existing, first, existing.checks, replayed=True)
+        status, checks, ctx = evaluate_request(req, user, account=account)
+        order = order_create(
+            account=account,
+            instrument=req.instrument,
+            client_order_id=req.client_order_id,
+            side=req.side,
+            order_type=req.order_type,
+            quantity=req.quantity,
+            limit_price=req.limit_price,
+            time_in_force=req.time_in_force,
+            metadata=req.metadata,
+            submitted_by=user,
+            status=status,
+            reference_price=ctx.reference_price if ctx else None,
+            checks=checks,
+            request_digest=digest,
+            check_duplicate=False,  # checked above, under the account's lock
         )
+        if status == engine.PENDING:
+            held = [c for c in checks if c["status"] == "fail" and c["action"] == "hold"]
+            approval_request_create(
+                order=order,
+                rules=held,
+                actor=user,
+                ttl_seconds=_hold_ttl(checks, ruleset_current()),
+            )
+        return GateAnswer(order, status, checks)
 
 
 def order_check(*, req: OrderRequest, user) -> GateAnswer:

@@ -2,6 +2,7 @@
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from apps.core import sql
 from apps.trading.models import Account, Instrument, Order, Position, ReferencePrice
 
 
@@ -39,13 +40,15 @@ def order_list(*, user) -> QuerySet[Order]:
 
 
 def account_get_by_code(code: str) -> Account | None:
-    return Account.objects.filter(code=code).first()
+    return sql.instance(Account, "code = %s", [code])
 
 
 def instrument_get_by_symbol_or_isin(value: str) -> Instrument | None:
-    """Symbol first; a 12-character value is also tried as an ISIN."""
-    instruments = Instrument.objects.select_related("underlying")
-    instrument = instruments.filter(symbol=value).first()
+    """Symbol first; a 12-character value is also tried as an ISIN. The underlying, when there
+    is one, comes attached. Plain SQL: every order submission passes here."""
+    instrument = sql.instance(Instrument, "symbol = %s", [value])
     if instrument is None and len(value) == 12:
-        instrument = instruments.filter(isin=value.upper()).first()
+        instrument = sql.instance(Instrument, "isin = %s", [value.upper()])
+    if instrument is not None and instrument.underlying_id is not None:
+        instrument.underlying = sql.instance(Instrument, "id = %s", [instrument.underlying_id])
     return instrument

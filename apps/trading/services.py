@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit import canonical
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
+from apps.core import sql
 from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import check_notional, quantize, to_decimal
@@ -358,15 +359,21 @@ def _add_to_row(model, key: dict, increments: dict) -> None:
     """Add to counters of one row, locked; created at zero the first time.
 
     The sums are done here in Decimal, not in SQL: SQLite computes decimal columns in floating
-    point, which would drift (and trip the non-negative constraints).
+    point, which would drift (and trip the non-negative constraints). Plain SQL: every order
+    passes here.
     """
-    row, _ = model.objects.select_for_update().get_or_create(**key)
+    fields = [model._meta.get_field(k) for k in key]
+    where = " AND ".join(f"{sql.quote(f.column)} = %s" for f in fields)
+    params = [f.get_db_prep_value(v, connection) for f, v in zip(fields, key.values(), strict=True)]
+    row = sql.instance(model, where, params, lock=True)
+    if row is None:
+        row, _ = model.objects.select_for_update().get_or_create(**key)
     for name, value in increments.items():
         setattr(row, name, getattr(row, name) + value)
     fields = list(increments)
     if hasattr(row, "updated_at"):
         fields.append("updated_at")
-    row.save(update_fields=fields)
+    sql.update(row, fields)
 
 
 # --- the order life -----------------------------------------------------------------------------
@@ -463,7 +470,7 @@ def order_create(
             code="duplicate_client_order_id",
             details={"client_order_id": client_order_id},
         )
-    order.save(force_insert=True)
+    sql.insert(order)
     _exposure_apply(order, (ZERO, ZERO))
     _daily_add(account.pk, orders_submitted=1)
     event = (

@@ -398,3 +398,18 @@ def test_a_replay_after_a_fill_returns_the_first_answer(trader):
     again = trader.post(URL, body(), format="json")
     assert again.status_code == 200
     assert again.json()["status"] == "accepted"
+
+
+def test_a_database_error_while_recording_is_503_and_stores_nothing(trader, monkeypatch):
+    from django.db import OperationalError
+
+    from apps.rules import gate
+
+    def broken(**kwargs):
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(gate, "order_create", broken)
+    response = trader.post(URL, body(), format="json")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+    assert not Order.objects.exists()

@@ -1,0 +1,183 @@
+"""The gate's reads, in plain SQL (see apps/core/sql.py for why): every order runs each of these
+once, so each is one short statement on an index, its values converted as the ORM would.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from apps.core import sql
+from apps.rules.models import KillSwitch, RestrictedListEntry, RuleSetVersion
+from apps.trading.models import (
+    Account,
+    AccountDailyActivity,
+    Fill,
+    Instrument,
+    Order,
+    OrderStatus,
+    Position,
+    ReferencePrice,
+    WorkingExposure,
+)
+
+_f = sql.field
+_T = {m: sql.quote(m._meta.db_table) for m in (
+    Account, AccountDailyActivity, Fill, Instrument, Order, Position, ReferencePrice,
+    WorkingExposure, KillSwitch, RestrictedListEntry, RuleSetVersion,
+)}  # fmt: skip
+
+PRICE = _f(ReferencePrice, "price")
+AS_OF = _f(ReferencePrice, "as_of")
+_LATEST_PRICE = (
+    f"SELECT r.price FROM {_T[ReferencePrice]} r WHERE r.instrument_id = {{ref}}"
+    " ORDER BY r.as_of DESC, r.id DESC LIMIT 1"
+)
+
+
+def ruleset_version() -> int:
+    found = sql.one(f"SELECT version FROM {_T[RuleSetVersion]} WHERE id = 1")
+    return found[0] if found else 0
+
+
+def account_locked(account_id: int) -> Account | None:
+    """The account row, locked until the transaction ends: one order at a time per account."""
+    return sql.instance(Account, "id = %s", [account_id], lock=True)
+
+
+def order_by_client_id(account_id: int, client_order_id: str) -> tuple[int, str] | None:
+    """(id, request digest) of the account's order with this client_order_id, if any."""
+    return sql.one(
+        f"SELECT id, request_digest FROM {_T[Order]} WHERE account_id = %s"
+        " AND client_order_id = %s",
+        [account_id, client_order_id],
+    )
+
+
+def reference_price(instrument_id: int) -> tuple[Decimal, datetime] | None:
+    return sql.one(
+        f"SELECT price, as_of FROM {_T[ReferencePrice]} WHERE instrument_id = %s"
+        " ORDER BY as_of DESC, id DESC LIMIT 1",
+        [instrument_id],
+        [PRICE, AS_OF],
+    )
+
+
+def open_positions(account_id: int) -> list[tuple]:
+    """(instrument id, quantity, latest price or None, average cost, sector) of each position
+    that is not flat."""
+    return sql.rows(
+        f"SELECT p.instrument_id, p.quantity, ({_LATEST_PRICE.format(ref='p.instrument_id')}),"
+        f" p.average_cost, i.sector FROM {_T[Position]} p"
+        f" JOIN {_T[Instrument]} i ON i.id = p.instrument_id"
+        " WHERE p.account_id = %s AND p.quantity <> 0",
+        [account_id],
+        [None, _f(Position, "quantity"), PRICE, _f(Position, "average_cost"), None],
+    )
+
+
+def working_exposure(account_id: int) -> list[tuple]:
+    """(instrument id, buy quantity, sell quantity, buy notional, sell notional, sector)."""
+    w = WorkingExposure
+    return sql.rows(
+        "SELECT w.instrument_id, w.buy_quantity, w.sell_quantity, w.buy_notional,"
+        f" w.sell_notional, i.sector FROM {_T[w]} w"
+        f" JOIN {_T[Instrument]} i ON i.id = w.instrument_id WHERE w.account_id = %s",
+        [account_id],
+        [None]
+        + [_f(w, n) for n in ("buy_quantity", "sell_quantity", "buy_notional", "sell_notional")],
+    )
+
+
+def daily_activity(account_id: int, day) -> tuple | None:
+    """(orders submitted, orders canceled, filled notional) of the account on a UTC day."""
+    a = AccountDailyActivity
+    return sql.one(
+        f"SELECT orders_submitted, orders_canceled, filled_notional FROM {_T[a]}"
+        " WHERE account_id = %s AND date = %s",
+        [account_id, _f(a, "date").get_db_prep_value(day, sql.connection)],
+        [None, None, _f(a, "filled_notional")],
+    )
+
+
+def orders_since(account_id: int, since: datetime) -> int:
+    return sql.one(
+        f"SELECT COUNT(*) FROM {_T[Order]} WHERE account_id = %s AND created_at >= %s",
+        [account_id, sql.param_datetime(since)],
+    )[0]
+
+
+def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) -> Decimal:
+    found = sql.one(
+        f"SELECT SUM(f.quantity) FROM {_T[Fill]} f JOIN {_T[Order]} o ON o.id = f.order_id"
+        " WHERE o.account_id = %s AND o.instrument_id = %s AND f.executed_at >= %s",
+        [account_id, instrument_id, sql.param_datetime(since)],
+        [_f(Fill, "quantity")],
+    )
+    return found[0] if found and found[0] is not None else Decimal("0")
+
+
+def open_order_for_amend(order_id: int) -> tuple | None:
+    """(side, quantity, filled quantity, limit price, reference price) of an order."""
+    return sql.one(
+        "SELECT side, quantity, filled_quantity, limit_price, reference_price"
+        f" FROM {_T[Order]} WHERE id = %s",
+        [order_id],
+        [None]
+        + [_f(Order, n) for n in ("quantity", "filled_quantity", "limit_price", "reference_price")],
+    )
+
+
+def duplicate_exists(
+    *, account_id, instrument_id, side, quantity, limit_price, since, exclude_id=None
+) -> bool:
+    """A non-rejected order of the account with the same instrument, side, quantity and price
+    created since `since`."""
+    qty = _f(Order, "quantity").get_db_prep_save(quantity, sql.connection)
+    where = (
+        "account_id = %s AND instrument_id = %s AND side = %s AND quantity = %s"
+        " AND created_at >= %s AND status <> %s"
+    )
+    params = [
+        account_id,
+        instrument_id,
+        side,
+        qty,
+        sql.param_datetime(since),
+        OrderStatus.REJECTED.value,
+    ]
+    if limit_price is None:
+        where += " AND limit_price IS NULL"
+    else:
+        where += " AND limit_price = %s"
+        params.append(_f(Order, "limit_price").get_db_prep_save(limit_price, sql.connection))
+    if exclude_id is not None:
+        where += " AND id <> %s"
+        params.append(exclude_id)
+    return sql.one(f"SELECT 1 FROM {_T[Order]} WHERE {where} LIMIT 1", params) is not None
+
+
+def live_restrictions(instrument_id: int, issuers: list[str], now: datetime) -> list[tuple]:
+    """(instrument id, issuer, reason) of restricted-list entries in force on the instrument or
+    one of the issuers."""
+    where = "(instrument_id = %s"
+    params: list = [instrument_id]
+    if issuers:
+        where += f" OR issuer IN ({', '.join(['%s'] * len(issuers))})"
+        params += issuers
+    at = sql.param_datetime(now)
+    return sql.rows(
+        f"SELECT instrument_id, issuer, reason FROM {_T[RestrictedListEntry]} WHERE {where})"
+        " AND effective_from <= %s AND (effective_until IS NULL OR effective_until > %s)"
+        " ORDER BY id",
+        [*params, at, at],
+    )
+
+
+def active_kill_switches(account_code: str, symbol: str) -> list[tuple]:
+    """(scope, target, state, reason) of the kill switches in force on this order, oldest
+    first."""
+    return sql.rows(
+        f"SELECT scope, target, state, reason FROM {_T[KillSwitch]} WHERE is_active = %s"
+        " AND (scope = 'firm' OR (scope = 'account' AND target = %s)"
+        " OR (scope = 'instrument' AND target = %s)) ORDER BY activated_at, id",
+        [True, account_code, symbol],
+    )
