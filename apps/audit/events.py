@@ -27,6 +27,8 @@ class EventType(StrEnum):
     APPROVAL_GRANTED = "APPROVAL_GRANTED"
     APPROVAL_DENIED = "APPROVAL_DENIED"
     APPROVAL_EXPIRED = "APPROVAL_EXPIRED"
+    APPROVAL_CANCELED = "APPROVAL_CANCELED"  # the held order was canceled before a decision
+    APPROVAL_REFUSED = "APPROVAL_REFUSED"  # an approval the re-check refused; still pending
     SURVEILLANCE_ALERT = "SURVEILLANCE_ALERT"
     LIMIT_BREACH = "LIMIT_BREACH"
     REPORT_GENERATED = "REPORT_GENERATED"
@@ -54,6 +56,8 @@ EVENT_DEFAULTS: dict[EventType, tuple[RetentionClass, bool]] = {
     EventType.APPROVAL_GRANTED: (R.TRADING, True),
     EventType.APPROVAL_DENIED: (R.TRADING, True),
     EventType.APPROVAL_EXPIRED: (R.TRADING, True),
+    EventType.APPROVAL_CANCELED: (R.TRADING, True),
+    EventType.APPROVAL_REFUSED: (R.LIMIT_BREACH, True),
     EventType.SURVEILLANCE_ALERT: (R.TRADING, True),
     EventType.LIMIT_BREACH: (R.LIMIT_BREACH, True),
     EventType.REPORT_GENERATED: (R.TRADING, True),
