@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.rbac",
     "apps.audit",
+    "apps.notifications",
     "apps.trading",
     "apps.approvals",
     "apps.rules",
@@ -291,6 +292,34 @@ PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}
 
 # --- Pre-trade gate and approvals -------------------------------------------------------------
 APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)
+
+# --- Notifications ----------------------------------------------------------------------------
+# Links in messages to staff (the approval request page) start with this.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Email goes through Django's SMTP backend once EMAIL_HOST is set; until then (the embedded
+# demo) each message is written as a file under var/mail/.
+EMAIL_HOST = env("EMAIL_HOST", default="")
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_HOST = EMAIL_HOST or "localhost"
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="compliance@localhost")
+# A dotted path to a function(event=..., payload=..., delivery_id=...) that receives every
+# notification too, for firms with their own hook; empty for none.
+NOTIFICATIONS_CALLBACK = env("NOTIFICATIONS_CALLBACK", default="")
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600)
+NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", default=10)
 
 # --- Benchmarks -------------------------------------------------------------------------------
 # Routes the no-op POST /api/v1/bench/noop/ that bench/pretrade.py compares the gate with.

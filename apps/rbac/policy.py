@@ -34,6 +34,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "rules.restrictedlistentry": {"view": V, "add": C, "change": None, "delete": None},
     "rules.killswitch": {"view": V, "add": None, "change": None, "delete": None},
     "approvals.approvalrequest": {"view": V, "add": None, "change": None, "delete": None},
+    # delivery records name staff addresses and client endpoints: compliance follows them up
+    "notifications.delivery": {"view": C, "add": None, "change": None, "delete": None},
     # the audit trail: read-only for everyone, exported by compliance
     "audit.auditevent": {"view": V, "add": None, "change": None, "delete": None},
     "audit.checkpoint": {"view": V, "add": None, "change": None, "delete": None},

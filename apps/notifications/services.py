@@ -1,0 +1,164 @@
+"""Sending notifications: a delivery record per message, sent after the change commits.
+
+`notify` records the deliveries in the caller's transaction and hands each to the worker once
+that transaction commits (`transaction.on_commit`, robust): a receiver that is down or slow
+never holds up, or rolls back, the change it reports. `delivery_attempt` makes one attempt;
+the task schedules the next one with exponential backoff until it succeeds or runs out.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from apps.core.time import utcnow
+from apps.notifications.channels import SENDERS, DeliveryError
+from apps.notifications.models import OPEN_STATUSES, Channel, Delivery, DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret_ref: str  # e.g. "account:12"; the key itself is looked up when sending
+
+
+def _enqueue(delivery_id: int) -> None:
+    from apps.notifications.tasks import deliver
+
+    deliver.delay(delivery_id)
+
+
+def delivery_create(
+    *,
+    channel: str,
+    event: str,
+    target: str,
+    payload: dict,
+    subject: str = "",
+    secret_ref: str = "",
+    object_type: str = "",
+    object_id: str | int = "",
+) -> Delivery:
+    delivery = Delivery.objects.create(
+        channel=channel,
+        event=event,
+        target=target[:500],
+        subject=subject[:300],
+        payload=payload,
+        secret_ref=secret_ref,
+        object_type=object_type,
+        object_id=str(object_id),
+    )
+    # robust: a broker that is down is logged, never raised into the committed change.
+    transaction.on_commit(lambda: _enqueue(delivery.pk), robust=True)
+    return delivery
+
+
+def notify(
+    *,
+    event: str,
+    payload: dict,
+    subject: str = "",
+    text: str = "",
+    emails: list[str] | tuple[str, ...] = (),
+    webhook: Webhook | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+) -> list[Delivery]:
+    """One delivery per email address, one for the webhook, and one for the firm's callback
+    (settings.NOTIFICATIONS_CALLBACK) when there is one."""
+    about = {"object_type": object_type, "object_id": object_id}
+    deliveries = [
+        delivery_create(
+            channel=Channel.EMAIL,
+            event=event,
+            target=address,
+            subject=subject,
+            payload={"text": text},
+            **about,
+        )
+        for address in dict.fromkeys(emails)  # each address once, in order
+        if address
+    ]
+    if webhook is not None and webhook.url:
+        deliveries.append(
+            delivery_create(
+                channel=Channel.WEBHOOK,
+                event=event,
+                target=webhook.url,
+                payload=payload,
+                secret_ref=webhook.secret_ref,
+                **about,
+            )
+        )
+    callback = settings.NOTIFICATIONS_CALLBACK
+    if callback:
+        deliveries.append(
+            delivery_create(
+                channel=Channel.CALLBACK, event=event, target=callback, payload=payload, **about
+            )
+        )
+    return deliveries
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds before the next attempt after `attempts` failed ones: base, 2 x base, 4 x base..."""
+    base = settings.NOTIFICATIONS_RETRY_BASE_SECONDS
+    return min(base * 2 ** max(attempts - 1, 0), settings.NOTIFICATIONS_RETRY_MAX_SECONDS)
+
+
+def delivery_attempt(*, delivery_id: int) -> tuple[Delivery | None, int | None]:
+    """One attempt. Returns the delivery and, when it is to be tried again, in how many seconds.
+
+    No transaction is held while the receiver is called (SQLite would block every writer)."""
+    claimed = Delivery.objects.filter(pk=delivery_id, status__in=OPEN_STATUSES).update(
+        attempts=F("attempts") + 1, updated_at=utcnow()
+    )
+    if not claimed:  # unknown, or already sent or given up: a repeated message does nothing
+        return Delivery.objects.filter(pk=delivery_id).first(), None
+    delivery = Delivery.objects.get(pk=delivery_id)
+    retry_in = None
+    try:
+        status = SENDERS[Channel(delivery.channel)](delivery)
+    except DeliveryError as exc:
+        delivery.last_error = str(exc)
+        delivery.response_status = exc.status
+        if exc.retryable and delivery.attempts < settings.NOTIFICATIONS_MAX_ATTEMPTS:
+            retry_in = retry_delay(delivery.attempts)
+            delivery.status = DeliveryStatus.RETRYING
+            delivery.next_attempt_at = utcnow() + timedelta(seconds=retry_in)
+        else:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+        logger.warning(
+            "notification not delivered",
+            extra={
+                "delivery": delivery.pk,
+                "channel": delivery.channel,
+                "event": delivery.event,
+                "attempt": delivery.attempts,
+                "error": delivery.last_error,
+                "retry_in": retry_in,
+            },
+        )
+    else:
+        delivery.status = DeliveryStatus.SENT
+        delivery.sent_at = utcnow()
+        delivery.next_attempt_at = None
+        delivery.response_status = status if isinstance(status, int) else None
+    delivery.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "response_status",
+            "next_attempt_at",
+            "sent_at",
+            "updated_at",
+        ]
+    )
+    return delivery, retry_in

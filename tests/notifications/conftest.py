@@ -1,0 +1,63 @@
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+import pytest
+
+from apps.notifications import tasks
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server on the loopback: records each POST and answers with the next code
+    from `statuses` (200 once they run out)."""
+    hits: list[dict] = []
+    statuses: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server name
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            hits.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+            self.send_response(statuses.pop(0) if statuses else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(
+        url=f"http://127.0.0.1:{server.server_port}/hooks/orders", hits=hits, statuses=statuses
+    )
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def closed_port_url():
+    """A loopback URL where nothing listens: connection refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}/hook"
+
+
+@pytest.fixture
+def retries(monkeypatch):
+    """The countdowns the deliver task scheduled its next attempts with (eager: run at once).
+    The first attempt is enqueued with no countdown and is not listed."""
+    countdowns: list[int] = []
+    original = tasks.deliver.apply_async
+
+    def spy(args=None, kwargs=None, countdown=None, **options):
+        if countdown is not None:
+            countdowns.append(countdown)
+        return original(args=args, kwargs=kwargs, countdown=countdown, **options)
+
+    monkeypatch.setattr(tasks.deliver, "apply_async", spy)
+    return countdowns
