@@ -292,6 +292,8 @@ PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}
 
 # --- Pre-trade gate and approvals -------------------------------------------------------------
 APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)
+# Held orders past their time to live are expired by this job (a decision after it is refused).
+PERIODIC_TASKS["approval expiry"] = {"task": "approvals.expire_due", "every": 15}
 
 # --- Notifications ----------------------------------------------------------------------------
 # Links in messages to staff (the approval request page) start with this.

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.trading.urls")),
     path("", include("apps.rules.urls")),
     path("", include("apps.rules.killswitch_urls")),
+    path("", include("apps.approvals.urls")),
 ]
 
 urlpatterns = [

@@ -7,6 +7,7 @@ class ApprovalStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     DENIED = "denied", "Denied"
     EXPIRED = "expired", "Expired"
+    CANCELED = "canceled", "Canceled"  # the held order was canceled before anyone decided
 
 
 class ApprovalRequest(models.Model):
@@ -31,9 +32,19 @@ class ApprovalRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True)
+    recheck = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The hard limits that failed when the order was last re-checked for approval.",
+    )
 
     class Meta:
         ordering = ["expires_at"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="approval_status_expiry")]
 
     def __str__(self) -> str:
         return f"approval of order {self.order_id} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ApprovalStatus.PENDING

@@ -2,12 +2,14 @@
 
 import re
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.approvals.services import approval_close_for_order
 from apps.audit import canonical
 from apps.core.errors import NotFound
 from apps.core.fields import AmountField
@@ -342,9 +344,11 @@ class OrderCancelApi(APIView):
 
     @extend_schema(request=None, responses={200: OrderOutputSerializer})
     def post(self, request, order_id: int):
-        order = order_cancel(
-            order=_order_or_404(request, order_id), actor=request.user, reason="api"
-        )
+        with transaction.atomic():  # a held order's approval request closes with it
+            order = order_cancel(
+                order=_order_or_404(request, order_id), actor=request.user, reason="api"
+            )
+            approval_close_for_order(order=order, actor=request.user, reason="api")
         return Response(OrderOutputSerializer(_order_or_404(request, order.pk)).data)
 
 

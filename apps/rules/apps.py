@@ -5,3 +5,10 @@ class RulesConfig(AppConfig):
     name = "apps.rules"
     label = "rules"
     verbose_name = "Compliance rules"
+
+    def ready(self) -> None:
+        from apps.approvals import recheck
+        from apps.rules.approval_recheck import recheck_held_order
+
+        # Approvals cannot import the gate (it sits above them): they call this at decision time.
+        recheck.register(recheck_held_order)

@@ -1,0 +1,101 @@
+"""Reads of approval requests, and what a decider needs to see beside one."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import QuerySet
+
+from apps.approvals.models import ApprovalRequest, ApprovalStatus
+from apps.trading.models import Order, OrderStatus, Position
+
+RECENT_ALERTS = 10
+ALERT_WINDOW = 200  # the account's latest orders looked through for rejections and warnings
+
+
+def approval_list(*, user) -> QuerySet[ApprovalRequest]:
+    return ApprovalRequest.objects.select_related(
+        "order__account", "order__instrument", "order__submitted_by", "decided_by"
+    )
+
+
+def approval_pending(*, user) -> QuerySet[ApprovalRequest]:
+    """The queue: what expires first comes first."""
+    return approval_list(user=user).filter(status=ApprovalStatus.PENDING).order_by("expires_at")
+
+
+def approval_history(*, user) -> QuerySet[ApprovalRequest]:
+    return (
+        approval_list(user=user)
+        .exclude(status=ApprovalStatus.PENDING)
+        .order_by("-decided_at", "-requested_at", "-id")
+    )
+
+
+def approval_get(*, user, approval_id: int) -> ApprovalRequest | None:
+    return approval_list(user=user).filter(pk=approval_id).first()
+
+
+def position_before_after(order: Order) -> dict:
+    """The account's position in the instrument now, and after the order if it fills in full."""
+    row = (
+        Position.objects.filter(account_id=order.account_id, instrument_id=order.instrument_id)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    before = row if row is not None else Decimal("0")
+    signed = order.remaining_quantity if order.side == "buy" else -order.remaining_quantity
+    return {"before": before, "after": before + signed}
+
+
+def _number(value) -> Decimal | None:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number.is_finite() else None
+
+
+def limit_usage(checks: list[dict]) -> list[dict]:
+    """Each limit the order was measured against, with how much of it the order uses.
+
+    From the checks stored at submission: observed against threshold, in per cent where both
+    are numbers (a price collar's deviation against its width, a notional against its cap).
+    """
+    rows = []
+    for check in checks:
+        if check.get("status") == "skipped":
+            continue
+        observed, threshold = _number(check.get("observed")), _number(check.get("threshold"))
+        used = None
+        if observed is not None and threshold is not None and threshold > 0:
+            used = (abs(observed) / threshold * 100).quantize(Decimal("0.1"))
+        rows.append({**check, "used_pct": used, "bar_pct": min(used, 100) if used else 0})
+    rows.sort(key=lambda r: (r["used_pct"] is None, -(r["used_pct"] or 0)))
+    return rows
+
+
+def account_recent_alerts(order: Order, *, limit: int = RECENT_ALERTS) -> list[dict]:
+    """Recent rejected orders and rule warnings on the order's account (surveillance alerts
+    join these once the surveillance app exists)."""
+    recent = (
+        Order.objects.filter(account_id=order.account_id)
+        .exclude(pk=order.pk)
+        .select_related("instrument")
+        .order_by("-created_at", "-id")[:ALERT_WINDOW]
+    )
+    alerts = []
+    for other in recent:
+        flagged = [c for c in other.checks if c.get("status") in ("fail", "warn")]
+        if other.status != OrderStatus.REJECTED and not flagged:
+            continue
+        first = flagged[0] if flagged else {}
+        alerts.append(
+            {
+                "order": other,
+                "kind": "rejected" if other.status == OrderStatus.REJECTED else "warning",
+                "rule": first.get("rule", ""),
+                "message": first.get("message", ""),
+            }
+        )
+        if len(alerts) >= limit:
+            break
+    return alerts
