@@ -1,0 +1,137 @@
+"""The approval queue pages: the live queue, one request with everything needed to decide it,
+and the history. Compliance Officers and above; decisions go through `approval_decide`, the
+service the API calls too."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.views.generic import TemplateView
+
+from apps.approvals import selectors
+from apps.approvals.filters import ApprovalFilter
+from apps.approvals.models import ApprovalStatus
+from apps.approvals.services import COMMENT_MAX_LENGTH, DECIDER_ROLE, approval_decide
+from apps.core.errors import PlatformError, ValidationFailed
+from apps.core.time import utcnow
+from apps.rbac.mixins import RoleRequiredMixin
+from apps.trading import selectors as trading_selectors
+
+HISTORY_PAGE_SIZE = 50
+POLL_SECONDS = 3
+
+
+def _queue_context(user) -> dict:
+    now = utcnow()
+    pending = list(selectors.approval_pending(user=user))
+    for approval in pending:
+        approval.seconds_left = max(0, int((approval.expires_at - now).total_seconds()))
+        approval.is_new = (now - approval.requested_at).total_seconds() < 30
+        order = approval.order
+        price = order.limit_price or order.reference_price
+        approval.notional = order.quantity * price if price else None
+    return {"pending": pending, "poll_seconds": POLL_SECONDS}
+
+
+class ApprovalQueueView(RoleRequiredMixin, TemplateView):
+    required_role = DECIDER_ROLE
+    template_name = "approvals/queue.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(_queue_context(self.request.user))
+        context["tab"] = "queue"
+        return context
+
+
+class ApprovalQueueRowsView(RoleRequiredMixin, TemplateView):
+    """The queue's table alone: the queue page polls it (htmx) and swaps it in."""
+
+    required_role = DECIDER_ROLE
+    template_name = "approvals/_queue.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(_queue_context(self.request.user))
+        return context
+
+
+class ApprovalDetailView(RoleRequiredMixin, TemplateView):
+    required_role = DECIDER_ROLE
+    template_name = "approvals/detail.html"
+
+    def _approval(self):
+        approval = selectors.approval_get(user=self.request.user, approval_id=self.kwargs["pk"])
+        if approval is None:
+            raise Http404("No such approval request.")
+        return approval
+
+    def get_context_data(self, errors=None, comment="", **kwargs):
+        context = super().get_context_data(**kwargs)
+        approval = self._approval()
+        order = approval.order
+        now = utcnow()
+        price = order.limit_price or order.reference_price
+        context.update(
+            approval=approval,
+            order=order,
+            tab="queue" if approval.is_pending else "history",
+            notional=order.quantity * price if price else None,
+            seconds_left=max(0, int((approval.expires_at - now).total_seconds())),
+            position=selectors.position_before_after(order),
+            limits=selectors.limit_usage(order.checks),
+            alerts=selectors.account_recent_alerts(order),
+            is_submitter=order.submitted_by_id == self.request.user.pk,
+            errors=errors or [],
+            comment=comment,
+            comment_max_length=COMMENT_MAX_LENGTH,
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        approval = self._approval()
+        decision = request.POST.get("decision", "")
+        comment = request.POST.get("comment", "")
+        try:
+            decided = approval_decide(
+                approval=approval, actor=request.user, decision=decision, comment=comment
+            )
+        except ValidationFailed as exc:
+            problems = [str(m) for msgs in exc.details.values() for m in msgs] or [exc.message]
+            return self._again(problems, comment, status=400)
+        except PlatformError as exc:
+            return self._again([exc.message], comment, status=exc.status_code)
+        word = "approved" if decided.status == ApprovalStatus.APPROVED else "denied"
+        messages.success(request, f"Order #{decided.order_id} {word}.")
+        return HttpResponseRedirect(reverse("approvals-queue"))
+
+    def _again(self, errors: list[str], comment: str, *, status: int):
+        response = self.render_to_response(self.get_context_data(errors=errors, comment=comment))
+        response.status_code = status
+        return response
+
+
+class ApprovalHistoryView(RoleRequiredMixin, TemplateView):
+    required_role = DECIDER_ROLE
+    template_name = "approvals/history.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        filters = ApprovalFilter(self.request.GET, queryset=selectors.approval_history(user=user))
+        rows = filters.qs if filters.is_valid() else selectors.approval_history(user=user).none()
+        page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(self.request.GET.get("page"))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            tab="history",
+            filters=filters,
+            page=page,
+            query=query.urlencode(),
+            statuses=[c for c in ApprovalStatus.choices if c[0] != ApprovalStatus.PENDING],
+            selected_statuses=self.request.GET.getlist("status"),
+            account_codes=list(
+                trading_selectors.account_list(user=user).values_list("code", flat=True)[:500]
+            ),
+        )
+        return context

@@ -1,0 +1,134 @@
+"""The approval queue in a real headless Chromium (Playwright driving Debian's chromium).
+
+A Compliance Officer keeps the queue open; a held order appears without a reload; the officer
+approves it with a comment and it leaves the queue; the client sees the order accepted over the
+API. A Trader gets 403 on the queue, and an officer cannot approve an order they submitted.
+"""
+
+import json
+import re
+import urllib.request
+
+import pytest
+from django.db import connections
+from playwright.sync_api import expect, sync_playwright
+
+from apps.rbac.roles import Role
+from apps.rbac.services import api_token_issue, user_create
+from tests.approvals.conftest import ORDERS, order_body
+from tests.rules.factories import make_rule
+from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "browser-test-password-1"
+
+
+@pytest.fixture
+def browser():
+    # Requested after `desk`: no ORM call runs in this thread while Playwright's loop does.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def desk(audit_transactional_db):
+    AccountFactory(code="ACC-T1")
+    instrument = InstrumentFactory(symbol="AAPL", isin="US0378331005")
+    ReferencePriceFactory(instrument=instrument)
+    make_rule("approval_threshold", {"notional": "500", "ttl_seconds": 600}, action="hold")
+    tokens = {}
+    for name, role in [
+        ("alice", Role.COMPLIANCE_OFFICER),
+        ("bob", Role.COMPLIANCE_OFFICER),
+        ("tina", Role.TRADER),
+    ]:
+        user = user_create(username=name, password=PASSWORD, role=role)
+        tokens[name] = api_token_issue(user=user, name="browser-test")[1]
+    # Everything after this goes over HTTP to the live server, as a client would.
+    connections.close_all()
+    return tokens
+
+
+def api(base: str, token: str, path: str, body: dict | None = None) -> dict:
+    """GET (or POST with a body) the live server's API with an API token."""
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        method="POST" if body is not None else "GET",
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback
+        return json.loads(response.read())
+
+
+def sign_in(browser, base: str, username: str):
+    page = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def test_officer_approves_a_held_order_that_arrives_live(desk, browser, live_server):
+    base = live_server.url
+    page = sign_in(browser, base, "alice")
+    page.goto(f"{base}/approvals/")
+    expect(page.locator("#queue-empty")).to_be_visible()
+    page.evaluate("window.sameDocument = true")  # lost if the page reloads
+
+    # The order is held after the page is open.
+    held = api(base, desk["tina"], ORDERS, order_body("live-1"))
+    assert held["status"] == "pending_approval"
+    row = page.locator(f"#approval-{held['approval']['id']}")
+    expect(row).to_be_visible(timeout=15_000)
+    assert page.evaluate("window.sameDocument") is True
+    expect(row).to_contain_text("Buy 10 AAPL")
+    # A live countdown (ten minutes to live): "9:58", then "9:57"...
+    expect(row.locator(".countdown")).to_have_text(re.compile(r"^9:[0-5]\d$"))
+
+    row.get_by_role("link", name="Review").click()
+    page.wait_for_url(f"{base}/approvals/{held['approval']['id']}/")
+    expect(page.locator("#limits")).to_contain_text("approval_threshold")
+    expect(page.locator("#position")).to_contain_text("If filled")
+    page.fill("#comment", "Within the client's mandate; desk head confirmed.")
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url(f"{base}/approvals/")
+    expect(page.locator(".messages")).to_contain_text(f"Order #{held['id']} approved.")
+    expect(page.locator(f"#approval-{held['approval']['id']}")).to_have_count(0)
+
+    order = api(base, desk["tina"], f"{ORDERS}{held['id']}/")
+    assert order["status"] == "accepted"
+    assert order["approval"]["status"] == "approved"
+
+
+def test_a_trader_gets_403_on_the_queue(desk, browser, live_server):
+    page = sign_in(browser, live_server.url, "tina")
+    response = page.goto(f"{live_server.url}/approvals/")
+    assert response.status == 403
+
+
+def test_the_submitter_cannot_approve_their_own_order(desk, browser, live_server):
+    base = live_server.url
+    held = api(base, desk["bob"], ORDERS, order_body("own-1"))
+    assert held["status"] == "pending_approval"
+    page = sign_in(browser, base, "bob")
+    url = f"{base}/approvals/{held['approval']['id']}/"
+    page.goto(url)
+    expect(page.locator(".notice")).to_contain_text("You submitted this order")
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    # Posting the form anyway (with the session and its CSRF token) is refused.
+    token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
+    response = page.request.post(
+        url,
+        form={"csrfmiddlewaretoken": token, "decision": "approve", "comment": "mine"},
+        headers={"Referer": url},
+    )
+    assert response.status == 403
+    order = api(base, desk["tina"], f"{ORDERS}{held['id']}/")
+    assert order["status"] == "pending_approval"

@@ -1,0 +1,142 @@
+"""The queue pages through Django's test client: roles, what a decider sees, deciding."""
+
+import pytest
+
+from apps.approvals.models import ApprovalRequest
+from apps.audit.models import AuditEvent
+from apps.rbac.roles import Role
+from apps.trading.models import Order
+from tests.approvals.conftest import ORDERS, order_body
+from tests.permissions import assert_page_role_required
+from tests.rules.factories import make_rule
+
+
+@pytest.fixture
+def officer_client(client, make_user):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    return client
+
+
+def test_every_page_needs_a_compliance_officer(client, make_user, submit_held):
+    approval_id = submit_held()["approval"]["id"]
+    for url in (
+        "/approvals/",
+        "/approvals/rows/",
+        "/approvals/history/",
+        f"/approvals/{approval_id}/",
+    ):
+        assert_page_role_required(client, make_user, url, Role.COMPLIANCE_OFFICER)
+
+
+def test_deciding_on_the_page_needs_a_compliance_officer(client, make_user, submit_held):
+    approval_id = submit_held()["approval"]["id"]
+    for role in (Role.VIEWER, Role.TRADER, Role.RISK_MANAGER):
+        client.force_login(make_user(role))
+        response = client.post(
+            f"/approvals/{approval_id}/", {"decision": "approve", "comment": "ok"}
+        )
+        assert response.status_code == 403
+    assert ApprovalRequest.objects.get(pk=approval_id).status == "pending"
+
+
+def test_queue_lists_pending_requests_with_a_countdown(officer_client, submit_held):
+    held = submit_held()
+    page = officer_client.get("/approvals/").content.decode()
+    assert f'id="approval-{held["approval"]["id"]}"' in page
+    assert 'data-seconds-left="' in page and "vendor/htmx.min.js" in page
+    assert 'hx-get="/approvals/rows/"' in page and 'hx-trigger="every 3s"' in page
+    rows = officer_client.get("/approvals/rows/").content.decode()
+    assert "<html" not in rows and f"approval-{held['approval']['id']}" in rows
+    assert "Buy 10 AAPL" in rows and "1,000" in rows
+
+
+def test_empty_queue_says_so(officer_client, db):
+    assert "Nothing is waiting" in officer_client.get("/approvals/rows/").content.decode()
+
+
+def test_request_page_shows_what_a_decider_needs(officer_client, trader, submit_held):
+    make_rule("max_notional", {"max_notional": "2000"})
+    # An earlier rejection on the account: shown among its recent alerts.
+    trader.post(ORDERS, order_body("big", quantity="100"), format="json")
+    held = submit_held()
+    page = officer_client.get(f"/approvals/{held['approval']['id']}/").content.decode()
+    assert "Buy 10 AAPL" in page and "1,000.00 USD" in page
+    assert 'id="position"' in page and "If filled" in page
+    # Limits with their use: 1000 of a 2000 cap is 50%, 1000 against the 500 threshold 200%.
+    assert "50.0%" in page and "200.0%" in page
+    assert "Notional 1000 is above the approval threshold 500." in page
+    assert "Recent alerts on ACC-T1" in page and "rejected" in page
+    assert 'name="decision" value="approve"' in page and 'name="decision" value="deny"' in page
+
+
+def test_approving_on_the_page(officer_client, submit_held):
+    held = submit_held()
+    response = officer_client.post(
+        f"/approvals/{held['approval']['id']}/",
+        {"decision": "approve", "comment": "Desk head confirmed."},
+    )
+    assert response.status_code == 302 and response["Location"] == "/approvals/"
+    assert Order.objects.get(pk=held["id"]).status == "accepted"
+    queue = officer_client.get("/approvals/").content.decode()
+    assert f"Order #{held['id']} approved." in queue
+    assert f"approval-{held['approval']['id']}" not in queue
+    history = officer_client.get("/approvals/history/").content.decode()
+    assert "Desk head confirmed." in history
+
+
+@pytest.mark.parametrize("comment", ["", "   ", "x" * 10_240])
+def test_a_bad_comment_on_the_page_is_400_and_stores_nothing(officer_client, submit_held, comment):
+    held = submit_held()
+    before = AuditEvent.objects.count()
+    response = officer_client.post(
+        f"/approvals/{held['approval']['id']}/", {"decision": "deny", "comment": comment}
+    )
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()
+    assert AuditEvent.objects.count() == before
+    assert ApprovalRequest.objects.get(pk=held["approval"]["id"]).status == "pending"
+
+
+def test_an_unknown_decision_is_400(officer_client, submit_held):
+    held = submit_held()
+    response = officer_client.post(
+        f"/approvals/{held['approval']['id']}/", {"decision": "maybe", "comment": "hm"}
+    )
+    assert response.status_code == 400
+
+
+def test_the_submitter_sees_no_form_and_cannot_post(client, api_client_for, hold_rule, submit_held):
+    submitter = api_client_for(Role.COMPLIANCE_OFFICER)
+    held = submit_held(client=submitter)
+    client.force_login(submitter.user)
+    page = client.get(f"/approvals/{held['approval']['id']}/").content.decode()
+    assert "You submitted this order" in page and 'value="approve"' not in page
+    response = client.post(
+        f"/approvals/{held['approval']['id']}/", {"decision": "approve", "comment": "mine"}
+    )
+    assert response.status_code == 403
+    assert "Four-eyes" in response.content.decode()
+    assert Order.objects.get(pk=held["id"]).status == "pending_approval"
+
+
+def test_unknown_request_page_is_404(officer_client, db):
+    assert officer_client.get("/approvals/424242/").status_code == 404
+
+
+def test_history_filters(officer_client, submit_held, api_client_for):
+    officer = api_client_for(Role.COMPLIANCE_OFFICER)
+    first, second = submit_held("h-1"), submit_held("h-2")
+    officer.post(
+        f"/api/v1/approvals/{first['approval']['id']}/deny/", {"comment": "no"}, format="json"
+    )
+    officer.post(
+        f"/api/v1/approvals/{second['approval']['id']}/approve/", {"comment": "yes"}, format="json"
+    )
+    both = officer_client.get("/approvals/history/").content.decode()
+    assert f"#{first['id']} buy" in both and f"#{second['id']} buy" in both
+    denied = officer_client.get("/approvals/history/?status=denied").content.decode()
+    assert f"#{first['id']} buy" in denied and f"#{second['id']} buy" not in denied
+    other = officer_client.get("/approvals/history/?account=NOPE").content.decode()
+    assert "match these filters" in other
+    bad = officer_client.get("/approvals/history/?date=not-a-date")
+    assert bad.status_code == 200 and "date" in bad.content.decode()
