@@ -167,8 +167,9 @@ def audit_record(
             record=record.decode(),
             hash=digest,
         )
-        sql.insert(row)
-        sql.execute(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [row.seq, digest])
+        sql.insert(
+            row, then=[(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [row.seq, digest])]
+        )
     return row
 
 

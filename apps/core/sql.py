@@ -51,14 +51,47 @@ def rows(sql: str, params: Sequence = (), fields: Sequence[Field | None] = ()) -
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
+    return _converted(fetched, fields)
+
+
+Statement = tuple[str, Sequence, Sequence[Field | None]]  # SQL, parameters, column fields
+
+
+def _converted(fetched: list[tuple], fields: Sequence[Field | None]) -> list[tuple]:
     if not fields:
         return fetched
+    columns = list(fields)
     out = []
     for row in fetched:
-        out.append(
-            tuple(convert(v, fields[i] if i < len(fields) else None) for i, v in enumerate(row))
-        )
+        columns += [None] * (len(row) - len(columns))
+        out.append(tuple(convert(v, f) for v, f in zip(row, columns, strict=False)))
     return out
+
+
+def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
+    """Several SELECTs, in one round trip where the driver allows it (PostgreSQL with
+    client-side binding, the default: the statements go as one string and each result set is
+    read in turn); one after the other elsewhere (SQLite runs in process: no round trips)."""
+    if not statements:
+        return []
+    if not _one_trip():
+        return [rows(*statement) for statement in statements]
+    joined = "; ".join(statement[0] for statement in statements)
+    params = [p for statement in statements for p in statement[1]]
+    out = []
+    with connection.cursor() as cursor:
+        cursor.execute(joined, params)
+        for i, (_sql, _params, fields) in enumerate(statements):
+            if i:
+                cursor.nextset()
+            out.append(_converted(cursor.fetchall(), fields))
+    return out
+
+
+def _one_trip() -> bool:
+    return connection.vendor == "postgresql" and not connection.settings_dict.get(
+        "OPTIONS", {}
+    ).get("server_side_binding")
 
 
 def one(sql: str, params: Sequence = (), fields: Sequence[Field | None] = ()) -> tuple | None:
@@ -86,14 +119,24 @@ def _select(model: type[Model]) -> tuple[str, tuple[Field, ...]]:
     return f"SELECT {columns} FROM {quote(model._meta.db_table)}", fields
 
 
+def select_statement(
+    model: type[Model], where: str, params: Sequence = (), *, lock: bool = False, tail: str = ""
+) -> Statement:
+    """A SELECT of all the model's concrete fields, for `instances` or `batch`."""
+    select, fields = _select(model)
+    return f"{select} WHERE {where}{tail}{for_update() if lock else ''}", params, fields
+
+
+def as_instances(model: type[Model], fetched: list[tuple]) -> list[Model]:
+    names = [f.attname for f in _select(model)[1]]
+    return [model.from_db(connection.alias, names, row) for row in fetched]
+
+
 def instances(
     model: type[Model], where: str, params: Sequence = (), *, lock: bool = False, tail: str = ""
 ) -> list[Model]:
     """Model instances (all concrete fields) for a WHERE clause in plain SQL."""
-    select, fields = _select(model)
-    sql = f"{select} WHERE {where}{tail}{for_update() if lock else ''}"
-    names = [f.attname for f in fields]
-    return [model.from_db(connection.alias, names, row) for row in rows(sql, params, fields)]
+    return as_instances(model, rows(*select_statement(model, where, params, lock=lock, tail=tail)))
 
 
 def instance(model: type[Model], where: str, params: Sequence = (), **kwargs) -> Model | None:
@@ -121,19 +164,75 @@ def _auto(field: Field) -> bool:
     return field.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")
 
 
-def insert(obj: Model) -> Model:
+def _insert_params(obj: Model, fields) -> list:
+    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+
+
+def insert(obj: Model, *, then: Sequence[tuple[str, Sequence]] = ()) -> Model:
     """INSERT one new row (auto_now fields set, defaults applied, as Model.save would) and set
-    its primary key. No signals: use only for models that have no receivers."""
+    its primary key. No signals: use only for models that have no receivers.
+
+    `then`: further statements (SQL, parameters) without results, sent in the same round trip
+    where the driver allows it (a row whose key is not generated only)."""
     sql, fields, returning = _insert(type(obj))
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if _auto(obj._meta.pk):
-            pk = cursor.fetchone()[0] if returning else cursor.lastrowid
-            setattr(obj, obj._meta.pk.attname, pk)
+    params = _insert_params(obj, fields)
+    auto = _auto(obj._meta.pk)
+    if then and not auto:
+        run_all([(sql, params), *then])
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if auto:
+                pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+                setattr(obj, obj._meta.pk.attname, pk)
+        run_all(then)
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
+
+
+def run_all(statements: Sequence[tuple[str, Sequence]]) -> None:
+    """Statements without results, in one round trip where the driver allows it."""
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if _one_trip():
+            cursor.execute(
+                "; ".join(s for s, _ in statements), [p for _, ps in statements for p in ps]
+            )
+        else:
+            for statement, params in statements:
+                cursor.execute(statement, params)
+
+
+def add_to(obj: Model, key: Sequence[str], add: Sequence[str]) -> None:
+    """PostgreSQL: add the `add` fields of `obj` to the stored row that matches it on `key`
+    (exact numeric arithmetic in one UPDATE, auto_now fields refreshed); with no such row,
+    INSERT it (ON CONFLICT adds, for two first writers at once). Not an upsert alone: a CHECK
+    constraint judges the row to insert, and a negative increment is not a valid row."""
+    meta = obj._meta
+    table = quote(meta.db_table)
+    added = [meta.get_field(n) for n in add]
+    sets = [f"{quote(f.column)} = {quote(f.column)} + %s" for f in added]
+    params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in added]
+    for f in meta.concrete_fields:
+        if getattr(f, "auto_now", False):
+            sets.append(f"{quote(f.column)} = %s")
+            params.append(f.get_db_prep_save(f.pre_save(obj, add=False), connection))
+    keys = [meta.get_field(n) for n in key]
+    where = " AND ".join(f"{quote(f.column)} = %s" for f in keys)
+    params += [f.get_db_prep_value(getattr(obj, f.attname), connection) for f in keys]
+    if execute(f"UPDATE {table} SET {', '.join(sets)} WHERE {where}", params):
+        return
+    sql, fields, _returning = _insert(type(obj))
+    on_conflict = ", ".join(
+        f"{quote(f.column)} = {table}.{quote(f.column)} + EXCLUDED.{quote(f.column)}" for f in added
+    )
+    execute(
+        f"{sql.split(' RETURNING ')[0]} ON CONFLICT ({', '.join(quote(f.column) for f in keys)})"
+        f" DO UPDATE SET {on_conflict}",
+        _insert_params(obj, fields),
+    )
 
 
 def update(obj: Model, names: Iterable[str]) -> None:

@@ -91,12 +91,11 @@ class OrderInputSerializer(serializers.Serializer):
 
     def validate(self, data):
         errors = {}
-        account = selectors.account_get_by_code(data["account"])
+        account, instrument = selectors.account_and_instrument(data["account"], data["instrument"])
         if account is None:
             errors["account"] = ["Unknown account."]
         elif not account.is_active:
             errors["account"] = ["Account is not active."]
-        instrument = selectors.instrument_get_by_symbol_or_isin(data["instrument"])
         if instrument is None:
             errors["instrument"] = ["Unknown instrument (give a symbol or an ISIN)."]
         elif not instrument.is_active:

@@ -8,6 +8,7 @@ failure) so that the answer explains everything that is wrong with the order.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from types import ModuleType
 from typing import Any
 
@@ -60,9 +61,18 @@ class RuleSet:
     version: int
     rules: tuple[CompiledRule, ...]
 
-    @property
+    @cached_property
     def types(self) -> frozenset[str]:
         return frozenset(r.rule_type for r in self.rules)
+
+    @cached_property
+    def duplicate_window(self) -> int | None:
+        """The longest window of the duplicate-order rules (their lookup joins the gate's
+        batched reads), or None."""
+        windows = [
+            r.params.get("window_seconds") for r in self.rules if r.rule_type == "duplicate_order"
+        ]
+        return max((w for w in windows if isinstance(w, int)), default=None)
 
 
 def compile_rules(rows, version: int) -> RuleSet:

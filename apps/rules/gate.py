@@ -17,6 +17,7 @@ from apps.approvals.services import approval_request_create
 from apps.audit import canonical
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
+from apps.core import sql
 from apps.core.errors import Conflict, NotFound
 from apps.core.time import utcnow
 from apps.rbac.access import user_role
@@ -56,8 +57,12 @@ def ruleset_bump() -> None:
     row.save(update_fields=["version"])
 
 
-def ruleset_current() -> engine.RuleSet:
-    version = reads.ruleset_version()
+def ruleset_current(version: int | None = None) -> engine.RuleSet:
+    """The compiled rule set, reloaded when its version moved (pass the version when it was
+    read in the same batch as other reads)."""
+    if version is None:
+        found = sql.one(*reads.ruleset_version())
+        version = found[0] if found else 0
     if _cache["version"] != version or _cache["ruleset"] is None:
         rows = ComplianceRule.objects.filter(status__in=[RuleStatus.ACTIVE, RuleStatus.TESTING])
         _cache["ruleset"] = engine.compile_rules(list(rows), version)
@@ -79,14 +84,21 @@ def _calendar(code: str):
 
 
 def market_is_open(code: str, when) -> bool | None:
-    """True/False from the exchange calendar; None when the calendar is unknown."""
+    """True/False from the exchange calendar; None when the calendar is unknown. Answers are
+    kept per calendar and minute (a calendar lookup costs about a millisecond)."""
+    minute = when.replace(second=0, microsecond=0)
+    return _open_on_minute(code, minute)
+
+
+@lru_cache(maxsize=1024)
+def _open_on_minute(code: str, minute) -> bool | None:
     calendar = _calendar(code)
     if calendar is None:
         return None
     import pandas as pd
 
     try:
-        return bool(calendar.is_open_on_minute(pd.Timestamp(when).floor("min")))
+        return bool(calendar.is_open_on_minute(pd.Timestamp(minute)))
     except Exception:  # noqa: BLE001 - outside the calendar's range: unknown
         return None
 
@@ -133,58 +145,41 @@ def _instrument_info(instrument: Instrument) -> InstrumentInfo:
 
 
 def build_context(
-    intent: OrderIntent, *, account: Account, user, types: frozenset[str], now=None
+    intent: OrderIntent,
+    *,
+    account: Account,
+    user,
+    types: frozenset[str],
+    now=None,
+    duplicate_window: int | None = None,
 ) -> CheckContext:
-    """Everything the rules need, read in a handful of plain-SQL statements (fewer when fewer
-    rule types need them)."""
+    """Everything the rules need, read in one batch of plain-SQL statements (one round trip on
+    PostgreSQL; fewer statements when fewer rule types need them). With `duplicate_window`
+    (the longest window of the duplicate-order rules) the duplicate lookup joins the batch."""
     now = now or utcnow()
-    instrument_id = intent.instrument.id
-    ref = reads.reference_price(instrument_id)
-    ctx = CheckContext(
-        order=intent,
-        now=now,
-        reference_price=ref[0] if ref else None,
-        reference_as_of=ref[1] if ref else None,
-        account_credit_limit=account.credit_limit,
-        user_role=(role.slug if (role := user_role(user)) else ""),
-    )
-    # Positions and open orders of the whole account, each valued at its latest price.
-    exposure: dict[int, Decimal] = {}
-    sectors: dict[int, str] = {}
-    for iid, qty, px, cost, sector in reads.open_positions(account.pk):
-        # Without a reference price, value at cost rather than at nothing (never understate).
-        exposure[iid] = exposure.get(iid, ZERO) + abs(qty) * (px if px is not None else cost)
-        sectors[iid] = sector
-        if iid == instrument_id:
-            ctx.position = qty
-    open_notional = ZERO
-    for iid, bq, sq, bn, sn, sector in reads.working_exposure(account.pk):
-        exposure[iid] = exposure.get(iid, ZERO) + bn + sn
-        sectors[iid] = sector
-        open_notional += bn + sn
-        if iid == instrument_id:
-            ctx.working_buy, ctx.working_sell = bq, sq
+    info = intent.instrument
+    wanted: dict[str, sql.Statement] = {
+        "ref": reads.reference_price(info.id),
+        "positions": reads.open_positions(account.pk),
+        "working": reads.working_exposure(account.pk),
+        "daily": reads.daily_activity(account.pk, now.date()),
+        "switches": reads.active_kill_switches(intent.account_code, info.symbol),
+    }
     if intent.order_id is not None:
-        open_notional -= _exclude_own_working(ctx, intent.order_id, exposure)
-    ctx.exposure_by_instrument = exposure
-    ctx.sector_by_instrument = sectors
-    ctx.account_open_notional = open_notional
-
-    daily = reads.daily_activity(account.pk, now.date())
-    if daily:
-        ctx.today_orders, ctx.today_cancels, ctx.today_filled_notional = daily
+        wanted["own"] = reads.open_order_for_amend(intent.order_id)
     if "order_rate" in types:
-        ctx.orders_last_minute = reads.orders_since(account.pk, now - timedelta(seconds=60))
+        wanted["rate"] = reads.orders_since(account.pk, now - timedelta(seconds=60))
     if "daily_volume" in types:
         start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        ctx.today_filled_quantity = reads.filled_quantity_since(account.pk, instrument_id, start)
+        wanted["volume"] = reads.filled_quantity_since(account.pk, info.id, start)
     if "restricted_list" in types:
-        ctx.restrictions = restrictions_for(intent.instrument, now)
+        issuers = [i for i in (info.issuer, info.underlying_issuer) if i]
+        wanted["restricted"] = reads.live_restrictions(info.id, issuers, now)
 
-    def duplicate_within(seconds: int) -> bool:
-        return reads.duplicate_exists(
+    def duplicate_statement(seconds: int) -> sql.Statement:
+        return reads.latest_duplicate(
             account_id=account.pk,
-            instrument_id=instrument_id,
+            instrument_id=info.id,
             side=intent.side,
             quantity=intent.quantity,
             limit_price=intent.limit_price,
@@ -192,33 +187,81 @@ def build_context(
             exclude_id=intent.order_id,
         )
 
+    if duplicate_window:
+        wanted["duplicate"] = duplicate_statement(duplicate_window)
+    got = dict(zip(wanted, sql.batch(list(wanted.values())), strict=True))
+
+    ref = got["ref"][0] if got["ref"] else None
+    ctx = CheckContext(
+        order=intent,
+        now=now,
+        reference_price=ref[0] if ref else None,
+        reference_as_of=ref[1] if ref else None,
+        account_credit_limit=account.credit_limit,
+        user_role=(role.slug if (role := user_role(user)) else ""),
+        kill_switches=got["switches"],
+    )
+    # Positions and open orders of the whole account, each valued at its latest price.
+    exposure: dict[int, Decimal] = {}
+    sectors: dict[int, str] = {}
+    for iid, qty, px, cost, sector in got["positions"]:
+        # Without a reference price, value at cost rather than at nothing (never understate).
+        exposure[iid] = exposure.get(iid, ZERO) + abs(qty) * (px if px is not None else cost)
+        sectors[iid] = sector
+        if iid == info.id:
+            ctx.position = qty
+    open_notional = ZERO
+    for iid, bq, sq, bn, sn, sector in got["working"]:
+        exposure[iid] = exposure.get(iid, ZERO) + bn + sn
+        sectors[iid] = sector
+        open_notional += bn + sn
+        if iid == info.id:
+            ctx.working_buy, ctx.working_sell = bq, sq
+    if got.get("own"):
+        open_notional -= _exclude_own_working(ctx, got["own"][0], exposure)
+    ctx.exposure_by_instrument = exposure
+    ctx.sector_by_instrument = sectors
+    ctx.account_open_notional = open_notional
+    if got["daily"]:
+        ctx.today_orders, ctx.today_cancels, ctx.today_filled_notional = got["daily"][0]
+    if "rate" in got:
+        ctx.orders_last_minute = got["rate"][0][0]
+    if "volume" in got:
+        ctx.today_filled_quantity = got["volume"][0][0] or ZERO
+    if "restricted" in got:
+        ctx.restrictions = restrictions_for(info, got["restricted"])
+
+    latest = got["duplicate"][0][0] if "duplicate" in got else None
+
+    def duplicate_within(seconds: int) -> bool:
+        if duplicate_window and seconds <= duplicate_window:
+            return latest is not None and latest >= now - timedelta(seconds=seconds)
+        return sql.one(*duplicate_statement(seconds))[0] is not None
+
     ctx.duplicate_within = duplicate_within
     ctx.is_open = market_is_open
     return ctx
 
 
-def _exclude_own_working(ctx: CheckContext, order_id: int, exposure: dict) -> Decimal:
+def _exclude_own_working(ctx: CheckContext, own: tuple, exposure: dict) -> Decimal:
     """For an amendment: the order's current open quantity is replaced, not added to.
     Returns the open notional taken out."""
-    order = reads.open_order_for_amend(order_id)
-    if order is None:
-        return ZERO
-    side, qty, filled, limit, ref = order
+    side, qty, filled, limit, ref = own
     remaining = qty - filled
     if side == "buy":
         ctx.working_buy -= remaining
     else:
         ctx.working_sell -= remaining
     iid = ctx.order.instrument.id
-    own = remaining * (limit or ref or ZERO)
-    exposure[iid] = exposure.get(iid, ZERO) - own
-    return own
+    own_notional = remaining * (limit or ref or ZERO)
+    exposure[iid] = exposure.get(iid, ZERO) - own_notional
+    return own_notional
 
 
-def restrictions_for(info: InstrumentInfo, now) -> list[dict]:
-    issuers = [i for i in (info.issuer, info.underlying_issuer) if i]
+def restrictions_for(info: InstrumentInfo, found: list[tuple]) -> list[dict]:
+    """What the restricted list says of the instrument, from `reads.live_restrictions`."""
     out = []
-    for instrument_id, issuer, reason in reads.live_restrictions(info.id, issuers, now):
+    for instrument_id, issuer, reason in found:
         if instrument_id == info.id:
             kind, target = "instrument", info.symbol
         elif issuer == info.issuer:
@@ -243,10 +286,7 @@ class _Switch:
 def kill_switch_check(intent: OrderIntent, ctx: CheckContext) -> dict | None:
     """The firm's kill switch, before any rule: halted rejects; reducing lets through only
     orders that shrink the absolute position without flipping it."""
-    switches = [
-        _Switch(*row)
-        for row in reads.active_kill_switches(intent.account_code, intent.instrument.symbol)
-    ]
+    switches = [_Switch(*row) for row in ctx.kill_switches]
     if not switches:
         return None
     halted = [s for s in switches if s.state == KillSwitchState.HALTED]
@@ -333,13 +373,24 @@ def _intent(req: OrderRequest, user, order_id: int | None = None) -> OrderIntent
 
 
 def evaluate_request(
-    req: OrderRequest, user, *, account: Account, order_id: int | None = None
+    req: OrderRequest,
+    user,
+    *,
+    account: Account,
+    order_id: int | None = None,
+    ruleset_version: int | None = None,
 ) -> tuple[str, list[dict], CheckContext | None]:
     """Decision and results; any error inside evaluation rejects (fail closed)."""
     try:
-        ruleset = ruleset_current()
+        ruleset = ruleset_current(ruleset_version)
         intent = _intent(req, user, order_id)
-        ctx = build_context(intent, account=account, user=user, types=ruleset.types)
+        ctx = build_context(
+            intent,
+            account=account,
+            user=user,
+            types=ruleset.types,
+            duplicate_window=ruleset.duplicate_window,
+        )
         pre = []
         switch = kill_switch_check(intent, ctx)
         if switch is not None:
@@ -357,11 +408,11 @@ def evaluate_request(
         )
 
 
-def _replay_or_conflict(account: Account, client_order_id: str, digest: str) -> Order | None:
-    found = reads.order_by_client_id(account.pk, client_order_id)
-    if found is None:
+def _replay_or_conflict(found: list[tuple], client_order_id: str, digest: str) -> Order | None:
+    """The order already sent with this client_order_id (from `reads.order_by_client_id`)."""
+    if not found:
         return None
-    order_id, existing_digest = found
+    order_id, existing_digest = found[0]
     if existing_digest != digest:  # an order made elsewhere has no digest: a conflict
         raise Conflict(
             "This client_order_id was already used with a different order.",
@@ -388,15 +439,26 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
     error rolls everything back and reaches the client as a 503: nothing is accepted."""
     digest = request_digest(req.body)
     with transaction.atomic():
-        account = reads.account_locked(req.account.pk)
-        if account is None:
+        # The account's lock first (the batch runs in order), then what is read under it.
+        locked, sent, version = sql.batch(
+            [
+                reads.account_locked(req.account.pk),
+                reads.order_by_client_id(req.account.pk, req.client_order_id),
+                reads.ruleset_version(),
+            ]
+        )
+        if not locked:
             raise NotFound("Unknown account.", code="account_not_found")
-        existing = _replay_or_conflict(account, req.client_order_id, digest)
+        account = sql.as_instances(Account, locked)[0]
+        existing = _replay_or_conflict(sent, req.client_order_id, digest)
         if existing is not None:
             # The first answer: the decision its checks gave, whatever happened since.
             first = engine.decide(existing.checks)
             return GateAnswer(existing, first, existing.checks, replayed=True)
-        status, checks, ctx = evaluate_request(req, user, account=account)
+        ruleset_version = version[0][0] if version else 0
+        status, checks, ctx = evaluate_request(
+            req, user, account=account, ruleset_version=ruleset_version
+        )
         order = order_create(
             account=account,
             instrument=req.instrument,
@@ -420,7 +482,7 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
                 order=order,
                 rules=held,
                 actor=user,
-                ttl_seconds=_hold_ttl(checks, ruleset_current()),
+                ttl_seconds=_hold_ttl(checks, ruleset_current(ruleset_version)),
             )
         return GateAnswer(order, status, checks)
 

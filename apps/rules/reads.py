@@ -1,11 +1,12 @@
-"""The gate's reads, in plain SQL (see apps/core/sql.py for why): every order runs each of these
-once, so each is one short statement on an index, its values converted as the ORM would.
+"""The gate's reads, in plain SQL (see apps/core/sql.py for why). Each function here builds one
+short statement on an index, with the fields that convert its columns; the gate sends them in
+two batches per order (one round trip each on PostgreSQL).
 """
 
 from datetime import datetime
-from decimal import Decimal
 
 from apps.core import sql
+from apps.core.sql import Statement
 from apps.rules.models import KillSwitch, RestrictedListEntry, RuleSetVersion
 from apps.trading.models import (
     Account,
@@ -21,63 +22,62 @@ from apps.trading.models import (
 
 _f = sql.field
 _T = {m: sql.quote(m._meta.db_table) for m in (
-    Account, AccountDailyActivity, Fill, Instrument, Order, Position, ReferencePrice,
-    WorkingExposure, KillSwitch, RestrictedListEntry, RuleSetVersion,
+    AccountDailyActivity, Fill, Instrument, Order, Position, ReferencePrice, WorkingExposure,
+    KillSwitch, RestrictedListEntry, RuleSetVersion,
 )}  # fmt: skip
 
 PRICE = _f(ReferencePrice, "price")
-AS_OF = _f(ReferencePrice, "as_of")
 _LATEST_PRICE = (
-    f"SELECT r.price FROM {_T[ReferencePrice]} r WHERE r.instrument_id = {{ref}}"
+    f"SELECT r.price FROM {_T[ReferencePrice]} r WHERE r.instrument_id = p.instrument_id"
     " ORDER BY r.as_of DESC, r.id DESC LIMIT 1"
 )
 
 
-def ruleset_version() -> int:
-    found = sql.one(f"SELECT version FROM {_T[RuleSetVersion]} WHERE id = 1")
-    return found[0] if found else 0
+def ruleset_version() -> Statement:
+    return f"SELECT version FROM {_T[RuleSetVersion]} WHERE id = 1", (), ()
 
 
-def account_locked(account_id: int) -> Account | None:
+def account_locked(account_id: int) -> Statement:
     """The account row, locked until the transaction ends: one order at a time per account."""
-    return sql.instance(Account, "id = %s", [account_id], lock=True)
+    return sql.select_statement(Account, "id = %s", [account_id], lock=True)
 
 
-def order_by_client_id(account_id: int, client_order_id: str) -> tuple[int, str] | None:
+def order_by_client_id(account_id: int, client_order_id: str) -> Statement:
     """(id, request digest) of the account's order with this client_order_id, if any."""
-    return sql.one(
+    return (
         f"SELECT id, request_digest FROM {_T[Order]} WHERE account_id = %s"
         " AND client_order_id = %s",
         [account_id, client_order_id],
+        (),
     )
 
 
-def reference_price(instrument_id: int) -> tuple[Decimal, datetime] | None:
-    return sql.one(
+def reference_price(instrument_id: int) -> Statement:
+    """(price, as of) of the instrument's latest reference price."""
+    return (
         f"SELECT price, as_of FROM {_T[ReferencePrice]} WHERE instrument_id = %s"
         " ORDER BY as_of DESC, id DESC LIMIT 1",
         [instrument_id],
-        [PRICE, AS_OF],
+        [PRICE, _f(ReferencePrice, "as_of")],
     )
 
 
-def open_positions(account_id: int) -> list[tuple]:
+def open_positions(account_id: int) -> Statement:
     """(instrument id, quantity, latest price or None, average cost, sector) of each position
     that is not flat."""
-    return sql.rows(
-        f"SELECT p.instrument_id, p.quantity, ({_LATEST_PRICE.format(ref='p.instrument_id')}),"
-        f" p.average_cost, i.sector FROM {_T[Position]} p"
-        f" JOIN {_T[Instrument]} i ON i.id = p.instrument_id"
+    return (
+        f"SELECT p.instrument_id, p.quantity, ({_LATEST_PRICE}), p.average_cost, i.sector"
+        f" FROM {_T[Position]} p JOIN {_T[Instrument]} i ON i.id = p.instrument_id"
         " WHERE p.account_id = %s AND p.quantity <> 0",
         [account_id],
         [None, _f(Position, "quantity"), PRICE, _f(Position, "average_cost"), None],
     )
 
 
-def working_exposure(account_id: int) -> list[tuple]:
+def working_exposure(account_id: int) -> Statement:
     """(instrument id, buy quantity, sell quantity, buy notional, sell notional, sector)."""
     w = WorkingExposure
-    return sql.rows(
+    return (
         "SELECT w.instrument_id, w.buy_quantity, w.sell_quantity, w.buy_notional,"
         f" w.sell_notional, i.sector FROM {_T[w]} w"
         f" JOIN {_T[Instrument]} i ON i.id = w.instrument_id WHERE w.account_id = %s",
@@ -87,10 +87,10 @@ def working_exposure(account_id: int) -> list[tuple]:
     )
 
 
-def daily_activity(account_id: int, day) -> tuple | None:
+def daily_activity(account_id: int, day) -> Statement:
     """(orders submitted, orders canceled, filled notional) of the account on a UTC day."""
     a = AccountDailyActivity
-    return sql.one(
+    return (
         f"SELECT orders_submitted, orders_canceled, filled_notional FROM {_T[a]}"
         " WHERE account_id = %s AND date = %s",
         [account_id, _f(a, "date").get_db_prep_value(day, sql.connection)],
@@ -98,26 +98,26 @@ def daily_activity(account_id: int, day) -> tuple | None:
     )
 
 
-def orders_since(account_id: int, since: datetime) -> int:
-    return sql.one(
+def orders_since(account_id: int, since: datetime) -> Statement:
+    return (
         f"SELECT COUNT(*) FROM {_T[Order]} WHERE account_id = %s AND created_at >= %s",
         [account_id, sql.param_datetime(since)],
-    )[0]
+        (),
+    )
 
 
-def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) -> Decimal:
-    found = sql.one(
+def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) -> Statement:
+    return (
         f"SELECT SUM(f.quantity) FROM {_T[Fill]} f JOIN {_T[Order]} o ON o.id = f.order_id"
         " WHERE o.account_id = %s AND o.instrument_id = %s AND f.executed_at >= %s",
         [account_id, instrument_id, sql.param_datetime(since)],
         [_f(Fill, "quantity")],
     )
-    return found[0] if found and found[0] is not None else Decimal("0")
 
 
-def open_order_for_amend(order_id: int) -> tuple | None:
+def open_order_for_amend(order_id: int) -> Statement:
     """(side, quantity, filled quantity, limit price, reference price) of an order."""
-    return sql.one(
+    return (
         "SELECT side, quantity, filled_quantity, limit_price, reference_price"
         f" FROM {_T[Order]} WHERE id = %s",
         [order_id],
@@ -126,12 +126,12 @@ def open_order_for_amend(order_id: int) -> tuple | None:
     )
 
 
-def duplicate_exists(
+def latest_duplicate(
     *, account_id, instrument_id, side, quantity, limit_price, since, exclude_id=None
-) -> bool:
-    """A non-rejected order of the account with the same instrument, side, quantity and price
-    created since `since`."""
-    qty = _f(Order, "quantity").get_db_prep_save(quantity, sql.connection)
+) -> Statement:
+    """When the latest non-rejected order of the account with the same instrument, side,
+    quantity and price was created, if since `since`."""
+    order = _f(Order, "quantity")
     where = (
         "account_id = %s AND instrument_id = %s AND side = %s AND quantity = %s"
         " AND created_at >= %s AND status <> %s"
@@ -140,7 +140,7 @@ def duplicate_exists(
         account_id,
         instrument_id,
         side,
-        qty,
+        order.get_db_prep_save(quantity, sql.connection),
         sql.param_datetime(since),
         OrderStatus.REJECTED.value,
     ]
@@ -152,10 +152,14 @@ def duplicate_exists(
     if exclude_id is not None:
         where += " AND id <> %s"
         params.append(exclude_id)
-    return sql.one(f"SELECT 1 FROM {_T[Order]} WHERE {where} LIMIT 1", params) is not None
+    return (
+        f"SELECT MAX(created_at) FROM {_T[Order]} WHERE {where}",
+        params,
+        [_f(Order, "created_at")],
+    )
 
 
-def live_restrictions(instrument_id: int, issuers: list[str], now: datetime) -> list[tuple]:
+def live_restrictions(instrument_id: int, issuers: list[str], now: datetime) -> Statement:
     """(instrument id, issuer, reason) of restricted-list entries in force on the instrument or
     one of the issuers."""
     where = "(instrument_id = %s"
@@ -164,20 +168,22 @@ def live_restrictions(instrument_id: int, issuers: list[str], now: datetime) -> 
         where += f" OR issuer IN ({', '.join(['%s'] * len(issuers))})"
         params += issuers
     at = sql.param_datetime(now)
-    return sql.rows(
+    return (
         f"SELECT instrument_id, issuer, reason FROM {_T[RestrictedListEntry]} WHERE {where})"
         " AND effective_from <= %s AND (effective_until IS NULL OR effective_until > %s)"
         " ORDER BY id",
         [*params, at, at],
+        (),
     )
 
 
-def active_kill_switches(account_code: str, symbol: str) -> list[tuple]:
+def active_kill_switches(account_code: str, symbol: str) -> Statement:
     """(scope, target, state, reason) of the kill switches in force on this order, oldest
     first."""
-    return sql.rows(
+    return (
         f"SELECT scope, target, state, reason FROM {_T[KillSwitch]} WHERE is_active = %s"
         " AND (scope = 'firm' OR (scope = 'account' AND target = %s)"
         " OR (scope = 'instrument' AND target = %s)) ORDER BY activated_at, id",
         [True, account_code, symbol],
+        (),
     )

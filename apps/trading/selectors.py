@@ -40,15 +40,34 @@ def order_list(*, user) -> QuerySet[Order]:
 
 
 def account_get_by_code(code: str) -> Account | None:
-    return sql.instance(Account, "code = %s", [code])
+    return account_and_instrument(code, None)[0]
 
 
 def instrument_get_by_symbol_or_isin(value: str) -> Instrument | None:
-    """Symbol first; a 12-character value is also tried as an ISIN. The underlying, when there
-    is one, comes attached. Plain SQL: every order submission passes here."""
-    instrument = sql.instance(Instrument, "symbol = %s", [value])
-    if instrument is None and len(value) == 12:
-        instrument = sql.instance(Instrument, "isin = %s", [value.upper()])
-    if instrument is not None and instrument.underlying_id is not None:
-        instrument.underlying = sql.instance(Instrument, "id = %s", [instrument.underlying_id])
-    return instrument
+    return account_and_instrument(None, value)[1]
+
+
+def account_and_instrument(
+    code: str | None, instrument: str | None
+) -> tuple[Account | None, Instrument | None]:
+    """An account by code and an instrument by symbol, or else by ISIN (a 12-character value),
+    with its underlying attached: one batch of plain SQL, as every order submission needs."""
+    statements = []
+    if code is not None:
+        statements.append(sql.select_statement(Account, "code = %s", [code]))
+    if instrument is not None:
+        where = "symbol = %s"
+        params = [instrument]
+        if len(instrument) == 12:
+            where += " OR isin = %s"
+            params.append(instrument.upper())
+        statements.append(sql.select_statement(Instrument, where, params))
+    found = sql.batch(statements)
+    account = sql.as_instances(Account, found.pop(0)) if code is not None else []
+    candidates = sql.as_instances(Instrument, found.pop(0)) if instrument is not None else []
+    # The symbol wins over another instrument's ISIN.
+    candidates.sort(key=lambda i: i.symbol != instrument)
+    match = candidates[0] if candidates else None
+    if match is not None and match.underlying_id is not None:
+        match.underlying = sql.instance(Instrument, "id = %s", [match.underlying_id])
+    return (account[0] if account else None), match

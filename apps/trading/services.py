@@ -356,12 +356,16 @@ def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
 
 
 def _add_to_row(model, key: dict, increments: dict) -> None:
-    """Add to counters of one row, locked; created at zero the first time.
+    """Add to counters of one row, locked; created at zero the first time. Plain SQL: every
+    order passes here.
 
-    The sums are done here in Decimal, not in SQL: SQLite computes decimal columns in floating
-    point, which would drift (and trip the non-negative constraints). Plain SQL: every order
-    passes here.
+    PostgreSQL adds in one UPDATE, in exact numeric arithmetic. SQLite computes decimal columns
+    in floating point, which would drift (and trip the non-negative constraints): there the row
+    is read and the sums are done here in Decimal (SQLite has one writer at a time anyway).
     """
+    if connection.vendor == "postgresql":
+        sql.add_to(model(**key, **increments), list(key), list(increments))
+        return
     fields = [model._meta.get_field(k) for k in key]
     where = " AND ".join(f"{sql.quote(f.column)} = %s" for f in fields)
     params = [f.get_db_prep_value(v, connection) for f, v in zip(fields, key.values(), strict=True)]
@@ -370,10 +374,10 @@ def _add_to_row(model, key: dict, increments: dict) -> None:
         row, _ = model.objects.select_for_update().get_or_create(**key)
     for name, value in increments.items():
         setattr(row, name, getattr(row, name) + value)
-    fields = list(increments)
+    names = list(increments)
     if hasattr(row, "updated_at"):
-        fields.append("updated_at")
-    sql.update(row, fields)
+        names.append("updated_at")
+    sql.update(row, names)
 
 
 # --- the order life -----------------------------------------------------------------------------

@@ -79,6 +79,8 @@ class CheckContext:
     # restricted-list entries effective now that match: {"kind", "target", "reason"}
     restrictions: list[dict[str, Any]] = field(default_factory=list)
     user_role: str = ""  # the submitter's role slug
+    # kill switches in force on this order: (scope, target, state, reason), oldest first
+    kill_switches: list[tuple[str, str, str, str]] = field(default_factory=list)
     # lazy lookups (one query when a rule asks)
     duplicate_within: Callable[[int], bool] = lambda seconds: False
     is_open: Callable[[str, datetime], bool | None] = lambda calendar, when: None
