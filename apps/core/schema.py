@@ -42,6 +42,7 @@ ERROR_STATUSES = {
     "404": "Not found",
     "409": "Conflict with the current state",
     "429": "Too many attempts",
+    "503": "The database could not complete the request; nothing was stored (retry)",
 }
 
 
@@ -52,7 +53,7 @@ def add_error_responses(result, generator, request, public):
     for path in result.get("paths", {}).values():
         for method, operation in path.items():
             responses = operation.setdefault("responses", {})
-            statuses = ["400", "401", "403", "404"]
+            statuses = ["400", "401", "403", "404", "503"]
             if method in ("post", "put", "patch"):
                 statuses.append("409")
             if not operation.get("security") or operation["security"] == [{}]:
