@@ -10,7 +10,6 @@ import re
 import urllib.request
 
 import pytest
-from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from apps.rbac.roles import Role
@@ -49,7 +48,6 @@ def desk(audit_transactional_db):
         user = user_create(username=name, password=PASSWORD, role=role)
         tokens[name] = api_token_issue(user=user, name="browser-test")[1]
     # Everything after this goes over HTTP to the live server, as a client would.
-    connections.close_all()
     return tokens
 
 
