@@ -74,8 +74,8 @@ def limit_usage(checks: list[dict]) -> list[dict]:
 
 
 def account_recent_alerts(order: Order, *, limit: int = RECENT_ALERTS) -> list[dict]:
-    """Recent rejected orders and rule warnings on the order's account (surveillance alerts
-    join these once the surveillance app exists)."""
+    """Recent rejected, held and warned orders on the order's account, newest first
+    (surveillance alerts join these once the surveillance app exists)."""
     recent = (
         Order.objects.filter(account_id=order.account_id)
         .exclude(pk=order.pk)
@@ -84,14 +84,21 @@ def account_recent_alerts(order: Order, *, limit: int = RECENT_ALERTS) -> list[d
     )
     alerts = []
     for other in recent:
-        flagged = [c for c in other.checks if c.get("status") in ("fail", "warn")]
-        if other.status != OrderStatus.REJECTED and not flagged:
+        failed = [c for c in other.checks if c.get("status") == "fail"]
+        warned = [c for c in other.checks if c.get("status") == "warn"]
+        if other.status == OrderStatus.REJECTED:
+            kind = "rejected"
+        elif failed:
+            kind = "held"  # failed only hold rules: it went to the queue
+        elif warned:
+            kind = "warning"
+        else:
             continue
-        first = flagged[0] if flagged else {}
+        first = (failed or warned or [{}])[0]
         alerts.append(
             {
                 "order": other,
-                "kind": "rejected" if other.status == OrderStatus.REJECTED else "warning",
+                "kind": kind,
                 "rule": first.get("rule", ""),
                 "message": first.get("message", ""),
             }
