@@ -19,6 +19,10 @@ canceled. Mixed in are the breaches and patterns the controls and surveillance e
   (the two accounts share a beneficial owner);
 - layering: several orders stacked on one side, a small fill on the other, the stack canceled.
 
+Then compliance works the queue: of the run's held orders, "compliance" approves the first and
+"compliance2" denies the second (each re-checked and audited like a decision on the page); the
+rest stay pending, so the approval queue has something waiting and something in its history.
+
 Everyday flow and the patterns stay under each account's order rate throttle (waiting when an
 account is at it, as a desk would); only the burst breaks it. So a large --orders takes a few
 minutes, about 100 orders a minute per account.
@@ -41,6 +45,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
+from apps.approvals.models import ApprovalRequest, ApprovalStatus
+from apps.approvals.services import approval_decide
+from apps.core.errors import PlatformError
 from apps.core.time import utcnow
 from apps.core.types import decimal_str
 from apps.rules import gate
@@ -50,6 +57,11 @@ from apps.trading.selectors import instrument_latest_price
 from apps.trading.services import order_cancel, order_fill, reference_price_record
 
 TRADERS = ("trader", "trader2")
+OFFICERS = ("compliance", "compliance2")
+DECISIONS = (
+    ("approve", "Within the client's mandate; the desk head confirmed by phone."),
+    ("deny", "Too large for this account in one order: split it and send it again."),
+)
 # Which trader works which account, and each account's everyday flow: the asset classes it
 # trades, the notional of a typical order (below the approval threshold) and how often it
 # trades (the retail clients seldom, within their small credit lines).
@@ -85,6 +97,7 @@ class Tally:
     failing: Counter = field(default_factory=Counter)
     warnings: Counter = field(default_factory=Counter)
     patterns: Counter = field(default_factory=Counter)
+    approvals: Counter = field(default_factory=Counter)
     fills: int = 0
     cancels: int = 0
 
@@ -118,6 +131,7 @@ class Command(BaseCommand):
             self.tally.patterns[name] += getattr(self, f"_pattern_{name}")()
         normal += self._normal_flow(self._left())
         self._lifecycle(normal)
+        self._work_the_queue()
         self._summary()
 
     # --- setup ---------------------------------------------------------------------------------
@@ -548,6 +562,27 @@ class Command(BaseCommand):
 
     # --- summary -------------------------------------------------------------------------------
 
+    def _work_the_queue(self) -> None:
+        """Approve one held order and deny another, leaving at least one waiting."""
+        officers = list(get_user_model().objects.filter(username__in=OFFICERS).order_by("username"))
+        held = list(
+            ApprovalRequest.objects.filter(
+                status=ApprovalStatus.PENDING,
+                order__client_order_id__startswith=f"sim-{self.run_id}-",
+            ).order_by("pk")
+        )
+        for (decision, comment), approval, officer in zip(
+            DECISIONS, held[: max(len(held) - 1, 0)], officers, strict=False
+        ):
+            try:
+                approval_decide(
+                    approval=approval, actor=officer, decision=decision, comment=comment
+                )
+            except PlatformError as exc:  # e.g. the re-check found a limit breached by now
+                self.tally.approvals[f"{decision} refused ({exc.code})"] += 1
+            else:
+                self.tally.approvals[decision] += 1
+
     def _summary(self) -> None:
         t, out = self.tally, self.stdout
         out.write(self.style.SUCCESS(f"Run {self.run_id}: {self.submitted} orders submitted."))
@@ -559,6 +594,7 @@ class Command(BaseCommand):
         )
         out.write("Orders now: " + _counts(statuses))
         out.write(f"Fills: {t.fills}   Cancels: {t.cancels}")
+        out.write("Approval decisions: " + _counts(t.approvals))
         out.write("Patterns: " + _counts(t.patterns))
         out.write("Failing rules:")
         for code, n in sorted(t.failing.items(), key=lambda kv: (-kv[1], kv[0])):
