@@ -591,3 +591,9 @@ NORMALIZED = [
 @pytest.mark.parametrize(("rule_type", "params", "expected"), NORMALIZED)
 def test_validate_normalizes_with_defaults(rule_type, params, expected):
     assert REGISTRY[rule_type].validate(params) == expected
+
+
+def test_restricted_list_message_ends_with_one_full_stop():
+    entries = [{"kind": "issuer", "target": "SAP SE", "reason": "Pending acquisition."}]
+    outcome = run("restricted_list", {}, restrictions=entries)
+    assert outcome.message.endswith(": Pending acquisition.")

@@ -28,7 +28,7 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     # An entry of a kind we do not know still matched this order: it restricts all the same.
     code = CODES.get(kind, "restricted_instrument")
     target = first.get("target") or symbol
-    reason = first.get("reason") or "no reason recorded"
+    reason = (first.get("reason") or "no reason recorded").rstrip(".")
     message = f"{LABELS.get(kind, 'Instrument')} {target} is on the restricted list: {reason}."
     if len(ctx.restrictions) > 1:
         message += f" {len(ctx.restrictions) - 1} more restricted list entries also match."
