@@ -127,6 +127,16 @@ def skipped(message: str) -> Outcome:
     return Outcome(True, message, skipped=True)
 
 
+def notional_unknown(threshold) -> Outcome:
+    """Fail closed: the order has no limit price and its instrument no reference price."""
+    return failed(
+        "no_price",
+        "No limit price and no reference price: the order's notional is unknown.",
+        None,
+        fmt(threshold),
+    )
+
+
 # --- parameter helpers ------------------------------------------------------------------------
 
 

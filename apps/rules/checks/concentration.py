@@ -8,6 +8,7 @@ from apps.rules.checks.base import (
     Outcome,
     failed,
     fmt,
+    notional_unknown,
     passed,
     share_limit_params,
 )
@@ -22,12 +23,7 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     symbol = ctx.order.instrument.symbol
     notional = ctx.notional
     if notional is None:
-        return failed(
-            "no_price",
-            "No limit price and no reference price: the order's notional is unknown.",
-            None,
-            fmt(max_pct),
-        )
+        return notional_unknown(max_pct)
     # Every order adds, a sell too: the worst case is that it opens a short.
     held = ctx.exposure_by_instrument.get(ctx.order.instrument.id, ZERO) + notional
     total = sum(ctx.exposure_by_instrument.values(), ZERO) + notional

@@ -11,6 +11,7 @@ from apps.rules.checks.base import (
     failed,
     fmt,
     no_extra_params,
+    notional_unknown,
     passed,
 )
 
@@ -38,12 +39,7 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     source = "the account's credit limit" if use_account else "the rule's credit limit"
     notional = ctx.notional
     if notional is None:
-        return failed(
-            "no_price",
-            "No limit price and no reference price: the order's notional is unknown.",
-            None,
-            fmt(limit),
-        )
+        return notional_unknown(limit)
     used = ctx.account_open_notional + ctx.today_filled_notional + notional
     # A zero limit means no credit at all, whatever the order.
     if limit <= 0:

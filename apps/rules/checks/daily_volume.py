@@ -7,6 +7,7 @@ from apps.rules.checks.base import (
     Outcome,
     failed,
     fmt,
+    notional_unknown,
     one_or_more_limits,
     passed,
 )
@@ -40,12 +41,7 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     if "max_notional" in params:
         limit = Decimal(params["max_notional"])
         if ctx.notional is None:
-            return failed(
-                "no_price",
-                "No limit price and no reference price: the order's notional is unknown.",
-                None,
-                fmt(limit),
-            )
+            return notional_unknown(limit)
         total = ctx.today_filled_notional + ctx.account_open_notional + ctx.notional
         if total > limit:
             return failed(

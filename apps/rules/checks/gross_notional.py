@@ -10,6 +10,7 @@ from apps.rules.checks.base import (
     failed,
     fmt,
     no_extra_params,
+    notional_unknown,
     passed,
 )
 
@@ -23,12 +24,7 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     limit = Decimal(params["max_gross_notional"])
     notional = ctx.notional
     if notional is None:
-        return failed(
-            "no_price",
-            "No limit price and no reference price: the order's notional is unknown.",
-            None,
-            fmt(limit),
-        )
+        return notional_unknown(limit)
     # Every order adds, a sell too: the worst case is that it opens a short.
     gross = sum(ctx.exposure_by_instrument.values(), ZERO) + notional
     if gross > limit:

@@ -9,6 +9,7 @@ from apps.rules.checks.base import (
     failed,
     fmt,
     no_extra_params,
+    notional_unknown,
     passed,
 )
 
@@ -22,12 +23,7 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     limit = Decimal(params["max_notional"])
     notional = ctx.notional
     if notional is None:
-        return failed(
-            "no_price",
-            "No limit price and no reference price: the notional is unknown.",
-            None,
-            fmt(limit),
-        )
+        return notional_unknown(limit)
     if notional > limit:
         return failed(
             "notional_above_max",

@@ -8,6 +8,7 @@ from apps.rules.checks.base import (
     Outcome,
     failed,
     fmt,
+    notional_unknown,
     passed,
     share_limit_params,
 )
@@ -27,12 +28,7 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
         )
     notional = ctx.notional
     if notional is None:
-        return failed(
-            "no_price",
-            "No limit price and no reference price: the order's notional is unknown.",
-            None,
-            fmt(max_pct),
-        )
+        return notional_unknown(max_pct)
     # The order's own instrument may be missing from the map (a first trade in it).
     sectors = {**ctx.sector_by_instrument, inst.id: inst.sector}
     exposure = ctx.exposure_by_instrument
