@@ -373,12 +373,13 @@ def rule_snapshot_from_values(values: dict[str, Any]) -> dict[str, Any]:
     return rule_snapshot(rule)
 
 
-def _audit_rule(*, rule, actor, payload: dict) -> None:
+def _config_changed(obj, *, actor, payload: dict) -> None:
+    """The CONFIG_CHANGED event of a rule, a restricted-list entry or a regulatory entity."""
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
         actor=actor,
-        object_type="rules.compliancerule",
-        object_id=rule.pk,
+        object_type=obj._meta.label_lower,
+        object_id=obj.pk,
         payload=payload,
     )
 
@@ -414,8 +415,8 @@ def rule_change_propose(
     change = RuleChange(rule=rule, kind=kind, before=before, proposed=proposed, proposed_by=actor)
     clean_or_raise(change)
     change.save()
-    _audit_rule(
-        rule=rule,
+    _config_changed(
+        rule,
         actor=actor,
         payload={
             "stage": "proposed",
@@ -462,8 +463,8 @@ def rule_change_decide(*, change: RuleChange, actor, approve: bool, comment: str
             rule.status = RuleStatus.INACTIVE
             rule.save(update_fields=["status", "updated_at"])
         _decided(change, actor, RuleChangeStatus.REJECTED, comment, now)
-        _audit_rule(
-            rule=rule,
+        _config_changed(
+            rule,
             actor=actor,
             payload={
                 **base,
@@ -501,8 +502,8 @@ def rule_change_decide(*, change: RuleChange, actor, approve: bool, comment: str
     version.save()
     ruleset_bump()
     _decided(change, actor, RuleChangeStatus.APPROVED, comment, now)
-    _audit_rule(
-        rule=rule,
+    _config_changed(
+        rule,
         actor=actor,
         payload={
             **base,
@@ -591,11 +592,9 @@ def restricted_entry_add(
     clean_or_raise(entry)
     entry.save()
     ruleset_bump()
-    audit_record(
-        event_type=EventType.CONFIG_CHANGED,
+    _config_changed(
+        entry,
         actor=actor,
-        object_type="rules.restrictedlistentry",
-        object_id=entry.pk,
         payload={
             "change": "restricted_list_added",
             "before": None,
@@ -631,11 +630,9 @@ def restricted_entry_end(
     clean_or_raise(entry)
     entry.save(update_fields=["effective_until"])
     ruleset_bump()
-    audit_record(
-        event_type=EventType.CONFIG_CHANGED,
+    _config_changed(
+        entry,
         actor=actor,
-        object_type="rules.restrictedlistentry",
-        object_id=entry.pk,
         payload={
             "change": "restricted_list_ended",
             "before": before,
@@ -662,11 +659,9 @@ def regulatory_entity_create(*, actor, code: str, name: str, jurisdiction: str) 
     )
     clean_or_raise(entity)
     entity.save()
-    audit_record(
-        event_type=EventType.CONFIG_CHANGED,
+    _config_changed(
+        entity,
         actor=actor,
-        object_type="rules.regulatoryentity",
-        object_id=entity.pk,
         payload={"change": "created", "before": None, "after": _entity_fields(entity)},
     )
     return entity
@@ -688,11 +683,9 @@ def regulatory_entity_update(*, entity: RegulatoryEntity, actor, **changes) -> R
         return entity
     entity.save(update_fields=changed)
     after = _entity_fields(entity)
-    audit_record(
-        event_type=EventType.CONFIG_CHANGED,
+    _config_changed(
+        entity,
         actor=actor,
-        object_type="rules.regulatoryentity",
-        object_id=entity.pk,
         payload={
             "change": "updated",
             "before": {k: before[k] for k in changed},
