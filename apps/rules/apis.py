@@ -10,8 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.approvals.services import approval_close_for_order
-from apps.audit import canonical
-from apps.core.errors import NotFound
+from apps.core.errors import NotFound, ValidationFailed
 from apps.core.fields import AmountField
 from apps.core.types import AMOUNT_LIMIT, decimal_str
 from apps.rbac.roles import Role
@@ -19,7 +18,7 @@ from apps.rules import gate
 from apps.trading import selectors
 from apps.trading.filters import OrderFilter
 from apps.trading.models import Liquidity, OrderType, Side, TimeInForce
-from apps.trading.services import METADATA_MAX_BYTES, order_cancel, order_fill
+from apps.trading.services import metadata_checked, order_cancel, order_fill
 
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
 
@@ -79,15 +78,10 @@ class OrderInputSerializer(serializers.Serializer):
         return value
 
     def validate_metadata(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
         try:
-            canonical.check(value, "metadata")
-        except canonical.CanonicalError as exc:
-            raise serializers.ValidationError(str(exc)) from None
-        if len(canonical.canonical_bytes_unchecked(value)) > METADATA_MAX_BYTES:
-            raise serializers.ValidationError(f"At most {METADATA_MAX_BYTES} bytes of JSON.")
-        return value
+            return metadata_checked(value)
+        except ValidationFailed as exc:
+            raise serializers.ValidationError(exc.details["metadata"]) from None
 
     def validate(self, data):
         errors = {}

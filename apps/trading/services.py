@@ -383,9 +383,9 @@ def _add_to_row(model, key: dict, increments: dict) -> None:
 # --- the order life -----------------------------------------------------------------------------
 
 
-def _metadata_checked(metadata: Any) -> dict:
+def metadata_checked(metadata: Any) -> dict:
     """Client metadata is kept in the audit trail: plain JSON, no floats (send decimals as
-    strings), bounded in size."""
+    strings), no NUL characters (PostgreSQL cannot store them), bounded in size."""
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
@@ -394,11 +394,29 @@ def _metadata_checked(metadata: Any) -> dict:
         canonical.check(metadata, "metadata")
     except canonical.CanonicalError as exc:
         raise ValidationFailed(details=field_errors(metadata=str(exc))) from None
-    if len(canonical.canonical_bytes_unchecked(metadata)) > METADATA_MAX_BYTES:
+    encoded = canonical.canonical_bytes_unchecked(metadata)
+    if len(encoded) > METADATA_MAX_BYTES:
         raise ValidationFailed(
             details=field_errors(metadata=f"At most {METADATA_MAX_BYTES} bytes of JSON.")
         )
+    if b"\\u0000" in encoded and _has_nul(metadata):  # the encoding escapes NUL as \u0000
+        raise ValidationFailed(details=field_errors(metadata="Must not contain NUL characters."))
     return metadata
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _choice(value: Any, choices, field: str) -> str:
@@ -460,7 +478,7 @@ def order_create(
         limit_price=limit_price,
         status=status,
         reference_price=reference_price,
-        metadata=_metadata_checked(metadata),
+        metadata=metadata_checked(metadata),
         checks=checks or [],
         request_digest=request_digest,
     )

@@ -13,25 +13,9 @@ from apps.rbac.roles import Role
 from apps.rules.models import KillSwitch
 from apps.trading.models import Order
 from tests.permissions import assert_api_role_required
-from tests.rules.factories import make_rule
+from tests.rules.factories import make_rule, order_body
 
 URL = "/api/v1/orders/"
-
-
-def body(**overrides):
-    data = {
-        "client_order_id": "c-1",
-        "account": "ACC-T1",
-        "instrument": "AAPL",
-        "side": "buy",
-        "order_type": "limit",
-        "quantity": "10",
-        "limit_price": "100",
-        "time_in_force": "day",
-        "metadata": {"signal_id": "s1"},
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 @pytest.fixture
@@ -41,16 +25,20 @@ def trader(api_client_for, account, instrument):
 
 def test_order_endpoints_need_their_roles(api_client_for, account, instrument):
     assert_api_role_required(api_client_for, "get", URL, Role.VIEWER)
-    assert_api_role_required(api_client_for, "post", URL, Role.TRADER, body())
+    assert_api_role_required(api_client_for, "post", URL, Role.TRADER, order_body())
     assert_api_role_required(
-        api_client_for, "post", "/api/v1/pretrade/check/", Role.TRADER, body(client_order_id="dry")
+        api_client_for,
+        "post",
+        "/api/v1/pretrade/check/",
+        Role.TRADER,
+        order_body(client_order_id="dry"),
     )
 
 
 def test_accepted_with_every_rule_explained(trader):
     make_rule("max_notional", {"max_notional": "5000"}, regulation="SEC 15c3-5(c)(1)(i)")
     make_rule("order_size", {"max_quantity": "1000"})
-    response = trader.post(URL, body(), format="json")
+    response = trader.post(URL, order_body(), format="json")
     assert response.status_code == 201, response.json()
     answer = response.json()
     assert answer["status"] == "accepted" and answer["approval"] is None
@@ -71,7 +59,7 @@ def test_accepted_with_every_rule_explained(trader):
 def test_rejected_names_the_rule_and_evaluates_all(trader):
     make_rule("max_notional", {"max_notional": "500"})
     make_rule("order_size", {"max_quantity": "5"})
-    answer = trader.post(URL, body(), format="json").json()
+    answer = trader.post(URL, order_body(), format="json").json()
     assert answer["status"] == "rejected"
     failing = {c["rule_type"] for c in answer["checks"] if c["status"] == "fail"}
     assert failing == {"max_notional", "order_size"}
@@ -80,7 +68,7 @@ def test_rejected_names_the_rule_and_evaluates_all(trader):
 
 def test_hold_creates_an_approval_request(trader):
     make_rule("approval_threshold", {"notional": "500", "ttl_seconds": 120}, action="hold")
-    answer = trader.post(URL, body(), format="json").json()
+    answer = trader.post(URL, order_body(), format="json").json()
     assert answer["status"] == "pending_approval"
     approval = ApprovalRequest.objects.get(order_id=answer["id"])
     assert answer["approval"]["id"] == approval.pk
@@ -90,13 +78,13 @@ def test_hold_creates_an_approval_request(trader):
 def test_reject_wins_over_hold(trader):
     make_rule("approval_threshold", {"notional": "500"}, action="hold")
     make_rule("max_notional", {"max_notional": "500"})
-    assert trader.post(URL, body(), format="json").json()["status"] == "rejected"
+    assert trader.post(URL, order_body(), format="json").json()["status"] == "rejected"
 
 
 def test_shadow_and_warn_rules_never_block(trader):
     make_rule("max_notional", {"max_notional": "1"}, status="testing")
     make_rule("order_size", {"max_quantity": "1"}, action="warn")
-    answer = trader.post(URL, body(), format="json").json()
+    answer = trader.post(URL, order_body(), format="json").json()
     assert answer["status"] == "accepted"
     statuses = {c["rule_type"]: (c["status"], c.get("shadow", False)) for c in answer["checks"]}
     assert statuses == {"max_notional": ("warn", True), "order_size": ("warn", False)}
@@ -107,7 +95,7 @@ def test_inactive_draft_and_out_of_scope_rules_do_not_apply(trader):
     make_rule("max_notional", {"max_notional": "1"}, status="inactive")
     make_rule("max_notional", {"max_notional": "1"}, scope="account", scope_value="OTHER")
     make_rule("max_notional", {"max_notional": "1"}, scope="sector", scope_value="Energy")
-    answer = trader.post(URL, body(), format="json").json()
+    answer = trader.post(URL, order_body(), format="json").json()
     assert answer["status"] == "accepted" and answer["checks"] == []
 
 
@@ -120,29 +108,29 @@ def test_a_rule_that_raises_rejects(trader, monkeypatch):
         raise ZeroDivisionError
 
     monkeypatch.setattr(max_notional, "evaluate", boom)
-    answer = trader.post(URL, body(), format="json").json()
+    answer = trader.post(URL, order_body(), format="json").json()
     assert answer["status"] == "rejected"
     assert answer["checks"][0]["code"] == "rule_error"
 
 
 def test_a_broken_stored_rule_rejects(trader):
     make_rule("max_notional", {"max_notional": "lots"})
-    answer = trader.post(URL, body(), format="json").json()
+    answer = trader.post(URL, order_body(), format="json").json()
     assert answer["status"] == "rejected" and answer["checks"][0]["code"] == "rule_error"
 
 
 def test_same_id_and_body_replays_the_first_answer(trader):
     make_rule("max_notional", {"max_notional": "5000"})
-    first = trader.post(URL, body(), format="json")
-    again = trader.post(URL, body(quantity="10.0"), format="json")
+    first = trader.post(URL, order_body(), format="json")
+    again = trader.post(URL, order_body(quantity="10.0"), format="json")
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
     assert Order.objects.count() == 1
 
 
 def test_same_id_with_another_body_is_409(trader):
-    trader.post(URL, body(), format="json")
-    response = trader.post(URL, body(quantity="11"), format="json")
+    trader.post(URL, order_body(), format="json")
+    response = trader.post(URL, order_body(quantity="11"), format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "client_order_id_reused"
     assert Order.objects.count() == 1
@@ -167,6 +155,8 @@ def test_same_id_with_another_body_is_409(trader):
         {"client_order_id": "has space"},
         {"metadata": "not an object"},
         {"metadata": {"risk_score": 0.42}},
+        {"metadata": {"note": "a\u0000b"}},
+        {"metadata": {"a\u0000": "key"}},
         {"quantity": ["10"]},
         {"time_in_force": 3},
         {"order_type": "market"},
@@ -176,7 +166,9 @@ def test_bad_input_is_400_and_stores_nothing(trader, bad):
     events = AuditEvent.objects.count()
     response = trader.post(
         URL,
-        body(**bad) if "client_order_id" not in bad or bad["client_order_id"] else body(),
+        order_body(**bad)
+        if "client_order_id" not in bad or bad["client_order_id"]
+        else order_body(),
         format="json",
     )
     assert response.status_code == 400, response.content
@@ -195,13 +187,13 @@ def test_not_json_is_400(trader):
 def test_dry_run_stores_nothing(trader):
     make_rule("max_notional", {"max_notional": "500"})
     events = AuditEvent.objects.count()
-    answer = trader.post("/api/v1/pretrade/check/", body(), format="json").json()
+    answer = trader.post("/api/v1/pretrade/check/", order_body(), format="json").json()
     assert answer["status"] == "rejected" and answer["id"] is None
     assert Order.objects.count() == 0 and AuditEvent.objects.count() == events
 
 
 def test_isin_is_accepted_for_the_instrument(trader):
-    assert trader.post(URL, body(instrument="US0378331005"), format="json").status_code == 201
+    assert trader.post(URL, order_body(instrument="US0378331005"), format="json").status_code == 201
 
 
 def test_halted_kill_switch_rejects_new_orders(trader, make_user):
@@ -212,14 +204,14 @@ def test_halted_kill_switch_rejects_new_orders(trader, make_user):
         activated_by=make_user(Role.RISK_MANAGER),
         activated_at="2026-01-01T00:00:00Z",
     )
-    answer = trader.post(URL, body(), format="json").json()
+    answer = trader.post(URL, order_body(), format="json").json()
     assert answer["status"] == "rejected"
     assert answer["checks"][0]["rule"] == "KILL-SWITCH"
 
 
 def test_fill_cancel_and_amend(trader):
     make_rule("max_notional", {"max_notional": "5000"})
-    order_id = trader.post(URL, body(quantity="20"), format="json").json()["id"]
+    order_id = trader.post(URL, order_body(quantity="20"), format="json").json()["id"]
     fill = trader.post(
         f"{URL}{order_id}/fills/",
         {
@@ -248,7 +240,7 @@ def test_fill_cancel_and_amend(trader):
 
 
 def test_fill_larger_than_the_rest_is_400(trader):
-    order_id = trader.post(URL, body(), format="json").json()["id"]
+    order_id = trader.post(URL, order_body(), format="json").json()["id"]
     response = trader.post(
         f"{URL}{order_id}/fills/",
         {
@@ -266,7 +258,7 @@ def test_fill_larger_than_the_rest_is_400(trader):
 
 
 def test_list_and_detail(api_client_for, trader):
-    order_id = trader.post(URL, body(), format="json").json()["id"]
+    order_id = trader.post(URL, order_body(), format="json").json()["id"]
     viewer = api_client_for(Role.VIEWER)
     listed = viewer.get(f"{URL}?account=ACC-T1&status=accepted").json()
     assert [o["id"] for o in listed["results"]] == [order_id]
@@ -304,7 +296,9 @@ if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
             barrier.wait()
             try:
                 answers.append(
-                    client.post(URL, body(client_order_id=f"c-{n}"), format="json").json()["status"]
+                    client.post(URL, order_body(client_order_id=f"c-{n}"), format="json").json()[
+                        "status"
+                    ]
                 )
             finally:
                 connection.close()
@@ -318,7 +312,7 @@ if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
 
 
 def test_order_actions_need_their_roles(api_client_for, trader):
-    order_id = trader.post(URL, body(quantity="50"), format="json").json()["id"]
+    order_id = trader.post(URL, order_body(quantity="50"), format="json").json()["id"]
     assert_api_role_required(api_client_for, "get", f"{URL}{order_id}/", Role.VIEWER)
     fill = {
         "exec_id": "r-1",
@@ -343,10 +337,10 @@ def test_order_actions_need_their_roles(api_client_for, trader):
     ],
 )
 def test_a_notional_out_of_range_is_400_and_leaves_the_account_usable(trader, bad):
-    response = trader.post(URL, body(**bad), format="json")
+    response = trader.post(URL, order_body(**bad), format="json")
     assert response.status_code == 400
     assert "quantity" in response.json()["error"]["details"]
-    assert trader.post(URL, body(client_order_id="next"), format="json").json()["status"] == (
+    assert trader.post(URL, order_body(client_order_id="next"), format="json").json()["status"] == (
         "accepted"
     )
 
@@ -361,7 +355,7 @@ def test_deeply_nested_json_is_400(trader):
 
 def test_a_refused_amendment_is_recorded_with_its_checks(trader):
     make_rule("order_size", {"max_quantity": "50"})
-    order_id = trader.post(URL, body(), format="json").json()["id"]
+    order_id = trader.post(URL, order_body(), format="json").json()["id"]
     answer = trader.post(f"{URL}{order_id}/amend/", {"quantity": "60"}, format="json").json()
     assert answer["amended"] is False
     event = AuditEvent.objects.filter(event_type="ORDER_AMENDED").last()
@@ -370,11 +364,11 @@ def test_a_refused_amendment_is_recorded_with_its_checks(trader):
 
 def test_final_and_held_orders_cannot_be_amended(trader):
     make_rule("approval_threshold", {"notional": "5000"}, action="hold")
-    held = trader.post(URL, body(client_order_id="h", quantity="60"), format="json").json()
+    held = trader.post(URL, order_body(client_order_id="h", quantity="60"), format="json").json()
     assert held["status"] == "pending_approval"
     response = trader.post(f"{URL}{held['id']}/amend/", {"quantity": "1"}, format="json")
     assert response.status_code == 409
-    done = trader.post(URL, body(client_order_id="d"), format="json").json()["id"]
+    done = trader.post(URL, order_body(client_order_id="d"), format="json").json()["id"]
     trader.post(f"{URL}{done}/cancel/")
     response = trader.post(f"{URL}{done}/amend/", {"quantity": "5"}, format="json")
     assert response.status_code == 409
@@ -382,7 +376,7 @@ def test_final_and_held_orders_cannot_be_amended(trader):
 
 
 def test_a_replay_after_a_fill_returns_the_first_answer(trader):
-    first = trader.post(URL, body(), format="json").json()
+    first = trader.post(URL, order_body(), format="json").json()
     trader.post(
         f"{URL}{first['id']}/fills/",
         {
@@ -395,7 +389,7 @@ def test_a_replay_after_a_fill_returns_the_first_answer(trader):
         },
         format="json",
     )
-    again = trader.post(URL, body(), format="json")
+    again = trader.post(URL, order_body(), format="json")
     assert again.status_code == 200
     assert again.json()["status"] == "accepted"
 
@@ -409,7 +403,7 @@ def test_a_database_error_while_recording_is_503_and_stores_nothing(trader, monk
         raise OperationalError("disk I/O error")
 
     monkeypatch.setattr(gate, "order_create", broken)
-    response = trader.post(URL, body(), format="json")
+    response = trader.post(URL, order_body(), format="json")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
     assert not Order.objects.exists()
