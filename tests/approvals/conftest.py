@@ -1,25 +1,9 @@
 import pytest
 
 from apps.rbac.roles import Role
-from tests.rules.factories import make_rule
+from tests.rules.factories import make_rule, order_body
 
 ORDERS = "/api/v1/orders/"
-
-
-def order_body(client_order_id: str = "held-1", **overrides) -> dict:
-    """A limit order of notional 1000 on ACC-T1: above the hold rule's 500."""
-    body = {
-        "client_order_id": client_order_id,
-        "account": "ACC-T1",
-        "instrument": "AAPL",
-        "side": "buy",
-        "order_type": "limit",
-        "quantity": "10",
-        "limit_price": "100",
-        "metadata": {"signal_id": "s1"},
-    }
-    body.update(overrides)
-    return body
 
 
 @pytest.fixture
@@ -42,6 +26,7 @@ def submit_held(trader):
     """submit_held("cid") -> the gate's answer for a held order (submitted by `trader`)."""
 
     def submit(client_order_id: str = "held-1", client=None, **overrides) -> dict:
+        # order_body's notional 1000 is above the hold rule's 500
         response = (client or trader).post(
             ORDERS, order_body(client_order_id, **overrides), format="json"
         )

@@ -28,3 +28,21 @@ def make_rule(
     )
     gate.ruleset_bump()
     return rule
+
+
+def order_body(client_order_id: str = "c-1", **overrides) -> dict:
+    """An order as the API takes it: a day limit buy of 10 AAPL at 100 (notional 1000) on
+    ACC-T1. An override of None leaves the field out."""
+    data = {
+        "client_order_id": client_order_id,
+        "account": "ACC-T1",
+        "instrument": "AAPL",
+        "side": "buy",
+        "order_type": "limit",
+        "quantity": "10",
+        "limit_price": "100",
+        "time_in_force": "day",
+        "metadata": {"signal_id": "s1"},
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
