@@ -222,6 +222,8 @@ def _comment_checked(comment) -> str:
     if not isinstance(comment, str) or not comment.strip():
         raise ValidationFailed(details=field_errors(comment="A comment is required."))
     comment = comment.strip()
+    if "\x00" in comment:  # PostgreSQL cannot store it; the API's field refuses it too
+        raise ValidationFailed(details=field_errors(comment="Null characters are not allowed."))
     if len(comment) > COMMENT_MAX_LENGTH:
         raise ValidationFailed(
             details=field_errors(comment=f"At most {COMMENT_MAX_LENGTH} characters.")
