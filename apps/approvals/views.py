@@ -2,6 +2,8 @@
 and the history. Compliance Officers and above; decisions go through `approval_decide`, the
 service the API calls too."""
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
@@ -21,27 +23,13 @@ HISTORY_PAGE_SIZE = 50
 POLL_SECONDS = 3
 
 
-def _queue_context(user) -> dict:
-    now = utcnow()
-    pending = list(selectors.approval_pending(user=user))
-    for approval in pending:
-        approval.seconds_left = max(0, int((approval.expires_at - now).total_seconds()))
-        approval.is_new = (now - approval.requested_at).total_seconds() < 30
-        order = approval.order
-        price = order.limit_price or order.reference_price
-        approval.notional = order.quantity * price if price else None
-    return {"pending": pending, "poll_seconds": POLL_SECONDS}
+def _notional(order) -> Decimal | None:
+    price = order.limit_price or order.reference_price
+    return order.quantity * price if price else None
 
 
-class ApprovalQueueView(RoleRequiredMixin, TemplateView):
-    required_role = DECIDER_ROLE
-    template_name = "approvals/queue.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(_queue_context(self.request.user))
-        context["tab"] = "queue"
-        return context
+def _seconds_left(approval, now) -> int:
+    return max(0, int((approval.expires_at - now).total_seconds()))
 
 
 class ApprovalQueueRowsView(RoleRequiredMixin, TemplateView):
@@ -52,8 +40,21 @@ class ApprovalQueueRowsView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(_queue_context(self.request.user))
+        now = utcnow()
+        pending = list(selectors.approval_pending(user=self.request.user))
+        for approval in pending:
+            approval.seconds_left = _seconds_left(approval, now)
+            approval.is_new = (now - approval.requested_at).total_seconds() < 30
+            approval.notional = _notional(approval.order)
+        context.update(pending=pending, poll_seconds=POLL_SECONDS)
         return context
+
+
+class ApprovalQueueView(ApprovalQueueRowsView):
+    """The queue page: the table above, with the tabs, and polling for fresh rows."""
+
+    template_name = "approvals/queue.html"
+    extra_context = {"tab": "queue"}
 
 
 class ApprovalDetailView(RoleRequiredMixin, TemplateView):
@@ -70,14 +71,12 @@ class ApprovalDetailView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         approval = self._approval()
         order = approval.order
-        now = utcnow()
-        price = order.limit_price or order.reference_price
         context.update(
             approval=approval,
             order=order,
             tab="queue" if approval.is_pending else "history",
-            notional=order.quantity * price if price else None,
-            seconds_left=max(0, int((approval.expires_at - now).total_seconds())),
+            notional=_notional(order),
+            seconds_left=_seconds_left(approval, utcnow()),
             position=selectors.position_before_after(order),
             limits=selectors.limit_usage(order.checks),
             alerts=selectors.account_recent_alerts(order),
