@@ -127,7 +127,7 @@ def approval_request_create(
     request = ApprovalRequest(
         order=order, rules=rules, requested_at=now, expires_at=now + timedelta(seconds=ttl)
     )
-    request.full_clean(exclude=["order"])
+    clean_or_raise(request, exclude=["order"])
     request.save()
     audit_record(
         event_type=EventType.APPROVAL_REQUESTED,
