@@ -29,6 +29,7 @@ from tests.permissions import assert_page_role_required
         ("/admin/rules/restrictedlistentry/add/", Role.COMPLIANCE_OFFICER),
         ("/admin/rules/regulatoryentity/add/", Role.COMPLIANCE_OFFICER),
         ("/admin/rules/killswitch/", Role.VIEWER),
+        ("/admin/notifications/delivery/", Role.COMPLIANCE_OFFICER),
     ],
 )
 def test_admin_pages_need_their_role(client, make_user, url, role):
