@@ -179,3 +179,36 @@ def test_list_filters_by_status_and_account(officer, submit_held, api_client_for
     assert [a["id"] for a in denied] == [first["approval"]["id"]]
     assert viewer.get(LIST, {"account": "NOPE"}).json()["count"] == 0
     assert viewer.get(LIST, {"status": "bogus"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": "nonsense"},
+        {"date": "2026-13-45"},
+        {"date": "not a date"},
+        {"requested_after": "yesterday"},
+        {"account": "A\x00B"},
+    ],
+)
+def test_a_bad_filter_is_400(api_client_for, submit_held, query):
+    submit_held()
+    response = api_client_for(Role.VIEWER).get(LIST, query)
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_a_huge_filter_value_finds_nothing(api_client_for, submit_held):
+    submit_held()
+    viewer = api_client_for(Role.VIEWER)
+    for field in ("account", "instrument"):
+        response = viewer.get(LIST, {field: "A" * 10_240})
+        assert response.status_code == 200 and response.json()["count"] == 0
+
+
+def test_a_huge_id_is_404(officer, db):
+    for path in (url(10**30), url(10**30, "approve")):
+        method = officer.post if path.endswith("approve/") else officer.get
+        response = method(path, {"comment": "ok"}, format="json")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] in ("approval_not_found", "not_found")

@@ -141,3 +141,25 @@ def test_history_filters(officer_client, submit_held, api_client_for):
     assert "match these filters" in other
     bad = officer_client.get("/approvals/history/?date=not-a-date")
     assert bad.status_code == 200 and "date" in bad.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": "nonsense"},
+        {"date": "2026-13-45"},
+        {"account": "A" * 10_240},
+        {"account": "A\x00B"},
+        {"page": "not a number"},
+        {"page": str(10**30)},
+    ],
+)
+def test_bad_history_filters_show_the_page(officer_client, submit_held, query):
+    submit_held()
+    response = officer_client.get("/approvals/history/", query)
+    assert response.status_code == 200
+    assert "No decided or expired requests" in response.content.decode()
+
+
+def test_a_huge_id_page_is_404(officer_client, db):
+    assert officer_client.get(f"/approvals/{10**30}/").status_code == 404
