@@ -2,7 +2,6 @@
 here), the client by its signed webhook when the request is decided, expires or is canceled."""
 
 import json
-import socket
 from datetime import timedelta
 from email import message_from_bytes
 
@@ -17,7 +16,11 @@ from apps.notifications.models import Delivery
 from apps.rbac.roles import Role
 from apps.rbac.services import user_create
 from apps.trading.models import Account
-from tests.notifications.conftest import closed_port_url, receiver  # noqa: F401 - fixtures
+from tests.notifications.conftest import (  # noqa: F401 - fixtures
+    closed_port_url,
+    free_port,
+    receiver,
+)
 
 SECRET = "whsec-approvals-3b1d"
 
@@ -33,10 +36,7 @@ class Inbox:
 
 @pytest.fixture
 def smtp_server(settings):
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

@@ -37,14 +37,17 @@ def receiver():
     thread.join(timeout=5)
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (the system picked it, and it is let go at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def closed_port_url():
     """A loopback URL where nothing listens: connection refused."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/hook"
+    return f"http://127.0.0.1:{free_port()}/hook"
 
 
 @pytest.fixture
