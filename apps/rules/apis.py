@@ -2,14 +2,12 @@
 
 import re
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.approvals.services import approval_close_for_order
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.fields import AmountField
 from apps.core.types import AMOUNT_LIMIT, decimal_str
@@ -337,11 +335,10 @@ class OrderCancelApi(APIView):
 
     @extend_schema(request=None, responses={200: OrderOutputSerializer})
     def post(self, request, order_id: int):
-        with transaction.atomic():  # a held order's approval request closes with it
-            order = order_cancel(
-                order=_order_or_404(request, order_id), actor=request.user, reason="api"
-            )
-            approval_close_for_order(order=order, actor=request.user, reason="api")
+        # A held order's approval request closes with it (trading's held_order_canceled).
+        order = order_cancel(
+            order=_order_or_404(request, order_id), actor=request.user, reason="api"
+        )
         return Response(OrderOutputSerializer(_order_or_404(request, order.pk)).data)
 
 

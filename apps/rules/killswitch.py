@@ -11,7 +11,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from apps.approvals.services import approval_close_for_order
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
 from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -174,7 +173,6 @@ def kill_switch_activate(
         for order in Order.objects.filter(pk__in=ids).order_by("id"):
             try:
                 order_cancel(order=order, actor=actor, reason=CANCEL_REASON)
-                approval_close_for_order(order=order, actor=actor, reason=CANCEL_REASON)
             except Conflict:
                 # Filled or ended since the snapshot (fills take no account lock): the halt
                 # itself must not fail for that.

@@ -38,6 +38,7 @@ from apps.trading.models import (
     TimeInForce,
     WorkingExposure,
 )
+from apps.trading.signals import held_order_canceled
 
 ZERO = Decimal("0")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
@@ -680,11 +681,14 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
             details={"status": order.status},
         )
     before = _working_contribution(order)
+    held = order.status == OrderStatus.PENDING_APPROVAL
     order.status = OrderStatus.CANCELED
     order.save(update_fields=["status", "updated_at"])
     _exposure_apply(order, before)
     _daily_add(order.account_id, orders_canceled=1)
     _order_event(EventType.ORDER_CANCELED, order, actor, reason=reason)
+    if held:  # its approval request closes with it (apps/approvals listens)
+        held_order_canceled.send(sender=Order, order=order, actor=actor, reason=reason)
     return order
 
 

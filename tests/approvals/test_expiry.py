@@ -14,7 +14,7 @@ from apps.core.errors import Conflict
 from apps.core.time import utcnow
 from apps.rbac.roles import Role
 from apps.trading.models import Order
-from apps.trading.services import order_cancel
+from apps.trading.services import order_cancel, order_status_set
 from config.celery import app
 
 
@@ -58,6 +58,17 @@ def test_cancel_api_closes_the_request(trader, submit_held):
     assert canceled.actor == trader.user.username and '"reason":"api"' in canceled.record
 
 
+def test_any_cancel_of_a_held_order_closes_its_request(submit_held, make_user):
+    # The back office cancels through trading's service, which knows nothing of approvals.
+    answer = submit_held()
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    order_cancel(order=Order.objects.get(pk=answer["id"]), actor=officer, reason="admin")
+    approval = ApprovalRequest.objects.get(pk=answer["approval"]["id"])
+    assert approval.status == "canceled"
+    canceled = AuditEvent.objects.get(event_type="APPROVAL_CANCELED")
+    assert canceled.actor == officer.username and '"reason":"admin"' in canceled.record
+
+
 def test_kill_switch_cancel_closes_the_request(submit_held, make_user, account):
     from apps.rules.killswitch import kill_switch_activate
 
@@ -76,10 +87,11 @@ def test_kill_switch_cancel_closes_the_request(submit_held, make_user, account):
 
 
 def test_an_order_ended_elsewhere_closes_its_request(submit_held, make_user):
-    """The back office cancels through trading alone: the request closes when next touched."""
+    """An order ended by a path that sends nothing (a status set directly): its request
+    closes when next touched."""
     first, second = submit_held("a"), submit_held("b")
     for answer in (first, second):
-        order_cancel(order=Order.objects.get(pk=answer["id"]), reason="admin")
+        order_status_set(order=Order.objects.get(pk=answer["id"]), status="expired")
     officer = make_user(Role.COMPLIANCE_OFFICER)
     approval = ApprovalRequest.objects.get(pk=first["approval"]["id"])
     try:
