@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "apps.trading",
     "apps.approvals",
     "apps.rules",
+    "apps.surveillance",
+    "apps.monitoring",
+    "apps.reporting",
 ]
 
 MIDDLEWARE = [

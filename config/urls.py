@@ -15,6 +15,9 @@ api_v1 = [
     path("", include("apps.rules.urls")),
     path("", include("apps.rules.killswitch_urls")),
     path("", include("apps.approvals.urls")),
+    path("", include("apps.surveillance.urls")),
+    path("", include("apps.monitoring.urls")),
+    path("", include("apps.reporting.urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +27,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.rules.page_urls")),
     path("", include("apps.approvals.page_urls")),
+    path("", include("apps.surveillance.page_urls")),
+    path("", include("apps.monitoring.page_urls")),
+    path("", include("apps.reporting.page_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -30,9 +30,13 @@ class EventType(StrEnum):
     APPROVAL_CANCELED = "APPROVAL_CANCELED"  # the held order was canceled before a decision
     APPROVAL_REFUSED = "APPROVAL_REFUSED"  # an approval the re-check refused; still pending
     SURVEILLANCE_ALERT = "SURVEILLANCE_ALERT"
+    ALERT_UPDATED = "ALERT_UPDATED"  # assigned, commented, escalated, closed
+    EXECUTION_REPORTED = "EXECUTION_REPORTED"  # a venue or broker drop copy, as received
     LIMIT_BREACH = "LIMIT_BREACH"
+    LIMIT_BREACH_RESOLVED = "LIMIT_BREACH_RESOLVED"
     REPORT_GENERATED = "REPORT_GENERATED"
     REPORT_DOWNLOADED = "REPORT_DOWNLOADED"
+    REPORT_STATUS_CHANGED = "REPORT_STATUS_CHANGED"  # submitted, accepted, rejected
     DATA_PURGED = "DATA_PURGED"
     SYSTEM_ACCESS = "SYSTEM_ACCESS"
     DATA_ACCESS = "DATA_ACCESS"
@@ -59,9 +63,13 @@ EVENT_DEFAULTS: dict[EventType, tuple[RetentionClass, bool]] = {
     EventType.APPROVAL_CANCELED: (R.TRADING, True),
     EventType.APPROVAL_REFUSED: (R.LIMIT_BREACH, True),
     EventType.SURVEILLANCE_ALERT: (R.TRADING, True),
+    EventType.ALERT_UPDATED: (R.TRADING, True),
+    EventType.EXECUTION_REPORTED: (R.TRADING, True),
     EventType.LIMIT_BREACH: (R.LIMIT_BREACH, True),
+    EventType.LIMIT_BREACH_RESOLVED: (R.LIMIT_BREACH, True),
     EventType.REPORT_GENERATED: (R.TRADING, True),
     EventType.REPORT_DOWNLOADED: (R.ACCESS, False),
+    EventType.REPORT_STATUS_CHANGED: (R.TRADING, True),
     EventType.DATA_PURGED: (R.CONFIGURATION, True),
     EventType.SYSTEM_ACCESS: (R.ACCESS, False),
     EventType.DATA_ACCESS: (R.ACCESS, False),

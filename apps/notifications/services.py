@@ -162,3 +162,42 @@ def delivery_attempt(*, delivery_id: int) -> tuple[Delivery | None, int | None]:
         ]
     )
     return delivery, retry_in
+
+
+def staff_emails(role) -> list[str]:
+    """Addresses of the active users holding `role` (an apps.rbac Role)."""
+    from django.contrib.auth import get_user_model
+
+    rows = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=role.group_name)
+        .exclude(email="")
+        .order_by("username")
+        .values_list("email", flat=True)
+    )
+    return list(rows)
+
+
+def alert_notify(
+    *,
+    kind: str,
+    severity: str,
+    subject: str,
+    text: str,
+    payload: dict,
+    object_type: str = "",
+    object_id: str | int = "",
+) -> list[Delivery]:
+    """Tell staff about an alert (a surveillance finding, a limit breach), by its kind and
+    severity ("critical", "warning", "info"). Recorded in the caller's transaction."""
+    from apps.rbac.roles import Role
+
+    return notify(
+        event=kind,
+        payload={"kind": kind, "severity": severity, **payload},
+        subject=subject,
+        text=text,
+        emails=staff_emails(Role.COMPLIANCE_OFFICER),
+        object_type=object_type,
+        object_id=object_id,
+    )

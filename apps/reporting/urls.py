@@ -1,0 +1,3 @@
+"""API routes of reporting (under /api/v1/)."""
+
+urlpatterns: list = []

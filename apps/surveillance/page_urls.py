@@ -1,0 +1,3 @@
+"""Page routes of surveillance."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API routes of surveillance (under /api/v1/)."""
+
+urlpatterns: list = []
