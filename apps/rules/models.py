@@ -219,7 +219,15 @@ class KillSwitch(models.Model):
     reason = models.CharField(max_length=500)
     is_active = models.BooleanField(default=True, db_index=True)
     activated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty when an automated control (surveillance) activated it.",
+    )
+    activated_by_system = models.CharField(
+        max_length=64, blank=True, help_text="The automated control that activated it, if any."
     )
     activated_at = models.DateTimeField()
     deactivated_by = models.ForeignKey(
