@@ -329,3 +329,33 @@ NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_WEBHOOK_TIMEOUT_S
 # --- Benchmarks -------------------------------------------------------------------------------
 # Routes the no-op POST /api/v1/bench/noop/ that bench/pretrade.py compares the gate with.
 BENCH_NOOP_VIEW = env.bool("BENCH_NOOP_VIEW", default=False)
+
+# --- Regulatory reports -----------------------------------------------------------------------
+# Generated files live in Django's default storage under MEDIA_ROOT (never served directly: the
+# reports page and API re-check each file's SHA-256 before handing it out).
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "files")))
+MEDIA_URL = "/media/"
+# What a firm sets once for its MiFIR transaction reports (RTS 22).
+REPORTING_FIRM_LEI = env("REPORTING_FIRM_LEI", default="529900T8BM49AURSDO55")
+REPORTING_FIRM_COUNTRY = env("REPORTING_FIRM_COUNTRY", default="GB")
+REPORTING_AUTHORITY_COUNTRY = env("REPORTING_AUTHORITY_COUNTRY", default=REPORTING_FIRM_COUNTRY)
+# The exchange calendar whose business days the daily reports follow.
+REPORTING_CALENDAR = env("REPORTING_CALENDAR", default="XNYS")
+# The official MiFIR schemas (reference data kept beside the repository, used by the tests).
+MIFIR_SCHEMA_DIR = Path(
+    env("MIFIR_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared/schemas/mifir"))
+)
+# After the close (22:15 UTC): on a business day, the previous business day's reports.
+PERIODIC_TASKS["daily reports"] = {
+    "task": "reporting.generate_daily",
+    "crontab": "15 22 * * *",
+    "kwargs": {
+        "reports": [
+            ["daily_trading", "csv"],
+            ["daily_trading", "pdf"],
+            ["positions", "csv"],
+            ["mifir_transactions", "xml"],
+            ["compliance", "pdf"],
+        ]
+    },
+}
