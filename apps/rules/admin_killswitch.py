@@ -23,14 +23,20 @@ class KillSwitchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "state",
         "is_active",
         "reason",
-        "activated_by",
+        "activator",
         "activated_at",
         "deactivated_by",
         "deactivated_at",
         "canceled_orders",
     ]
     list_filter = ["is_active", "scope", "state", "activated_at"]
-    search_fields = ["target", "reason", "activated_by__username", "deactivated_by__username"]
+    search_fields = [
+        "target",
+        "reason",
+        "activated_by__username",
+        "activated_by_system",
+        "deactivated_by__username",
+    ]
     date_hierarchy = "activated_at"
     list_select_related = ["activated_by", "deactivated_by"]
     ordering = ["-is_active", "-activated_at", "-id"]

@@ -127,13 +127,20 @@ def kill_switch_activate(
     reason: str,
     actor,
     cancel_working: bool = False,
+    control: str = "",
+    source: dict[str, Any] | None = None,
 ) -> KillSwitch:
     """Halt (or allow only reducing orders) in a scope, from the next order on.
 
     Records the open positions and working orders in scope; with `cancel_working`, cancels
-    those working orders too (each through `order_cancel`, each audited).
+    those working orders too (each through `order_cancel`, each audited). An automated control
+    (surveillance) passes its name as `control` instead of an actor, and what triggered it as
+    `source` (an alert, say), which the audit event keeps.
     """
-    require_role(actor, OPERATOR_ROLE, "activate the kill switch")
+    if control:
+        actor = None
+    else:
+        require_role(actor, OPERATOR_ROLE, "activate the kill switch")
     errors: dict[str, list[str]] = {}
     target = target.strip() if isinstance(target, str) else ""
     reason = reason.strip() if isinstance(reason, str) else ""
@@ -161,6 +168,7 @@ def kill_switch_activate(
         reason=reason,
         is_active=True,
         activated_by=actor,
+        activated_by_system=control,
         activated_at=utcnow(),
         snapshot=snapshot,
     )
@@ -172,7 +180,7 @@ def kill_switch_activate(
         ids = [o["id"] for o in snapshot["working_orders"]]
         for order in Order.objects.filter(pk__in=ids).order_by("id"):
             try:
-                order_cancel(order=order, actor=actor, reason=CANCEL_REASON)
+                order_cancel(order=order, actor=actor or control, reason=CANCEL_REASON)
             except Conflict:
                 # Filled or ended since the snapshot (fills take no account lock): the halt
                 # itself must not fail for that.
@@ -182,7 +190,7 @@ def kill_switch_activate(
 
     audit_record(
         event_type=EventType.KILL_SWITCH_ACTIVATED,
-        actor=actor,
+        actor=actor or control,
         object_type="rules.killswitch",
         object_id=switch.pk,
         payload={
@@ -198,6 +206,7 @@ def kill_switch_activate(
             "cancel_working": bool(cancel_working),
             "canceled_orders": switch.canceled_orders,
             "not_canceled": not_canceled[:100],
+            **({"source": source} if source else {}),
         },
     )
     return switch
@@ -230,7 +239,7 @@ def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> K
             "Four-eyes: a kill switch must be deactivated by a different Risk Manager than the "
             "one who activated it (MiFID II RTS 6 art. 15(3)).",
             code="four_eyes_required",
-            details={"activated_by": locked.activated_by.get_username()},
+            details={"activated_by": locked.activator},
         )
     now = utcnow()
     locked.is_active = False
@@ -248,7 +257,7 @@ def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> K
             "target": locked.target,
             "state": locked.state,
             "reason": locked.reason,
-            "activated_by": locked.activated_by.get_username(),
+            "activated_by": locked.activator,
             "activated_at": locked.activated_at,
             "active_seconds": int((now - locked.activated_at).total_seconds()),
             "comment": comment,

@@ -81,7 +81,9 @@ class KillSwitchOutputSerializer(serializers.Serializer):
     state = serializers.CharField()
     reason = serializers.CharField()
     is_active = serializers.BooleanField()
-    activated_by = serializers.CharField(source="activated_by.username")
+    activated_by = serializers.CharField(
+        source="activator", help_text="A username, or the automated control's name."
+    )
     activated_at = serializers.DateTimeField()
     deactivated_by = serializers.CharField(
         source="deactivated_by.username", default=None, allow_null=True

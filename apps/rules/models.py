@@ -253,3 +253,10 @@ class KillSwitch(models.Model):
     def __str__(self) -> str:
         where = self.target or "firm"
         return f"{self.state} {where} ({'active' if self.is_active else 'off'})"
+
+    @property
+    def activator(self) -> str:
+        """Who activated it: a username, or the automated control's name."""
+        if self.activated_by_id is None:
+            return self.activated_by_system
+        return self.activated_by.get_username()
