@@ -6,6 +6,7 @@ PostgreSQL and Redis. With DEBUG off, SECRET_KEY is required and cookies and tra
 down.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +22,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=True)
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Prometheus multiprocess mode: every process on the host writes its samples here and /metrics
+# adds them up. Set before prometheus_client is first imported (apps.core.metrics).
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus"))
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 
 SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -59,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.metrics.HttpMetricsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -325,6 +332,20 @@ NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
 NOTIFICATIONS_RETRY_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600)
 NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Staff alert channels (routed by severity and kind, back office > Routing rules). Base URLs are
+# settings so that a proxy, or a test server, can stand in for the real services.
+SLACK_WEBHOOK_URL = env("SLACK_WEBHOOK_URL", default="")
+TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", default="https://api.telegram.org")
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_CHAT_ID = env("TELEGRAM_CHAT_ID", default="")
+PAGERDUTY_EVENTS_URL = env(
+    "PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue"
+)
+PAGERDUTY_ROUTING_KEY = env("PAGERDUTY_ROUTING_KEY", default="")
+
+# --- Monitoring and metrics -------------------------------------------------------------------
+# Bearer token Prometheus sends to /metrics (signed-in staff may read it too); empty: none.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Benchmarks -------------------------------------------------------------------------------
 # Routes the no-op POST /api/v1/bench/noop/ that bench/pretrade.py compares the gate with.

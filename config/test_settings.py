@@ -1,6 +1,15 @@
 """Test settings: the environment-driven settings with fast hashing and eager tasks."""
 
-from config.settings import *  # noqa: F403
+import atexit
+import os
+import shutil
+import tempfile
+
+# Metrics of this test run only, in a folder of its own (read by apps.core.metrics at import).
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-test-")
+atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+from config.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True

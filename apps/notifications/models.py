@@ -1,5 +1,8 @@
-"""One delivery record per message: where it went, how it went, how often it was tried."""
+"""One delivery record per message: where it went, how it went, how often it was tried; and the
+routing rules that say which channels a staff alert goes to."""
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 
 
@@ -7,6 +10,19 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
     CALLBACK = "callback", "Python callback"
+    SLACK = "slack", "Slack (incoming webhook)"
+    TELEGRAM = "telegram", "Telegram (Bot API)"
+    PAGERDUTY = "pagerduty", "PagerDuty (Events API v2)"
+
+
+# The channels a routing rule may send a staff alert to.
+ROUTABLE_CHANNELS = (Channel.EMAIL, Channel.SLACK, Channel.TELEGRAM, Channel.PAGERDUTY)
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Info"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -55,3 +71,66 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.event} to {self.target} ({self.status})"
+
+
+class RoutingRule(models.Model):
+    """Staff alerts of this severity and kind go to this channel. Every matching active rule
+    sends; a rule with no severity or no kind matches them all."""
+
+    name = models.CharField(max_length=200)
+    severity = models.CharField(
+        max_length=8, choices=Severity.choices, blank=True, help_text="Empty: every severity."
+    )
+    kind = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text='The alert kind, e.g. "limit_breach" or "surveillance.spoofing"; a trailing * '
+        'matches every kind that starts so ("surveillance.*"). Empty: every kind.',
+    )
+    channel = models.CharField(
+        max_length=16, choices=[(c.value, c.label) for c in ROUTABLE_CHANNELS]
+    )
+    target = models.CharField(
+        max_length=254,
+        blank=True,
+        help_text="Email: an address (empty: every Compliance Officer). Telegram: a chat id "
+        "(empty: TELEGRAM_CHAT_ID). Slack and PagerDuty: leave empty (the webhook URL and the "
+        "routing key are settings, never stored here).",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["channel", "severity", "kind", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.severity or 'any'} {self.kind or '*'} -> {self.channel}"
+
+    def clean(self) -> None:
+        target = self.target.strip()
+        if self.channel == Channel.EMAIL and target:
+            try:
+                validate_email(target)
+            except ValidationError:
+                raise ValidationError({"target": "Not an email address."}) from None
+        elif self.channel == Channel.TELEGRAM and target:
+            if not (target.lstrip("-").isdigit() or target.startswith("@")):
+                raise ValidationError(
+                    {"target": "A Telegram chat id (digits, may start with -) or @channel."}
+                )
+        elif self.channel in (Channel.SLACK, Channel.PAGERDUTY) and target:
+            raise ValidationError(
+                {"target": "Leave empty: this channel's address is a setting, not stored here."}
+            )
+        if "*" in self.kind[:-1]:
+            raise ValidationError({"kind": "A * may only end the kind."})
+
+    def matches(self, *, kind: str, severity: str) -> bool:
+        if self.severity and self.severity != severity:
+            return False
+        if not self.kind:
+            return True
+        if self.kind.endswith("*"):
+            return kind.startswith(self.kind[:-1])
+        return kind == self.kind

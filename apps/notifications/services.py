@@ -14,9 +14,19 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from apps.audit.events import EventType
+from apps.audit.services import audit_record
+from apps.core.metrics import ALERT_DELIVERY
 from apps.core.time import utcnow
+from apps.core.validation import clean_or_raise
 from apps.notifications.channels import SENDERS, DeliveryError
-from apps.notifications.models import OPEN_STATUSES, Channel, Delivery, DeliveryStatus
+from apps.notifications.models import (
+    OPEN_STATUSES,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    RoutingRule,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +161,8 @@ def delivery_attempt(*, delivery_id: int) -> tuple[Delivery | None, int | None]:
         delivery.sent_at = utcnow()
         delivery.next_attempt_at = None
         delivery.response_status = status if isinstance(status, int) else None
+    severity = delivery.payload.get("severity") if isinstance(delivery.payload, dict) else None
+    ALERT_DELIVERY.labels(delivery.channel, severity or "none", delivery.status).inc()
     delivery.save(
         update_fields=[
             "status",
@@ -178,6 +190,47 @@ def staff_emails(role) -> list[str]:
     return list(rows)
 
 
+def _alert_deliveries_for(rule: RoutingRule, *, officers: list[str]) -> list[tuple[str, str]]:
+    """(channel, target) pairs one routing rule asks for; none when the channel is not set up
+    (no Slack URL, no Telegram token or chat, no PagerDuty key)."""
+    if rule.channel == Channel.EMAIL:
+        return [
+            (Channel.EMAIL, address) for address in ([rule.target] if rule.target else officers)
+        ]
+    if rule.channel == Channel.SLACK and settings.SLACK_WEBHOOK_URL:
+        return [(Channel.SLACK, "SLACK_WEBHOOK_URL")]
+    if rule.channel == Channel.TELEGRAM and settings.TELEGRAM_BOT_TOKEN:
+        chat = rule.target or settings.TELEGRAM_CHAT_ID
+        return [(Channel.TELEGRAM, chat)] if chat else []
+    if rule.channel == Channel.PAGERDUTY and settings.PAGERDUTY_ROUTING_KEY:
+        return [(Channel.PAGERDUTY, "PAGERDUTY_ROUTING_KEY")]
+    return []
+
+
+def alert_routes(*, kind: str, severity: str) -> list[tuple[str, str]]:
+    """Where an alert of this kind and severity goes: every active routing rule that matches,
+    each (channel, target) once. When none of them reaches a configured channel, email to the
+    Compliance Officers: an alert is never sent nowhere."""
+    from apps.rbac.roles import Role
+
+    rules = [
+        r
+        for r in RoutingRule.objects.filter(is_active=True)
+        if r.matches(kind=kind, severity=severity)
+    ]
+    officers: list[str] | None = None
+    routes: dict[tuple[str, str], None] = {}
+    for rule in rules:
+        if rule.channel == Channel.EMAIL and officers is None:
+            officers = staff_emails(Role.COMPLIANCE_OFFICER)
+        for route in _alert_deliveries_for(rule, officers=officers or []):
+            routes[route] = None
+    if not routes:
+        for address in staff_emails(Role.COMPLIANCE_OFFICER):
+            routes[(Channel.EMAIL, address)] = None
+    return list(routes)
+
+
 def alert_notify(
     *,
     kind: str,
@@ -189,15 +242,63 @@ def alert_notify(
     object_id: str | int = "",
 ) -> list[Delivery]:
     """Tell staff about an alert (a surveillance finding, a limit breach), by its kind and
-    severity ("critical", "warning", "info"). Recorded in the caller's transaction."""
+    severity ("critical", "warning", "info"), through the channels the routing rules choose.
+    Recorded in the caller's transaction; sent once it commits."""
+    body = {"kind": kind, "severity": severity, "text": text, **payload}
+    about = {"object_type": object_type, "object_id": object_id}
+    deliveries = [
+        delivery_create(
+            channel=channel,
+            event=kind,
+            target=target,
+            subject=subject,
+            payload=body if channel != Channel.EMAIL else {"text": text, "severity": severity},
+            **about,
+        )
+        for channel, target in alert_routes(kind=kind, severity=severity)
+    ]
+    callback = settings.NOTIFICATIONS_CALLBACK
+    if callback:
+        deliveries.append(
+            delivery_create(
+                channel=Channel.CALLBACK, event=kind, target=callback, payload=body, **about
+            )
+        )
+    return deliveries
+
+
+# --- routing rules (back office) ----------------------------------------------------------------
+
+ROUTING_FIELDS = ("name", "severity", "kind", "channel", "target", "is_active")
+
+
+def _routing_fields(rule: RoutingRule) -> dict:
+    return {name: getattr(rule, name) for name in ROUTING_FIELDS}
+
+
+@transaction.atomic
+def routing_rule_save(*, actor, rule: RoutingRule) -> RoutingRule:
+    """Create or change a routing rule (a staff-alert configuration change, audited)."""
+    from apps.rbac.access import require_role
     from apps.rbac.roles import Role
 
-    return notify(
-        event=kind,
-        payload={"kind": kind, "severity": severity, **payload},
-        subject=subject,
-        text=text,
-        emails=staff_emails(Role.COMPLIANCE_OFFICER),
-        object_type=object_type,
-        object_id=object_id,
+    require_role(actor, Role.COMPLIANCE_OFFICER, "change alert routing")
+    rule.target = rule.target.strip()
+    rule.kind = rule.kind.strip()
+    clean_or_raise(rule)
+    before = None
+    if rule.pk is not None:
+        stored = RoutingRule.objects.select_for_update().filter(pk=rule.pk).first()
+        before = _routing_fields(stored) if stored is not None else None
+    rule.save()
+    after = _routing_fields(rule)
+    if before == after:
+        return rule
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type=rule._meta.label_lower,
+        object_id=rule.pk,
+        payload={"change": "updated" if before else "created", "before": before, "after": after},
     )
+    return rule

@@ -10,18 +10,26 @@ from apps.notifications import tasks
 
 @pytest.fixture
 def receiver():
-    """A real HTTP server on the loopback: records each POST and answers with the next code
-    from `statuses` (200 once they run out)."""
+    """A real HTTP server on the loopback: records each POST (path, headers, body) and answers
+    with the next code from `statuses` (200 once they run out) and the body `reply`."""
     hits: list[dict] = []
     statuses: list[int] = []
+    state = SimpleNamespace(reply=b"")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - the http.server name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            hits.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+            hits.append(
+                {
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": body,
+                }
+            )
             self.send_response(statuses.pop(0) if statuses else 200)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(state.reply)))
             self.end_headers()
+            self.wfile.write(state.reply)
 
         def log_message(self, *args):
             return None
@@ -29,9 +37,10 @@ def receiver():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield SimpleNamespace(
-        url=f"http://127.0.0.1:{server.server_port}/hooks/orders", hits=hits, statuses=statuses
-    )
+    state.base = f"http://127.0.0.1:{server.server_port}"
+    state.url = f"{state.base}/hooks/orders"
+    state.hits, state.statuses = hits, statuses
+    yield state
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
