@@ -21,6 +21,7 @@ from apps.rules.checks import REGISTRY
 from apps.rules.gate import ruleset_bump
 from apps.rules.models import (
     ComplianceRule,
+    PortfolioRuleType,
     RegulatoryEntity,
     RestrictedListEntry,
     RuleAction,
@@ -48,7 +49,7 @@ DEMO_PRICE_MAX_AGE_SECONDS = 7 * 86400
 
 def _rule(
     code: str,
-    rule_type: RuleType,
+    rule_type: RuleType | PortfolioRuleType,
     name: str,
     params: dict,
     *,
@@ -78,6 +79,7 @@ def _rule(
 
 
 T = RuleType
+P = PortfolioRuleType
 DEMO_RULES = [
     # --- who and what may trade -------------------------------------------------------------
     _rule(
@@ -330,6 +332,82 @@ DEMO_RULES = [
         action=RuleAction.WARN,
         description="Warns (does not block) when an order cannot be traced to a signal or a "
         "risk check, so that desk orders typed by hand still pass in the demo.",
+    ),
+    # --- portfolio rules: the monitor evaluates them every minute of market hours ----------------
+    _rule(
+        "PF-ES-1",
+        P.EXPECTED_SHORTFALL,
+        "Expected shortfall 97.5% at most 10% of NAV",
+        {"max_pct": "10", "confidence": "97.5", "lookback_days": 250},
+        entity="SEC",
+        regulation="SEC 15c3-5(c)(1)(i)",
+        priority=200,
+        description="Historical simulation over the stored daily closes, per account and firm.",
+    ),
+    _rule(
+        "PF-DD-1",
+        P.MAX_DRAWDOWN,
+        "Maximum drawdown of NAV at most 15%",
+        {"max_pct": "15", "lookback_days": 250},
+        entity="SEC",
+        regulation="SEC 15c3-5(c)(1)(i)",
+        priority=201,
+    ),
+    _rule(
+        "PF-POS-1",
+        P.POSITION_WEIGHT,
+        "A single position at most 5% of the portfolio",
+        {"max_pct": "5"},
+        entity="ESMA",
+        regulation="UCITS Directive art. 52(1)",
+        priority=202,
+    ),
+    _rule(
+        "PF-SECTOR-1",
+        P.SECTOR_WEIGHT,
+        "A sector at most 25% of the portfolio",
+        {"max_pct": "25"},
+        entity="ESMA",
+        regulation="MiFID II art. 16(5)",
+        priority=203,
+    ),
+    _rule(
+        "PF-HHI-1",
+        P.HERFINDAHL,
+        "Concentration (Herfindahl-Hirschman index) at most 0.30",
+        {"max_index": "0.30"},
+        entity="ESMA",
+        regulation="MiFID II art. 16(5)",
+        priority=204,
+    ),
+    _rule(
+        "PF-IS-1",
+        P.IMPLEMENTATION_SHORTFALL,
+        "Implementation shortfall at most 50 bp",
+        {"max_bp": "50", "window_minutes": 1440},
+        entity="ESMA",
+        regulation="MiFID II art. 27(1)",
+        priority=205,
+        description="Fills against the reference price when each order was submitted, last day.",
+    ),
+    _rule(
+        "PF-UPTIME-1",
+        P.MONITOR_UPTIME,
+        "Monitor up at least 99.5% of market hours",
+        {"min_pct": "99.5", "window_hours": 24},
+        entity="ESMA",
+        regulation="RTS 6 art. 16",
+        priority=206,
+    ),
+    _rule(
+        "PF-DATA-1",
+        P.DATA_QUALITY,
+        "Fresh reference prices for at least 99% of instruments",
+        # The demo has no price feed (see DEMO_PRICE_MAX_AGE_SECONDS); production: minutes.
+        {"min_pct": "99", "max_age_seconds": DEMO_PRICE_MAX_AGE_SECONDS},
+        entity="ESMA",
+        regulation="RTS 6 art. 16",
+        priority=207,
     ),
 ]
 

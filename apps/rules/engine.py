@@ -14,7 +14,7 @@ from typing import Any
 
 from apps.rules.checks import REGISTRY
 from apps.rules.checks.base import CheckContext, Outcome
-from apps.rules.models import RuleAction, RuleScope, RuleStatus
+from apps.rules.models import PORTFOLIO_RULE_TYPES, RuleAction, RuleScope, RuleStatus
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ class RuleSet:
 
 
 def compile_rules(rows, version: int) -> RuleSet:
-    """Active and testing rules, parameters validated once, in priority order.
+    """Active and testing order rules (portfolio rules are the monitor's), parameters
+    validated once, in priority order.
 
     A stored rule whose parameters no longer validate is compiled as a rule that always fails
     (fail closed), not dropped.
@@ -85,6 +86,8 @@ def compile_rules(rows, version: int) -> RuleSet:
     for row in rows:
         if row.status not in (RuleStatus.ACTIVE, RuleStatus.TESTING):
             continue
+        if row.rule_type in PORTFOLIO_RULE_TYPES:
+            continue  # the monitor's, on whole books; not an order check
         module = REGISTRY.get(row.rule_type)
         try:
             if module is None:

@@ -17,7 +17,7 @@ from apps.approvals.services import approval_request_create
 from apps.audit import canonical
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
-from apps.core import sql
+from apps.core import metrics, sql
 from apps.core.errors import Conflict, NotFound
 from apps.core.time import utcnow
 from apps.rbac.access import user_role
@@ -381,6 +381,7 @@ def evaluate_request(
     ruleset_version: int | None = None,
 ) -> tuple[str, list[dict], CheckContext | None]:
     """Decision and results; any error inside evaluation rejects (fail closed)."""
+    started = time.perf_counter()
     try:
         ruleset = ruleset_current(ruleset_version)
         intent = _intent(req, user, order_id)
@@ -396,16 +397,15 @@ def evaluate_request(
         if switch is not None:
             pre.append(switch)
         status, checks = engine.evaluate(ruleset, ctx, pre_checks=pre)
-        return status, checks, ctx
     except DatabaseError:
+        metrics.RISK_CHECK_FAILURES.labels("database_error").inc()
         raise
     except Exception:  # noqa: BLE001 - fail closed, with the reason logged
         logger.exception("pre-trade evaluation failed")
-        return (
-            engine.REJECTED,
-            _gate_error("The pre-trade check failed; rejected.", "evaluation_error"),
-            None,
-        )
+        status, ctx = engine.REJECTED, None
+        checks = _gate_error("The pre-trade check failed; rejected.", "evaluation_error")
+    metrics.pretrade_observe(decision=status, checks=checks, seconds=time.perf_counter() - started)
+    return status, checks, ctx
 
 
 def _replay_or_conflict(found: list[tuple], client_order_id: str, digest: str) -> Order | None:

@@ -40,6 +40,23 @@ class RuleType(models.TextChoices):
     DECISION_PROVENANCE = "decision_provenance", "Decision provenance"
 
 
+class PortfolioRuleType(models.TextChoices):
+    """Rules on a whole book (an account's, or the firm's), evaluated every minute of market
+    hours by the monitor (apps.monitoring), never by the pre-trade engine."""
+
+    EXPECTED_SHORTFALL = "expected_shortfall", "Expected shortfall (portfolio)"
+    MAX_DRAWDOWN = "max_drawdown", "Maximum drawdown of NAV (portfolio)"
+    POSITION_WEIGHT = "position_weight", "Largest position weight (portfolio)"
+    SECTOR_WEIGHT = "sector_weight", "Largest sector weight (portfolio)"
+    HERFINDAHL = "herfindahl", "Herfindahl-Hirschman concentration (portfolio)"
+    IMPLEMENTATION_SHORTFALL = "implementation_shortfall", "Implementation shortfall (portfolio)"
+    MONITOR_UPTIME = "monitor_uptime", "Monitor uptime in market hours (firm)"
+    DATA_QUALITY = "data_quality", "Fresh reference prices (firm)"
+
+
+PORTFOLIO_RULE_TYPES = frozenset(PortfolioRuleType.values)
+
+
 class RuleScope(models.TextChoices):
     FIRM = "firm", "Firm"
     ACCOUNT = "account", "Account"
@@ -66,7 +83,9 @@ class ComplianceRule(models.Model):
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    rule_type = models.CharField(max_length=32, choices=RuleType.choices)
+    rule_type = models.CharField(
+        max_length=32, choices=RuleType.choices + PortfolioRuleType.choices
+    )
     parameters = models.JSONField(default=dict, blank=True)
     scope = models.CharField(max_length=16, choices=RuleScope.choices, default=RuleScope.FIRM)
     scope_value = models.CharField(

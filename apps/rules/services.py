@@ -30,6 +30,7 @@ from apps.rules.checks import REGISTRY
 from apps.rules.checks.base import ParameterError
 from apps.rules.gate import ruleset_bump
 from apps.rules.models import (
+    PORTFOLIO_RULE_TYPES,
     ComplianceRule,
     RegulatoryEntity,
     RestrictedListEntry,
@@ -216,6 +217,8 @@ def _normalised(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
             "scope_value",
             f"Required for the {scope} scope: the account code, symbol, sector or asset class.",
         )
+    if rule_type in PORTFOLIO_RULE_TYPES and scope not in (RuleScope.FIRM, RuleScope.ACCOUNT):
+        err("scope", "A portfolio rule is firm-wide (every account and the firm) or one account's.")
     if out.get("action") not in RuleAction.values:
         err("action", f"Must be one of {', '.join(RuleAction.values)}.")
 

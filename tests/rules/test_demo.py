@@ -13,6 +13,7 @@ from apps.core.time import utcnow
 from apps.rules import gate
 from apps.rules.models import (
     ComplianceRule,
+    PortfolioRuleType,
     RegulatoryEntity,
     RestrictedListEntry,
     RuleSetVersion,
@@ -86,7 +87,9 @@ def test_seed_demo_twice_is_idempotent_and_covers_every_rule_type(db):
     assert RuleSetVersion.objects.get(pk=1).version == version, "nothing new, no reload"
 
     active = ComplianceRule.objects.filter(status=RuleStatus.ACTIVE)
-    assert set(active.values_list("rule_type", flat=True)) == set(RuleType.values)
+    assert set(active.values_list("rule_type", flat=True)) == set(RuleType.values) | set(
+        PortfolioRuleType.values
+    )
     assert ComplianceRule.objects.filter(status=RuleStatus.TESTING).exists()
     assert set(RegulatoryEntity.objects.values_list("code", flat=True)) >= {
         "SEC",

@@ -1,4 +1,8 @@
-"""One module per rule type; REGISTRY maps the type to its module."""
+"""One module per rule type; REGISTRY maps the type to its module.
+
+Portfolio rule types (evaluated by the monitor, not the engine) have only their parameters'
+`validate` here, in `portfolio.py`.
+"""
 
 from importlib import import_module
 
@@ -13,6 +17,9 @@ def _load() -> dict:
         except ModuleNotFoundError as exc:
             if exc.name != f"apps.rules.checks.{rule_type}":
                 raise
+    from apps.rules.checks.portfolio import SPECS
+
+    registry.update(SPECS)
     return registry
 
 
