@@ -305,6 +305,14 @@ APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)
 # Held orders past their time to live are expired by this job (a decision after it is refused).
 PERIODIC_TASKS["approval expiry"] = {"task": "approvals.expire_due", "every": 15}
 
+# --- Surveillance -----------------------------------------------------------------------------
+# Each run reads only the events past its watermark (apps/surveillance/runner.py).
+SURVEILLANCE_INTERVAL_SECONDS = env.int("SURVEILLANCE_INTERVAL_SECONDS", default=10)
+PERIODIC_TASKS["surveillance"] = {
+    "task": "surveillance.run",
+    "every": SURVEILLANCE_INTERVAL_SECONDS,
+}
+
 # --- Notifications ----------------------------------------------------------------------------
 # Links in messages to staff (the approval request page) start with this.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

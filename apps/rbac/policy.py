@@ -34,6 +34,15 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "rules.restrictedlistentry": {"view": V, "add": C, "change": None, "delete": None},
     "rules.killswitch": {"view": V, "add": None, "change": None, "delete": None},
     "approvals.approvalrequest": {"view": V, "add": None, "change": None, "delete": None},
+    # surveillance: settings by compliance (through the service); alerts worked on their pages
+    "surveillance.detectorconfig": {"view": C, "add": None, "change": C, "delete": None},
+    "surveillance.alert": {"view": V, "add": None, "change": None, "delete": None},
+    "surveillance.occurrence": {"view": V, "add": None, "change": None, "delete": None},
+    "surveillance.alertnote": {"view": V, "add": None, "change": None, "delete": None},
+    "surveillance.executionreport": {"view": V, "add": None, "change": None, "delete": None},
+    "surveillance.surveillancecursor": {"view": C, "add": None, "change": None, "delete": None},
+    # reports: generated and filed through their services (Compliance Officer), never edited
+    "reporting.regulatoryreport": {"view": V, "add": None, "change": None, "delete": None},
     # delivery records name staff addresses and client endpoints: compliance follows them up
     "notifications.delivery": {"view": C, "add": None, "change": None, "delete": None},
     # where staff alerts go: compliance edits it (switched off, never deleted: audited)

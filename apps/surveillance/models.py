@@ -214,3 +214,25 @@ class AlertNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} {self.action}"
+
+
+class Occurrence(models.Model):
+    """Each time a pattern was found: the event that completed it. A pattern found again (a
+    replay over a range already analysed) is recognised by its key and event and not counted
+    twice."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="occurrence_rows")
+    dedup_key = models.CharField(max_length=200)
+    seq = models.BigIntegerField(help_text="The audit event that completed the pattern.")
+    at = models.DateTimeField()
+    title = models.CharField(max_length=300)
+    score = models.DecimalField(max_digits=6, decimal_places=4)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedup_key", "seq"], name="occurrence_once_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dedup_key} at #{self.seq}"

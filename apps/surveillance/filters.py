@@ -1,0 +1,21 @@
+"""The one FilterSet of alerts: the API list and the alerts page share it."""
+
+import django_filters
+
+from apps.surveillance.models import Alert, AlertStatus, Detector, Disposition, Severity
+
+
+class AlertFilter(django_filters.FilterSet):
+    detector = django_filters.MultipleChoiceFilter(choices=Detector.choices)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
+    status = django_filters.MultipleChoiceFilter(choices=AlertStatus.choices)
+    disposition = django_filters.ChoiceFilter(choices=Disposition.choices)
+    account = django_filters.CharFilter(field_name="account__code")
+    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    assignee = django_filters.CharFilter(field_name="assignee__username")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Alert
+        fields = ["detector", "severity", "status", "disposition", "account", "instrument"]
