@@ -1,3 +1,10 @@
-"""Page routes of reporting."""
+"""Page routes of reporting: the downloads page (with the generate-now form) and downloads."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.reporting import views
+
+urlpatterns = [
+    path("reports/", views.ReportListView.as_view(), name="reports-list"),
+    path("reports/<int:pk>/download/", views.ReportDownloadView.as_view(), name="reports-download"),
+]

@@ -1,3 +1,16 @@
 """API routes of reporting (under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.reporting import apis
+
+urlpatterns = [
+    path("reports/", apis.ReportListCreateApi.as_view(), name="report-list"),
+    path("reports/<int:report_id>/", apis.ReportDetailApi.as_view(), name="report-detail"),
+    path(
+        "reports/<int:report_id>/download/",
+        apis.ReportDownloadApi.as_view(),
+        name="report-download",
+    ),
+    path("reports/<int:report_id>/status/", apis.ReportStatusApi.as_view(), name="report-status"),
+]

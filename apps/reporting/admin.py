@@ -1,0 +1,32 @@
+"""Reports in the back office: read-only (files change only by generating a new version)."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from apps.rbac.admin import ReadOnlyAdminMixin
+from apps.reporting.models import RegulatoryReport
+
+
+@admin.register(RegulatoryReport)
+class RegulatoryReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "report_type",
+        "period_start",
+        "period_end",
+        "format",
+        "version",
+        "record_count",
+        "status",
+        "generated_at",
+        "generated_by_name",
+    ]
+    list_filter = ["report_type", "format", "status", "regulatory_entity", "generated_at"]
+    search_fields = ["=id", "sha256", "submission_reference", "file"]
+    date_hierarchy = "generated_at"
+    exclude = ["file"]
+    readonly_fields = ["download"]
+
+    @admin.display(description="file")
+    def download(self, obj) -> str:
+        return format_html('<a href="/reports/{}/download/">{}</a>', obj.pk, obj.filename)

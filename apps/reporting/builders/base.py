@@ -1,0 +1,138 @@
+"""What every report builder shares: the period, the streaming contract, cell formatting.
+
+A builder streams its rows (`rows()`) from the database in chunks and accumulates its summary
+as the rows pass, so that one pass serves every format: CSV and JSON write each row as it comes,
+PDF reads the summary afterwards. No builder holds the period's rows in memory.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from apps.core.time import rfc3339
+from apps.core.types import decimal_str
+
+CHUNK = 2000  # rows fetched per database round trip
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=UTC)
+
+    @property
+    def end_at(self) -> datetime:
+        """The first instant after the period (exclusive bound)."""
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+
+    @property
+    def label(self) -> str:
+        return str(self.start) if self.start == self.end else f"{self.start} to {self.end}"
+
+
+def cell(value) -> str:
+    """A value as report text: plain decimals, RFC 3339 UTC times, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return decimal_str(value)
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def json_cell(value):
+    """A value for JSON: amounts and times as strings (never floats), ints and bools as they are."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return cell(value)
+
+
+def pct(part, whole) -> Decimal:
+    """part / whole in per cent, two places (0 when whole is 0)."""
+    if not whole:
+        return Decimal("0.00")
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list]
+
+
+@dataclass
+class Chart:
+    title: str
+    labels: list[str]
+    values: list[Decimal]
+    unit: str = ""
+
+
+@dataclass
+class Summary:
+    """What a PDF shows and a JSON file carries beside its rows: headline totals, tables, charts."""
+
+    totals: list[tuple[str, object]]
+    tables: list[Table]
+    charts: list[Chart]
+
+    def as_dict(self) -> dict:
+        return {
+            "totals": {name: json_cell(value) for name, value in self.totals},
+            "tables": [
+                {
+                    "title": t.title,
+                    "columns": t.columns,
+                    "rows": [[json_cell(v) for v in row] for row in t.rows],
+                }
+                for t in self.tables
+            ],
+        }
+
+
+class ReportBuilder:
+    """Base of the five report builders."""
+
+    report_type: str = ""
+    title: str = ""
+    description: str = ""
+    columns: list[str] = []
+    formats: tuple[str, ...] = ("csv", "json", "pdf")
+
+    def __init__(self, *, period: Period, entity=None, generated_at: datetime, **options) -> None:
+        self.period = period
+        self.entity = entity
+        self.generated_at = generated_at
+        self.options = options
+        self.record_count = 0
+
+    def rows(self) -> Iterator[tuple]:
+        """The report's rows, streamed; counts them in record_count as they pass."""
+        for row in self.fetch():
+            self.record_count += 1
+            self.accumulate(row)
+            yield row
+
+    def fetch(self) -> Iterator[tuple]:
+        raise NotImplementedError
+
+    def accumulate(self, row: tuple) -> None:
+        """Add one row to the running summary."""
+
+    def summary(self) -> Summary:
+        """The summary of the rows streamed so far (call after consuming rows())."""
+        raise NotImplementedError
+
+    def consume(self) -> None:
+        """Stream every row without writing it (the PDF needs only the summary)."""
+        for _row in self.rows():
+            pass

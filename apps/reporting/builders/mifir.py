@@ -1,0 +1,355 @@
+"""MiFIR transaction report (RTS 22): one ISO 20022 `BizData` file per period.
+
+`BizData` (head.003) holds the business application header `AppHdr` (head.001) and the
+`FinInstrmRptgTxRpt` document (auth.016) with one `Tx/New` per fill, the firm dealing on own
+account (DEAL), and a `Tx/Cxl` for each transaction of an earlier submitted version that is no
+longer reported. The XML is written element by element (lxml's incremental writer), the CSV
+carries the same rows.
+"""
+
+import re
+from collections import defaultdict
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Case, DecimalField, F, Sum, When
+from lxml import etree
+
+from apps.core.types import decimal_str
+from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table
+from apps.trading.models import AssetClass, Fill
+
+NS_BIZ = "urn:iso:std:iso:20022:tech:xsd:head.003.001.01"
+NS_HDR = "urn:iso:std:iso:20022:tech:xsd:head.001.001.01"
+NS_TX = "urn:iso:std:iso:20022:tech:xsd:auth.016.001.01"
+MESSAGE = "auth.016.001.01"
+ZERO = Decimal("0")
+# The short-selling flag applies to sales of shares (and sovereign debt, not traded here).
+SHORT_SELLING_CLASSES = {AssetClass.EQUITY, AssetClass.ETF}
+NEW, CANCEL = "NEWT", "CANC"
+
+
+def tx_id(fill_id: int) -> str:
+    """The transaction reference: stable per fill, capital letters and digits (max 52)."""
+    return f"TX{fill_id:012d}"
+
+
+def _code(text: str, limit: int) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (text or "").upper())[:limit]
+
+
+def person_id(username: str) -> str:
+    """A national identifier for a person of the firm: branch country + their user id."""
+    return settings.REPORTING_FIRM_COUNTRY + (_code(username, 33) or "UNKNOWN")
+
+
+def algo_id(strategy: str) -> str:
+    return _code(strategy, 50) or "ALGO"
+
+
+class MifirTransactionsBuilder(ReportBuilder):
+    report_type = "mifir_transactions"
+    title = "MiFIR transaction report (RTS 22)"
+    description = "One transaction per fill executed in the period; the firm deals on own account."
+    formats = ("xml", "csv", "json", "pdf")
+    columns = [
+        "action",
+        "tx_id",
+        "executing_entity",
+        "submitting_entity",
+        "buyer_type",
+        "buyer",
+        "seller_type",
+        "seller",
+        "trading_capacity",
+        "trade_time",
+        "quantity",
+        "price",
+        "currency",
+        "venue",
+        "branch_country",
+        "isin",
+        "investment_decision_type",
+        "investment_decision",
+        "execution_type",
+        "execution",
+        "short_selling",
+        "exec_id",
+        "order_id",
+        "account",
+    ]
+
+    def __init__(self, *, cancel_tx_ids=(), version: int = 1, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.cancel_tx_ids = sorted(cancel_tx_ids)
+        self.version = version
+        self.lei = settings.REPORTING_FIRM_LEI
+        self.country = settings.REPORTING_FIRM_COUNTRY
+        self._actions = defaultdict(int)
+        self._venues = defaultdict(int)
+        self._short = 0
+        self._algo = 0
+
+    # --- rows ---------------------------------------------------------------------------------
+
+    def _opening_positions(self) -> dict[tuple[int, int], Decimal]:
+        """Net quantity per (account, instrument) before the period, for the short-sale flag."""
+        signed = Case(
+            When(order__side="buy", then=F("quantity")),
+            default=-F("quantity"),
+            output_field=DecimalField(max_digits=30, decimal_places=8),
+        )
+        rows = (
+            Fill.objects.filter(executed_at__lt=self.period.start_at)
+            .values_list("order__account_id", "order__instrument_id")
+            .annotate(net=Sum(signed))
+            .order_by()
+        )
+        return {(a, i): Decimal(str(net)) for a, i, net in rows}
+
+    def fetch(self):
+        for cancel in self.cancel_tx_ids:
+            yield (CANCEL, cancel, self.lei, self.lei, *[""] * (len(self.columns) - 4))
+        positions = defaultdict(lambda: ZERO, self._opening_positions())
+        fills = (
+            Fill.objects.filter(
+                executed_at__gte=self.period.start_at, executed_at__lt=self.period.end_at
+            )
+            .order_by("executed_at", "id")
+            .values_list(
+                "pk",
+                "exec_id",
+                "executed_at",
+                "quantity",
+                "price",
+                "venue",
+                "order_id",
+                "order__side",
+                "order__metadata",
+                "order__submitted_by__username",
+                "order__account_id",
+                "order__account__code",
+                "order__account__lei",
+                "order__instrument_id",
+                "order__instrument__isin",
+                "order__instrument__currency",
+                "order__instrument__asset_class",
+            )
+        )
+        for (
+            pk,
+            exec_id,
+            executed_at,
+            quantity,
+            price,
+            venue,
+            order_id,
+            side,
+            metadata,
+            username,
+            account_id,
+            account,
+            account_lei,
+            instrument_id,
+            isin,
+            currency,
+            asset_class,
+        ) in fills.iterator(chunk_size=CHUNK):
+            key = (account_id, instrument_id)
+            before = positions[key]
+            positions[key] = before + (quantity if side == "buy" else -quantity)
+            us = ("LEI", account_lei or self.lei)
+            venue_party = ("MIC", venue)
+            buyer, seller = (us, venue_party) if side == "buy" else (venue_party, us)
+            metadata = metadata if isinstance(metadata, dict) else {}
+            if metadata.get("decision_source") == "algo":
+                decision = ("algo", algo_id(str(metadata.get("strategy", ""))))
+                execution = decision
+            elif username:
+                decision = execution = ("person", person_id(username))
+            else:
+                decision, execution = ("", ""), ("client", "NORE")
+            short = ""
+            if side == "sell" and asset_class in SHORT_SELLING_CLASSES:
+                short = "SELL" if before >= quantity else "SESH"
+            yield (
+                NEW,
+                tx_id(pk),
+                self.lei,
+                self.lei,
+                *buyer,
+                *seller,
+                "DEAL",
+                executed_at,
+                quantity,
+                price,
+                currency,
+                venue,
+                self.country,
+                isin,
+                *decision,
+                *execution,
+                short,
+                exec_id,
+                order_id,
+                account,
+            )
+
+    def accumulate(self, row) -> None:
+        self._actions[row[0]] += 1
+        if row[0] == NEW:
+            self._venues[row[13]] += 1
+            self._short += row[20] == "SESH"
+            self._algo += row[18] == "algo"
+
+    def summary(self) -> Summary:
+        totals = [
+            ("Transactions (New)", self._actions[NEW]),
+            ("Cancellations (Cxl)", self._actions[CANCEL]),
+            ("Short sales", self._short),
+            ("Executed by an algorithm", self._algo),
+            ("Executing entity LEI", self.lei),
+        ]
+        venues = sorted(self._venues.items(), key=lambda kv: (-kv[1], kv[0]))
+        table = Table("Transactions by venue", ["Venue", "Transactions"], [list(v) for v in venues])
+        chart = Chart("Transactions by venue", [v for v, _ in venues], [c for _, c in venues])
+        return Summary(totals, [table], [chart])
+
+    # --- XML ----------------------------------------------------------------------------------
+
+    def message_id(self) -> str:
+        return f"RTS22{self.period.start:%Y%m%d}{self.period.end:%Y%m%d}V{self.version}"[:35]
+
+    def _app_header(self):
+        def party(identifier: str, scheme: str):
+            org = etree.Element(f"{{{NS_HDR}}}OrgId")
+            inner = etree.SubElement(etree.SubElement(org, f"{{{NS_HDR}}}Id"), f"{{{NS_HDR}}}OrgId")
+            other = etree.SubElement(inner, f"{{{NS_HDR}}}Othr")
+            etree.SubElement(other, f"{{{NS_HDR}}}Id").text = identifier
+            scheme_el = etree.SubElement(other, f"{{{NS_HDR}}}SchmeNm")
+            etree.SubElement(scheme_el, f"{{{NS_HDR}}}Prtry").text = scheme
+            return org
+
+        hdr = etree.Element(f"{{{NS_HDR}}}AppHdr", nsmap={None: NS_HDR})
+        etree.SubElement(hdr, f"{{{NS_HDR}}}Fr").append(party(self.lei, "LEI"))
+        to = etree.SubElement(hdr, f"{{{NS_HDR}}}To")
+        to.append(party(settings.REPORTING_AUTHORITY_COUNTRY, "NCA"))
+        etree.SubElement(hdr, f"{{{NS_HDR}}}BizMsgIdr").text = self.message_id()
+        etree.SubElement(hdr, f"{{{NS_HDR}}}MsgDefIdr").text = MESSAGE
+        etree.SubElement(hdr, f"{{{NS_HDR}}}CreDt").text = self.generated_at.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        return hdr
+
+    def write_xml(self, out) -> None:
+        """Write the BizData document to the binary file `out`, streaming the rows."""
+        with etree.xmlfile(out, encoding="UTF-8") as xf:
+            xf.write_declaration()
+            with xf.element(f"{{{NS_BIZ}}}BizData", nsmap={None: NS_BIZ}):
+                with xf.element(f"{{{NS_BIZ}}}Hdr"):
+                    xf.write(self._app_header())
+                with (
+                    xf.element(f"{{{NS_BIZ}}}Pyld"),
+                    xf.element(f"{{{NS_TX}}}Document", nsmap={None: NS_TX}),
+                    xf.element(f"{{{NS_TX}}}FinInstrmRptgTxRpt"),
+                ):
+                    for n, row in enumerate(self.rows(), 1):
+                        xf.write(_transaction(row))
+                        if n % CHUNK == 0:
+                            xf.flush()
+
+
+def _sub(parent, tag: str, text: str | None = None):
+    element = etree.SubElement(parent, f"{{{NS_TX}}}{tag}")
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _party(parent, tag: str, kind: str, identifier: str) -> None:
+    owner = _sub(_sub(parent, tag), "AcctOwnr")
+    _sub(_sub(owner, "Id"), kind, identifier)
+
+
+def _person_or_algo(parent, tag: str, kind: str, identifier: str, country: str) -> None:
+    holder = _sub(parent, tag)
+    if kind == "algo":
+        _sub(holder, "Algo", identifier)
+    elif kind == "client":
+        _sub(holder, "Clnt", identifier)
+    else:
+        person = _sub(holder, "Prsn")
+        _sub(person, "CtryOfBrnch", country)
+        other = _sub(person, "Othr")
+        _sub(other, "Id", identifier)
+        _sub(_sub(other, "SchmeNm"), "Cd", "NIDN")
+
+
+def _transaction(row: tuple):
+    (
+        action,
+        tx,
+        executing,
+        submitting,
+        buyer_type,
+        buyer,
+        seller_type,
+        seller,
+        capacity,
+        trade_time,
+        quantity,
+        price,
+        currency,
+        venue,
+        country,
+        isin,
+        decision_type,
+        decision,
+        execution_type,
+        execution,
+        short,
+        *_rest,
+    ) = row
+    wrapper = etree.Element(f"{{{NS_TX}}}Tx")
+    if action == CANCEL:
+        cancel = _sub(wrapper, "Cxl")
+        _sub(cancel, "TxId", tx)
+        _sub(cancel, "ExctgPty", executing)
+        _sub(cancel, "SubmitgPty", submitting)
+        return wrapper
+    new = _sub(wrapper, "New")
+    _sub(new, "TxId", tx)
+    _sub(new, "ExctgPty", executing)
+    _sub(new, "InvstmtPtyInd", "true")
+    _sub(new, "SubmitgPty", submitting)
+    _party(new, "Buyr", buyer_type, buyer)
+    _party(new, "Sellr", seller_type, seller)
+    _sub(_sub(new, "OrdrTrnsmssn"), "TrnsmssnInd", "false")
+    trade = _sub(new, "Tx")
+    _sub(trade, "TradDt", trade_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    _sub(trade, "TradgCpcty", capacity)
+    _sub(_sub(trade, "Qty"), "Unit", decimal_str(quantity))
+    amount = _sub(_sub(_sub(_sub(trade, "Pric"), "Pric"), "MntryVal"), "Amt", decimal_str(price))
+    amount.set("Ccy", currency)
+    _sub(trade, "TradVn", venue)
+    _sub(trade, "CtryOfBrnch", country)
+    _sub(_sub(new, "FinInstrm"), "Id", isin)
+    if decision_type:
+        _person_or_algo(new, "InvstmtDcsnPrsn", decision_type, decision, country)
+    _person_or_algo(new, "ExctgPrsn", execution_type, execution, country)
+    extra = _sub(new, "AddtlAttrbts")
+    if short:
+        _sub(extra, "ShrtSellgInd", short)
+    _sub(extra, "SctiesFincgTxInd", "false")
+    return wrapper
+
+
+def transaction_ids(source) -> set[str]:
+    """The TxIds of the New transactions in a report file (a path or a binary file), streamed."""
+    ids = set()
+    for _event, element in etree.iterparse(source, tag=f"{{{NS_TX}}}New"):
+        found = element.find(f"{{{NS_TX}}}TxId")
+        if found is not None:
+            ids.add(found.text)
+        element.clear()
+    return ids

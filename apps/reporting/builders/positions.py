@@ -1,0 +1,132 @@
+"""Positions as of a date: each account's net position per instrument at the end of that day.
+
+Rebuilt from the fills up to the end of the date with the book's own average-cost rule
+(`position_after_fill`), so that a past date is reported as it stood, not as the book stands
+now. Fills stream ordered by account and instrument; one position is held at a time.
+"""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import OuterRef, Subquery
+
+from apps.core.types import quantize
+from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table
+from apps.trading.models import Account, DailyPrice, Fill, Instrument, ReferencePrice
+from apps.trading.services import PositionState, position_after_fill
+
+ZERO = Decimal("0")
+FLAT = PositionState(ZERO, ZERO, ZERO)
+
+
+class PositionsBuilder(ReportBuilder):
+    report_type = "positions"
+    title = "Positions report"
+    description = "Net positions at the end of the as-of date (UTC), valued at the day's close."
+    columns = [
+        "as_of",
+        "account",
+        "symbol",
+        "isin",
+        "currency",
+        "net_position",
+        "average_price",
+        "mark_price",
+        "mark_source",
+        "market_value",
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._by_account = defaultdict(lambda: defaultdict(lambda: [0, ZERO, ZERO]))
+
+    def _marks(self) -> dict[int, tuple[Decimal | None, Decimal | None]]:
+        """Per instrument: the last close on or before the date, the last reference price."""
+        end = self.period.end_at
+        closes = DailyPrice.objects.filter(
+            instrument=OuterRef("pk"), date__lte=self.period.end
+        ).order_by("-date")
+        refs = ReferencePrice.objects.filter(instrument=OuterRef("pk"), as_of__lt=end).order_by(
+            "-as_of"
+        )
+        rows = Instrument.objects.annotate(
+            close=Subquery(closes.values("close")[:1]), ref=Subquery(refs.values("price")[:1])
+        ).values_list("pk", "symbol", "isin", "currency", "close", "ref")
+        return {
+            pk: (symbol, isin, currency, close, ref)
+            for pk, symbol, isin, currency, close, ref in rows
+        }
+
+    def fetch(self):
+        accounts = dict(Account.objects.values_list("pk", "code"))
+        instruments = self._marks()
+        fills = (
+            Fill.objects.filter(executed_at__lt=self.period.end_at)
+            .order_by("order__account_id", "order__instrument_id", "executed_at", "id")
+            .values_list(
+                "order__account_id", "order__instrument_id", "order__side", "quantity", "price"
+            )
+        )
+        key, state, last_price = None, FLAT, None
+        for account_id, instrument_id, side, quantity, price in fills.iterator(chunk_size=CHUNK):
+            if (account_id, instrument_id) != key:
+                if key is not None and state.quantity:
+                    yield self._row(key, state, last_price, accounts, instruments)
+                key, state = (account_id, instrument_id), FLAT
+            signed = quantity if side == "buy" else -quantity
+            state = position_after_fill(state, signed, price)
+            last_price = price
+        if key is not None and state.quantity:
+            yield self._row(key, state, last_price, accounts, instruments)
+
+    def _row(self, key, state, last_price, accounts, instruments) -> tuple:
+        account_id, instrument_id = key
+        symbol, isin, currency, close, ref = instruments[instrument_id]
+        if close is not None:
+            mark, source = close, "close"
+        elif ref is not None:
+            mark, source = ref, "reference"
+        else:
+            mark, source = last_price, "last_fill"
+        return (
+            self.period.end,
+            accounts[account_id],
+            symbol,
+            isin,
+            currency,
+            state.quantity,
+            state.average_cost,
+            mark,
+            source,
+            quantize(state.quantity * mark),
+        )
+
+    def accumulate(self, row) -> None:
+        account, currency, quantity, value = row[1], row[4], row[5], row[9]
+        per = self._by_account[account][currency]
+        per[0] += 1
+        per[1 if quantity > 0 else 2] += value
+
+    def summary(self) -> Summary:
+        rows, net_by_currency = [], defaultdict(lambda: ZERO)
+        for account in sorted(self._by_account):
+            for currency, (count, long_value, short_value) in sorted(
+                self._by_account[account].items()
+            ):
+                rows.append(
+                    [account, currency, count, long_value, short_value, long_value + short_value]
+                )
+                net_by_currency[currency] += long_value + short_value
+        totals = [("Positions", self.record_count), ("As of", self.period.end)]
+        totals += [(f"Net market value {c}", v) for c, v in sorted(net_by_currency.items())]
+        table = Table(
+            "By account",
+            ["Account", "Currency", "Positions", "Long value", "Short value", "Net value"],
+            rows,
+        )
+        chart = Chart(
+            "Gross market value by account",
+            [f"{r[0]} {r[1]}" for r in rows],
+            [r[3] - r[4] for r in rows],
+        )
+        return Summary(totals, [table], [chart])

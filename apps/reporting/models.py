@@ -1,0 +1,115 @@
+"""Regulatory reports: each generated file, its integrity digest and its filing status."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class ReportType(models.TextChoices):
+    DAILY_TRADING = "daily_trading", "Daily trading"
+    POSITIONS = "positions", "Positions"
+    MIFIR_TRANSACTIONS = "mifir_transactions", "MiFIR transactions (RTS 22)"
+    BEST_EXECUTION = "best_execution", "Best execution (RTS 28)"
+    COMPLIANCE = "compliance", "Compliance"
+
+
+class ReportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSON = "json", "JSON"
+    XML = "xml", "XML"
+    PDF = "pdf", "PDF"
+
+
+class ReportStatus(models.TextChoices):
+    GENERATED = "generated", "Generated"
+    SUBMITTED = "submitted", "Submitted"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+PERIOD_FORMAT_VERSION = ["period_start", "period_end", "format", "version"]
+
+
+def report_upload_to(instance: "RegulatoryReport", filename: str) -> str:
+    return f"reports/{instance.report_type}/{instance.period_end:%Y/%m}/{filename}"
+
+
+class RegulatoryReport(models.Model):
+    """One generated report file. A re-run of the same report makes a new version."""
+
+    report_type = models.CharField(max_length=24, choices=ReportType.choices, db_index=True)
+    regulatory_entity = models.ForeignKey(
+        "rules.RegulatoryEntity",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
+        help_text="The regulator the report is filed with (none for internal reports).",
+    )
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Inclusive; the as-of date of a positions report.")
+    format = models.CharField(max_length=4, choices=ReportFormat.choices)
+    version = models.PositiveIntegerField(default=1)
+    file = models.FileField(upload_to=report_upload_to, max_length=255)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    record_count = models.PositiveIntegerField()
+    summary = models.JSONField(default=dict, blank=True, help_text="Totals shown on the page.")
+    status = models.CharField(
+        max_length=10, choices=ReportStatus.choices, default=ReportStatus.GENERATED, db_index=True
+    )
+    submission_reference = models.CharField(max_length=128, blank=True)
+    regulator_response = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    schedule = models.CharField(
+        max_length=200, blank=True, help_text="The beat schedule that built it (no user then)."
+    )
+    generated_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-generated_at", "-id"]
+        constraints = [
+            # One version number per report (entity or none: two partial indexes, because
+            # NULLs never collide in a plain unique index).
+            models.UniqueConstraint(
+                fields=["report_type", "regulatory_entity", *PERIOD_FORMAT_VERSION],
+                condition=Q(regulatory_entity__isnull=False),
+                name="report_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["report_type", *PERIOD_FORMAT_VERSION],
+                condition=Q(regulatory_entity__isnull=True),
+                name="report_version_unique_no_entity",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__lte=F("period_end")), name="report_period_ordered"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["report_type", "period_end"], name="report_type_period"),
+        ]
+
+    def __str__(self) -> str:
+        period = (
+            f"{self.period_start}"
+            if self.period_start == self.period_end
+            else f"{self.period_start}..{self.period_end}"
+        )
+        return f"{self.get_report_type_display()} {period} v{self.version} ({self.format})"
+
+    @property
+    def generated_by_name(self) -> str:
+        if self.generated_by_id:
+            return self.generated_by.get_username()
+        return f"schedule: {self.schedule}" if self.schedule else "the platform"
+
+    @property
+    def filename(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1]

@@ -1,0 +1,125 @@
+"""The reports page: the list with its filters, the generate-now form (Compliance Officers),
+and downloads that re-check each file's SHA-256 before serving it. Generation and downloads go
+through the services the API calls too."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from apps.core.errors import PlatformError, ValidationFailed
+from apps.core.time import utcnow
+from apps.rbac.access import has_role
+from apps.rbac.mixins import RoleRequiredMixin
+from apps.rbac.roles import Role
+from apps.reporting import selectors
+from apps.reporting.apis import report_file_response
+from apps.reporting.builders import BUILDERS
+from apps.reporting.filters import ReportFilter
+from apps.reporting.models import ReportFormat, ReportStatus, ReportType
+from apps.reporting.services import GENERATOR_ROLE, report_download_open, report_generate
+from apps.rules.models import RegulatoryEntity
+
+PAGE_SIZE = 50
+
+
+def _date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(details={field: ["A date (YYYY-MM-DD)."]}) from None
+
+
+class ReportListView(RoleRequiredMixin, TemplateView):
+    required_role = Role.VIEWER
+    template_name = "reporting/list.html"
+
+    def get_context_data(self, errors=None, form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        everything = selectors.report_list(user=user)
+        filters = ReportFilter(self.request.GET, queryset=everything)
+        rows = filters.qs if filters.is_valid() else everything.none()
+        page = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get("page"))
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        yesterday = (utcnow() - timedelta(days=1)).date()
+        context.update(
+            filters=filters,
+            page=page,
+            query=query.urlencode(),
+            report_types=ReportType.choices,
+            report_formats=ReportFormat.choices,
+            statuses=ReportStatus.choices,
+            formats_by_type={t: list(b.formats) for t, b in BUILDERS.items()},
+            entities=list(RegulatoryEntity.objects.values_list("code", flat=True)),
+            can_generate=has_role(user, GENERATOR_ROLE),
+            errors=errors or [],
+            form=form
+            if form
+            else {
+                "report_type": ReportType.DAILY_TRADING,
+                "format": ReportFormat.CSV,
+                "period_start": yesterday.isoformat(),
+                "period_end": yesterday.isoformat(),
+                "regulatory_entity": "",
+            },
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not has_role(request.user, GENERATOR_ROLE):
+            raise DjangoPermissionDenied("Only a Compliance Officer or above may generate reports.")
+        form = {
+            name: request.POST.get(name, "").strip()
+            for name in ("report_type", "format", "period_start", "period_end", "regulatory_entity")
+        }
+        try:
+            entity = None
+            if form["regulatory_entity"]:
+                entity = RegulatoryEntity.objects.filter(code=form["regulatory_entity"]).first()
+                if entity is None:
+                    raise ValidationFailed(details={"regulatory_entity": ["No such entity."]})
+            report = report_generate(
+                report_type=form["report_type"],
+                period_start=_date(form["period_start"], "period_start"),
+                period_end=_date(form["period_end"], "period_end"),
+                fmt=form["format"],
+                entity=entity,
+                actor=request.user,
+            )
+        except ValidationFailed as exc:
+            problems = [f"{k}: {' '.join(map(str, v))}" for k, v in exc.details.items()]
+            return self._again(problems or [exc.message], form, status=400)
+        except PlatformError as exc:
+            return self._again([exc.message], form, status=exc.status_code)
+        messages.success(
+            request, f"Generated {report} · {report.record_count} records · SHA-256 {report.sha256}"
+        )
+        return HttpResponseRedirect(f"{reverse('reports-list')}?highlight={report.pk}")
+
+    def _again(self, errors: list[str], form: dict, *, status: int):
+        response = self.render_to_response(self.get_context_data(errors=errors, form=form))
+        response.status_code = status
+        return response
+
+
+class ReportDownloadView(RoleRequiredMixin, View):
+    required_role = Role.VIEWER
+
+    def get(self, request, pk: int):
+        report = selectors.report_get(user=request.user, report_id=pk)
+        if report is None:
+            raise Http404("No such report.")
+        try:
+            handle = report_download_open(report=report, actor=request.user)
+        except PlatformError as exc:  # the file no longer matches its hash: refused, alerted
+            page = ReportListView()
+            page.setup(request)
+            return page._again([exc.message], {}, status=exc.status_code)
+        return report_file_response(report, handle)

@@ -1,0 +1,97 @@
+"""The reports page: list and filters (Viewer), generate now (Compliance Officer), downloads."""
+
+import hashlib
+
+import pytest
+
+from apps.rbac.roles import Role
+from apps.reporting.models import RegulatoryReport
+from tests.permissions import assert_page_role_required
+
+pytestmark = pytest.mark.django_db
+PAGE = "/reports/"
+FORM = {
+    "report_type": "daily_trading",
+    "period_start": "2026-11-20",
+    "period_end": "2026-11-20",
+    "format": "csv",
+}
+
+
+def test_the_page_needs_viewer(client, make_user):
+    assert_page_role_required(client, make_user, PAGE, Role.VIEWER)
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.TRADER, Role.RISK_MANAGER])
+def test_generating_needs_compliance_officer(client, make_user, desk, role):
+    client.force_login(make_user(role))
+    page = client.get(PAGE)
+    assert b'id="generate"' not in page.content
+    assert client.post(PAGE, FORM).status_code == 403
+    assert not RegulatoryReport.objects.exists()
+
+
+def test_officer_generates_and_downloads(client, make_user, desk):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    assert b'id="generate"' in client.get(PAGE).content
+    response = client.post(PAGE, FORM, follow=True)
+    report = RegulatoryReport.objects.get()
+    assert response.status_code == 200
+    assert f"SHA-256 {report.sha256}".encode() in response.content
+    assert f'id="report-{report.pk}"'.encode() in response.content
+    download = client.get(f"/reports/{report.pk}/download/")
+    assert download.status_code == 200
+    body = b"".join(download.streaming_content)
+    assert hashlib.sha256(body).hexdigest() == report.sha256
+
+
+def test_bad_form_is_a_400_and_stores_nothing(client, make_user, desk):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    for bad in (
+        {"period_start": "yesterday"},
+        {"format": "xml"},
+        {"report_type": "gossip"},
+        {"period_end": "2026-11-01"},
+        {"regulatory_entity": "NOPE"},
+        {"period_start": "2026-11-20\x00"},
+    ):
+        response = client.post(PAGE, {**FORM, **bad})
+        assert response.status_code == 400, bad
+        assert b'id="report-errors"' in response.content
+    assert not RegulatoryReport.objects.exists()
+
+
+def test_filters_and_bad_filters(client, make_user, desk):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    client.post(PAGE, FORM)
+    client.post(PAGE, {**FORM, "report_type": "positions"})
+    page = client.get(PAGE, {"report_type": "positions"})
+    assert page.content.count(b'class="download"') == 1
+    assert client.get(PAGE, {"file_format": "pdf"}).content.count(b'class="download"') == 0
+    assert client.get(PAGE, {"period_from": "not-a-date"}).status_code == 200
+    assert client.get(PAGE, {"page": "99999"}).status_code == 200
+
+
+def test_a_tampered_file_is_refused_on_the_page(client, make_user, desk):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    client.post(PAGE, FORM)
+    report = RegulatoryReport.objects.get()
+    with open(report.file.path, "r+b") as handle:
+        handle.write(b"X")
+    response = client.get(f"/reports/{report.pk}/download/")
+    assert response.status_code == 409
+    assert b"does not match its recorded SHA-256" in response.content
+
+
+def test_download_of_unknown_report_is_a_404(client, make_user):
+    client.force_login(make_user(Role.VIEWER))
+    assert client.get("/reports/424242/download/").status_code == 404
+
+
+def test_download_page_needs_viewer(client, make_user, desk):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    client.post(PAGE, FORM)
+    report = RegulatoryReport.objects.get()
+    client.logout()
+    client.force_login(make_user(None))
+    assert client.get(f"/reports/{report.pk}/download/").status_code == 403
