@@ -74,6 +74,13 @@ def order(client_order_id: str, quantity: str = "10", limit_price: str = "100", 
     )
 
 
+def _stop_listening(sock: socket.socket) -> None:
+    """Close a listening socket and wake the thread blocked in its accept()."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
 class SilentServer:
     """A loopback server that accepts connections and never answers: the gate hangs."""
 
@@ -95,7 +102,7 @@ class SilentServer:
             self.accepted.append(conn)  # held open, never read nor written
 
     def close(self):
-        self.sock.close()
+        _stop_listening(self.sock)
         for conn in self.accepted:
             conn.close()
         self.thread.join(timeout=5)
@@ -193,7 +200,7 @@ class DroppingProxy:
         up.close()
 
     def close(self):
-        self.sock.close()
+        _stop_listening(self.sock)
         for sock in self.open:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
