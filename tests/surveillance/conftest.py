@@ -1,0 +1,60 @@
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from apps.core.time import utcnow
+from apps.trading.services import order_cancel, order_create, order_fill
+from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
+
+_ids = itertools.count(1)
+
+
+class Desk:
+    """Orders and fills through trading's services, as the gate and the fills API book them."""
+
+    def __init__(self):
+        self.a1 = AccountFactory(code="ACC-T1", beneficial_owner="Owner One")
+        self.a2 = AccountFactory(code="ACC-T2", beneficial_owner="Owner One")
+        self.b = AccountFactory(code="ACC-B", beneficial_owner="Owner Two")
+        self.aapl = InstrumentFactory(symbol="AAPL", isin="US0378331005")
+        self.msft = InstrumentFactory(symbol="MSFT", isin="US5949181045")
+        ReferencePriceFactory(instrument=self.aapl, price=Decimal("100"))
+        ReferencePriceFactory(instrument=self.msft, price=Decimal("400"))
+
+    def order(self, account, side, quantity, price="100", instrument=None, status="accepted"):
+        return order_create(
+            account=account,
+            instrument=instrument or self.aapl,
+            client_order_id=f"o-{next(_ids)}",
+            side=side,
+            order_type="limit",
+            quantity=quantity,
+            limit_price=price,
+            status=status,
+            reference_price=Decimal("100"),
+        )
+
+    def fill(self, order, quantity=None, price=None):
+        fill, _ = order_fill(
+            order=order,
+            exec_id=f"x-{next(_ids)}",
+            quantity=quantity or order.quantity,
+            price=price or order.limit_price,
+            venue="XNYS",
+            executed_at=utcnow(),
+            liquidity="removed",
+        )
+        return fill
+
+    def trade(self, account, side, quantity, price="100", instrument=None):
+        order = self.order(account, side, quantity, price, instrument)
+        return order, self.fill(order)
+
+    def cancel(self, order):
+        return order_cancel(order=order, reason="test")
+
+
+@pytest.fixture
+def desk(db):
+    return Desk()
