@@ -13,6 +13,7 @@ from compliance_client.models import (
     Amount,
     Decision,
     FillResult,
+    Instrument,
     KillSwitch,
     Order,
     OrderInfo,
@@ -166,6 +167,19 @@ def positions(
             nonzero=None if nonzero is None else str(nonzero).lower(),
             limit=PAGE_SIZE,
         ),
+        idempotent=True,
+        paged=True,
+    )
+
+
+def instruments(
+    *, symbol: str | None = None, asset_class: str | None = None
+) -> Call[list[Instrument]]:
+    return Call(
+        "GET",
+        f"{API}/instruments/",
+        lambda rows, _s: [Instrument.from_json(i) for i in rows],
+        params=_params(symbol=symbol, asset_class=asset_class, limit=PAGE_SIZE),
         idempotent=True,
         paged=True,
     )

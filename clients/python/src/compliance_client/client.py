@@ -36,6 +36,7 @@ from compliance_client.models import (
     ApprovalOutcome,
     Decision,
     FillResult,
+    Instrument,
     KillSwitch,
     Order,
     OrderInfo,
@@ -299,6 +300,12 @@ class ComplianceClient(_Base):
     ) -> list[Position]:
         return self._send(_ops.positions(account=account, instrument=instrument, nonzero=nonzero))
 
+    def instruments(
+        self, *, symbol: str | None = None, asset_class: str | None = None
+    ) -> list[Instrument]:
+        """Reference data with each instrument's latest reference price."""
+        return self._send(_ops.instruments(symbol=symbol, asset_class=asset_class))
+
     # --- approvals ------------------------------------------------------------------------
 
     def approval_outcome(self, order_id: int) -> ApprovalOutcome | None:
@@ -460,6 +467,9 @@ class AsyncComplianceClient(_Base):
 
     async def positions(self, **filters: Any) -> list[Position]:
         return await self._send(_ops.positions(**filters))
+
+    async def instruments(self, **filters: Any) -> list[Instrument]:
+        return await self._send(_ops.instruments(**filters))
 
     async def approval_outcome(self, order_id: int) -> ApprovalOutcome | None:
         return ApprovalOutcome.from_order(await self.order(order_id))

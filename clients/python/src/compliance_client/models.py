@@ -315,6 +315,41 @@ class Position:
 
 
 @dataclass(frozen=True)
+class Instrument:
+    """Reference data: what the gate prices an order against."""
+
+    symbol: str
+    isin: str
+    mic: str
+    name: str
+    asset_class: str
+    sector: str
+    currency: str
+    lot_size: Decimal
+    tick_size: Decimal
+    reference_price: Decimal | None
+    reference_price_as_of: datetime | None
+    is_active: bool = True
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Instrument:
+        return cls(
+            symbol=str(data["symbol"]),
+            isin=str(data.get("isin") or ""),
+            mic=str(data.get("mic") or ""),
+            name=str(data.get("name") or ""),
+            asset_class=str(data.get("asset_class") or ""),
+            sector=str(data.get("sector") or ""),
+            currency=str(data.get("currency") or ""),
+            lot_size=_dec(data.get("lot_size")) or Decimal(1),
+            tick_size=_dec(data.get("tick_size")) or Decimal(0),
+            reference_price=_dec(data.get("reference_price")),
+            reference_price_as_of=_time(data.get("reference_price_as_of")),
+            is_active=bool(data.get("is_active", True)),
+        )
+
+
+@dataclass(frozen=True)
 class FillResult:
     fill_id: int
     exec_id: str
