@@ -354,6 +354,8 @@ PAGERDUTY_ROUTING_KEY = env("PAGERDUTY_ROUTING_KEY", default="")
 # --- Monitoring and metrics -------------------------------------------------------------------
 # Bearer token Prometheus sends to /metrics (signed-in staff may read it too); empty: none.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# The continuous portfolio rules: every minute; a run does nothing while every venue is shut.
+PERIODIC_TASKS["portfolio monitor"] = {"task": "monitoring.run_checks", "every": 60}
 
 # --- Benchmarks -------------------------------------------------------------------------------
 # Routes the no-op POST /api/v1/bench/noop/ that bench/pretrade.py compares the gate with.

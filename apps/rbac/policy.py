@@ -45,6 +45,9 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "reporting.regulatoryreport": {"view": V, "add": None, "change": None, "delete": None},
     # delivery records name staff addresses and client endpoints: compliance follows them up
     "notifications.delivery": {"view": C, "add": None, "change": None, "delete": None},
+    # the portfolio monitor: written by its runs only
+    "monitoring.violation": {"view": V, "add": None, "change": None, "delete": None},
+    "monitoring.monitorrun": {"view": V, "add": None, "change": None, "delete": None},
     # where staff alerts go: compliance edits it (switched off, never deleted: audited)
     "notifications.routingrule": {"view": C, "add": C, "change": C, "delete": None},
     # the audit trail: read-only for everyone, exported by compliance
