@@ -12,8 +12,8 @@ Business day 2026-11-20 (a Friday), UTC:
 | 5 | 16:00 | ACC-T1 | AAPL | sell | 3  | 105 | 315 USD  | 0.25 | BATS | removed |
 
 Fill 3 was decided by an algorithm (strategy mean-rev-7), the others by the trader `tina`;
-fill 2 sells more SAP than ACC-T2 holds (a short sale). Closing prices: AAPL 106 on 11-20;
-SAP has none, its reference price is 205 (11-20 16:00).
+fill 2 sells more SAP than ACC-T2 holds (a short sale); the client directed fill 5 to BATS.
+Closing prices: AAPL 106 on 11-20; SAP has none, its reference price is 205 (11-20 16:00).
 """
 
 from datetime import UTC, date, datetime
@@ -110,6 +110,7 @@ def make_desk() -> dict:
         book_fill(account=t1, instrument=aapl, side="sell", quantity="4", price="110",
                   executed_at=at(DAY, "15:00"), commission="0.5", trader=tina),
         book_fill(account=t1, instrument=aapl, side="sell", quantity="3", price="105",
-                  executed_at=at(DAY, "16:00"), venue="BATS", commission="0.25", trader=tina),
+                  executed_at=at(DAY, "16:00"), venue="BATS", commission="0.25", trader=tina,
+                  metadata={"signal_id": "s5", "directed_venue": "BATS"}),
     ]  # fmt: skip
     return {"tina": tina, "t1": t1, "t2": t2, "aapl": aapl, "sap": sap, "fills": fills}

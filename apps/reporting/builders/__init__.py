@@ -1,13 +1,21 @@
 """The report builders, by report type."""
 
 from apps.reporting.builders.base import Period, ReportBuilder
+from apps.reporting.builders.best_execution import BestExecutionBuilder
+from apps.reporting.builders.compliance import ComplianceBuilder
 from apps.reporting.builders.daily_trading import DailyTradingBuilder
 from apps.reporting.builders.mifir import MifirTransactionsBuilder
 from apps.reporting.builders.positions import PositionsBuilder
 
 BUILDERS: dict[str, type[ReportBuilder]] = {
     builder.report_type: builder
-    for builder in (DailyTradingBuilder, PositionsBuilder, MifirTransactionsBuilder)
+    for builder in (
+        DailyTradingBuilder,
+        PositionsBuilder,
+        MifirTransactionsBuilder,
+        BestExecutionBuilder,
+        ComplianceBuilder,
+    )
 }
 
 __all__ = ["BUILDERS", "Period", "ReportBuilder"]
