@@ -216,3 +216,16 @@ def test_an_answer_that_is_not_the_platforms_is_a_protocol_error():
     client = ComplianceClient("http://gate.test", "t", transport=httpx.MockTransport(handler))
     decision = client.decide(order("proto-1"))
     assert decision.rejected and decision.local and decision.reason == "bad_response"
+
+
+def test_lists_follow_the_pages_on_the_clients_own_base_url(desk, client_for, monkeypatch):
+    from compliance_client import _ops
+
+    from tests.trading.factories import InstrumentFactory
+
+    InstrumentFactory.create_batch(4)
+    monkeypatch.setattr(_ops, "PAGE_SIZE", 2)  # 5 instruments: three pages
+    symbols = [i.symbol for i in client_for("viewer").instruments()]
+    assert len(symbols) == 5 and len(set(symbols)) == 5 and "AAPL" in symbols
+    [aapl] = client_for("viewer").instruments(symbol="AAPL")
+    assert aapl.reference_price == Decimal("100") and aapl.reference_price_as_of.tzinfo

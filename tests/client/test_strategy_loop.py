@@ -45,7 +45,7 @@ def test_the_example_loop_sends_only_what_the_gate_lets_through(desk, client_for
 
 def test_the_example_signals_price_at_the_reference(desk, client_for):
     AccountFactory(code="ACC-001")
-    pair = InstrumentFactory(symbol="BTC-USD", mic="XCRY", asset_class="crypto")
+    pair = InstrumentFactory(symbol="BTC-USD", mic="XOFF", asset_class="crypto")
     ReferencePriceFactory(instrument=pair, price=Decimal("64123.456"))
     [signal] = load_example().signals(client_for("trader"), 0)
     assert (signal.account, signal.instrument, signal.quantity) == (

@@ -352,7 +352,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             else:
                 password = getpass.getpass(f"Password for {args.username}: ")
             with ComplianceClient.login(url, args.username, password, timeout=args.timeout) as c:
-                token = c._headers["Authorization"].removeprefix("Token ")
+                token = c.token
             print(json.dumps({"token": token}) if args.json else token, file=out)
             return EXIT_OK
         token = args.token or os.environ.get("COMPLIANCE_TOKEN")

@@ -107,6 +107,7 @@ class _Base:
         max_backoff: float = 1.0,
         on_unavailable: OnUnavailable = "reject",
         on_reject: RejectHook | None = _log_rejection,
+        transport: Any = None,
     ) -> None:
         if on_unavailable not in ("reject", "raise"):
             # There is deliberately no "accept": an unanswered order is never let through.
@@ -118,9 +119,21 @@ class _Base:
         self.max_backoff = max_backoff
         self.on_unavailable = on_unavailable
         self.on_reject = on_reject
+        self.token = token
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if token:
             self._headers["Authorization"] = f"Token {token}"
+        self._http = self._open(transport)
+
+    def _open(self, transport: Any) -> Any:
+        raise NotImplementedError
+
+    def _next_page(self, link: str | None) -> str | None:
+        """A page link's path and query, sent to our own base URL (never another host with
+        our token), whatever host the platform saw behind a proxy."""
+        if not link:
+            return None
+        return str(httpx.URL(self.base_url).copy_with(raw_path=httpx.URL(link).raw_path))
 
     def _delay(self, attempt: int) -> float:
         """Exponential backoff with jitter: 0.05 s, 0.1 s, 0.2 s... at most `max_backoff`."""
@@ -164,10 +177,8 @@ class ComplianceClient(_Base):
     rejects (by default, a warning on the `compliance_client` logger).
     """
 
-    def __init__(self, base_url: str, token: str | None = None, **options: Any) -> None:
-        transport = options.pop("transport", None)
-        super().__init__(base_url, token, **options)
-        self._http = httpx.Client(
+    def _open(self, transport: Any) -> httpx.Client:
+        return httpx.Client(
             base_url=self.base_url,
             headers=self._headers,
             timeout=self.timeout,
@@ -203,8 +214,8 @@ class ComplianceClient(_Base):
         while url:
             page, _status = self._request(call, url)
             rows.extend(page["results"])
-            url = page.get("next")
-            call = _ops.Call(call.method, call.path, call.parse, idempotent=True)  # next has params
+            url = self._next_page(page.get("next"))
+            call = _ops.Call(call.method, call.path, call.parse, idempotent=True)  # url has them
         return rows
 
     def _request(self, call: _ops.Call[Any], url: str) -> tuple[Any, int]:
@@ -370,10 +381,8 @@ class ComplianceClient(_Base):
 class AsyncComplianceClient(_Base):
     """The same client for asyncio: every method is a coroutine."""
 
-    def __init__(self, base_url: str, token: str | None = None, **options: Any) -> None:
-        transport = options.pop("transport", None)
-        super().__init__(base_url, token, **options)
-        self._http = httpx.AsyncClient(
+    def _open(self, transport: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
             timeout=self.timeout,
@@ -410,7 +419,7 @@ class AsyncComplianceClient(_Base):
         while url:
             page, _status = await self._request(call, url)
             rows.extend(page["results"])
-            url = page.get("next")
+            url = self._next_page(page.get("next"))
             call = _ops.Call(call.method, call.path, call.parse, idempotent=True)
         return rows
 
@@ -453,9 +462,30 @@ class AsyncComplianceClient(_Base):
     async def orders(self, **filters: Any) -> list[OrderInfo]:
         return await self._send(_ops.orders(**filters))
 
-    async def fill(self, order_id: int, **fill: Any) -> FillResult:
-        """Keyword arguments as `ComplianceClient.fill`."""
-        return await self._send(_ops.fill(order_id, **fill))
+    async def fill(
+        self,
+        order_id: int,
+        *,
+        exec_id: str,
+        quantity: Amount,
+        price: Amount,
+        venue: str,
+        executed_at: datetime,
+        liquidity: str,
+        commission: Amount | None = None,
+    ) -> FillResult:
+        return await self._send(
+            _ops.fill(
+                order_id,
+                exec_id=exec_id,
+                quantity=quantity,
+                price=price,
+                venue=venue,
+                executed_at=executed_at,
+                liquidity=liquidity,
+                commission=commission,
+            )
+        )
 
     async def cancel(self, order_id: int) -> OrderInfo:
         return await self._send(_ops.cancel(order_id))
@@ -465,11 +495,21 @@ class AsyncComplianceClient(_Base):
     ) -> AmendResult:
         return await self._send(_ops.amend(order_id, quantity=quantity, limit_price=limit_price))
 
-    async def positions(self, **filters: Any) -> list[Position]:
-        return await self._send(_ops.positions(**filters))
+    async def positions(
+        self,
+        *,
+        account: str | None = None,
+        instrument: str | None = None,
+        nonzero: bool | None = None,
+    ) -> list[Position]:
+        return await self._send(
+            _ops.positions(account=account, instrument=instrument, nonzero=nonzero)
+        )
 
-    async def instruments(self, **filters: Any) -> list[Instrument]:
-        return await self._send(_ops.instruments(**filters))
+    async def instruments(
+        self, *, symbol: str | None = None, asset_class: str | None = None
+    ) -> list[Instrument]:
+        return await self._send(_ops.instruments(symbol=symbol, asset_class=asset_class))
 
     async def approval_outcome(self, order_id: int) -> ApprovalOutcome | None:
         return ApprovalOutcome.from_order(await self.order(order_id))
@@ -497,9 +537,24 @@ class AsyncComplianceClient(_Base):
     async def kill_switches(self, *, active: bool | None = None) -> list[KillSwitch]:
         return await self._send(_ops.kill_switches(active=active))
 
-    async def kill_switch_activate(self, **switch: Any) -> KillSwitch:
-        """Keyword arguments as `ComplianceClient.kill_switch_activate`."""
-        return await self._send(_ops.kill_switch_activate(**switch))
+    async def kill_switch_activate(
+        self,
+        *,
+        scope: str,
+        state: str,
+        reason: str,
+        target: str = "",
+        cancel_working: bool = False,
+    ) -> KillSwitch:
+        return await self._send(
+            _ops.kill_switch_activate(
+                scope=scope,
+                state=state,
+                reason=reason,
+                target=target,
+                cancel_working=cancel_working,
+            )
+        )
 
     async def kill_switch_deactivate(self, switch_id: int, *, comment: str = "") -> KillSwitch:
         return await self._send(_ops.kill_switch_deactivate(switch_id, comment=comment))
