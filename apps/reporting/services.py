@@ -157,7 +157,7 @@ def report_generate(
                 report.save()
                 audit_record(
                     event_type=EventType.REPORT_GENERATED,
-                    actor=actor or (f"schedule:{schedule}" if schedule else None),
+                    actor=actor,
                     object_type=OBJECT_TYPE,
                     object_id=report.pk,
                     payload=_report_payload(report),
