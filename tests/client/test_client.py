@@ -135,28 +135,20 @@ def test_login_gets_a_token(desk):
 def test_fill_amend_cancel_and_positions(client_for):
     client = client_for("trader")
     placed = client.submit(order("life-1"))
-    filled = client.fill(
-        placed.id,
-        exec_id="ex-1",
-        quantity="4",
-        price="100.25",
-        venue="XNYS",
-        executed_at=datetime.now(UTC),
-        liquidity="removed",
-    )
+    execution = {
+        "exec_id": "ex-1",
+        "quantity": "4",
+        "price": "100.25",
+        "venue": "XNYS",
+        "executed_at": datetime.now(UTC),
+        "liquidity": "removed",
+    }
+    filled = client.fill(placed.id, **execution)
     assert filled.order.status == "partially_filled"
     assert filled.order.filled_quantity == Decimal("4")
     assert filled.position.quantity == Decimal("4")
     with pytest.raises(Conflict) as caught:  # the same execution reported twice
-        client.fill(
-            placed.id,
-            exec_id="ex-1",
-            quantity="4",
-            price="100.25",
-            venue="XNYS",
-            executed_at=datetime.now(UTC),
-            liquidity="removed",
-        )
+        client.fill(placed.id, **execution)
     assert caught.value.code == "duplicate_exec_id"
 
     amended = client.amend(placed.id, limit_price="101")
