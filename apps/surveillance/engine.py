@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from apps.surveillance.detectors import DETECTORS
 from apps.surveillance.detectors.base import Detector, Finding
 
-SWEEP_EVERY = 4096  # events between sweeps of the detectors' stale state
+SWEEP_SECONDS = 120.0  # stream time between sweeps of the detectors' stale state
 
 
 class Engine:
@@ -20,6 +20,7 @@ class Engine:
                 self.routes.setdefault(kind, []).append(getattr(detector, f"feed_{kind}"))
         self.last_seq = 0
         self.now = 0.0
+        self.swept = 0.0
 
     @classmethod
     def build(cls, params_by_name: dict[str, dict], context=None) -> "Engine":
@@ -32,11 +33,14 @@ class Engine:
 
     def run(self, events: Iterable, emit_after: int = 0) -> Iterator[Finding]:
         routes = self.routes
-        count = 0
         for ev in events:
-            count += 1
             if ev.ts > self.now:
                 self.now = ev.ts
+                if self.now - self.swept >= SWEEP_SECONDS:
+                    if self.swept:
+                        for detector in self.detectors:
+                            detector.sweep(self.now)
+                    self.swept = self.now
             self.last_seq = ev.seq
             feeds = routes.get(ev.kind)
             if feeds:
@@ -48,6 +52,3 @@ class Engine:
                         yield from found
                     else:
                         yield found
-            if count % SWEEP_EVERY == 0:
-                for detector in self.detectors:
-                    detector.sweep(self.now)

@@ -42,39 +42,33 @@ class ConcentrationDetector(Detector):
         self.max_pct = self.params["max_pct"]
         self.floor = self.params["min_portfolio_value"]
         self.min_positions = self.params["min_positions"]
-        # account -> {instrument: [quantity, price]}; the size of the book, not of the history
-        self.books: dict[str, dict[str, list]] = {}
+        # account -> its book; the size of the books, not of the history
+        self.books: dict[str, _Book] = {}
         self.above: set[tuple[str, str]] = set()
 
     def horizon(self) -> float:
         return 0.0
 
-    def _book(self, account: str) -> dict[str, list]:
+    def _book(self, account: str) -> "_Book":
         book = self.books.get(account)
         if book is None:
             loader = getattr(self.context, "book", None)
-            book = self.books[account] = loader(account) if loader else {}
+            book = self.books[account] = _Book(loader(account) if loader else {})
         return book
 
     def feed_fill(self, ev) -> None:
         book = self._book(ev.account)
-        row = book.get(ev.instrument)
-        if row is None:
-            book[ev.instrument] = [ZERO, ev.price]
-        else:
-            row[1] = ev.price
+        row = book.rows.get(ev.instrument)
+        book.set(ev.instrument, row[0] if row else ZERO, ev.price)
 
     def feed_position(self, ev) -> Finding | None:
         book = self._book(ev.account)
-        row = book.get(ev.instrument)
-        if row is None:
-            row = book[ev.instrument] = [ev.quantity, None]
-        row[0] = ev.quantity
+        row = book.rows.get(ev.instrument)
+        book.set(ev.instrument, ev.quantity, row[1] if row else None)
         key = (ev.account, ev.instrument)
-        values = {s: abs(q * p) for s, (q, p) in book.items() if q and p is not None}
-        total = sum(values.values(), ZERO)
-        held = values.get(ev.instrument, ZERO)
-        if len(values) < self.min_positions or total <= 0 or total < self.floor:
+        total = book.total
+        held = book.rows[ev.instrument][2]
+        if book.count < self.min_positions or total <= 0 or total < self.floor:
             self.above.discard(key)
             return None
         share = held / total * HUNDRED
@@ -106,6 +100,31 @@ class ConcentrationDetector(Detector):
                 "limit_pct": str(self.max_pct),
                 "position_value": str(held.quantize(Decimal("0.01"))),
                 "portfolio_value": str(total.quantize(Decimal("0.01"))),
-                "positions": len(values),
+                "positions": book.count,
             },
         )
+
+
+class _Book:
+    """An account's positions: instrument -> [quantity, price, gross value], with the total
+    and the number of positions that have a value kept as rows change."""
+
+    __slots__ = ("rows", "total", "count")
+
+    def __init__(self, loaded: dict[str, list]):
+        self.rows: dict[str, list] = {}
+        self.total = ZERO
+        self.count = 0
+        for symbol, (quantity, price) in loaded.items():
+            self.set(symbol, quantity, price)
+
+    def set(self, symbol: str, quantity: Decimal, price: Decimal | None) -> None:
+        row = self.rows.get(symbol)
+        old = row[2] if row else ZERO
+        new = abs(quantity * price) if quantity and price is not None else ZERO
+        if row is None:
+            self.rows[symbol] = [quantity, price, new]
+        else:
+            row[0], row[1], row[2] = quantity, price, new
+        self.total += new - old
+        self.count += (new > 0) - (old > 0)

@@ -81,6 +81,8 @@ class LayeringDetector(Detector):
         if not book:
             return
         book.pop(ev.order_id, None)  # a filled order is not a layer
+        if len(book) < self.min_orders:
+            return
         oldest = ev.ts - self.max_age
         layer = {
             order_id: price

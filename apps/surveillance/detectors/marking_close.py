@@ -38,14 +38,14 @@ class MarkingCloseDetector(Detector):
         price, reference = ev.price, ev.reference_price
         if price is None or not reference:
             return None
-        closes = getattr(self.context, "close_after", None)
-        close = closes(ev.instrument, ev.ts) if closes else None
-        if close is None or close - ev.ts > self.window:
-            return None
         move = (price - reference) / reference * BP
         if ev.side == "sell":
             move = -move
         if move < self.min_move:
+            return None  # checked first: the calendar is only asked about aggressive prices
+        closes = getattr(self.context, "close_after", None)
+        close = closes(ev.instrument, ev.ts) if closes else None
+        if close is None or close - ev.ts > self.window:
             return None
         shown = move.quantize(Decimal("0.1"))
         minutes = (close - ev.ts) / 60

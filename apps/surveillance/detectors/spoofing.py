@@ -6,15 +6,7 @@ spoofing: size is what tells them apart."""
 from collections import deque
 from decimal import Decimal
 
-from apps.surveillance.detectors.base import (
-    DEDUP,
-    Detector,
-    Finding,
-    Param,
-    pop_older,
-    prune_keys,
-    score_of,
-)
+from apps.surveillance.detectors.base import DEDUP, Detector, Finding, Param, pop_older, score_of
 from apps.surveillance.stream import CANCEL, FILL, NEW
 
 ZERO = Decimal(0)
@@ -69,11 +61,16 @@ class SpoofingDetector(Detector):
         return self.baseline_span + self.window
 
     def sweep(self, now: float) -> None:
+        # Whole keys that left the windows go; a live key's old entries go when it is next fed.
         self._forget_young(now)
-        for entry in self.sizes.values():
-            self._trim_sizes(entry, now)
-        prune_keys(self.sizes, now - self.baseline_span, lambda e: e[0][-1][0] if e[0] else 0.0)
-        prune_keys(self.fills, now - self.window, lambda q: q[-1][0] if q else 0.0)
+        cutoff = now - self.baseline_span
+        stale = [k for k, entry in self.sizes.items() if not entry[0] or entry[0][-1][0] < cutoff]
+        for key in stale:
+            del self.sizes[key]
+        cutoff = now - self.window
+        stale = [k for k, queue in self.fills.items() if not queue or queue[-1][0] < cutoff]
+        for key in stale:
+            del self.fills[key]
 
     def _forget_young(self, now: float) -> None:
         queue, young, cutoff = self.young_queue, self.young, now - self.window
@@ -92,12 +89,12 @@ class SpoofingDetector(Detector):
             entry = self.sizes[key] = [deque(), ZERO]
         else:
             self._trim_sizes(entry, ev.ts)
-        count = len(entry[0])
-        usual = entry[1] / count if count >= self.baseline_min else None
+        # The baseline as it stood when the order came (total, count): divided only if needed.
+        baseline = (entry[1], len(entry[0]))
         entry[0].append((ev.ts, ev.quantity))
         entry[1] += ev.quantity
         self._forget_young(ev.ts)
-        self.young[ev.order_id] = (ev.ts, ev.side, ev.quantity, usual, count)
+        self.young[ev.order_id] = (ev.ts, ev.side, ev.quantity, baseline)
         self.young_queue.append((ev.ts, ev.order_id))
 
     def feed_fill(self, ev) -> None:
@@ -114,10 +111,11 @@ class SpoofingDetector(Detector):
         placed = self.young.pop(ev.order_id, None)
         if placed is None or ev.filled:
             return None
-        ts, side, quantity, usual, count = placed
+        ts, side, quantity, (total, count) = placed
         lifetime = ev.ts - ts
-        if lifetime > self.window or usual is None or usual <= 0:
+        if lifetime > self.window or count < self.baseline_min or total <= 0:
             return None
+        usual = total / count
         ratio = quantity / usual
         if ratio < self.multiple:
             return None
