@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from compliance_client.cli import main
 
 from apps.trading.models import Order as OrderRow
+from tests.client.conftest import PASSWORD
 from tests.notifications.conftest import free_port
 
 ORDER = ["--account", "ACC-T1", "--instrument", "AAPL", "--side", "buy", "--quantity", "10"]
@@ -133,3 +135,13 @@ def test_the_installed_command_runs_as_a_process(desk):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "accepted"
+
+
+def test_login_prints_a_token_that_works(desk, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    out = io.StringIO()
+    args = ["--url", desk.url, "login", "--username", "trader", "--password-stdin"]
+    assert main(args, stdout=out) == 0
+    token = out.getvalue().strip()
+    code, printed = cli(SimpleNamespace(url=desk.url, tokens={"me": token}), "positions", user="me")
+    assert code == 0 and printed.split()[:2] == ["ACCOUNT", "INSTRUMENT"]
