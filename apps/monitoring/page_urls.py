@@ -1,3 +1,11 @@
-"""Page routes of monitoring."""
+"""Page routes of monitoring: the dashboard, its data, and the Prometheus endpoint."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.monitoring import views
+
+urlpatterns = [
+    path("dashboard/", views.DashboardView.as_view(), name="compliance-dashboard"),
+    path("dashboard/data/", views.DashboardDataView.as_view(), name="compliance-dashboard-data"),
+    path("metrics", views.metrics, name="metrics"),
+]

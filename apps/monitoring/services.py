@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
@@ -35,7 +35,8 @@ from apps.notifications.services import alert_notify
 from apps.rules.checks.portfolio import SPECS
 from apps.rules.gate import market_is_open
 from apps.rules.models import PORTFOLIO_RULE_TYPES, ComplianceRule, RuleScope, RuleStatus
-from apps.trading.models import DailyPrice, Fill, Instrument, Position, ReferencePrice
+from apps.trading.models import DailyPrice, Fill, Instrument, Position
+from apps.trading.selectors import latest_price_subquery
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +71,6 @@ class Books:
             return None
 
 
-def _latest_price():
-    latest = ReferencePrice.objects.filter(instrument=OuterRef("pk")).order_by("-as_of")
-    return Subquery(latest.values("price")[:1]), Subquery(latest.values("as_of")[:1])
-
-
 def books_load() -> Books:
     rows = list(
         Position.objects.filter(account__is_active=True)
@@ -83,11 +79,10 @@ def books_load() -> Books:
         .values_list("account_id", "account__code", "instrument_id", "quantity")
     )
     instrument_ids = np.array(sorted({r[2] for r in rows}), dtype=np.int64)
-    price, _as_of = _latest_price()
     info = {
         pk: (symbol, sector, px)
         for pk, symbol, sector, px in Instrument.objects.filter(pk__in=instrument_ids.tolist())
-        .annotate(px=price)
+        .annotate(px=latest_price_subquery("price"))
         .values_list("pk", "symbol", "sector", "px")
     }
     codes = list(dict.fromkeys(r[1] for r in rows))
@@ -267,7 +262,7 @@ def _evaluate_book_rule(
     return []
 
 
-def _calendars_now(now: datetime) -> tuple[set[str], set[str]]:
+def calendars_now(now: datetime) -> tuple[set[str], set[str]]:
     """The calendars of the active instruments, and those open now."""
     codes = {
         calendar or mic
@@ -325,10 +320,9 @@ def _evaluate_firm_rule(rule, params, now: datetime, calendars: set[str], open_n
         share = measures.uptime(minutes, beats)
         return share * 100, f"{minutes.size} market minutes in the last {params['window_hours']} h"
     if rule.rule_type == "data_quality":
-        _price, as_of = _latest_price()
         rows = list(
             Instrument.objects.filter(is_active=True)
-            .annotate(as_of=as_of)
+            .annotate(as_of=latest_price_subquery("as_of"))
             .values_list("calendar", "mic", "as_of")
         )
         ages = np.array(
@@ -481,7 +475,7 @@ def monitor_run(*, now: datetime | None = None, require_open: bool = True) -> Mo
     """One pass of every active portfolio rule over every book. Returns None, doing nothing,
     when no venue of an active instrument is open (unless `require_open` is False)."""
     now = now or utcnow()
-    calendars, open_now = _calendars_now(now)
+    calendars, open_now = calendars_now(now)
     if require_open and not open_now:
         return None
     started = time.perf_counter()

@@ -1,3 +1,9 @@
 """API routes of monitoring (under /api/v1/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.monitoring import apis
+
+urlpatterns = [
+    path("compliance/status/", apis.ComplianceStatusApi.as_view(), name="compliance-status"),
+]
