@@ -24,8 +24,13 @@ class RegulatoryReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["report_type", "format", "status", "regulatory_entity", "generated_at"]
     search_fields = ["=id", "sha256", "submission_reference", "file"]
     date_hierarchy = "generated_at"
-    exclude = ["file"]
-    readonly_fields = ["download"]
+
+    def get_fields(self, request, obj=None):
+        # the file as a link to the checked download, never to the storage itself
+        return ["download", *[f.name for f in self.model._meta.fields if f.name != "file"]]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     @admin.display(description="file")
     def download(self, obj) -> str:

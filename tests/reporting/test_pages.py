@@ -95,3 +95,17 @@ def test_download_page_needs_viewer(client, make_user, desk):
     client.logout()
     client.force_login(make_user(None))
     assert client.get(f"/reports/{report.pk}/download/").status_code == 403
+
+
+def test_back_office_lists_reports_read_only(client, make_user, desk):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    client.post(PAGE, FORM)
+    report = RegulatoryReport.objects.get()
+    client.force_login(make_user(Role.VIEWER))
+    listing = client.get("/admin/reporting/regulatoryreport/")
+    assert listing.status_code == 200
+    detail = client.get(f"/admin/reporting/regulatoryreport/{report.pk}/change/")
+    assert detail.status_code == 200
+    assert f"/reports/{report.pk}/download/".encode() in detail.content
+    assert client.post(f"/admin/reporting/regulatoryreport/{report.pk}/delete/").status_code == 403
+    assert client.get("/admin/reporting/regulatoryreport/add/").status_code == 403
