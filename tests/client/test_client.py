@@ -202,12 +202,20 @@ def test_the_async_client_does_the_same(desk):
 
 
 def test_an_answer_that_is_not_the_platforms_is_a_protocol_error():
-    def handler(request):
-        return httpx.Response(200, text="<html>captive portal</html>")
-
-    client = ComplianceClient("http://gate.test", "t", transport=httpx.MockTransport(handler))
-    decision = client.decide(order("proto-1"))
-    assert decision.rejected and decision.local and decision.reason == "bad_response"
+    # What sits in front of a gate that is down (a captive portal, a proxy's page), in process.
+    answers = iter(
+        [
+            httpx.Response(200, text="<html>captive portal</html>"),
+            httpx.Response(201, json=["not", "a", "decision"]),
+            httpx.Response(201, json={"status": "accepted", "checks": "?", "id": "x"}),
+        ]
+    )
+    transport = httpx.MockTransport(lambda request: next(answers))
+    client = ComplianceClient("http://gate.test", "t", transport=transport)
+    # A body that says "accepted" is taken at its word only in the platform's shape.
+    for n in range(3):
+        decision = client.decide(order(f"proto-{n}"))
+        assert decision.rejected and decision.local and decision.reason == "bad_response"
 
 
 def test_lists_follow_the_pages_on_the_clients_own_base_url(desk, client_for, monkeypatch):

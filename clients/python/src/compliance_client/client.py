@@ -89,7 +89,7 @@ def _parse(call: _ops.Call[T], response: httpx.Response) -> Any:
 def _read(call: _ops.Call[T], body: Any, status: int) -> T:
     try:
         return call.parse(body, status)
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
         raise ProtocolError(
             f"{call.method} {call.path}: unexpected answer ({exc!r}).", status=status
         ) from exc
@@ -229,6 +229,8 @@ class ComplianceClient(_Base):
                     time.sleep(self._delay(attempt))
                     continue
                 raise _transport_error(exc, self.base_url) from exc
+            except httpx.HTTPError as exc:  # an answer httpx cannot read (bad encoding...)
+                raise ProtocolError(f"{call.method} {call.path}: {exc!r}.") from exc
             if self._should_retry(call, attempt, None, response.status_code):
                 time.sleep(self._delay(attempt))
                 continue
@@ -436,6 +438,8 @@ class AsyncComplianceClient(_Base):
                     await asyncio.sleep(self._delay(attempt))
                     continue
                 raise _transport_error(exc, self.base_url) from exc
+            except httpx.HTTPError as exc:  # an answer httpx cannot read (bad encoding...)
+                raise ProtocolError(f"{call.method} {call.path}: {exc!r}.") from exc
             if self._should_retry(call, attempt, None, response.status_code):
                 await asyncio.sleep(self._delay(attempt))
                 continue

@@ -16,6 +16,15 @@ SIDES = ("buy", "sell")
 ORDER_TYPES = ("limit", "market")
 TIMES_IN_FORCE = ("day", "gtc", "ioc", "fok")
 APPROVAL_OUTCOMES = ("approved", "denied", "expired", "canceled")
+ORDER_STATUSES = (
+    "accepted",
+    "rejected",
+    "pending_approval",
+    "partially_filled",
+    "filled",
+    "canceled",
+    "expired",
+)
 
 Amount = Decimal | int | str
 
@@ -204,9 +213,16 @@ class Decision:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], *, replayed: bool = False) -> Decision:
-        checks = _checks(data.get("checks"))
+        # Strict: fail closed means that only an answer in the platform's own shape can accept.
+        status, items, order_id = data["status"], data["checks"], data.get("id")
+        if status not in ORDER_STATUSES:
+            raise ValueError(f"unknown decision status {status!r}")
+        if not isinstance(items, list) or not all(isinstance(c, dict) for c in items):
+            raise ValueError("checks is not a list of checks")
+        if order_id is not None and (isinstance(order_id, bool) or not isinstance(order_id, int)):
+            raise ValueError(f"order id {order_id!r} is not an integer")
+        checks = _checks(items)
         failed = [c for c in checks if c.failed and not c.shadow]
-        status = str(data.get("status") or "")
         reason = None
         message = ""
         if status != "accepted" and failed:
@@ -214,7 +230,7 @@ class Decision:
         return cls(
             status=status,
             checks=checks,
-            id=data.get("id"),
+            id=order_id,
             client_order_id=data.get("client_order_id"),
             approval=ApprovalRef.from_json(data.get("approval")),
             replayed=replayed,
