@@ -1,3 +1,14 @@
-"""Page routes of surveillance."""
+"""Page routes of surveillance: the alert list and one alert with its case."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.surveillance import views
+
+urlpatterns = [
+    path("surveillance/alerts/", views.AlertListView.as_view(), name="surveillance-alerts"),
+    path(
+        "surveillance/alerts/<int:alert_id>/",
+        views.AlertDetailView.as_view(),
+        name="surveillance-alert",
+    ),
+]

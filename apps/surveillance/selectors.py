@@ -3,8 +3,10 @@
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
+from apps.rbac.roles import ROLE_GROUPS, Role
 from apps.surveillance.models import (
     Alert,
     AlertStatus,
@@ -24,6 +26,44 @@ def alert_list(*, user) -> QuerySet[Alert]:
 
 def alert_get(*, user, alert_id: int) -> Alert | None:
     return alert_list(user=user).filter(pk=alert_id).first()
+
+
+def alert_assignees(*, user):
+    """Who may be given a case: active users holding Compliance Officer or above."""
+    groups = [name for role, name in ROLE_GROUPS.items() if role >= Role.COMPLIANCE_OFFICER]
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=groups))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def alert_evidence(alert: Alert) -> dict:
+    """The orders, fills and drop-copy executions the alert names as its evidence."""
+    evidence = alert.evidence or {}
+
+    def ids(name: str) -> list[int]:
+        return [i for i in evidence.get(name, []) if isinstance(i, int)]
+
+    return {
+        "orders": list(
+            Order.objects.filter(pk__in=ids("orders"))
+            .select_related("account", "instrument")
+            .order_by("created_at", "id")
+        ),
+        "fills": list(
+            Fill.objects.filter(pk__in=ids("fills"))
+            .select_related("order__account", "order__instrument")
+            .order_by("executed_at", "id")
+        ),
+        "executions": list(
+            ExecutionReport.objects.filter(pk__in=ids("executions"))
+            .select_related("account", "instrument")
+            .order_by("executed_at", "id")
+        ),
+    }
 
 
 def execution_report_list(*, user) -> QuerySet[ExecutionReport]:
