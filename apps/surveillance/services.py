@@ -44,12 +44,10 @@ CONTROL_NAME = "surveillance"
 COMMENT_MAX_LENGTH = 4000
 EVIDENCE_MAX_IDS = 500
 DUE_DAYS = {Severity.CRITICAL: 1, Severity.WARNING: 5, Severity.INFO: 10}
-# Out of the box a critical finding of these detectors restricts the account to reducing
-# orders at once; everything else only alerts. Compliance changes this per detector.
-DEFAULT_CRITICAL_ACTIONS = {
-    "wash_trade": LoopBackAction.REDUCING,
-    "gate_reconciliation": LoopBackAction.REDUCING,
-}
+# Out of the box only a fill the gate never let through halts the account at once (a failed
+# control, not a judgement); every other finding alerts, and compliance chooses per detector
+# and severity what restricts trading.
+DEFAULT_CRITICAL_ACTIONS = {"gate_reconciliation": LoopBackAction.HALTED}
 TRANSITIONS = {
     AlertStatus.OPEN: {AlertStatus.IN_REVIEW, AlertStatus.ESCALATED},
     AlertStatus.IN_REVIEW: {AlertStatus.OPEN, AlertStatus.ESCALATED},

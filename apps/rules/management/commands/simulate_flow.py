@@ -17,7 +17,9 @@ canceled. Mixed in are the breaches and patterns the controls and surveillance e
 - the same order sent twice by mistake (duplicate order);
 - wash-like pairs: ACC-001 buys what ACC-004 sells, same instrument, same price, both filled
   (the two accounts share a beneficial owner);
-- layering: several orders stacked on one side, a small fill on the other, the stack canceled.
+- layering: several orders stacked on one side, a small fill on the other, the stack canceled;
+- spoofing: small bids, then one fifty times their size pulled at once, unfilled, while a
+  small sell on the other side fills.
 
 Then compliance works the queue: of the run's held orders, "compliance" approves the first and
 "compliance2" denies the second (each re-checked and audited like a decision on the page); the
@@ -77,6 +79,7 @@ DESKS = {
 WASH_ACCOUNTS = ("ACC-001", "ACC-004")  # one beneficial owner
 BURST_ACCOUNT = "ACC-007"
 LAYERING_ACCOUNT = "ACC-001"
+SPOOFING_ACCOUNT = "ACC-004"
 STRATEGIES = ("mean-rev-7", "momentum-3", "pairs-2", "vwap-exec", "basis-1")
 # Planned size of each pattern, in orders (the burst is sized from the throttle at run time).
 PATTERNS = {
@@ -88,6 +91,7 @@ PATTERNS = {
     "duplicate": 2,
     "wash": 4,
     "layering": 6,
+    "spoofing": 11,
 }
 
 
@@ -558,6 +562,38 @@ class Command(BaseCommand):
         for order in layers:
             if order is not None and order.status == OrderStatus.ACCEPTED:
                 self._cancel(order, "Layer withdrawn.")
+        return sent
+
+    def _pattern_spoofing(self) -> int:
+        """Small bids rest; a bid fifty times their size (under the approval threshold)
+        appears, a small sell fills into it, and the big bid is pulled at once, unfilled."""
+        instrument = self._crypto("ETH-USD")
+        if instrument is None or SPOOFING_ACCOUNT not in self.accounts or self._left() < 11:
+            return 0
+        sent = 0
+        usual = 800
+        for level in range(1, 9):
+            price = self._price(instrument, -0.3 * level)
+            self._submit(
+                SPOOFING_ACCOUNT, instrument, "buy", self._quantity(instrument, usual, price), price
+            )
+            sent += 1
+        price = self._price(instrument, -0.05)
+        big = self._submit(
+            SPOOFING_ACCOUNT,
+            instrument,
+            "buy",
+            self._quantity(instrument, 50 * usual, price),
+            price,
+        )
+        price = self._price(instrument, 0.1)
+        quantity = self._quantity(instrument, usual, price)
+        sell = self._submit(SPOOFING_ACCOUNT, instrument, "sell", quantity, price)
+        sent += 2
+        if sell is not None and sell.status == OrderStatus.ACCEPTED:
+            self._fill(sell, quantity, price)
+        if big is not None and big.status == OrderStatus.ACCEPTED:
+            self._cancel(big, "Withdrawn.")
         return sent
 
     # --- summary -------------------------------------------------------------------------------
