@@ -29,3 +29,36 @@ def django_on_test_database():
 
 def drop_test_database(connection, name) -> None:
     connection.creation.destroy_test_db(name, verbosity=0)
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux)."""
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+class PeakRss:
+    """`with PeakRss() as peak:` samples the resident memory every 5 ms; afterwards
+    `peak.before` and `peak.peak` (MB) say where it started and how high it went."""
+
+    def __init__(self, every: float = 0.005) -> None:
+        import threading
+
+        self.every = every
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self.stop.wait(self.every):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self) -> "PeakRss":
+        self.before = self.peak = rss_mb()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.peak = max(self.peak, rss_mb())

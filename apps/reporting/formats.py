@@ -5,6 +5,8 @@ import hashlib
 import io
 import json
 
+import orjson
+
 from apps.core.time import rfc3339
 from apps.reporting.builders.base import ReportBuilder, cell, json_cell
 
@@ -67,8 +69,8 @@ def write_json(builder: ReportBuilder, out) -> None:
     buffer.write(b', "columns": ' + json.dumps(builder.columns).encode() + b', "rows": [')
     columns = builder.columns
     for n, row in enumerate(builder.rows()):
-        item = dict(zip(columns, (json_cell(v) for v in row), strict=True))
-        buffer.write((b",\n" if n else b"\n") + json.dumps(item).encode())
+        item = dict(zip(columns, [json_cell(v) for v in row], strict=True))
+        buffer.write((b",\n" if n else b"\n") + orjson.dumps(item))
     summary = builder.summary().as_dict()
     buffer.write(b'\n], "summary": ' + json.dumps(summary).encode() + b"}\n")
     buffer.flush()

@@ -3,13 +3,14 @@
 `BizData` (head.003) holds the business application header `AppHdr` (head.001) and the
 `FinInstrmRptgTxRpt` document (auth.016) with one `Tx/New` per fill, the firm dealing on own
 account (DEAL), and a `Tx/Cxl` for each transaction of an earlier submitted version that is no
-longer reported. The XML is written element by element (lxml's incremental writer), the CSV
-carries the same rows.
+longer reported. The XML is written one transaction at a time, the CSV carries the same rows.
 """
 
+import io
 import re
 from collections import defaultdict
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.db.models import Case, DecimalField, F, Sum, When
@@ -242,50 +243,37 @@ class MifirTransactionsBuilder(ReportBuilder):
         return hdr
 
     def write_xml(self, out) -> None:
-        """Write the BizData document to the binary file `out`, streaming the rows."""
-        with etree.xmlfile(out, encoding="UTF-8") as xf:
-            xf.write_declaration()
-            with xf.element(f"{{{NS_BIZ}}}BizData", nsmap={None: NS_BIZ}):
-                with xf.element(f"{{{NS_BIZ}}}Hdr"):
-                    xf.write(self._app_header())
-                with (
-                    xf.element(f"{{{NS_BIZ}}}Pyld"),
-                    xf.element(f"{{{NS_TX}}}Document", nsmap={None: NS_TX}),
-                    xf.element(f"{{{NS_TX}}}FinInstrmRptgTxRpt"),
-                ):
-                    for n, row in enumerate(self.rows(), 1):
-                        xf.write(_transaction(row))
-                        if n % CHUNK == 0:
-                            xf.flush()
+        """Write the BizData document to the binary file `out`, one transaction at a time.
+
+        The header is built with lxml; each transaction is written from a template (every
+        text escaped), which is several times faster than building elements."""
+        header = etree.tostring(self._app_header(), encoding="unicode")
+        buffer = io.BufferedWriter(out, buffer_size=1 << 16)
+        buffer.write(
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<BizData xmlns="{NS_BIZ}"><Hdr>{header}'
+            f'</Hdr><Pyld><Document xmlns="{NS_TX}"><FinInstrmRptgTxRpt>\n'.encode()
+        )
+        for row in self.rows():
+            buffer.write(_transaction(row).encode())
+        buffer.write(b"</FinInstrmRptgTxRpt></Document></Pyld></BizData>\n")
+        buffer.flush()
 
 
-def _sub(parent, tag: str, text: str | None = None):
-    element = etree.SubElement(parent, f"{{{NS_TX}}}{tag}")
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _party(parent, tag: str, kind: str, identifier: str) -> None:
-    owner = _sub(_sub(parent, tag), "AcctOwnr")
-    _sub(_sub(owner, "Id"), kind, identifier)
-
-
-def _person_or_algo(parent, tag: str, kind: str, identifier: str, country: str) -> None:
-    holder = _sub(parent, tag)
+def _person_or_algo(tag: str, kind: str, identifier: str, country: str) -> str:
     if kind == "algo":
-        _sub(holder, "Algo", identifier)
+        inner = f"<Algo>{escape(identifier)}</Algo>"
     elif kind == "client":
-        _sub(holder, "Clnt", identifier)
+        inner = f"<Clnt>{escape(identifier)}</Clnt>"
     else:
-        person = _sub(holder, "Prsn")
-        _sub(person, "CtryOfBrnch", country)
-        other = _sub(person, "Othr")
-        _sub(other, "Id", identifier)
-        _sub(_sub(other, "SchmeNm"), "Cd", "NIDN")
+        inner = (
+            f"<Prsn><CtryOfBrnch>{escape(country)}</CtryOfBrnch><Othr><Id>{escape(identifier)}"
+            f"</Id><SchmeNm><Cd>NIDN</Cd></SchmeNm></Othr></Prsn>"
+        )
+    return f"<{tag}>{inner}</{tag}>"
 
 
-def _transaction(row: tuple):
+def _transaction(row: tuple) -> str:
+    """One `Tx` element (in the auth.016 default namespace) as text."""
     (
         action,
         tx,
@@ -310,38 +298,31 @@ def _transaction(row: tuple):
         short,
         *_rest,
     ) = row
-    wrapper = etree.Element(f"{{{NS_TX}}}Tx")
+    ids = f"<TxId>{escape(tx)}</TxId><ExctgPty>{escape(executing)}</ExctgPty>"
     if action == CANCEL:
-        cancel = _sub(wrapper, "Cxl")
-        _sub(cancel, "TxId", tx)
-        _sub(cancel, "ExctgPty", executing)
-        _sub(cancel, "SubmitgPty", submitting)
-        return wrapper
-    new = _sub(wrapper, "New")
-    _sub(new, "TxId", tx)
-    _sub(new, "ExctgPty", executing)
-    _sub(new, "InvstmtPtyInd", "true")
-    _sub(new, "SubmitgPty", submitting)
-    _party(new, "Buyr", buyer_type, buyer)
-    _party(new, "Sellr", seller_type, seller)
-    _sub(_sub(new, "OrdrTrnsmssn"), "TrnsmssnInd", "false")
-    trade = _sub(new, "Tx")
-    _sub(trade, "TradDt", trade_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    _sub(trade, "TradgCpcty", capacity)
-    _sub(_sub(trade, "Qty"), "Unit", decimal_str(quantity))
-    amount = _sub(_sub(_sub(_sub(trade, "Pric"), "Pric"), "MntryVal"), "Amt", decimal_str(price))
-    amount.set("Ccy", currency)
-    _sub(trade, "TradVn", venue)
-    _sub(trade, "CtryOfBrnch", country)
-    _sub(_sub(new, "FinInstrm"), "Id", isin)
-    if decision_type:
-        _person_or_algo(new, "InvstmtDcsnPrsn", decision_type, decision, country)
-    _person_or_algo(new, "ExctgPrsn", execution_type, execution, country)
-    extra = _sub(new, "AddtlAttrbts")
-    if short:
-        _sub(extra, "ShrtSellgInd", short)
-    _sub(extra, "SctiesFincgTxInd", "false")
-    return wrapper
+        return f"<Tx><Cxl>{ids}<SubmitgPty>{escape(submitting)}</SubmitgPty></Cxl></Tx>\n"
+    decided = (
+        _person_or_algo("InvstmtDcsnPrsn", decision_type, decision, country)
+        if decision_type
+        else ""
+    )
+    short_sale = f"<ShrtSellgInd>{short}</ShrtSellgInd>" if short else ""
+    return (
+        f"<Tx><New>{ids}<InvstmtPtyInd>true</InvstmtPtyInd>"
+        f"<SubmitgPty>{escape(submitting)}</SubmitgPty>"
+        f"<Buyr><AcctOwnr><Id><{buyer_type}>{escape(buyer)}</{buyer_type}></Id></AcctOwnr></Buyr>"
+        f"<Sellr><AcctOwnr><Id><{seller_type}>{escape(seller)}</{seller_type}></Id></AcctOwnr>"
+        f"</Sellr><OrdrTrnsmssn><TrnsmssnInd>false</TrnsmssnInd></OrdrTrnsmssn>"
+        f"<Tx><TradDt>{trade_time.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}</TradDt>"
+        f"<TradgCpcty>{capacity}</TradgCpcty><Qty><Unit>{decimal_str(quantity)}</Unit></Qty>"
+        f'<Pric><Pric><MntryVal><Amt Ccy="{escape(currency)}">{decimal_str(price)}</Amt>'
+        f"</MntryVal></Pric></Pric><TradVn>{escape(venue)}</TradVn>"
+        f"<CtryOfBrnch>{escape(country)}</CtryOfBrnch></Tx>"
+        f"<FinInstrm><Id>{escape(isin)}</Id></FinInstrm>{decided}"
+        f"{_person_or_algo('ExctgPrsn', execution_type, execution, country)}"
+        f"<AddtlAttrbts>{short_sale}<SctiesFincgTxInd>false</SctiesFincgTxInd></AddtlAttrbts>"
+        f"</New></Tx>\n"
+    )
 
 
 def transaction_ids(source) -> set[str]:
