@@ -8,10 +8,15 @@ PORT=${PORT:-8000}
 
 trap 'trap - EXIT INT TERM; kill 0 2>/dev/null; wait' EXIT INT TERM
 
+# Prometheus multiprocess mode: every process below writes its samples here; start from zero.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${VAR_DIR:-var}/prometheus}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
+
 "$BIN/celery" -A config worker --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-2}" &
 "$BIN/celery" -A config beat --loglevel INFO --pidfile= &
-"$BIN/gunicorn" config.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" --threads 4 \
-  --access-logfile - &
+"$BIN/gunicorn" config.wsgi --config deploy/gunicorn.conf.py --bind "$HOST:$PORT" \
+  --workers "${WEB_WORKERS:-2}" --threads 4 &
 
 echo "Serving on http://$HOST:$PORT (admin at /admin/, API docs at /api/docs/). Ctrl-C stops."
 wait -n

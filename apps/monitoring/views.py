@@ -1,9 +1,11 @@
 """Pages: the compliance dashboard and its data (Viewer); the Prometheus endpoint."""
 
 import hmac
+import logging
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView, View
@@ -16,6 +18,8 @@ from apps.monitoring import selectors
 from apps.rbac.access import has_role
 from apps.rbac.mixins import RoleRequiredMixin
 from apps.rbac.roles import Role
+
+logger = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 5
 
@@ -43,10 +47,16 @@ class ActiveViolationsCollector(Collector):
     from every worker, whichever serves the scrape."""
 
     def collect(self):
+        try:
+            counts = selectors.violations_active_by_severity()
+        except DatabaseError:
+            # The processes' own series are still worth scraping while the database is down.
+            logger.warning("active_violations not available: the database did not answer")
+            return
         family = GaugeMetricFamily(
             "active_violations", "Active portfolio rule violations.", labels=["severity"]
         )
-        for severity, count in selectors.violations_active_by_severity().items():
+        for severity, count in counts.items():
             family.add_metric([severity], count)
         yield family
 
