@@ -63,6 +63,13 @@ def _with_percent(row: dict) -> dict:
     return {**row, "percent": percent, "bar": int(percent)}
 
 
+def _readable(details) -> dict:
+    """The detector's figures with their names as words ("usual_quantity": "Usual quantity")."""
+    if not isinstance(details, dict):
+        return {"Details": details}
+    return {str(name).replace("_", " ").capitalize(): value for name, value in details.items()}
+
+
 class AlertListView(RoleRequiredMixin, TemplateView):
     required_role = Role.VIEWER
     template_name = "surveillance/alerts.html"
@@ -119,7 +126,7 @@ class AlertDetailView(RoleRequiredMixin, TemplateView):
         context.update(
             alert=alert,
             evidence=selectors.alert_evidence(alert),
-            details=details if isinstance(details, dict) else {"details": details},
+            details=_readable(details),
             kill_switch=(alert.evidence or {}).get("kill_switch"),
             timeline=timeline,
             chart=timeline_svg(

@@ -1,0 +1,149 @@
+"""The surveillance pages in a real headless Chromium (Playwright driving Debian's chromium).
+
+A Compliance Officer opens the alert list, opens a spoofing alert, sees its timeline chart,
+takes the case, comments, closes it as a false positive, and finds the detector's
+false-positive rate updated on the list.
+
+With SURVEILLANCE_SCREENSHOT=<path> set, the alert page is saved there as a PNG (the picture in
+docs/surveillance.md: `SURVEILLANCE_SCREENSHOT=docs/img/surveillance-alert.png`).
+"""
+
+import os
+import time
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from apps.rbac.roles import Role
+from apps.rbac.services import user_create
+from apps.surveillance.models import Alert, DetectorConfig
+from apps.surveillance.runner import surveillance_catch_up
+from apps.surveillance.services import detector_configs_ensure
+from tests.surveillance.conftest import Desk
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "browser-test-password-1"
+
+
+def spoofing_flow(desk: Desk) -> None:
+    """A desk's quiet bids, then a bid a hundred times their size pulled within a second while
+    the account's offer fills; spread over a few seconds so that the chart reads like a tape."""
+    detector_configs_ensure()
+    DetectorConfig.objects.filter(detector="concentration").update(enabled=False)
+    pause = 0.25
+    for quantity, price, filled in [
+        ("10", "99.00", False),
+        ("12", "99.10", True),
+        ("8", "98.90", False),
+        ("10", "99.05", True),
+        ("10", "99.00", False),
+        ("10", "98.95", False),
+    ]:
+        order = desk.order(desk.b, "buy", quantity, price)
+        time.sleep(pause)
+        if filled:
+            desk.fill(order)
+            time.sleep(pause)
+    offer = desk.order(desk.b, "sell", "10", "100.80")
+    time.sleep(pause)
+    stale = desk.order(desk.b, "sell", "10", "101.20")
+    time.sleep(pause)
+    spoof = desk.order(desk.b, "buy", "1000", "99.50")
+    time.sleep(0.4)
+    desk.fill(offer)
+    time.sleep(0.5)
+    desk.cancel(spoof)
+    time.sleep(pause)
+    desk.cancel(stale)
+    time.sleep(pause)
+    desk.order(desk.b, "buy", "10", "99.00")
+
+
+@pytest.fixture
+def case(audit_transactional_db):
+    desk = Desk()
+    spoofing_flow(desk)
+    surveillance_catch_up()
+    alert = Alert.objects.get(detector="spoofing")
+    user_create(username="alice", password=PASSWORD, role=Role.COMPLIANCE_OFFICER)
+    # What the chart must show; everything after this goes through the browser.
+    return {
+        "alert": alert.pk,
+        "orders": desk.b.orders.filter(instrument=desk.aapl).count(),
+        "canceled": desk.b.orders.filter(status="canceled").count(),
+        "fills": 3,
+    }
+
+
+@pytest.fixture
+def browser(case):
+    # Requested after `case`: no ORM call runs in this thread while Playwright's loop does.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
+
+
+def sign_in(browser, base: str, username: str):
+    page = browser.new_context(viewport={"width": 1280, "height": 820}).new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def test_officer_closes_a_spoofing_alert_as_a_false_positive(case, browser, live_server):
+    base, alert_id = live_server.url, case["alert"]
+    page = sign_in(browser, base, "alice")
+    page.get_by_role("link", name="Surveillance", exact=True).click()
+    page.wait_for_url(f"{base}/surveillance/alerts/")
+    row = page.locator(f"#alert-{alert_id}")
+    expect(row).to_contain_text("Spoofing")
+    expect(row.locator(".sev")).to_have_text("Warning")
+    expect(page.locator("#fp-spoofing .fp-rate")).to_contain_text("none closed")
+
+    row.get_by_role("link").click()
+    page.wait_for_url(f"{base}/surveillance/alerts/{alert_id}/")
+    chart = page.locator("#timeline svg.timeline-chart")
+    expect(chart).to_be_visible()
+    expect(chart.locator(".marker.order")).to_have_count(case["orders"])
+    expect(chart.locator(".marker.order.canceled")).to_have_count(case["canceled"])
+    expect(chart.locator(".marker.fill")).to_have_count(case["fills"])
+    expect(chart.locator(".marker.order.buy.canceled.evidence")).to_have_count(1)
+    expect(chart.locator(".marker.fill.sell.evidence")).to_have_count(1)
+    box = chart.bounding_box()
+    assert box["width"] > 900 and box["height"] > 300
+    if path := os.environ.get("SURVEILLANCE_SCREENSHOT"):
+        bottom = page.locator("#evidence").bounding_box()
+        page.screenshot(
+            path=path,
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": 1280, "height": bottom["y"] + bottom["height"] + 24},
+        )
+
+    # Take the case: the officer is offered first when nobody has it.
+    expect(page.locator("#assignee option:checked")).to_have_text("alice (me)")
+    page.get_by_role("button", name="Assign").click()
+    expect(page.locator(".messages")).to_contain_text(f"Alert #{alert_id} assigned to alice.")
+    expect(page.locator("#alert-assignee")).to_have_text("alice")
+
+    page.fill("#comment-text", "A one-off resize by the desk's market-making bot; see ticket 4411.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator("#notes")).to_contain_text("see ticket 4411")
+
+    page.select_option("#disposition", "false_positive")
+    page.fill("#close-comment", "The bot's size cap was misconfigured for a minute; fixed.")
+    page.get_by_role("button", name="Close alert").click()
+    expect(page.locator(".messages")).to_contain_text("closed as false positive")
+    expect(page.locator("#alert-status")).to_have_text("Closed: False positive")
+    expect(page.locator("#close-form")).to_have_count(0)
+
+    page.get_by_role("link", name="← All alerts").click()
+    page.wait_for_url(f"{base}/surveillance/alerts/")
+    expect(page.locator(f"#alert-{alert_id}")).to_contain_text("Closed")
+    expect(page.locator("#fp-spoofing .fp-closed")).to_have_text("1")
+    expect(page.locator("#fp-spoofing .fp-percent")).to_have_text("100.0%")
