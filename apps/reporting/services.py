@@ -17,7 +17,7 @@ from django.db.models import Max
 
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
-from apps.core.errors import Conflict, ValidationFailed, field_errors
+from apps.core.errors import Conflict, PlatformError, ValidationFailed, field_errors
 from apps.core.time import rfc3339, utcnow
 from apps.core.validation import clean_or_raise
 from apps.notifications.services import alert_notify
@@ -357,13 +357,24 @@ def reports_daily_generate(
         )
         if done.exists():
             continue
-        built.append(
-            report_generate(
+        try:
+            report = report_generate(
                 report_type=report_type,
                 period_start=day,
                 period_end=day,
                 fmt=fmt,
                 schedule=schedule,
             )
-        )
+        except PlatformError as exc:  # one report's problem does not stop the others
+            logger.error(
+                "scheduled report not built",
+                extra={
+                    "report_type": report_type,
+                    "format": fmt,
+                    "day": str(day),
+                    "error": exc.message,
+                },
+            )
+            continue
+        built.append(report)
     return built

@@ -80,6 +80,8 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             for name in ("report_type", "format", "period_start", "period_end", "regulatory_entity")
         }
         try:
+            if any("\x00" in value for value in form.values()):  # PostgreSQL cannot take it
+                raise ValidationFailed(details={"form": ["Null characters are not allowed."]})
             entity = None
             if form["regulatory_entity"]:
                 entity = RegulatoryEntity.objects.filter(code=form["regulatory_entity"]).first()

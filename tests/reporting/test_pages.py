@@ -54,6 +54,7 @@ def test_bad_form_is_a_400_and_stores_nothing(client, make_user, desk):
         {"period_end": "2026-11-01"},
         {"regulatory_entity": "NOPE"},
         {"period_start": "2026-11-20\x00"},
+        {"regulatory_entity": "SEC\x00"},
     ):
         response = client.post(PAGE, {**FORM, **bad})
         assert response.status_code == 400, bad

@@ -60,3 +60,10 @@ def test_setup_schedules_writes_the_job_once(db):
     assert (job.crontab.hour, job.crontab.minute) == ("22", "15")
     assert ["mifir_transactions", "xml"] in json.loads(job.kwargs)["reports"]
     assert PeriodicTask.objects.filter(task="reporting.generate_daily").count() == 1
+
+
+def test_a_bad_pair_in_the_schedule_does_not_stop_the_others(desk):
+    ids = generate_daily(
+        reports=[["positions", "xml"], ["daily_trading", "csv"]], today="2026-11-23"
+    )
+    assert [r.report_type for r in RegulatoryReport.objects.filter(pk__in=ids)] == ["daily_trading"]
