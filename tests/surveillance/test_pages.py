@@ -347,6 +347,15 @@ def test_the_alert_page_shows_evidence_occurrences_and_notes(officer_client, off
         assert str(value) in doc.get_element_by_id("details").text_content(), name
 
 
+def test_the_alert_page_reads_in_a_fixed_number_of_queries(
+    officer_client, alerts, django_assert_max_num_queries
+):
+    # rapid fire: sixty-odd orders in the window, each drawn, none fetched one by one
+    with django_assert_max_num_queries(20):
+        response = officer_client.get(page_of(alerts["rapid_fire"]))
+    assert len(markers(chart_of(response.content.decode()), "order")) > 60
+
+
 @pytest.mark.parametrize("url", [f"{LIST}424242/", f"{LIST}{10**30}/", f"{LIST}abc/"])
 def test_an_unknown_alert_is_404(officer_client, db, url):
     assert officer_client.get(url).status_code == 404
