@@ -66,42 +66,10 @@ class DailyTradingBuilder(ReportBuilder):
                 "order__submitted_by__username",
             )
         )
-        for (
-            executed_at,
-            account,
-            symbol,
-            isin,
-            side,
-            quantity,
-            price,
-            commission,
-            currency,
-            venue,
-            liquidity,
-            order_id,
-            client_order_id,
-            exec_id,
-            trader,
-        ) in fills.iterator(chunk_size=CHUNK):
-            yield (
-                executed_at.date(),
-                executed_at,
-                account,
-                symbol,
-                isin,
-                side,
-                quantity,
-                price,
-                quantize(quantity * price),
-                commission,
-                currency,
-                venue,
-                liquidity,
-                order_id,
-                client_order_id,
-                exec_id,
-                trader or "",
-            )
+        # (executed_at, account, ..., price) + value + (commission, ..., exec_id) + trader
+        for row in fills.iterator(chunk_size=CHUNK):
+            quantity, price = row[5], row[6]
+            yield (row[0].date(), *row[:7], quantize(quantity * price), *row[7:14], row[14] or "")
 
     def accumulate(self, row) -> None:
         symbol, side, quantity, value, commission, currency, venue = (
