@@ -8,6 +8,7 @@ watermark then moves with a compare-and-set in the transaction that stores the a
 overlapping runs one stores its alerts and the other stores nothing.
 """
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -85,6 +86,9 @@ class StreamContext:
     def close_after(self, symbol: str, ts: float) -> float | None:
         """The first session close at or after `ts` on the instrument's calendar."""
         code = self.calendars.get(symbol)
+        if code is None and self.book_loader is not None:  # listed since the run began
+            found = Instrument.objects.filter(symbol=symbol).values_list("calendar", "mic").first()
+            code = self.calendars[symbol] = (found[0] or found[1]) if found else ""
         if not code:
             return None
         day = datetime.fromtimestamp(ts, tz=UTC).date()
@@ -137,10 +141,17 @@ def stream_events(*, after_seq: int, up_to_seq: int, owners: dict, since: dateti
         last = chunk[-1][0]
 
 
-def _engine(context: StreamContext) -> Engine:
-    configs = detector_configs_ensure()
+def _engine(context: StreamContext, configs: dict) -> Engine:
     return Engine.build(
         {name: c.params for name, c in configs.items() if c.enabled}, context=context
+    )
+
+
+def _signature(configs: dict) -> tuple:
+    return tuple(
+        sorted(
+            (name, c.enabled, json.dumps(c.params, sort_keys=True)) for name, c in configs.items()
+        )
     )
 
 
@@ -155,26 +166,34 @@ def _warm_up_from(after_seq: int) -> datetime | None:
 
 
 def findings_between(
-    *, after_seq: int, up_to_seq: int, context: StreamContext | None = None
-) -> tuple[list[Finding], int]:
+    *,
+    after_seq: int,
+    up_to_seq: int,
+    context: StreamContext | None = None,
+    configs: dict | None = None,
+    engine: Engine | None = None,
+) -> tuple[list[Finding], int, Engine | None]:
     """Every pattern completed by an event in (after_seq, up_to_seq], with the windows filled
-    from the events before. Returns the findings and the number of new events read."""
-    context = context or StreamContext.from_database()
-    engine = _engine(context)
+    from the events before (unless `engine` already holds them: it analysed up to after_seq).
+    Returns the findings, the number of new events read, and the engine after them."""
     owners = _owners()
-    first_new = _warm_up_from(after_seq)
-    if first_new is None:
-        return [], 0
-    horizon = engine.horizon()
-    warm = stream_events(
-        after_seq=0,
-        up_to_seq=after_seq,
-        owners=owners,
-        since=first_new - timedelta(seconds=horizon),
-    )
+    if engine is None:
+        context = context or StreamContext.from_database()
+        engine = _engine(context, configs or detector_configs_ensure())
+        first_new = _warm_up_from(after_seq)
+        if first_new is None:
+            return [], 0, engine
+        warm = stream_events(
+            after_seq=0,
+            up_to_seq=after_seq,
+            owners=owners,
+            since=first_new - timedelta(seconds=engine.horizon()),
+        )
+    else:
+        warm = ()
     counter = _Counter(stream_events(after_seq=after_seq, up_to_seq=up_to_seq, owners=owners))
     findings = list(engine.run(_chain(warm, counter), emit_after=after_seq))
-    return findings, counter.count
+    return findings, counter.count, engine
 
 
 class _Counter:
@@ -214,6 +233,16 @@ class RunResult:
         )
 
 
+# This process's engine after its last stored run: the next run here goes on from it without
+# reading the windows again. Any other outcome (another run stored first, an error, changed
+# settings) falls back to the warm-up read.
+_warm: dict = {}
+
+
+def forget_warm_engine() -> None:
+    _warm.clear()
+
+
 def surveillance_run(*, batch: int = BATCH_EVENTS, up_to_seq: int | None = None) -> RunResult:
     """One step of the incremental run: at most `batch` sequence numbers past the watermark."""
     cursor, _ = SurveillanceCursor.objects.get_or_create(name=CURSOR)
@@ -224,16 +253,29 @@ def surveillance_run(*, batch: int = BATCH_EVENTS, up_to_seq: int | None = None)
         end = min(end, up_to_seq)
     if end <= start:
         return RunResult(start, start)
-    findings, count = findings_between(after_seq=start, up_to_seq=end)
+    configs = detector_configs_ensure()
+    signature = _signature(configs)
+    cached = None
+    if _warm.get("at") == (start, cursor.last_run_at) and _warm.get("signature") == signature:
+        cached = _warm["engine"]
+    forget_warm_engine()
+    findings, count, engine = findings_between(
+        after_seq=start, up_to_seq=end, configs=configs, engine=cached
+    )
     result = RunResult(start, end, events=count)
+    now = utcnow()
     with transaction.atomic():
         moved = SurveillanceCursor.objects.filter(pk=cursor.pk, last_seq=start).update(
-            last_seq=end, last_run_at=utcnow(), events_processed=F("events_processed") + count
+            last_seq=end, last_run_at=now, events_processed=F("events_processed") + count
         )
         if not moved:
             result.overtaken = True
             return result
         result.raised, result.added = alerts_record(findings)
+    # Keyed by the watermark and the time this run stored: a cursor moved or reset by anyone
+    # else (another process, a restored database) never matches.
+    now = SurveillanceCursor.objects.filter(pk=cursor.pk).values_list("last_run_at", flat=True)[0]
+    _warm.update(at=(end, now), signature=signature, engine=engine)
     return result
 
 
@@ -261,7 +303,7 @@ def surveillance_replay(
     last = seqs.order_by("-seq").values_list("seq", flat=True).first()
     if first is None:
         return [], [], []
-    findings, _ = findings_between(after_seq=first - 1, up_to_seq=last)
+    findings, _, _ = findings_between(after_seq=first - 1, up_to_seq=last)
     if not store:
         return findings, [], []
     with transaction.atomic():

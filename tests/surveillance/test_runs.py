@@ -12,7 +12,12 @@ from apps.rbac.roles import Role
 from apps.rules.models import KillSwitch
 from apps.surveillance import runner
 from apps.surveillance.models import Alert, DetectorConfig, Occurrence, SurveillanceCursor
-from apps.surveillance.runner import surveillance_catch_up, surveillance_replay, surveillance_run
+from apps.surveillance.runner import (
+    forget_warm_engine,
+    surveillance_catch_up,
+    surveillance_replay,
+    surveillance_run,
+)
 from apps.surveillance.services import detector_configs_ensure, execution_report_record
 
 
@@ -76,7 +81,13 @@ def test_one_pass_finds_every_injected_pattern(desk):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("batch", [1, 7, 23])
-def test_runs_split_at_awkward_points_find_what_one_replay_finds(desk, batch):
+@pytest.mark.parametrize("restart", [True, False], ids=["cold", "warm"])
+def test_runs_split_at_awkward_points_find_what_one_replay_finds(desk, batch, restart, monkeypatch):
+    """Cold: every run in a new process (the windows read again from the trail); warm: one
+    process going on from its engine."""
+    warm_ups = []
+    real = runner._warm_up_from
+    monkeypatch.setattr(runner, "_warm_up_from", lambda seq: warm_ups.append(seq) or real(seq))
     manipulative_flow(desk)
     now = utcnow()
     findings, _, _ = surveillance_replay(
@@ -84,9 +95,19 @@ def test_runs_split_at_awkward_points_find_what_one_replay_finds(desk, batch):
     )
     expected = {(f.detector, f.key, f.seq) for f in findings}
     assert {d for d, _, _ in expected} >= {"wash_trade", "spoofing", "layering", "rapid_fire"}
-    results = surveillance_catch_up(batch=batch, max_steps=100000)
-    assert len(results) > 1
+    forget_warm_engine()
+    warm_ups.clear()
+    steps = 0
+    while True:
+        if restart:
+            forget_warm_engine()
+        result = surveillance_run(batch=batch)
+        if result.to_seq == result.from_seq:
+            break
+        steps += 1
+    assert steps > 1
     assert recorded() == expected
+    assert len(warm_ups) == (steps if restart else 1)
 
 
 @pytest.mark.django_db
