@@ -13,7 +13,7 @@ from decimal import Decimal
 from apps.core.time import rfc3339
 from apps.core.types import decimal_str
 
-CHUNK = 2000  # rows fetched per database round trip
+CHUNK = 5000  # rows fetched per database round trip
 
 
 @dataclass(frozen=True)
