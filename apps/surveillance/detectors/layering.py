@@ -13,7 +13,7 @@ from apps.surveillance.detectors.base import (
     prune_keys,
     score_of,
 )
-from apps.surveillance.stream import AMEND, CANCEL, FILL, NEW
+from apps.surveillance.stream import AMEND, CANCEL, DENY, EXPIRE, FILL, NEW
 
 
 class LayeringDetector(Detector):
@@ -37,7 +37,7 @@ class LayeringDetector(Detector):
         ),
         "dedup_seconds": DEDUP,
     }
-    kinds = (NEW, AMEND, FILL, CANCEL)
+    kinds = (NEW, AMEND, FILL, CANCEL, DENY, EXPIRE)
 
     def setup(self) -> None:
         self.min_orders = self.params["min_orders"]
@@ -69,6 +69,14 @@ class LayeringDetector(Detector):
             if book is None:
                 book = self.resting[key] = {}
             book[ev.order_id] = [ev.ts, ev.side, ev.price]
+
+    def feed_deny(self, ev) -> None:
+        """A held order denied, or an order expired: no longer resting, not a cancel."""
+        book = self.resting.get((ev.account, ev.instrument))
+        if book:
+            book.pop(ev.order_id, None)
+
+    feed_expire = feed_deny
 
     def feed_amend(self, ev) -> None:
         book = self.resting.get((ev.account, ev.instrument))
