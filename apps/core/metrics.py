@@ -63,10 +63,22 @@ FAIL_CLOSED_CODES = frozenset(
 _SEVERITY_BY_ACTION = {"reject": "critical", "hold": "warning", "warn": "info"}
 
 
+_children: dict[tuple, object] = {}
+
+
+def _child(metric, *labels):
+    """The labelled series, looked up once per process (labels() takes a lock each time)."""
+    key = (metric._name, *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 def pretrade_observe(*, decision: str, checks: list[dict], seconds: float) -> None:
     """One pre-trade decision: its outcome, its duration, and each check that did not pass."""
-    COMPLIANCE_CHECKS.labels("pretrade", decision).inc()
-    COMPLIANCE_CHECK_DURATION.labels("pretrade").observe(seconds)
+    _child(COMPLIANCE_CHECKS, "pretrade", decision).inc()
+    _child(COMPLIANCE_CHECK_DURATION, "pretrade").observe(seconds)
     for check in checks:
         status = check.get("status")
         if status != "fail" and status != "warn":
@@ -75,9 +87,9 @@ def pretrade_observe(*, decision: str, checks: list[dict], seconds: float) -> No
         severity = (
             "info" if status == "warn" else _SEVERITY_BY_ACTION.get(check.get("action"), "critical")
         )
-        COMPLIANCE_ISSUES.labels(severity, code).inc()
+        _child(COMPLIANCE_ISSUES, severity, code).inc()
         if code in FAIL_CLOSED_CODES:
-            RISK_CHECK_FAILURES.labels(code).inc()
+            _child(RISK_CHECK_FAILURES, code).inc()
 
 
 class HttpMetricsMiddleware:
