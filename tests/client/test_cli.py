@@ -21,7 +21,7 @@ GREEN, RED, YELLOW = "\x1b[32m", "\x1b[31m", "\x1b[33m"
 
 def cli(desk, *args: str, user: str = "trader") -> tuple[int, str]:
     out = io.StringIO()
-    code = main(["--url", desk.url, "--token", desk.tokens[user], *args], stdout=out)
+    code = main(["--url", desk.url, f"--token={desk.tokens[user]}", *args], stdout=out)
     return code, out.getvalue()
 
 

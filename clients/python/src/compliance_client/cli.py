@@ -206,7 +206,11 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--url", default=default(None), help="platform address (env COMPLIANCE_URL)"
     )
-    parser.add_argument("--token", default=default(None), help="API token (env COMPLIANCE_TOKEN)")
+    parser.add_argument(
+        "--token",
+        default=default(None),
+        help="API token (env COMPLIANCE_TOKEN); write --token=VALUE, a token may start with -",
+    )
     parser.add_argument(
         "--timeout", type=float, default=default(5.0), help="seconds per request (5)"
     )
