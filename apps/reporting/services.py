@@ -79,7 +79,7 @@ def _same_report(report_type, period: Period, fmt, entity):
     )
 
 
-def _mifir_cancellations(period: Period, entity) -> set[str]:
+def _mifir_cancellations(period: Period, entity, *, actor) -> set[str]:
     """Transactions of the last submitted (or accepted) XML version of the period that the new
     version no longer reports: the new file cancels them."""
     previous = (
@@ -93,7 +93,7 @@ def _mifir_cancellations(period: Period, entity) -> set[str]:
     from apps.reporting.builders.mifir import tx_id
     from apps.trading.models import Fill
 
-    with previous.file.open("rb") as handle:
+    with _verified_copy(previous, actor=actor) as handle:  # what was filed, checked
         reported = transaction_ids(handle)
     current = Fill.objects.filter(
         executed_at__gte=period.start_at, executed_at__lt=period.end_at
@@ -122,7 +122,10 @@ def report_generate(
     version = (same.aggregate(v=Max("version"))["v"] or 0) + 1
     options = {}
     if report_type == ReportType.MIFIR_TRANSACTIONS:
-        options = {"version": version, "cancel_tx_ids": _mifir_cancellations(period, entity)}
+        options = {
+            "version": version,
+            "cancel_tx_ids": _mifir_cancellations(period, entity, actor=actor),
+        }
     generated_at = utcnow()
     builder = BUILDERS[report_type](
         period=period, entity=entity, generated_at=generated_at, **options
@@ -239,12 +242,10 @@ def _integrity_failed(report: RegulatoryReport, *, actor, found: str | None) -> 
     )
 
 
-def report_download_open(*, report: RegulatoryReport, actor):
-    """A verified copy of the report's file (a binary file at position 0; the caller closes it).
-
-    The stored file is copied while it is hashed, and the copy is handed out only when the hash
-    matches the recorded SHA-256, so what is served is exactly what was checked.
-    """
+def _verified_copy(report: RegulatoryReport, *, actor):
+    """A copy of the stored file, made while hashing it, once the hash matches the recorded
+    SHA-256 (a binary file at position 0; the caller closes it). A mismatch or a missing file
+    is recorded, alerted and raised."""
     copy = tempfile.SpooledTemporaryFile(max_size=8 * COPY_CHUNK)  # noqa: SIM115 - returned
     hashing = HashingWriter(copy)
     try:
@@ -257,6 +258,16 @@ def report_download_open(*, report: RegulatoryReport, actor):
     if found != report.sha256:
         copy.close()
         raise _integrity_failed(report, actor=actor, found=found)
+    copy.seek(0)
+    return copy
+
+
+def report_download_open(*, report: RegulatoryReport, actor):
+    """A verified copy of the report's file (a binary file at position 0; the caller closes it).
+
+    What is served is exactly what was checked: the copy made while hashing the stored file.
+    """
+    copy = _verified_copy(report, actor=actor)
     with transaction.atomic():
         audit_record(
             event_type=EventType.REPORT_DOWNLOADED,
@@ -265,7 +276,6 @@ def report_download_open(*, report: RegulatoryReport, actor):
             object_id=report.pk,
             payload={"outcome": "served", "sha256": report.sha256, "file": report.file.name},
         )
-    copy.seek(0)
     return copy
 
 

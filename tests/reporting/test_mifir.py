@@ -1,13 +1,16 @@
 """The MiFIR transaction report (RTS 22): content, and validity against the official schemas."""
 
+import hashlib
 import io
 
 import pytest
 from django.conf import settings
 from lxml import etree
 
+from apps.core.errors import Conflict
 from apps.rbac.roles import Role
 from apps.reporting.builders.mifir import NS_BIZ, NS_HDR, NS_TX, tx_id
+from apps.reporting.models import RegulatoryReport
 from apps.reporting.schemas import mifir_errors, schemas_present
 from apps.reporting.services import report_generate, report_status_set
 from tests.reporting.factories import DAY, at, book_fill
@@ -127,6 +130,9 @@ def test_a_rerun_after_submission_cancels_what_it_no_longer_reports(desk, office
     )
     first.file.storage.delete(first.file.name)
     first.file.storage.save(first.file.name, io.BytesIO(stale))
+    RegulatoryReport.objects.filter(pk=first.pk).update(
+        sha256=hashlib.sha256(stale).hexdigest(), size=len(stale)
+    )
     second = generate(officer)
     root = parsed(second, officer)
     cancels = root.findall(".//t:Tx/t:Cxl", NS)
@@ -149,3 +155,14 @@ def test_a_fill_without_a_trader_is_executed_for_the_client(desk, officer):
     rows = csv_rows(generate(officer, "csv"), officer)
     assert (rows[-1]["execution_type"], rows[-1]["execution"]) == ("client", "NORE")
     assert rows[-1]["investment_decision_type"] == ""
+
+
+def test_a_rerun_refuses_to_read_an_altered_submitted_version(desk, officer):
+    first = generate(officer)
+    report_status_set(report=first, actor=officer, status="submitted", submission_reference="R1")
+    with open(first.file.path, "ab") as handle:
+        handle.write(b"<!-- edited -->")
+    with pytest.raises(Conflict) as refused:
+        generate(officer)
+    assert refused.value.code == "report_integrity_failed"
+    assert RegulatoryReport.objects.count() == 1
