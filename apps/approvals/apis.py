@@ -11,7 +11,7 @@ from apps.approvals import selectors
 from apps.approvals.filters import ApprovalFilter
 from apps.approvals.services import COMMENT_MAX_LENGTH, DECIDER_ROLE, Decision, approval_decide
 from apps.core.errors import NotFound
-from apps.core.fields import AmountField
+from apps.core.fields import AmountField, TextOnlyField
 from apps.rbac.roles import Role
 
 EXAMPLE_APPROVAL = {
@@ -85,15 +85,6 @@ class ApprovalOutputSerializer(serializers.Serializer):
     )
 
 
-class CommentField(serializers.CharField):
-    """Text only: a number or a list is a 400, not silently turned into a string."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 def _approval_or_404(request, approval_id: int):
     approval = selectors.approval_get(user=request.user, approval_id=approval_id)
     if approval is None:
@@ -128,7 +119,7 @@ class _ApprovalDecisionApi(APIView):
     decision: Decision
 
     class InputSerializer(serializers.Serializer):
-        comment = CommentField(max_length=COMMENT_MAX_LENGTH, help_text="Why; required.")
+        comment = TextOnlyField(max_length=COMMENT_MAX_LENGTH, help_text="Why; required.")
 
     def post(self, request, approval_id: int):
         approval = _approval_or_404(request, approval_id)

@@ -5,7 +5,6 @@ service the API calls too."""
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
@@ -15,6 +14,7 @@ from apps.approvals.filters import ApprovalFilter
 from apps.approvals.models import ApprovalStatus
 from apps.approvals.services import COMMENT_MAX_LENGTH, DECIDER_ROLE, approval_decide
 from apps.core.errors import PlatformError, ValidationFailed
+from apps.core.pages import filtered_page
 from apps.core.time import utcnow
 from apps.rbac.mixins import RoleRequiredMixin
 from apps.trading import selectors as trading_selectors
@@ -117,16 +117,14 @@ class ApprovalHistoryView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        filters = ApprovalFilter(self.request.GET, queryset=selectors.approval_history(user=user))
-        rows = filters.qs if filters.is_valid() else selectors.approval_history(user=user).none()
-        page = Paginator(rows, HISTORY_PAGE_SIZE).get_page(self.request.GET.get("page"))
-        query = self.request.GET.copy()
-        query.pop("page", None)
         context.update(
+            filtered_page(
+                self.request,
+                ApprovalFilter,
+                selectors.approval_history(user=user),
+                HISTORY_PAGE_SIZE,
+            ),
             tab="history",
-            filters=filters,
-            page=page,
-            query=query.urlencode(),
             statuses=[c for c in ApprovalStatus.choices if c[0] != ApprovalStatus.PENDING],
             selected_statuses=self.request.GET.getlist("status"),
             account_codes=list(

@@ -23,3 +23,12 @@ class AmountField(serializers.Field):
 
     def to_representation(self, value):
         return decimal_str(value)
+
+
+class TextOnlyField(serializers.CharField):
+    """Text only: a number or a list is a 400, not silently turned into a string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

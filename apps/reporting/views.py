@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core.errors import PlatformError, ValidationFailed
+from apps.core.pages import filtered_page
 from apps.core.time import utcnow
 from apps.rbac.access import has_role
 from apps.rbac.mixins import RoleRequiredMixin
@@ -43,16 +43,9 @@ class ReportListView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         everything = selectors.report_list(user=user)
-        filters = ReportFilter(self.request.GET, queryset=everything)
-        rows = filters.qs if filters.is_valid() else everything.none()
-        page = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get("page"))
-        query = self.request.GET.copy()
-        query.pop("page", None)
         yesterday = (utcnow() - timedelta(days=1)).date()
         context.update(
-            filters=filters,
-            page=page,
-            query=query.urlencode(),
+            filtered_page(self.request, ReportFilter, everything, PAGE_SIZE),
             report_types=ReportType.choices,
             report_formats=ReportFormat.choices,
             statuses=ReportStatus.choices,

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotFound, ValidationFailed, field_errors
-from apps.core.fields import AmountField
+from apps.core.fields import AmountField, TextOnlyField
 from apps.rbac.roles import Role
 from apps.surveillance import selectors
 from apps.surveillance.filters import AlertFilter
@@ -52,15 +52,6 @@ EXAMPLE_ALERT = {
     "closed_at": None,
     "closed_by": None,
 }
-
-
-class TextField(serializers.CharField):
-    """Text only: a number or a list is a 400, not silently turned into a string."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class AlertOutputSerializer(serializers.Serializer):
@@ -139,7 +130,7 @@ class AlertAssignApi(APIView):
     required_role = CASE_ROLE
 
     class InputSerializer(serializers.Serializer):
-        assignee = TextField(max_length=150, allow_null=True, help_text="A username, or null.")
+        assignee = TextOnlyField(max_length=150, allow_null=True, help_text="A username, or null.")
 
     @extend_schema(
         request=InputSerializer,
@@ -164,7 +155,7 @@ class AlertCommentApi(APIView):
     required_role = CASE_ROLE
 
     class InputSerializer(serializers.Serializer):
-        text = TextField(max_length=COMMENT_MAX_LENGTH)
+        text = TextOnlyField(max_length=COMMENT_MAX_LENGTH)
 
     @extend_schema(
         request=InputSerializer,
@@ -197,7 +188,7 @@ class AlertStatusApi(APIView):
         status = serializers.ChoiceField(
             choices=[s for s in AlertStatus.values if s != AlertStatus.CLOSED]
         )
-        comment = TextField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True)
+        comment = TextOnlyField(max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True)
 
     @extend_schema(
         request=InputSerializer,
@@ -225,7 +216,7 @@ class AlertCloseApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         disposition = serializers.ChoiceField(choices=Disposition.choices)
-        comment = TextField(max_length=COMMENT_MAX_LENGTH)
+        comment = TextOnlyField(max_length=COMMENT_MAX_LENGTH)
 
     @extend_schema(
         request=InputSerializer,

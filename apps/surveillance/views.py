@@ -6,12 +6,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
 from apps.core.errors import PlatformError, ValidationFailed, field_errors
+from apps.core.pages import filtered_page
 from apps.rbac.access import has_role
 from apps.rbac.mixins import RoleRequiredMixin
 from apps.rbac.roles import Role
@@ -78,15 +78,8 @@ class AlertListView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         everything = selectors.alert_list(user=user).order_by("-created_at", "-id")
-        filters = AlertFilter(self.request.GET, queryset=everything)
-        rows = filters.qs if filters.is_valid() else everything.none()
-        page = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get("page"))
-        query = self.request.GET.copy()
-        query.pop("page", None)
         context.update(
-            filters=filters,
-            page=page,
-            query=query.urlencode(),
+            filtered_page(self.request, AlertFilter, everything, PAGE_SIZE),
             detectors=Detector.choices,
             severities=Severity.choices,
             statuses=AlertStatus.choices,
