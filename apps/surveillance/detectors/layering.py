@@ -10,7 +10,6 @@ from apps.surveillance.detectors.base import (
     Detector,
     Finding,
     Param,
-    prune_keys,
     score_of,
 )
 from apps.surveillance.stream import AMEND, CANCEL, DENY, EXPIRE, FILL, NEW
@@ -56,11 +55,15 @@ class LayeringDetector(Detector):
         for book in self.resting.values():
             for order_id in [k for k, v in book.items() if v[0] < cutoff]:
                 del book[order_id]
-        prune_keys(self.resting, cutoff, lambda book: 0.0 if not book else now)
         for queue in self.candidates.values():
-            while queue and queue[0]["ts"] < now - self.window:
-                queue.popleft()
-        prune_keys(self.candidates, now, lambda q: 0.0 if not q else now)
+            self._expire(queue, now)
+        for table in (self.resting, self.candidates):
+            for key in [k for k, v in table.items() if not v]:  # emptied: the key goes too
+                del table[key]
+
+    def _expire(self, candidates: deque, now: float) -> None:
+        while candidates and candidates[0]["ts"] < now - self.window:
+            candidates.popleft()
 
     def feed_new(self, ev) -> None:
         if ev.price is not None:
@@ -123,8 +126,7 @@ class LayeringDetector(Detector):
         queue = self.candidates.get(key)
         if not queue:
             return None
-        while queue and queue[0]["ts"] < ev.ts - self.window:
-            queue.popleft()
+        self._expire(queue, ev.ts)
         found = None
         for candidate in queue:
             price = candidate["layer"].get(ev.order_id)
