@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.surveillance",
     "apps.monitoring",
     "apps.reporting",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -40,7 +40,7 @@ urlpatterns = [
 ]
 
 if settings.BENCH_NOOP_VIEW:  # bench/pretrade.py only; first, so the ^api/ catch-all misses it
-    from apps.rules.bench import BenchNoopApi
+    from apps.demo.bench import BenchNoopApi
 
     urlpatterns.insert(0, path("api/v1/bench/noop/", BenchNoopApi.as_view()))
 

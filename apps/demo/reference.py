@@ -1,7 +1,7 @@
 """Demo data for the trading domain: users of every role, accounts, instruments, prices.
 
-Plain functions, so that the ``seed_demo`` command (in the rules app, which also loads the demo
-rule set) can call them. Idempotent: running them again changes nothing that is already there
+Plain functions, so that the ``seed_demo`` command (which also loads the demo rule set) can call
+them. Idempotent: running them again changes nothing that is already there
 (the demo users' passwords and roles are reset, and price history is added for days that have
 passed since).
 """
@@ -15,9 +15,9 @@ from django.db import transaction
 
 from apps.core.time import utcnow
 from apps.core.types import quantize
+from apps.demo.reference_data import ACCOUNTS, INSTRUMENTS
 from apps.rbac.roles import Role
 from apps.rbac.services import user_create, user_password_set, user_role_set, user_update
-from apps.trading.demo_data import ACCOUNTS, INSTRUMENTS
 from apps.trading.models import Account, Instrument
 from apps.trading.services import (
     account_create,

@@ -2,14 +2,13 @@
 
 Idempotent: running it again changes nothing that is already there (it resets the demo users'
 passwords and roles, and adds price history for days that have passed since). It lives in the
-rules app because it loads both: trading never imports rules.
+demo app, above every domain app, because it loads them all; no domain app imports it.
 """
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apps.rules.demo import seed_rules
-from apps.trading.demo import (
+from apps.demo.reference import (
     DEFAULT_PASSWORD,
     DEMO_USERS,
     seed_accounts,
@@ -17,6 +16,7 @@ from apps.trading.demo import (
     seed_prices,
     seed_users,
 )
+from apps.demo.rulebook import seed_rules
 
 
 class Command(BaseCommand):
