@@ -15,10 +15,12 @@ class RbacConfig(AppConfig):
 
 
 def _sync_after_migrate(sender, using="default", **kwargs) -> None:
-    # Permission rows are made by post_migrate for each app in turn: sync after the last one.
+    # Permission rows are made by post_migrate for each app in turn: sync after the last one
+    # (post_migrate is sent only for apps with a models module).
     from django.apps import apps
 
-    if sender.label != list(apps.get_app_configs())[-1].label:
+    with_models = [c for c in apps.get_app_configs() if c.models_module is not None]
+    if sender.label != with_models[-1].label:
         return
     from apps.rbac.services import role_groups_sync
 
