@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.trading",
     "apps.approvals",
+    "apps.killswitch",
     "apps.rules",
     "apps.surveillance",
     "apps.monitoring",

@@ -10,9 +10,10 @@ from django_celery_beat.models import PeriodicTask
 
 from apps.approvals.models import ApprovalRequest
 from apps.audit.models import Checkpoint
+from apps.killswitch.models import KillSwitch
 from apps.monitoring.models import MonitorRun, RunStatus, Violation, ViolationStatus
 from apps.monitoring.services import calendars_now
-from apps.rules.models import PORTFOLIO_RULE_TYPES, ComplianceRule, KillSwitch, RuleStatus
+from apps.rules.models import PORTFOLIO_RULE_TYPES, ComplianceRule, RuleStatus
 from apps.surveillance.models import Alert, AlertStatus
 from apps.trading.models import Order, OrderStatus
 

@@ -32,7 +32,7 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "rules.ruleversion": {"view": V, "add": None, "change": None, "delete": None},
     "rules.regulatoryentity": {"view": V, "add": C, "change": C, "delete": None},
     "rules.restrictedlistentry": {"view": V, "add": C, "change": None, "delete": None},
-    "rules.killswitch": {"view": V, "add": None, "change": None, "delete": None},
+    "killswitch.killswitch": {"view": V, "add": None, "change": None, "delete": None},
     "approvals.approvalrequest": {"view": V, "add": None, "change": None, "delete": None},
     # surveillance: settings by compliance (through the service); alerts worked on their pages
     "surveillance.detectorconfig": {"view": C, "add": None, "change": C, "delete": None},

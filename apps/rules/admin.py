@@ -1,3 +1,3 @@
-"""Back office for rules (maker-checker) and the kill switch; each part lives in its module."""
+"""Back office for rules (maker-checker); the part lives in its module."""
 
-from apps.rules import admin_killswitch, admin_rules  # noqa: F401 - they register the models
+from apps.rules import admin_rules  # noqa: F401 - it registers the models

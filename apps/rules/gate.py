@@ -20,12 +20,12 @@ from apps.audit.services import audit_record
 from apps.core import metrics, sql
 from apps.core.errors import Conflict, NotFound
 from apps.core.time import utcnow
+from apps.killswitch.check import kill_switch_check
 from apps.rbac.access import user_role
 from apps.rules import engine, reads
 from apps.rules.checks.base import ZERO, CheckContext, InstrumentInfo, OrderIntent
 from apps.rules.models import (
     ComplianceRule,
-    KillSwitchState,
     RuleSetVersion,
     RuleStatus,
 )
@@ -39,7 +39,6 @@ from apps.trading.services import order_amend, order_create, order_snapshot
 
 logger = logging.getLogger(__name__)
 
-KILL_SWITCH_RULE = "KILL-SWITCH"
 GATE_RULE = "GATE"
 
 
@@ -272,62 +271,6 @@ def restrictions_for(info: InstrumentInfo, found: list[tuple]) -> list[dict]:
     return out
 
 
-# --- kill switch ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Switch:
-    scope: str
-    target: str
-    state: str
-    reason: str
-
-
-def kill_switch_check(intent: OrderIntent, ctx: CheckContext) -> dict | None:
-    """The firm's kill switch, before any rule: halted rejects; reducing lets through only
-    orders that shrink the absolute position without flipping it."""
-    switches = [_Switch(*row) for row in ctx.kill_switches]
-    if not switches:
-        return None
-    halted = [s for s in switches if s.state == KillSwitchState.HALTED]
-    base = {
-        "rule": KILL_SWITCH_RULE,
-        "rule_type": "kill_switch",
-        "action": "reject",
-        "regulation": "SEC 15c3-5; MiFID II RTS 6 art. 12",
-        "threshold": None,
-    }
-    if halted:
-        s = halted[0]
-        return {
-            **base,
-            "status": "fail",
-            "code": "kill_switch_halted",
-            "observed": s.scope,
-            "message": f"Trading is halted ({s.scope} {s.target or ''}): {s.reason}".strip(),
-        }
-    s = switches[0]
-    pos = ctx.position
-    # How much the order may trade and still only shrink the position (open orders count).
-    room = pos - ctx.working_sell if intent.side == "sell" else -pos - ctx.working_buy
-    if room > 0 and intent.quantity <= room:
-        return {
-            **base,
-            "status": "pass",
-            "code": "reduces_position",
-            "observed": str(pos),
-            "message": "Reducing-only: this order shrinks the position.",
-        }
-    return {
-        **base,
-        "status": "fail",
-        "code": "kill_switch_reducing_only",
-        "observed": str(pos),
-        "message": f"Reducing-only ({s.scope} {s.target or ''}): the order would not shrink "
-        f"the position of {pos} without flipping it.",
-    }
-
-
 # --- the gate ---------------------------------------------------------------------------------
 
 
@@ -393,7 +336,14 @@ def evaluate_request(
             duplicate_window=ruleset.duplicate_window,
         )
         pre = []
-        switch = kill_switch_check(intent, ctx)
+        switch = kill_switch_check(
+            switches=ctx.kill_switches,
+            side=intent.side,
+            quantity=intent.quantity,
+            position=ctx.position,
+            working_buy=ctx.working_buy,
+            working_sell=ctx.working_sell,
+        )
         if switch is not None:
             pre.append(switch)
         status, checks = engine.evaluate(ruleset, ctx, pre_checks=pre)

@@ -1,4 +1,4 @@
-"""Compliance rules as data, their maker-checker changes, the restricted list, the kill switch."""
+"""Compliance rules as data, their maker-checker changes, the restricted list."""
 
 from django.conf import settings
 from django.db import models
@@ -218,64 +218,3 @@ class RestrictedListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument or self.issuer}: {self.reason}"
-
-
-class KillSwitchScope(models.TextChoices):
-    FIRM = "firm", "Firm"
-    ACCOUNT = "account", "Account"
-    INSTRUMENT = "instrument", "Instrument"
-
-
-class KillSwitchState(models.TextChoices):
-    HALTED = "halted", "Halted (no new orders)"
-    REDUCING = "reducing", "Reducing only"
-
-
-class KillSwitch(models.Model):
-    scope = models.CharField(max_length=16, choices=KillSwitchScope.choices)
-    target = models.CharField(max_length=64, blank=True, help_text="Account code or symbol.")
-    state = models.CharField(max_length=16, choices=KillSwitchState.choices)
-    reason = models.CharField(max_length=500)
-    is_active = models.BooleanField(default=True, db_index=True)
-    activated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="Empty when an automated control (surveillance) activated it.",
-    )
-    activated_by_system = models.CharField(
-        max_length=64, blank=True, help_text="The automated control that activated it, if any."
-    )
-    activated_at = models.DateTimeField()
-    deactivated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    deactivated_at = models.DateTimeField(null=True, blank=True)
-    snapshot = models.JSONField(default=dict, help_text="Open positions and working orders.")
-    canceled_orders = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-activated_at"]
-        verbose_name_plural = "kill switches"
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(scope="firm") | ~Q(target=""), name="kill_switch_scope_has_target"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        where = self.target or "firm"
-        return f"{self.state} {where} ({'active' if self.is_active else 'off'})"
-
-    @property
-    def activator(self) -> str:
-        """Who activated it: a username, or the automated control's name."""
-        if self.activated_by_id is None:
-            return self.activated_by_system
-        return self.activated_by.get_username()

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from apps.core import sql
 from apps.core.sql import Statement
-from apps.rules.models import KillSwitch, RestrictedListEntry, RuleSetVersion
+from apps.killswitch.models import KillSwitch
+from apps.rules.models import RestrictedListEntry, RuleSetVersion
 from apps.trading.models import (
     Account,
     AccountDailyActivity,

@@ -28,6 +28,7 @@ from decimal import Decimal
 from django.db.models import Q
 
 from apps.core.types import decimal_str
+from apps.killswitch.check import KILL_SWITCH_RULE
 from apps.rbac.access import user_role
 from apps.rules import engine, gate
 from apps.rules.checks.base import OrderIntent
@@ -311,7 +312,7 @@ def replay(
         pre = [
             c
             for c in recorded_checks
-            if c.get("rule") == gate.KILL_SWITCH_RULE and c.get("status") == "fail"
+            if c.get("rule") == KILL_SWITCH_RULE and c.get("status") == "fail"
         ]
         error = ""
         try:

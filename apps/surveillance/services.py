@@ -18,11 +18,11 @@ from apps.core.errors import Conflict, NotFound, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import to_decimal
 from apps.core.validation import clean_or_raise
+from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.killswitch.services import kill_switch_activate
 from apps.notifications.services import alert_notify
 from apps.rbac.access import has_role, require_role
 from apps.rbac.roles import Role
-from apps.rules.killswitch import kill_switch_activate
-from apps.rules.models import KillSwitch, KillSwitchScope, KillSwitchState
 from apps.surveillance.detectors import DETECTORS
 from apps.surveillance.detectors.base import Finding, params_json, params_validated
 from apps.surveillance.models import (

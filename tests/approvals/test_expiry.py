@@ -70,7 +70,7 @@ def test_any_cancel_of_a_held_order_closes_its_request(submit_held, make_user):
 
 
 def test_kill_switch_cancel_closes_the_request(submit_held, make_user, account):
-    from apps.rules.killswitch import kill_switch_activate
+    from apps.killswitch.services import kill_switch_activate
 
     answer = submit_held()
     kill_switch_activate(

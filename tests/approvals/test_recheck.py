@@ -7,9 +7,9 @@ import pytest
 from apps.approvals import recheck
 from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
+from apps.killswitch.services import kill_switch_activate
 from apps.rbac.roles import Role
 from apps.rules.approval_recheck import recheck_held_order
-from apps.rules.killswitch import kill_switch_activate
 from apps.trading.models import Account, Order
 from apps.trading.services import account_update
 from tests.approvals.conftest import ORDERS, order_body

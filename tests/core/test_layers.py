@@ -15,6 +15,7 @@ FLOORS = [
     ["reporting", "monitoring"],
     ["surveillance"],
     ["rules"],
+    ["killswitch"],
     ["approvals"],
     ["trading"],
     ["notifications"],

@@ -103,7 +103,7 @@ def test_status_refuses_writes(db, api_client_for):
 
 
 def test_dashboard_data_matches_the_database(monitored, client, make_user, account, instrument):
-    from apps.rules.killswitch import kill_switch_activate
+    from apps.killswitch.services import kill_switch_activate
 
     officer = make_user(Role.RISK_MANAGER)
     kill_switch_activate(

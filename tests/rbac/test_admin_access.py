@@ -28,7 +28,7 @@ from tests.permissions import assert_page_role_required
         ("/admin/rules/rulechange/", Role.VIEWER),
         ("/admin/rules/restrictedlistentry/add/", Role.COMPLIANCE_OFFICER),
         ("/admin/rules/regulatoryentity/add/", Role.COMPLIANCE_OFFICER),
-        ("/admin/rules/killswitch/", Role.VIEWER),
+        ("/admin/killswitch/killswitch/", Role.VIEWER),
         ("/admin/notifications/delivery/", Role.COMPLIANCE_OFFICER),
     ],
 )

@@ -9,9 +9,9 @@ from apps.approvals.models import ApprovalRequest
 from apps.approvals.services import approval_decide, approval_request_create
 from apps.audit.services import audit_record
 from apps.core.time import utcnow
+from apps.killswitch.services import kill_switch_activate
 from apps.rbac.roles import Role
 from apps.reporting.services import report_generate
-from apps.rules.killswitch import kill_switch_activate
 from apps.surveillance.models import Alert
 from apps.trading.services import order_create
 from tests.reporting.helpers import csv_rows, json_body

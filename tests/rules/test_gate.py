@@ -9,8 +9,8 @@ from django.db import connection
 
 from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
+from apps.killswitch.models import KillSwitch
 from apps.rbac.roles import Role
-from apps.rules.models import KillSwitch
 from apps.trading.models import Order
 from tests.permissions import assert_api_role_required
 from tests.rules.factories import make_rule, order_body

@@ -8,8 +8,8 @@ from django.core.management import call_command
 
 from apps.audit.models import AuditEvent
 from apps.core.time import utcnow
+from apps.killswitch.models import KillSwitch
 from apps.rbac.roles import Role
-from apps.rules.models import KillSwitch
 from apps.surveillance import runner
 from apps.surveillance.models import Alert, DetectorConfig, Occurrence, SurveillanceCursor
 from apps.surveillance.runner import (

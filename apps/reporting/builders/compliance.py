@@ -11,8 +11,8 @@ from statistics import median
 from django.db.models import Count, Q
 
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
+from apps.killswitch.models import KillSwitch
 from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table
-from apps.rules.models import KillSwitch
 from apps.surveillance.models import Alert
 from apps.surveillance.selectors import false_positive_rates
 from apps.trading.models import Order, OrderStatus

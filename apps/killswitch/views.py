@@ -11,18 +11,18 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core.errors import PlatformError, ValidationFailed
-from apps.rbac.access import has_role
-from apps.rbac.mixins import RoleRequiredMixin
-from apps.rbac.roles import Role
-from apps.rules.killswitch import (
+from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.killswitch.selectors import kill_switch_list
+from apps.killswitch.services import (
     COMMENT_MAX_LENGTH,
     OPERATOR_ROLE,
     REASON_MAX_LENGTH,
     kill_switch_activate,
     kill_switch_deactivate,
-    kill_switch_list,
+    kill_switch_may_operate,
 )
-from apps.rules.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.rbac.mixins import RoleRequiredMixin
+from apps.rbac.roles import Role
 from apps.trading import selectors
 
 HISTORY_LENGTH = 50
@@ -56,15 +56,14 @@ class KillSwitchForm(forms.Form):
 
 class KillSwitchPageView(RoleRequiredMixin, TemplateView):
     required_role = Role.VIEWER
-    template_name = "rules/kill_switch.html"
+    template_name = "killswitch/kill_switch.html"
 
     def get_context_data(self, form: KillSwitchForm | None = None, **kwargs):
         user = self.request.user
         context = super().get_context_data(**kwargs)
-        switches = kill_switch_list(user=user)
-        context["active"] = list(switches.filter(is_active=True))
-        context["history"] = list(switches.filter(is_active=False)[:HISTORY_LENGTH])
-        context["can_operate"] = has_role(user, OPERATOR_ROLE)
+        context["active"] = list(kill_switch_list(active=True))
+        context["history"] = list(kill_switch_list(active=False)[:HISTORY_LENGTH])
+        context["can_operate"] = kill_switch_may_operate(user)
         if context["can_operate"]:
             context["form"] = form or KillSwitchForm()
             context["account_codes"] = list(
@@ -81,7 +80,7 @@ class KillSwitchPageView(RoleRequiredMixin, TemplateView):
         return context
 
     def post(self, request, *args, **kwargs):
-        if not has_role(request.user, OPERATOR_ROLE):
+        if not kill_switch_may_operate(request.user):
             raise PermissionDenied("Only a Risk Manager or above may activate the kill switch.")
         form = KillSwitchForm(request.POST)
         if form.is_valid():

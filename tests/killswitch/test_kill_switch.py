@@ -12,9 +12,9 @@ from django.db import connection
 from apps.audit.models import AuditEvent
 from apps.core.errors import PermissionDenied
 from apps.core.time import utcnow
+from apps.killswitch.models import KillSwitch
+from apps.killswitch.services import kill_switch_activate, kill_switch_deactivate
 from apps.rbac.roles import Role
-from apps.rules.killswitch import kill_switch_activate, kill_switch_deactivate
-from apps.rules.models import KillSwitch
 from apps.trading.models import Order
 from apps.trading.services import order_create, order_fill
 from tests.permissions import assert_api_role_required, assert_page_role_required
@@ -417,7 +417,7 @@ def test_list_shows_active_first_and_filters(api_client_for, risk, risk2, other_
 
 
 def test_admin_lists_switches_for_every_role(client, make_user):
-    assert_page_role_required(client, make_user, "/admin/rules/killswitch/", Role.VIEWER)
+    assert_page_role_required(client, make_user, "/admin/killswitch/killswitch/", Role.VIEWER)
 
 
 def test_admin_action_deactivates_and_reports_refusals(client, make_user, account):
@@ -430,7 +430,7 @@ def test_admin_action_deactivates_and_reports_refusals(client, make_user, accoun
     )
     client.force_login(activator)
     response = client.post(
-        "/admin/rules/killswitch/",
+        "/admin/killswitch/killswitch/",
         {"action": "deactivate", "_selected_action": [mine.pk, other.pk], "index": 0},
         follow=True,
     )
@@ -448,12 +448,12 @@ def test_admin_action_is_not_offered_to_a_trader(client, make_user, account):
         scope="firm", target="", state="halted", reason="a", actor=make_user(Role.RISK_MANAGER)
     )
     client.force_login(make_user(Role.TRADER))
-    page = client.get("/admin/rules/killswitch/")
+    page = client.get("/admin/killswitch/killswitch/")
     assert page.status_code == 200
     assert b'value="deactivate"' not in page.content
     switch = KillSwitch.objects.get()
     client.post(
-        "/admin/rules/killswitch/",
+        "/admin/killswitch/killswitch/",
         {"action": "deactivate", "_selected_action": [switch.pk], "index": 0},
     )
     switch.refresh_from_db()
@@ -580,8 +580,8 @@ if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         never accepted and missed by the snapshot and the cancels."""
         from rest_framework.test import APIClient
 
+        from apps.killswitch import services as killswitch
         from apps.rbac.services import api_token_issue
-        from apps.rules import killswitch
 
         account = AccountFactory(code="ACC-T1")
         instrument = InstrumentFactory(symbol="AAPL", isin="US0378331005")

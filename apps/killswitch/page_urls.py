@@ -1,8 +1,8 @@
-"""Page routes of the rules app (the kill switch page)."""
+"""Page routes of the kill switch."""
 
 from django.urls import path
 
-from apps.rules import views
+from apps.killswitch import views
 
 urlpatterns = [
     path("kill-switch/", views.KillSwitchPageView.as_view(), name="kill-switch"),

@@ -1,15 +1,15 @@
 """The kill switch (SEC 15c3-5; MiFID II RTS 6 art. 12): stop new orders firm-wide, for one
 account or for one instrument, at once, with a record of the book at that moment.
 
-The gate (`apps.rules.gate.kill_switch_check`) reads the active switches on every order, so an
-activation takes effect for the next order after it commits. Deactivating needs a second Risk
+The gate (`apps.killswitch.check.kill_switch_check`) reads the active switches on every order, so
+an activation takes effect for the next order after it commits. Deactivating needs a second Risk
 Manager (four-eyes, MiFID II RTS 6 art. 15(3)).
 """
 
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
@@ -17,9 +17,9 @@ from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFai
 from apps.core.time import rfc3339, utcnow
 from apps.core.types import decimal_str
 from apps.core.validation import clean_or_raise
-from apps.rbac.access import require_role
+from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.rbac.access import has_role, require_role
 from apps.rbac.roles import Role
-from apps.rules.models import KillSwitch, KillSwitchScope, KillSwitchState
 from apps.trading import selectors
 from apps.trading.models import WORKING_STATUSES, Account, Order, Position
 from apps.trading.services import order_cancel
@@ -28,6 +28,15 @@ REASON_MAX_LENGTH = 500
 COMMENT_MAX_LENGTH = 500
 CANCEL_REASON = "kill switch"
 OPERATOR_ROLE = Role.RISK_MANAGER
+# The audit trail names the switch as it did when the kill switch lived in the rules app, so
+# that one switch reads the same across the trail, before and after the move.
+AUDIT_OBJECT_TYPE = "rules.killswitch"
+
+
+def kill_switch_may_operate(user) -> bool:
+    """Whether `user` may activate and deactivate switches (what the services below require);
+    the page and the admin ask here before offering the controls."""
+    return has_role(user, OPERATOR_ROLE)
 
 
 def _username(user) -> str | None:
@@ -191,7 +200,7 @@ def kill_switch_activate(
     audit_record(
         event_type=EventType.KILL_SWITCH_ACTIVATED,
         actor=actor or control,
-        object_type="rules.killswitch",
+        object_type=AUDIT_OBJECT_TYPE,
         object_id=switch.pk,
         payload={
             "scope": switch.scope,
@@ -250,7 +259,7 @@ def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> K
     audit_record(
         event_type=EventType.KILL_SWITCH_DEACTIVATED,
         actor=actor,
-        object_type="rules.killswitch",
+        object_type=AUDIT_OBJECT_TYPE,
         object_id=locked.pk,
         payload={
             "scope": locked.scope,
@@ -264,20 +273,3 @@ def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> K
         },
     )
     return locked
-
-
-# --- reads ----------------------------------------------------------------------------------
-
-
-def kill_switch_list(*, user=None, active: bool | None = None) -> QuerySet[KillSwitch]:
-    """Every switch, active ones first, then the most recent."""
-    rows = KillSwitch.objects.select_related("activated_by", "deactivated_by").order_by(
-        "-is_active", "-activated_at", "-id"
-    )
-    if active is not None:
-        rows = rows.filter(is_active=active)
-    return rows
-
-
-def kill_switch_list_active() -> QuerySet[KillSwitch]:
-    return kill_switch_list(active=True)

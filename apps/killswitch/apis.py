@@ -8,14 +8,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotFound
-from apps.rbac.roles import Role
-from apps.rules.killswitch import (
+from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.killswitch.selectors import kill_switch_list
+from apps.killswitch.services import (
+    COMMENT_MAX_LENGTH,
     REASON_MAX_LENGTH,
     kill_switch_activate,
     kill_switch_deactivate,
-    kill_switch_list,
 )
-from apps.rules.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.rbac.roles import Role
 
 EXAMPLE_ACTIVATE = {
     "scope": "account",
@@ -130,7 +131,7 @@ class KillSwitchListCreateApi(ListAPIView):
         )
 
     def get_queryset(self):
-        return kill_switch_list(user=self.request.user)
+        return kill_switch_list()
 
     @extend_schema(
         request=InputSerializer,
@@ -156,7 +157,7 @@ class KillSwitchDeactivateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         comment = serializers.CharField(
-            max_length=500, required=False, allow_blank=True, default=""
+            max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default=""
         )
 
     @extend_schema(

@@ -1,5 +1,6 @@
-"""The kill switch in the back office: read-only for every role, deactivation for a Risk
-Manager (through the service, four-eyes included). Activation is on the kill switch page."""
+"""The kill switch in the back office: read-only, who may look from the policy table
+(`apps.rbac.policy`); deactivation for those the service allows (four-eyes included).
+Activation is on the kill switch page."""
 
 import json
 
@@ -7,11 +8,9 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from apps.core.errors import PlatformError
-from apps.rbac.access import has_role
+from apps.killswitch.models import KillSwitch
+from apps.killswitch.services import kill_switch_deactivate, kill_switch_may_operate
 from apps.rbac.admin import ReadOnlyAdminMixin
-from apps.rbac.roles import Role
-from apps.rules.killswitch import OPERATOR_ROLE, kill_switch_deactivate
-from apps.rules.models import KillSwitch
 
 
 @admin.register(KillSwitch)
@@ -43,15 +42,8 @@ class KillSwitchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     exclude = ["snapshot"]
     actions = ["deactivate"]
 
-    # Until apps.rbac.policy has an entry for rules.killswitch, every role may look.
-    def has_module_permission(self, request) -> bool:
-        return has_role(request.user, Role.VIEWER)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return has_role(request.user, Role.VIEWER)
-
     def has_deactivate_permission(self, request) -> bool:
-        return has_role(request.user, OPERATOR_ROLE)
+        return kill_switch_may_operate(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "snapshot"] + [

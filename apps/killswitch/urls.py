@@ -2,17 +2,17 @@
 
 from django.urls import path
 
-from apps.rules import killswitch_apis
+from apps.killswitch import apis
 
 urlpatterns = [
     path(
         "kill-switch/",
-        killswitch_apis.KillSwitchListCreateApi.as_view(),
+        apis.KillSwitchListCreateApi.as_view(),
         name="kill-switch-list",
     ),
     path(
         "kill-switch/<int:switch_id>/deactivate/",
-        killswitch_apis.KillSwitchDeactivateApi.as_view(),
+        apis.KillSwitchDeactivateApi.as_view(),
         name="kill-switch-deactivate",
     ),
 ]
