@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from apps.approvals import recheck
+from apps.approvals.hooks import recheck_held_order
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
@@ -268,7 +268,7 @@ def approval_decide(
             _expire(locked, order, now=now)
             refusal = _not_pending(locked)
         elif decision == Decision.APPROVE:
-            failures = recheck.run(order=order, user=actor)
+            failures = recheck_held_order(order=order, user=actor)
             locked.recheck = failures
             if failures:
                 refusal = _refuse(locked, order, actor=actor, comment=comment, failures=failures)
