@@ -758,7 +758,10 @@ _STATUS_MOVES = {
 
 @transaction.atomic
 def order_status_set(*, order: Order, status: str, actor=None, reason: str = "") -> Order:
-    """Move an order along its lifecycle (approval decided, end of day expiry)."""
+    """Move an order along its lifecycle (approval decided, end of day expiry).
+
+    A held order leaving `pending_approval` here closes its approval request, as a cancel does.
+    """
     order = _order_for_update(order)
     if status not in _STATUS_MOVES.get(order.status, set()):
         raise Conflict(
@@ -772,4 +775,8 @@ def order_status_set(*, order: Order, status: str, actor=None, reason: str = "")
     order.save(update_fields=["status", "updated_at"])
     _exposure_apply(order, before)
     _order_event(_STATUS_EVENTS[status], order, actor, previous_status=previous, reason=reason)
+    if previous == OrderStatus.PENDING_APPROVAL:
+        # Its approval request closes with it, as on a cancel (a no-op when the approvals app
+        # moves the order: it has closed the request first).
+        held_order_ended(order=order, actor=actor, reason=reason)
     return order
