@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -6,6 +8,18 @@ from apps.rbac.services import api_token_issue, user_create
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
 
 PASSWORD = "correct-horse-battery"
+
+
+def pytest_sessionstart(session):
+    """The system checks first, as Django's own test runner does: an error among them (an
+    upward hook that nothing fills, core.E001) stops the run before any test."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", stdout=io.StringIO())
+    except SystemCheckError as exc:
+        pytest.exit(str(exc), returncode=1)
 
 
 @pytest.fixture

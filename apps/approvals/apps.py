@@ -8,9 +8,7 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.approvals.services import approval_close_for_order
-        from apps.trading.signals import held_order_canceled
+        from apps.trading import hooks
 
-        def close_request(sender, order, actor=None, reason="", **kwargs) -> None:
-            approval_close_for_order(order=order, actor=actor, reason=reason)
-
-        held_order_canceled.connect(close_request, dispatch_uid="approvals.close_request")
+        # A held order ended by trading closes its approval request, in the same transaction.
+        hooks.held_order_ended.provide(approval_close_for_order)

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from apps.approvals import recheck
+from apps.approvals.hooks import recheck_held_order
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
@@ -268,7 +268,7 @@ def approval_decide(
             _expire(locked, order, now=now)
             refusal = _not_pending(locked)
         elif decision == Decision.APPROVE:
-            failures = recheck.run(order=order, user=actor)
+            failures = recheck_held_order(order=order, user=actor)
             locked.recheck = failures
             if failures:
                 refusal = _refuse(locked, order, actor=actor, comment=comment, failures=failures)
@@ -350,22 +350,25 @@ def approval_expire_due(*, now=None, limit: int = 1000) -> int:
     return sum(1 for pk in ids if approval_expire(approval_id=pk, now=now) is not None)
 
 
-@transaction.atomic
 def approval_close_for_order(
     *, order: Order, actor=None, reason: str = ""
 ) -> ApprovalRequest | None:
-    """The held order was canceled (by the client or the kill switch): close its request.
+    """The held order ended by another path than a decision here (a cancel by the client, the
+    kill switch or the back office; a status set by trading): close its request.
 
-    Call in the transaction that cancels the order. Returns None when it had no pending request.
+    Trading calls it through its `held_order_ended` hook, in the transaction that ends the
+    order. Returns None when the order had no pending request (a decision or an expiry here
+    closes the request before it moves the order, so this is then a no-op).
     """
     pk = ApprovalRequest.objects.filter(order_id=order.pk, status=ApprovalStatus.PENDING)
     pk = pk.values_list("pk", flat=True).first()
-    if pk is None:
+    if pk is None:  # one read, and no savepoint, on the decision path
         return None
-    locked, fresh = _locked(pk)
-    if not locked.is_pending:
-        return None
-    _cancel(locked, fresh, actor=actor, reason=reason)
+    with transaction.atomic():
+        locked, fresh = _locked(pk)
+        if not locked.is_pending:
+            return None
+        _cancel(locked, fresh, actor=actor, reason=reason)
     return locked
 
 

@@ -15,9 +15,9 @@ class AuditConfig(AppConfig):
 
         from apps.audit import receivers
         from apps.audit.services import audit_record
-        from apps.core import audit_hook
+        from apps.core import hooks
 
-        audit_hook.register(audit_record)
+        hooks.audit_record.provide(audit_record)  # rbac records through it
         # Django's authentication reports logins only through these signals.
         user_logged_in.connect(receivers.on_login, dispatch_uid="audit.login")
         user_logged_out.connect(receivers.on_logout, dispatch_uid="audit.logout")

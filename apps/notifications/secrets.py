@@ -1,27 +1,23 @@
 """Signing keys are looked up when a webhook is sent, never stored on the delivery or logged.
 
-A delivery names its key by reference ("account:12"); the app that owns the key registers a
-source for the kind ("account") when it loads. Notifications sit below trading, so trading
-registers its accounts' webhook secrets here (TradingConfig.ready()).
+A delivery names its key by reference ("account:12"): a kind, and a key that the kind's hook
+(`apps.notifications.hooks`) turns into the secret.
 """
 
-from collections.abc import Callable
+from apps.core.hooks import Hook
+from apps.notifications import hooks
 
-_sources: dict[str, Callable[[str], str]] = {}
+_SOURCES: dict[str, Hook[[str], str]] = {"account": hooks.account_webhook_secret}
 
 
 class SecretUnavailable(LookupError):
     """No key for the reference: the message is not sent unsigned."""
 
 
-def register(kind: str, source: Callable[[str], str]) -> None:
-    _sources[kind] = source
-
-
 def resolve(ref: str) -> str:
     kind, _, key = ref.partition(":")
-    source = _sources.get(kind)
-    if source is None or not key:
+    source = _SOURCES.get(kind)
+    if source is None or not source.filled or not key:
         raise SecretUnavailable(f"no signing key source for {kind!r}")
     secret = source(key)
     if not secret:

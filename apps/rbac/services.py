@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from apps.core import audit_hook
 from apps.core.errors import NotAuthenticated, ValidationFailed, field_errors
+from apps.core.hooks import audit_record
 from apps.core.time import utcnow
 from apps.rbac.access import forget_role, user_role
 from apps.rbac.models import ApiToken
@@ -51,7 +51,7 @@ def user_role_set(*, user, role: Role | None, actor=None) -> None:
     user.save(update_fields=["is_staff"])
     forget_role(user)
     if before != role:
-        audit_hook.record(
+        audit_record(
             event_type="CONFIG_CHANGED",
             actor=actor,
             object_type="auth.user",
@@ -73,7 +73,7 @@ def user_create(*, username: str, password: str, role: Role | None, email: str =
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
-    audit_hook.record(
+    audit_record(
         event_type="CONFIG_CHANGED",
         actor=actor,
         object_type="auth.user",
@@ -102,7 +102,7 @@ def user_update(*, user, actor=None, **changes):
         return fresh
     fresh.full_clean(exclude=["password"])
     fresh.save(update_fields=changed)
-    audit_hook.record(
+    audit_record(
         event_type="CONFIG_CHANGED",
         actor=actor,
         object_type="auth.user",
@@ -122,7 +122,7 @@ def user_password_set(*, user, password: str, actor=None) -> None:
     """Set a user's password; the trail records that it changed, never the password."""
     user.set_password(password)
     user.save(update_fields=["password"])
-    audit_hook.record(
+    audit_record(
         event_type="SYSTEM_ACCESS",
         actor=actor,
         object_type="auth.user",
@@ -150,7 +150,7 @@ def api_token_issue(
     )
     token.full_clean()
     token.save()
-    audit_hook.record(
+    audit_record(
         event_type="SYSTEM_ACCESS",
         actor=user,
         object_type="rbac.apitoken",
@@ -184,7 +184,7 @@ def api_token_revoke(*, token: ApiToken, actor=None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         token.save(update_fields=["revoked_at"])
-        audit_hook.record(
+        audit_record(
             event_type="SYSTEM_ACCESS",
             actor=actor,
             object_type="rbac.apitoken",

@@ -335,7 +335,7 @@ class OrderCancelApi(APIView):
 
     @extend_schema(request=None, responses={200: OrderOutputSerializer})
     def post(self, request, order_id: int):
-        # A held order's approval request closes with it (trading's held_order_canceled).
+        # A held order's approval request closes with it (trading's held_order_ended hook).
         order = order_cancel(
             order=_order_or_404(request, order_id), actor=request.user, reason="api"
         )

@@ -11,7 +11,7 @@ order was counted in them when it was submitted, so the gate would count it twic
 evaluated again with the held order taken out of the counts, which gives the same question as
 at submission ("is this one order more than the account may send?").
 
-Registered with `apps.approvals.recheck` by `RulesConfig.ready()`.
+Fills the hook `apps.approvals.hooks.recheck_held_order` (`RulesConfig.ready()`).
 """
 
 from dataclasses import replace

@@ -7,8 +7,8 @@ class RulesConfig(AppConfig):
     verbose_name = "Compliance rules"
 
     def ready(self) -> None:
-        from apps.approvals import recheck
+        from apps.approvals import hooks
         from apps.rules.approval_recheck import recheck_held_order
 
         # Approvals cannot import the gate (it sits above them): they call this at decision time.
-        recheck.register(recheck_held_order)
+        hooks.recheck_held_order.provide(recheck_held_order)

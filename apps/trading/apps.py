@@ -7,13 +7,8 @@ class TradingConfig(AppConfig):
     verbose_name = "Trading"
 
     def ready(self) -> None:
-        from apps.notifications import secrets
-
-        def account_webhook_secret(pk: str) -> str:
-            from apps.trading.models import Account
-
-            row = Account.objects.filter(pk=pk).values_list("webhook_secret", flat=True).first()
-            return row or ""
+        from apps.notifications import hooks
+        from apps.trading.selectors import account_webhook_secret
 
         # Webhooks to a client are signed with its account's secret, read when they are sent.
-        secrets.register("account", account_webhook_secret)
+        hooks.account_webhook_secret.provide(account_webhook_secret)

@@ -71,3 +71,9 @@ def account_and_instrument(
     if match is not None and match.underlying_id is not None:
         match.underlying = sql.instance(Instrument, "id = %s", [match.underlying_id])
     return (account[0] if account else None), match
+
+
+def account_webhook_secret(account_id: str) -> str:
+    """The account's webhook signing secret ("" when none): fills notifications' hook."""
+    row = Account.objects.filter(pk=account_id).values_list("webhook_secret", flat=True).first()
+    return row or ""

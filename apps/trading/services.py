@@ -20,6 +20,7 @@ from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import check_notional, quantize, to_decimal
 from apps.core.validation import clean_or_raise
+from apps.trading.hooks import held_order_ended
 from apps.trading.models import (
     FILLABLE_STATUSES,
     WORKING_STATUSES,
@@ -38,7 +39,6 @@ from apps.trading.models import (
     TimeInForce,
     WorkingExposure,
 )
-from apps.trading.signals import held_order_canceled
 
 ZERO = Decimal("0")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
@@ -687,8 +687,8 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     _exposure_apply(order, before)
     _daily_add(order.account_id, orders_canceled=1)
     _order_event(EventType.ORDER_CANCELED, order, actor, reason=reason)
-    if held:  # its approval request closes with it (apps/approvals listens)
-        held_order_canceled.send(sender=Order, order=order, actor=actor, reason=reason)
+    if held:  # its approval request closes with it
+        held_order_ended(order=order, actor=actor, reason=reason)
     return order
 
 
@@ -758,7 +758,10 @@ _STATUS_MOVES = {
 
 @transaction.atomic
 def order_status_set(*, order: Order, status: str, actor=None, reason: str = "") -> Order:
-    """Move an order along its lifecycle (approval decided, end of day expiry)."""
+    """Move an order along its lifecycle (approval decided, end of day expiry).
+
+    A held order leaving `pending_approval` here closes its approval request, as a cancel does.
+    """
     order = _order_for_update(order)
     if status not in _STATUS_MOVES.get(order.status, set()):
         raise Conflict(
@@ -772,4 +775,8 @@ def order_status_set(*, order: Order, status: str, actor=None, reason: str = "")
     order.save(update_fields=["status", "updated_at"])
     _exposure_apply(order, before)
     _order_event(_STATUS_EVENTS[status], order, actor, previous_status=previous, reason=reason)
+    if previous == OrderStatus.PENDING_APPROVAL:
+        # Its approval request closes with it, as on a cancel (a no-op when the approvals app
+        # moves the order: it has closed the request first).
+        held_order_ended(order=order, actor=actor, reason=reason)
     return order

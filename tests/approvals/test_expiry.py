@@ -1,19 +1,22 @@
 """Expiry by the beat job, closing when the held order is canceled, and the decision/expiry race."""
 
+import json
 import threading
 from datetime import timedelta
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
 from apps.approvals.models import ApprovalRequest
-from apps.approvals.services import approval_decide, approval_expire_due
+from apps.approvals.services import OBJECT_TYPE, approval_decide, approval_expire_due
 from apps.approvals.tasks import expire_due
 from apps.audit.models import AuditEvent
 from apps.core.errors import Conflict
 from apps.core.time import utcnow
+from apps.notifications.models import Delivery
 from apps.rbac.roles import Role
-from apps.trading.models import Order
+from apps.trading.models import Account, Order
 from apps.trading.services import order_cancel, order_status_set
 from config.celery import app
 
@@ -86,23 +89,87 @@ def test_kill_switch_cancel_closes_the_request(submit_held, make_user, account):
     assert AuditEvent.objects.filter(event_type="APPROVAL_CANCELED").count() == 1
 
 
-def test_an_order_ended_elsewhere_closes_its_request(submit_held, make_user):
-    """An order ended by a path that sends nothing (a status set directly): its request
-    closes when next touched."""
-    first, second = submit_held("a"), submit_held("b")
-    for answer in (first, second):
-        order_status_set(order=Order.objects.get(pk=answer["id"]), status="expired")
+def _closing(answer: dict) -> dict:
+    """What ending a held order did to its request: its status, the approval events after the
+    request (type, actor, reason, the order's status), and what the client was sent."""
+    approval = ApprovalRequest.objects.get(pk=answer["approval"]["id"])
+    events = AuditEvent.objects.filter(object_type=OBJECT_TYPE, object_id=str(approval.pk))
+    return {
+        "status": approval.status,
+        "decided_by": approval.decided_by_id,
+        "events": [
+            (e.event_type, e.actor, json.loads(e.record)["payload"].get("reason"))
+            for e in events.exclude(event_type="APPROVAL_REQUESTED").order_by("seq")
+        ],
+        "sent": list(
+            Delivery.objects.filter(object_type=OBJECT_TYPE, object_id=str(approval.pk))
+            .exclude(event="approval.requested")
+            .values_list("event", flat=True)
+        ),
+    }
+
+
+@pytest.mark.parametrize("status", ["expired", "canceled", "rejected", "accepted"])
+def test_a_held_order_ended_by_a_status_change_closes_its_request_as_a_cancel_does(
+    status, submit_held, make_user, account
+):
+    """Whatever path ends a held order (here trading's own status change, which knows nothing
+    of approvals), its request closes in the same transaction, exactly as for a cancel."""
+    Account.objects.filter(pk=account.pk).update(
+        webhook_url="https://client.example/hooks", webhook_secret="s3cret"
+    )
     officer = make_user(Role.COMPLIANCE_OFFICER)
-    approval = ApprovalRequest.objects.get(pk=first["approval"]["id"])
-    try:
+    by_cancel, by_status = submit_held("by-cancel"), submit_held("by-status")
+    order_cancel(order=Order.objects.get(pk=by_cancel["id"]), actor=officer, reason="desk")
+    order_status_set(
+        order=Order.objects.get(pk=by_status["id"]), status=status, actor=officer, reason="desk"
+    )
+    closed = _closing(by_status)
+    assert closed == _closing(by_cancel)
+    assert closed["status"] == "canceled" and closed["decided_by"] is None
+    assert closed["events"] == [("APPROVAL_CANCELED", officer.username, "desk")]
+    assert closed["sent"] == ["approval.canceled"]
+    canceled = AuditEvent.objects.filter(event_type="APPROVAL_CANCELED").order_by("seq").last()
+    assert json.loads(canceled.record)["payload"]["order_status"] == status
+
+
+def test_a_request_closed_with_its_order_is_not_decided_or_expired_later(submit_held, make_user):
+    answer = submit_held()
+    order_status_set(order=Order.objects.get(pk=answer["id"]), status="expired")
+    approval = ApprovalRequest.objects.get(pk=answer["approval"]["id"])
+    assert approval.status == "canceled"
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    with pytest.raises(Conflict) as refused:
         approval_decide(approval=approval, actor=officer, decision="approve", comment="ok")
-    except Conflict as exc:
-        assert exc.details["status"] == "canceled"
-    else:
-        raise AssertionError("a decision on a canceled order must be refused")
+    assert refused.value.details["status"] == "canceled"
+    assert approval_expire_due(now=utcnow() + timedelta(days=1)) == 0
+    assert AuditEvent.objects.filter(event_type="APPROVAL_CANCELED").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("decision", "request_status", "event"),
+    [("approve", "approved", "APPROVAL_GRANTED"), ("deny", "denied", "APPROVAL_DENIED")],
+)
+def test_a_decision_moves_the_order_without_closing_its_request_twice(
+    submit_held, make_user, decision, request_status, event
+):
+    """The approvals app moves the order itself: the request it just decided stays decided."""
+    answer = submit_held()
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    approval = ApprovalRequest.objects.get(pk=answer["approval"]["id"])
+    approval_decide(approval=approval, actor=officer, decision=decision, comment="Checked.")
+    closed = _closing(answer)
+    assert closed["status"] == request_status
+    assert [e[0] for e in closed["events"]] == [event]
+    assert closed["decided_by"] == officer.pk
+
+
+def test_expiry_moves_the_order_without_closing_its_request_twice(submit_held):
+    answer = submit_held()
     assert approval_expire_due(now=utcnow() + timedelta(days=1)) == 1
-    statuses = ApprovalRequest.objects.order_by("pk").values_list("status", flat=True)
-    assert list(statuses) == ["canceled", "canceled"]
+    closed = _closing(answer)
+    assert closed["status"] == "expired"
+    assert [e[0] for e in closed["events"]] == ["APPROVAL_EXPIRED"]
 
 
 if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):

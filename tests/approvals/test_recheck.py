@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.approvals import recheck
+from apps.approvals import hooks
 from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
 from apps.killswitch.services import kill_switch_activate
@@ -22,8 +22,8 @@ def approve(client, approval_id: int, comment: str = "Checked with the desk."):
     )
 
 
-def test_the_rules_app_registers_the_recheck():
-    assert recheck.get() is recheck_held_order
+def test_the_rules_app_fills_the_recheck():
+    assert hooks.recheck_held_order.provider is recheck_held_order
 
 
 def test_a_kill_switch_since_the_hold_refuses_the_approval(
@@ -98,9 +98,9 @@ def test_hold_and_warn_rules_do_not_block_the_approval(officer, submit_held):
     assert approve(officer, answer["approval"]["id"]).status_code == 200
 
 
-def test_without_a_registered_recheck_approval_fails_closed(officer, submit_held, monkeypatch):
+def test_without_a_recheck_approval_fails_closed(officer, submit_held, monkeypatch):
     answer = submit_held()
-    monkeypatch.setattr(recheck, "_recheck", None)
+    monkeypatch.setattr(hooks.recheck_held_order, "provider", None)
     response = approve(officer, answer["approval"]["id"])
     assert response.status_code == 409
     assert response.json()["error"]["details"]["checks"][0]["code"] == "recheck_unavailable"
@@ -109,7 +109,7 @@ def test_without_a_registered_recheck_approval_fails_closed(officer, submit_held
 
 def test_denying_needs_no_recheck(officer, submit_held, monkeypatch):
     answer = submit_held()
-    monkeypatch.setattr(recheck, "_recheck", None)
+    monkeypatch.setattr(hooks.recheck_held_order, "provider", None)
     response = officer.post(
         f"/api/v1/approvals/{answer['approval']['id']}/deny/", {"comment": "No."}, format="json"
     )
