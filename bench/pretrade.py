@@ -522,7 +522,7 @@ def bench_engine(maker: OrderMaker, iterations: int) -> None:
         body=body,
     )
     ruleset = gate.ruleset_current()
-    intent = gate._intent(req, user)  # exactly what the gate evaluates
+    intent = gate.order_intent(req, user)  # exactly what the gate evaluates
     ctx = gate.build_context(intent, account=account, user=user, types=ruleset.types)
     status, checks = engine.evaluate(ruleset, ctx)
 

@@ -131,8 +131,7 @@ class _ApprovalDecisionApi(APIView):
             decision=self.decision,
             comment=serializer.validated_data["comment"],
         )
-        fresh = selectors.approval_get(user=request.user, approval_id=decided.pk)
-        return Response(ApprovalOutputSerializer(fresh).data)
+        return Response(ApprovalOutputSerializer(decided).data)  # as decided, with its order
 
 
 class ApprovalApproveApi(_ApprovalDecisionApi):

@@ -185,7 +185,9 @@ def _expire(approval: ApprovalRequest, order: Order, *, now) -> None:
     _close(
         approval, ApprovalStatus.EXPIRED, comment="No decision within its time to live.", now=now
     )
-    order = order_status_set(order=order, status=OrderStatus.EXPIRED, reason="approval expired")
+    order = order_status_set(
+        order=order, status=OrderStatus.EXPIRED, reason="approval expired", locked=True
+    )
     audit_record(
         event_type=EventType.APPROVAL_EXPIRED,
         object_type=OBJECT_TYPE,
@@ -196,26 +198,31 @@ def _expire(approval: ApprovalRequest, order: Order, *, now) -> None:
 
 
 def _locked(approval_id: int) -> tuple[ApprovalRequest, Order]:
-    """The order with its account, then its request, locked.
+    """The request with its order, locked in one statement: the order, its account and its
+    instrument, then the request.
 
-    The order is locked with its account and instrument in one statement, the way the order
-    services lock it (cancel, status changes): every path that ends a held order takes the same
-    rows in the same order, so they queue instead of deadlocking. Holding the account's lock
-    is also the gate's lock: no other order of the account is decided during a re-check.
+    The order services lock an order with its account and instrument the same way (cancel,
+    status changes): every path that ends a held order takes the same rows in the same order,
+    so they queue instead of deadlocking. Holding the account's lock is also the gate's lock:
+    no other order of the account is decided during a re-check. The order comes with what its
+    re-check, its audit events and its webhook read (submitter, the instrument's underlying).
     """
-    order_id = ApprovalRequest.objects.filter(pk=approval_id).values_list("order_id", flat=True)
-    order_id = order_id.first()
-    if order_id is None:
-        raise NotFound("No such approval request.", code="approval_not_found")
-    order = (
-        Order.objects.select_for_update().select_related("account", "instrument").get(pk=order_id)
-    )
-    approval = (
-        ApprovalRequest.objects.select_for_update(of=("self",))
-        .select_related("decided_by")
-        .get(pk=approval_id)
-    )
-    return approval, order
+    try:
+        approval = (
+            ApprovalRequest.objects.select_for_update(
+                of=("order", "order__account", "order__instrument", "self")
+            )
+            .select_related(
+                "order__account",
+                "order__instrument__underlying",
+                "order__submitted_by",
+                "decided_by",
+            )
+            .get(pk=approval_id)
+        )
+    except ApprovalRequest.DoesNotExist:
+        raise NotFound("No such approval request.", code="approval_not_found") from None
+    return approval, approval.order
 
 
 def _comment_checked(comment) -> str:
@@ -245,18 +252,15 @@ def approval_decide(
     if decision not in tuple(Decision):
         raise ValidationFailed(details=field_errors(decision="Must be approve or deny."))
     comment = _comment_checked(comment)
-    submitter_id = Order.objects.filter(pk=approval.order_id).values_list(
-        "submitted_by_id", flat=True
-    )
-    if submitter_id.first() == actor.pk:
-        raise PermissionDenied(
-            "Four-eyes: the order's submitter cannot decide it; another officer must.",
-            code="four_eyes_required",
-            details={"submitted_by": actor.get_username()},
-        )
     refusal = None
     with transaction.atomic():
         locked, order = _locked(approval.pk)
+        if order.submitted_by_id == actor.pk:
+            raise PermissionDenied(
+                "Four-eyes: the order's submitter cannot decide it; another officer must.",
+                code="four_eyes_required",
+                details={"submitted_by": actor.get_username()},
+            )
         if not locked.is_pending:
             raise _not_pending(locked)
         now = utcnow()
@@ -291,6 +295,7 @@ def _decide(approval, order, status, *, actor, comment, now) -> None:
         status=OrderStatus.ACCEPTED if approved else OrderStatus.REJECTED,
         actor=actor,
         reason=f"approval {status}",
+        locked=True,
     )
     audit_record(
         event_type=EventType.APPROVAL_GRANTED if approved else EventType.APPROVAL_DENIED,
@@ -360,9 +365,15 @@ def approval_close_for_order(
     order. Returns None when the order had no pending request (a decision or an expiry here
     closes the request before it moves the order, so this is then a no-op).
     """
-    pk = ApprovalRequest.objects.filter(order_id=order.pk, status=ApprovalStatus.PENDING)
-    pk = pk.values_list("pk", flat=True).first()
-    if pk is None:  # one read, and no savepoint, on the decision path
+    if Order.approval.is_cached(order):
+        # The order came with its request (a decision or an expiry here, which closes the
+        # request before it moves the order): nothing to read.
+        cached = order.approval
+        pk = cached.pk if cached is not None and cached.is_pending else None
+    else:
+        pk = ApprovalRequest.objects.filter(order_id=order.pk, status=ApprovalStatus.PENDING)
+        pk = pk.values_list("pk", flat=True).first()
+    if pk is None:
         return None
     with transaction.atomic():
         locked, fresh = _locked(pk)

@@ -107,6 +107,9 @@ def _open_on_minute(code: str, minute) -> bool | None:
 
 @dataclass(frozen=True)
 class OrderRequest:
+    """An order as the gate judges it: a new one (the order API, the simulator), or a stored one
+    judged again (`from_order`: an amendment, the re-check of a held order, a replay)."""
+
     account: Account
     instrument: Instrument
     client_order_id: str
@@ -116,7 +119,36 @@ class OrderRequest:
     limit_price: Decimal | None
     time_in_force: str
     metadata: dict
-    body: dict  # the request body as sent, for the idempotency digest
+    # The new order's fields as validated, amounts as decimal strings: the SHA-256 of its
+    # canonical JSON is the idempotency digest (`request_digest`). Empty when a stored order is
+    # judged again (amendment, re-check, replay): nothing is resent there.
+    body: dict
+    order: Order | None = None  # the stored order judged again
+
+    @classmethod
+    def from_order(
+        cls,
+        order: Order,
+        *,
+        account: Account | None = None,
+        quantity: Decimal | None = None,
+        limit_price: Decimal | None = None,
+    ) -> "OrderRequest":
+        """A stored order as a request: its own figures, or an amendment's `quantity` and
+        `limit_price` where given. `account`: the row the caller locked (else the order's)."""
+        return cls(
+            account=order.account if account is None else account,
+            instrument=order.instrument,
+            client_order_id=order.client_order_id,
+            side=order.side,
+            order_type=order.order_type,
+            quantity=order.quantity if quantity is None else quantity,
+            limit_price=order.limit_price if limit_price is None else limit_price,
+            time_in_force=order.time_in_force,
+            metadata=order.metadata or {},
+            body={},
+            order=order,
+        )
 
 
 def request_digest(body: dict) -> str:
@@ -151,10 +183,18 @@ def build_context(
     types: frozenset[str],
     now=None,
     duplicate_window: int | None = None,
+    own: Order | None = None,
+    own_counted: bool = False,
 ) -> CheckContext:
     """Everything the rules need, read in one batch of plain-SQL statements (one round trip on
     PostgreSQL; fewer statements when fewer rule types need them). With `duplicate_window`
-    (the longest window of the duplicate-order rules) the duplicate lookup joins the batch."""
+    (the longest window of the duplicate-order rules) the duplicate lookup joins the batch.
+
+    `own` is the stored order the intent stands for (`intent.order_id`: an amendment, a
+    re-check, a replay): its open quantity is replaced, not added to, and it is not its own
+    duplicate. With `own_counted` (the re-check of a held order) it is also left out of the
+    order counts it entered when it was submitted, so that the order rate and cancel ratio ask
+    what they asked then: is this one order more than the account may send?"""
     now = now or utcnow()
     info = intent.instrument
     wanted: dict[str, sql.Statement] = {
@@ -164,8 +204,6 @@ def build_context(
         "daily": reads.daily_activity(account.pk, now.date()),
         "switches": reads.active_kill_switches(intent.account_code, info.symbol),
     }
-    if intent.order_id is not None:
-        wanted["own"] = reads.open_order_for_amend(intent.order_id)
     if "order_rate" in types:
         wanted["rate"] = reads.orders_since(account.pk, now - timedelta(seconds=60))
     if "daily_volume" in types:
@@ -197,8 +235,8 @@ def build_context(
         reference_price=ref[0] if ref else None,
         reference_as_of=ref[1] if ref else None,
         account_credit_limit=account.credit_limit,
-        user_role=(role.slug if (role := user_role(user)) else ""),
         kill_switches=got["switches"],
+        role_lookup=lambda: _role_slug(user),
     )
     # Positions and open orders of the whole account, each valued at its latest price.
     exposure: dict[int, Decimal] = {}
@@ -216,8 +254,8 @@ def build_context(
         open_notional += bn + sn
         if iid == info.id:
             ctx.working_buy, ctx.working_sell = bq, sq
-    if got.get("own"):
-        open_notional -= _exclude_own_working(ctx, got["own"][0], exposure)
+    if own is not None:
+        open_notional -= _exclude_own_working(ctx, own, exposure)
     ctx.exposure_by_instrument = exposure
     ctx.sector_by_instrument = sectors
     ctx.account_open_notional = open_notional
@@ -229,6 +267,11 @@ def build_context(
         ctx.today_filled_quantity = got["volume"][0][0] or ZERO
     if "restricted" in got:
         ctx.restrictions = restrictions_for(info, got["restricted"])
+    if own is not None and own_counted:
+        if "rate" in got and own.created_at >= now - timedelta(seconds=60):
+            ctx.orders_last_minute = max(0, ctx.orders_last_minute - 1)
+        if own.created_at.date() == now.date():
+            ctx.today_orders = max(0, ctx.today_orders - 1)
 
     latest = got["duplicate"][0][0] if "duplicate" in got else None
 
@@ -242,17 +285,21 @@ def build_context(
     return ctx
 
 
-def _exclude_own_working(ctx: CheckContext, own: tuple, exposure: dict) -> Decimal:
-    """For an amendment: the order's current open quantity is replaced, not added to.
+def _role_slug(user) -> str:
+    role = user_role(user)
+    return role.slug if role else ""
+
+
+def _exclude_own_working(ctx: CheckContext, own: Order, exposure: dict) -> Decimal:
+    """The stored order's current open quantity is replaced, not added to.
     Returns the open notional taken out."""
-    side, qty, filled, limit, ref = own
-    remaining = qty - filled
-    if side == "buy":
+    remaining = own.quantity - own.filled_quantity
+    if own.side == "buy":
         ctx.working_buy -= remaining
     else:
         ctx.working_sell -= remaining
     iid = ctx.order.instrument.id
-    own_notional = remaining * (limit or ref or ZERO)
+    own_notional = remaining * (own.limit_price or own.reference_price or ZERO)
     exposure[iid] = exposure.get(iid, ZERO) - own_notional
     return own_notional
 
@@ -298,7 +345,8 @@ def _gate_error(message: str, code: str) -> list[dict]:
     ]
 
 
-def _intent(req: OrderRequest, user, order_id: int | None = None) -> OrderIntent:
+def order_intent(req: OrderRequest, user) -> OrderIntent:
+    """What the rules see of the request, `user` being its submitter."""
     return OrderIntent(
         account_id=req.account.pk,
         account_code=req.account.code,
@@ -311,7 +359,7 @@ def _intent(req: OrderRequest, user, order_id: int | None = None) -> OrderIntent
         metadata=req.metadata,
         client_order_id=req.client_order_id,
         submitted_by=user.get_username() if user is not None else "",
-        order_id=order_id,
+        order_id=req.order.pk if req.order is not None else None,
     )
 
 
@@ -320,20 +368,23 @@ def evaluate_request(
     user,
     *,
     account: Account,
-    order_id: int | None = None,
     ruleset_version: int | None = None,
+    own_counted: bool = False,
 ) -> tuple[str, list[dict], CheckContext | None]:
-    """Decision and results; any error inside evaluation rejects (fail closed)."""
+    """Decision and results; any error inside evaluation rejects (fail closed).
+    `own_counted`: see `build_context` (a held order re-checked before its release)."""
     started = time.perf_counter()
     try:
         ruleset = ruleset_current(ruleset_version)
-        intent = _intent(req, user, order_id)
+        intent = order_intent(req, user)
         ctx = build_context(
             intent,
             account=account,
             user=user,
             types=ruleset.types,
             duplicate_window=ruleset.duplicate_window,
+            own=req.order,
+            own_counted=own_counted,
         )
         pre = []
         switch = kill_switch_check(
@@ -445,6 +496,10 @@ def order_check(*, req: OrderRequest, user) -> GateAnswer:
     return GateAnswer(None, status, checks)
 
 
+def _amount_or_none(amount) -> Decimal | None:
+    return Decimal(amount) if amount not in (None, "") else None
+
+
 def order_amend_gated(*, order: Order, quantity=None, limit_price=None, user) -> GateAnswer:
     """Amend only if the amended order passes the gate; a held or rejected amendment leaves
     the order as it was (an amendment is not queued for approval)."""
@@ -459,21 +514,13 @@ def order_amend_gated(*, order: Order, quantity=None, limit_price=None, user) ->
                 code="order_not_amendable",
                 details={"status": order.status},
             )
-        req = OrderRequest(
+        req = OrderRequest.from_order(
+            order,
             account=account,
-            instrument=order.instrument,
-            client_order_id=order.client_order_id,
-            side=order.side,
-            order_type=order.order_type,
-            quantity=Decimal(quantity) if quantity not in (None, "") else order.quantity,
-            limit_price=Decimal(limit_price)
-            if limit_price not in (None, "")
-            else order.limit_price,
-            time_in_force=order.time_in_force,
-            metadata=order.metadata,
-            body={},
+            quantity=_amount_or_none(quantity),
+            limit_price=_amount_or_none(limit_price),
         )
-        status, checks, _ctx = evaluate_request(req, user, account=account, order_id=order.pk)
+        status, checks, _ctx = evaluate_request(req, user, account=account)
         if status != engine.ACCEPTED:
             # The refusal is a decision too: recorded, with every rule's result.
             audit_record(

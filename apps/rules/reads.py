@@ -116,17 +116,6 @@ def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) 
     )
 
 
-def open_order_for_amend(order_id: int) -> Statement:
-    """(side, quantity, filled quantity, limit price, reference price) of an order."""
-    return (
-        "SELECT side, quantity, filled_quantity, limit_price, reference_price"
-        f" FROM {_T[Order]} WHERE id = %s",
-        [order_id],
-        [None]
-        + [_f(Order, n) for n in ("quantity", "filled_quantity", "limit_price", "reference_price")],
-    )
-
-
 def latest_duplicate(
     *, account_id, instrument_id, side, quantity, limit_price, since, exclude_id=None
 ) -> Statement:

@@ -29,9 +29,7 @@ from django.db.models import Q
 
 from apps.core.types import decimal_str
 from apps.killswitch.check import KILL_SWITCH_RULE
-from apps.rbac.access import user_role
 from apps.rules import engine, gate
-from apps.rules.checks.base import OrderIntent
 from apps.rules.models import (
     ComplianceRule,
     RuleChange,
@@ -249,24 +247,6 @@ def replay_ruleset(
     return ruleset, sorted(r.code for r in proposed), sorted(retired), len(active)
 
 
-def _intent(order: Order) -> OrderIntent:
-    return OrderIntent(
-        account_id=order.account_id,
-        account_code=order.account.code,
-        instrument=gate._instrument_info(order.instrument),
-        side=order.side,
-        order_type=order.order_type,
-        quantity=order.quantity,
-        limit_price=order.limit_price,
-        time_in_force=order.time_in_force,
-        metadata=order.metadata or {},
-        client_order_id=order.client_order_id,
-        submitted_by=order.submitted_by.get_username() if order.submitted_by_id else "",
-        # As if amended: the order's own open quantity and duplicates of itself do not count.
-        order_id=order.pk,
-    )
-
-
 def _blocking(checks: list[dict], action: str | None = None) -> tuple[str, ...]:
     """Codes of the rules whose failure blocks the order (with `action`: only those)."""
     return tuple(
@@ -301,12 +281,11 @@ def replay(
         .select_related("account", "instrument__underlying", "submitted_by")
         .order_by("created_at", "id")
     )
-    users: dict[int, object] = {}  # one role lookup per submitter, not per order
+    users: dict[int, object] = {}  # one role lookup per submitter (if a rule asks), not per order
     for order in orders.iterator(chunk_size=500):
         user = None
         if order.submitted_by_id:
             user = users.setdefault(order.submitted_by_id, order.submitted_by)
-            user_role(user)
         recorded_checks = order.checks or []
         recorded = engine.decide(recorded_checks) if recorded_checks else engine.ACCEPTED
         pre = [
@@ -316,12 +295,14 @@ def replay(
         ]
         error = ""
         try:
+            # As if amended: the order's own open quantity and duplicates of itself do not count.
             ctx = gate.build_context(
-                _intent(order),
+                gate.order_intent(gate.OrderRequest.from_order(order), user),
                 account=order.account,
                 user=user,
                 types=ruleset.types,
                 now=order.created_at,
+                own=order,
             )
             replayed, checks = engine.evaluate(ruleset, ctx, pre_checks=pre)
         except Exception as exc:  # noqa: BLE001 - fail closed, as the gate does

@@ -756,27 +756,40 @@ _STATUS_MOVES = {
 }
 
 
-@transaction.atomic
-def order_status_set(*, order: Order, status: str, actor=None, reason: str = "") -> Order:
+def order_status_set(
+    *, order: Order, status: str, actor=None, reason: str = "", locked: bool = False
+) -> Order:
     """Move an order along its lifecycle (approval decided, end of day expiry).
 
     A held order leaving `pending_approval` here closes its approval request, as a cancel does.
+
+    `locked`: the caller's transaction already holds the order's lock, taken with its account
+    and instrument as the order services take it (the approval services do): the order is not
+    read again.
     """
-    order = _order_for_update(order)
+    if locked:
+        return _status_move(order, status, actor=actor, reason=reason)
+    with transaction.atomic():
+        return _status_move(_order_for_update(order), status, actor=actor, reason=reason)
+
+
+def _status_move(order: Order, status: str, *, actor, reason: str) -> Order:
     if status not in _STATUS_MOVES.get(order.status, set()):
         raise Conflict(
             f"An order cannot go from {order.status} to {status}.",
             code="invalid_transition",
             details={"from": order.status, "to": status},
         )
-    before = _working_contribution(order)
-    previous = order.status
-    order.status = status
-    order.save(update_fields=["status", "updated_at"])
-    _exposure_apply(order, before)
-    _order_event(_STATUS_EVENTS[status], order, actor, previous_status=previous, reason=reason)
-    if previous == OrderStatus.PENDING_APPROVAL:
-        # Its approval request closes with it, as on a cancel (a no-op when the approvals app
-        # moves the order: it has closed the request first).
-        held_order_ended(order=order, actor=actor, reason=reason)
+    # No savepoint of its own: inside the caller's transaction, a failure fails all of it.
+    with transaction.atomic(savepoint=False):
+        before = _working_contribution(order)
+        previous = order.status
+        order.status = status
+        order.save(update_fields=["status", "updated_at"])
+        _exposure_apply(order, before)
+        _order_event(_STATUS_EVENTS[status], order, actor, previous_status=previous, reason=reason)
+        if previous == OrderStatus.PENDING_APPROVAL:
+            # Its approval request closes with it, as on a cancel (a no-op when the approvals
+            # app moves the order: it has closed the request first).
+            held_order_ended(order=order, actor=actor, reason=reason)
     return order

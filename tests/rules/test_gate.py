@@ -11,6 +11,7 @@ from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
 from apps.killswitch.models import KillSwitch
 from apps.rbac.roles import Role
+from apps.rules import gate
 from apps.trading.models import Order
 from tests.permissions import assert_api_role_required
 from tests.rules.factories import make_rule, order_body
@@ -407,3 +408,45 @@ def test_a_database_error_while_recording_is_503_and_stores_nothing(trader, monk
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
     assert not Order.objects.exists()
+
+
+def test_a_stored_order_as_a_request(trader):
+    """Amendments, the approval re-check and replay judge a stored order through one
+    constructor: its own figures, or the amended ones where given."""
+    answer = trader.post(URL, order_body("stored"), format="json").json()
+    order = Order.objects.select_related("account", "instrument").get(pk=answer["id"])
+    req = gate.OrderRequest.from_order(order)
+    assert (req.account, req.instrument, req.client_order_id, req.side, req.order_type) == (
+        order.account,
+        order.instrument,
+        "stored",
+        "buy",
+        "limit",
+    )
+    assert (req.quantity, req.limit_price, req.metadata) == (10, 100, {"signal_id": "s1"})
+    assert req.time_in_force == "day" and req.body == {} and req.order is order
+    assert gate.order_intent(req, None).order_id == order.pk
+    amended = gate.OrderRequest.from_order(order, quantity=Decimal("5"))
+    assert (amended.quantity, amended.limit_price) == (5, 100)
+
+
+def test_a_stored_order_is_left_out_of_its_own_exposure_and_when_held_of_its_counts(trader):
+    answer = trader.post(URL, order_body("own"), format="json").json()
+    order = Order.objects.select_related("account", "instrument").get(pk=answer["id"])
+    req = gate.OrderRequest.from_order(order)
+
+    def context(**own):
+        return gate.build_context(
+            gate.order_intent(req, None),
+            account=order.account,
+            user=None,
+            types=frozenset({"order_rate"}),
+            **own,
+        )
+
+    new = context()  # as if it were sent again: it is working and counted
+    assert (new.working_buy, new.orders_last_minute, new.today_orders) == (10, 1, 1)
+    amended = context(own=order)  # an amendment replaces its open quantity; it is one message more
+    assert (amended.working_buy, amended.orders_last_minute, amended.today_orders) == (0, 1, 1)
+    held = context(own=order, own_counted=True)  # the re-check: the order it was, not one more
+    assert (held.working_buy, held.orders_last_minute, held.today_orders) == (0, 0, 0)

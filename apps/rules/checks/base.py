@@ -64,7 +64,7 @@ class CheckContext:
     reference_as_of: datetime | None
     # this account and instrument
     position: Decimal = ZERO  # signed net quantity now
-    working_buy: Decimal = ZERO  # open buy quantity, excluding the order being amended
+    working_buy: Decimal = ZERO  # open buy quantity, less the order's own when it is stored
     working_sell: Decimal = ZERO
     # the account as a whole: instrument id -> gross value (|position| * price + open notional)
     exposure_by_instrument: dict[int, Decimal] = field(default_factory=dict)
@@ -78,12 +78,17 @@ class CheckContext:
     orders_last_minute: int = 0
     # restricted-list entries effective now that match: {"kind", "target", "reason"}
     restrictions: list[dict[str, Any]] = field(default_factory=list)
-    user_role: str = ""  # the submitter's role slug
     # kill switches in force on this order: (scope, target, state, reason), oldest first
     kill_switches: list[tuple[str, str, str, str]] = field(default_factory=list)
     # lazy lookups (one query when a rule asks)
     duplicate_within: Callable[[int], bool] = lambda seconds: False
     is_open: Callable[[str, datetime], bool | None] = lambda calendar, when: None
+    role_lookup: Callable[[], str] = lambda: ""
+
+    @property
+    def user_role(self) -> str:
+        """The submitter's role slug (looked up when a rule asks: one query at most)."""
+        return self.role_lookup()
 
     @property
     def price(self) -> Decimal | None:

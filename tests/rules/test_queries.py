@@ -1,0 +1,40 @@
+"""Statement ceilings on order submit, the hot path (Zulip's `queries_captured` discipline).
+
+Counted on SQLite, where the gate's batched reads run one by one and an audit append is three
+statements; PostgreSQL sends each batch in one round trip and counts fewer. One hold rule, as
+in the approval tests; each further rule type with a read of its own adds one on SQLite.
+"""
+
+import pytest
+
+from apps.rbac.roles import Role
+from tests.rules.factories import make_rule, order_body
+
+URL = "/api/v1/orders/"
+
+
+@pytest.fixture
+def trader(api_client_for, account, instrument):
+    make_rule("approval_threshold", {"notional": "500"}, action="hold")
+    client = api_client_for(Role.TRADER)
+    # A first order: the rule set is compiled and the account's daily and exposure rows exist.
+    first = client.post(URL, order_body("warm-up", quantity="1"), format="json")
+    assert first.json()["status"] == "accepted"
+    return client
+
+
+def test_submit_accepted(trader, django_assert_max_num_queries):
+    # token, role, account, instrument; savepoint, locked account with client id and rule set
+    # version, the gate's 5 reads; savepoint, order, exposure (2), daily count (2), audit (3),
+    # release, release
+    with django_assert_max_num_queries(24):
+        answer = trader.post(URL, order_body("small", quantity="1"), format="json").json()
+    assert answer["status"] == "accepted"
+
+
+def test_submit_held(trader, django_assert_max_num_queries):
+    # as accepted (24), and the approval request: savepoint, insert, audit (3), the compliance
+    # officers' addresses, release
+    with django_assert_max_num_queries(31):
+        answer = trader.post(URL, order_body("large"), format="json").json()
+    assert answer["status"] == "pending_approval"
