@@ -8,6 +8,37 @@ from apps.rbac.services import api_token_issue, user_create
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
 
 PASSWORD = "correct-horse-battery"
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright downloads no browser of its own
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark each test by what it drives, from the fixtures it uses (so that no test can forget
+    its mark): `browser` for a headless Chromium, `live` for a live server. `make test-fast`
+    leaves both out, with the `slow` ones."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "live_server" in fixtures:
+            item.add_marker(pytest.mark.live)
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium driven by Playwright (helpers in tests/browser.py).
+
+    Request it after the fixtures that fill the database: while Playwright's event loop runs in
+    this thread, Django refuses ORM calls in it.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
 
 
 def pytest_sessionstart(session):

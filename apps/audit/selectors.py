@@ -18,6 +18,7 @@ CHUNK = 5000
 
 
 def event_list(*, user) -> QuerySet[AuditEvent]:
+    """The whole trail for now; `user` is for the entitlement filter to come."""
     return AuditEvent.objects.all()
 
 

@@ -38,7 +38,7 @@ def violations_active_by_severity() -> dict[str, int]:
     return {severity: counts.get(severity, 0) for severity in SEVERITIES}
 
 
-def compliance_status(*, user, now: datetime) -> dict:
+def compliance_status(*, now: datetime) -> dict:
     last = MonitorRun.objects.order_by("-started_at", "-id").first()
     scheduled = PeriodicTask.objects.filter(task=MONITOR_TASK, enabled=True).exists()
     _calendars, open_now = calendars_now(now)
@@ -158,7 +158,7 @@ def latest_checkpoint() -> dict | None:
     }
 
 
-def dashboard_data(*, user, now: datetime) -> dict:
+def dashboard_data(*, now: datetime) -> dict:
     return {
         "generated_at": now,
         "decisions_per_minute": decisions_per_minute(now=now),

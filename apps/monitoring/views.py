@@ -36,7 +36,7 @@ class DashboardDataView(RoleRequiredMixin, View):
     required_role = Role.VIEWER
 
     def get(self, request):
-        data = selectors.dashboard_data(user=request.user, now=utcnow())
+        data = selectors.dashboard_data(now=utcnow())
         response = JsonResponse(data, encoder=DjangoJSONEncoder)
         response["Cache-Control"] = "no-store"
         return response

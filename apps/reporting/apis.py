@@ -81,7 +81,7 @@ class EntityField(serializers.SlugRelatedField):
 
 
 def _report_or_404(request, report_id: int):
-    report = selectors.report_get(user=request.user, report_id=report_id)
+    report = selectors.report_get(report_id=report_id)
     if report is None:
         raise NotFound("No such report.", code="report_not_found")
     return report
@@ -103,7 +103,7 @@ class ReportListCreateApi(ListAPIView):
         regulatory_entity = EntityField(required=False, allow_null=True)
 
     def get_queryset(self):
-        return selectors.report_list(user=self.request.user)
+        return selectors.report_list()
 
     @extend_schema(
         request=InputSerializer,
@@ -134,7 +134,7 @@ class ReportListCreateApi(ListAPIView):
             entity=data.get("regulatory_entity"),
             actor=request.user,
         )
-        fresh = selectors.report_get(user=request.user, report_id=report.pk)
+        fresh = selectors.report_get(report_id=report.pk)
         return Response(ReportOutputSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
 

@@ -4,20 +4,18 @@ Nothing here writes a rule directly: the rule form is a proposal form (its save 
 `rule_change_propose`), and the pending changes are approved or rejected through
 `rule_change_decide` by another Compliance Officer, with a comment typed on a confirmation page.
 
-Permissions use `has_role` directly because `apps.rbac.policy` has no rows for the rules models
-yet; the roles are the ones its table should hold (view: Viewer; propose and approve:
-Compliance Officer; delete: nobody).
+View, add, change and delete come from the policy table (`RoleAdminMixin`): every role views,
+a Compliance Officer adds and changes (that is, proposes), nobody deletes. The admin actions
+(propose a status, decide a change, end a restriction) are a Compliance Officer's too.
 """
 
 import json
 from datetime import timedelta
-from functools import lru_cache
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
-from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -25,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from apps.core.errors import PlatformError, ValidationFailed
 from apps.core.time import utcnow
 from apps.rbac.access import has_role
+from apps.rbac.admin import RoleAdminMixin
 from apps.rbac.roles import Role
 from apps.rules.models import (
     ComplianceRule,
@@ -54,35 +53,6 @@ OFFICER = Role.COMPLIANCE_OFFICER
 REPLAY_DAYS = 30
 
 
-class RoleGateMixin:
-    """has_*_permission from fixed roles (None: nobody). Replace with RoleAdminMixin once
-    apps.rbac.policy has rows for these models."""
-
-    view_role: Role | None = Role.VIEWER
-    add_role: Role | None = None
-    change_role: Role | None = None
-    delete_role: Role | None = None
-
-    @staticmethod
-    def _may(request, role: Role | None) -> bool:
-        return role is not None and has_role(request.user, role)
-
-    def has_module_permission(self, request) -> bool:
-        return self._may(request, self.view_role)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return self._may(request, self.view_role)
-
-    def has_add_permission(self, request, *args) -> bool:
-        return self._may(request, self.add_role)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return self._may(request, self.change_role)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return self._may(request, self.delete_role)
-
-
 def _errors_to_form(form: forms.Form, exc: PlatformError) -> None:
     """A service's error next to the form's fields (the rest above the form)."""
     if not isinstance(exc, ValidationFailed) or not exc.details:
@@ -103,8 +73,7 @@ def _errors_to_form(form: forms.Form, exc: PlatformError) -> None:
 
 
 @admin.register(RegulatoryEntity)
-class RegulatoryEntityAdmin(RoleGateMixin, admin.ModelAdmin):
-    add_role = change_role = OFFICER
+class RegulatoryEntityAdmin(RoleAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "jurisdiction"]
     search_fields = ["code", "name", "jurisdiction"]
 
@@ -217,9 +186,8 @@ def _pending_for(rule: ComplianceRule) -> RuleChange | None:
 
 
 @admin.register(ComplianceRule)
-class ComplianceRuleAdmin(RoleGateMixin, admin.ModelAdmin):
+class ComplianceRuleAdmin(RoleAdminMixin, admin.ModelAdmin):
     form = RuleProposalForm
-    add_role = change_role = OFFICER  # that is: may propose
     list_display = ["code", "name", "rule_type", "scope", "action", "status", "version"]
     list_filter = ["status", "rule_type", "scope", "action", "regulatory_entity"]
     search_fields = ["code", "name", "regulation", "scope_value"]
@@ -227,7 +195,7 @@ class ComplianceRuleAdmin(RoleGateMixin, admin.ModelAdmin):
     actions = ["propose_activation", "propose_testing", "propose_retirement", "whatif_replay"]
 
     def has_propose_permission(self, request) -> bool:
-        return has_role(request.user, OFFICER)
+        return self.has_change_permission(request)  # changing a rule here is proposing
 
     def get_fieldsets(self, request, obj=None):
         rule = ["name", "description", "rule_type", "parameters", "action", "priority"]
@@ -419,40 +387,11 @@ class ChangeStatusFilter(admin.SimpleListFilter):
         return queryset.filter(status=value)
 
 
-@lru_cache(maxsize=1)
-def _decide_template():
-    return engines["django"].from_string(DECIDE_TEMPLATE)
-
-
-DECIDE_TEMPLATE = """{% extends "admin/base_site.html" %}
-{% block content %}
-<form method="post">{% csrf_token %}
-  <p>{{ verb }} {{ changes|length }} pending change{{ changes|length|pluralize }}. Four-eyes: you
-  cannot decide a change you proposed. The comment is kept in the audit trail.</p>
-  {% if error %}<p class="errornote">{{ error }}</p>{% endif %}
-  <ul>
-  {% for item in changes %}
-    <li><strong>#{{ item.change.pk }} {{ item.change.kind }} {{ item.code }}</strong>
-      proposed by {{ item.change.proposed_by }} on {{ item.change.proposed_at }}
-      <ul>{% for line in item.diff %}<li>{{ line }}</li>{% empty %}<li>status only</li>
-      {% endfor %}</ul>
-      <input type="hidden" name="{{ checkbox_name }}" value="{{ item.change.pk }}">
-    </li>
-  {% endfor %}
-  </ul>
-  <p><label for="id_comment">Comment (required)</label><br>
-  <textarea name="comment" id="id_comment" rows="4" cols="80" required>{{ comment }}</textarea></p>
-  <input type="hidden" name="action" value="{{ action }}">
-  <input type="hidden" name="confirm" value="yes">
-  <input type="submit" class="default" value="{{ verb }}">
-  <a href="{{ cancel_url }}" class="button cancel-link">Cancel</a>
-</form>
-{% endblock %}
-"""
+DECIDE_TEMPLATE = "admin/rules/rulechange/decide.html"
 
 
 @admin.register(RuleChange)
-class RuleChangeAdmin(RoleGateMixin, admin.ModelAdmin):
+class RuleChangeAdmin(RoleAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "kind",
@@ -528,7 +467,7 @@ class RuleChangeAdmin(RoleGateMixin, admin.ModelAdmin):
             "error": error,
             "cancel_url": reverse("admin:rules_rulechange_changelist"),
         }
-        return TemplateResponse(request, _decide_template(), context)
+        return TemplateResponse(request, DECIDE_TEMPLATE, context)
 
     def _apply_decisions(self, request, pending, *, approve: bool, comment: str) -> None:
         done, refused = [], []
@@ -556,7 +495,7 @@ class RuleChangeAdmin(RoleGateMixin, admin.ModelAdmin):
 
 
 @admin.register(RuleVersion)
-class RuleVersionAdmin(RoleGateMixin, admin.ModelAdmin):
+class RuleVersionAdmin(RoleAdminMixin, admin.ModelAdmin):
     list_display = ["rule", "version", "change", "created_at"]
     list_filter = ["rule__rule_type"]
     search_fields = ["rule__code"]
@@ -620,9 +559,8 @@ class InForceFilter(admin.SimpleListFilter):
 
 
 @admin.register(RestrictedListEntry)
-class RestrictedListEntryAdmin(RoleGateMixin, admin.ModelAdmin):
+class RestrictedListEntryAdmin(RoleAdminMixin, admin.ModelAdmin):
     form = RestrictedEntryForm
-    add_role = OFFICER  # entries are never edited or deleted: they are ended
     list_display = [
         "target",
         "reason",

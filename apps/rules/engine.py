@@ -1,8 +1,8 @@
 """The rule engine: a cached, compiled rule set evaluated against one order's context.
 
-Pure: no database here. The gate (services.py) builds the context in batched reads, calls
-`evaluate`, and stores the results. Every applicable rule is evaluated (no stopping at the first
-failure) so that the answer explains everything that is wrong with the order.
+Pure: no database here. The gate (`gate.py`) builds the context in batched reads (`reads.py`),
+calls `evaluate`, and stores the results. Every applicable rule is evaluated (no stopping at the
+first failure) so that the answer explains everything that is wrong with the order.
 """
 
 import logging

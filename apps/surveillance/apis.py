@@ -298,9 +298,7 @@ class ExecutionListCreateApi(ListAPIView):
         executed_at = serializers.DateTimeField()
 
     def get_queryset(self):
-        return selectors.execution_report_list(user=self.request.user).order_by(
-            "-received_at", "-id"
-        )
+        return selectors.execution_report_list().order_by("-received_at", "-id")
 
     @extend_schema(
         request=InputSerializer,

@@ -21,6 +21,7 @@ CHART_MAX_POINTS = 400
 
 
 def alert_list(*, user) -> QuerySet[Alert]:
+    """Every alert for now; `user` is for the entitlement filter to come (alerts by account)."""
     return Alert.objects.select_related("account", "instrument", "assignee", "closed_by")
 
 
@@ -28,7 +29,7 @@ def alert_get(*, user, alert_id: int) -> Alert | None:
     return alert_list(user=user).filter(pk=alert_id).first()
 
 
-def alert_assignees(*, user):
+def alert_assignees():
     """Who may be given a case: active users holding Compliance Officer or above."""
     groups = [name for role, name in ROLE_GROUPS.items() if role >= Role.COMPLIANCE_OFFICER]
     return (
@@ -66,7 +67,7 @@ def alert_evidence(alert: Alert) -> dict:
     }
 
 
-def execution_report_list(*, user) -> QuerySet[ExecutionReport]:
+def execution_report_list() -> QuerySet[ExecutionReport]:
     return ExecutionReport.objects.select_related("account", "instrument", "order")
 
 

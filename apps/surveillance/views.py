@@ -87,9 +87,7 @@ class AlertListView(RoleRequiredMixin, TemplateView):
             selected={
                 name: self.request.GET.getlist(name) for name in ("detector", "severity", "status")
             },
-            assignees=list(
-                selectors.alert_assignees(user=user).values_list("username", flat=True)[:200]
-            ),
+            assignees=list(selectors.alert_assignees().values_list("username", flat=True)[:200]),
             rates=[_with_percent(row) for row in selectors.false_positive_rates()],
         )
         return context
@@ -139,7 +137,7 @@ class AlertDetailView(RoleRequiredMixin, TemplateView):
         )
         if can_work:
             context.update(
-                assignees=list(selectors.alert_assignees(user=user)),
+                assignees=list(selectors.alert_assignees()),
                 status_choices=[
                     (s, "Reopen (in review)" if alert.status == AlertStatus.CLOSED else label)
                     for s, label in STATUS_ACTIONS.items()
@@ -173,11 +171,7 @@ class AlertDetailView(RoleRequiredMixin, TemplateView):
         assignee = None
         if raw:
             pk = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
-            assignee = (
-                selectors.alert_assignees(user=self.request.user).filter(pk=pk).first()
-                if pk
-                else None
-            )
+            assignee = selectors.alert_assignees().filter(pk=pk).first() if pk else None
             if assignee is None:
                 raise ValidationFailed(
                     details=field_errors(

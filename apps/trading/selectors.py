@@ -1,4 +1,6 @@
-"""Reads. Every list a user sees goes through here; each takes the acting user."""
+"""Reads. Every list a user sees goes through here. The accounts, positions and orders lists
+take the acting user: they will show only what the user is entitled to (a later issue);
+reference data is the same for everyone."""
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
@@ -16,6 +18,7 @@ def latest_price_subquery(field: str = "price", *, instrument_ref: str = "pk") -
 
 
 def account_list(*, user) -> QuerySet[Account]:
+    """Every account for now; `user` is for the entitlement filter to come."""
     return Account.objects.all()
 
 
@@ -32,10 +35,12 @@ def instrument_latest_price(instrument: Instrument) -> ReferencePrice | None:
 
 
 def position_list(*, user) -> QuerySet[Position]:
+    """Every position for now; `user` is for the entitlement filter to come."""
     return Position.objects.select_related("account", "instrument")
 
 
 def order_list(*, user) -> QuerySet[Order]:
+    """Every order for now; `user` is for the entitlement filter to come."""
     return Order.objects.select_related("account", "instrument", "submitted_by")
 
 

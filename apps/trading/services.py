@@ -696,11 +696,12 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
 def order_amend(
     *, order: Order, quantity=None, limit_price=None, actor=None, audit_extra: dict | None = None
 ) -> Order:
-    """Change quantity and/or limit price of a working order (the gate re-checks it first)."""
+    """Change quantity and/or limit price of an accepted or partially filled order (the gate
+    re-checks it first). A held order is not amended: it is canceled and sent again."""
     if quantity in (None, "") and limit_price in (None, ""):
         raise ValidationFailed("Give quantity, limit_price or both.")
     order = _order_for_update(order)
-    if order.status not in FILLABLE_STATUSES | {OrderStatus.PENDING_APPROVAL}:
+    if order.status not in FILLABLE_STATUSES:
         raise Conflict(
             f"An order that is {order.status} cannot be amended.",
             code="order_not_amendable",

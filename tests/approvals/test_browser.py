@@ -5,32 +5,17 @@ approves it with a comment and it leaves the queue; the client sees the order ac
 API. A Trader gets 403 on the queue, and an officer cannot approve an order they submitted.
 """
 
-import json
 import re
-import urllib.request
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from apps.rbac.roles import Role
 from apps.rbac.services import api_token_issue, user_create
 from tests.approvals.conftest import ORDERS, order_body
+from tests.browser import PASSWORD, api, sign_in
 from tests.rules.factories import make_rule
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "browser-test-password-1"
-
-
-@pytest.fixture
-def browser():
-    # Requested after `desk`: no ORM call runs in this thread while Playwright's loop does.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -49,28 +34,6 @@ def desk(audit_transactional_db):
         tokens[name] = api_token_issue(user=user, name="browser-test")[1]
     # Everything after this goes over HTTP to the live server, as a client would.
     return tokens
-
-
-def api(base: str, token: str, path: str, body: dict | None = None) -> dict:
-    """GET (or POST with a body) the live server's API with an API token."""
-    request = urllib.request.Request(
-        f"{base}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-        method="POST" if body is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback
-        return json.loads(response.read())
-
-
-def sign_in(browser, base: str, username: str):
-    page = browser.new_context(viewport={"width": 1366, "height": 860}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
 
 
 def test_officer_approves_a_held_order_that_arrives_live(desk, browser, live_server):

@@ -592,15 +592,29 @@ if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         )
         risk = make_user(Role.RISK_MANAGER)
         snapshot_taken = threading.Event()
+        answered = threading.Event()
+        trade_backend: list[int] = []
         real_snapshot = killswitch.kill_switch_snapshot
 
-        def slow_snapshot(**kwargs):
+        def order_waits_for_a_lock() -> bool:
+            if not trade_backend:
+                return False
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted", trade_backend
+                )
+                return cursor.fetchone() is not None
+
+        def snapshot_then_wait_for_the_order(**kwargs):
             result = real_snapshot(**kwargs)
             snapshot_taken.set()
-            time.sleep(0.5)  # the order below is sent now, before the switch commits
+            # The order is sent now; the switch commits only once that order waits behind its
+            # locks (or, were they missing, has been answered): it is decided during activation.
+            while not (answered.is_set() or order_waits_for_a_lock()):
+                time.sleep(0.01)
             return result
 
-        monkeypatch.setattr(killswitch, "kill_switch_snapshot", slow_snapshot)
+        monkeypatch.setattr(killswitch, "kill_switch_snapshot", snapshot_then_wait_for_the_order)
         answers = []
 
         def halt() -> None:
@@ -617,10 +631,14 @@ if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
                 connection.close()
 
         def trade() -> None:
-            snapshot_taken.wait(5)
             try:
+                with connection.cursor() as cursor:  # the test client keeps this connection
+                    cursor.execute("SELECT pg_backend_pid()")
+                    trade_backend.append(cursor.fetchone()[0])
+                snapshot_taken.wait(5)
                 answers.append(client.post(ORDERS, order_body(), format="json").json())
             finally:
+                answered.set()
                 connection.close()
 
         threads = [threading.Thread(target=halt), threading.Thread(target=trade)]

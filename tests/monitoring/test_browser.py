@@ -15,7 +15,7 @@ from apps.rbac.roles import Role
 from apps.rbac.services import api_token_issue, user_create
 from apps.surveillance.models import Alert
 from apps.trading.models import Position
-from tests.approvals.test_browser import PASSWORD, api, browser, sign_in  # noqa: F401 - fixture
+from tests.browser import PASSWORD, api, sign_in
 from tests.rules.factories import make_rule, order_body
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
 
@@ -56,7 +56,7 @@ def chart_total(page, name: str) -> int:
     )
 
 
-def test_the_dashboard_renders_live_charts(floor, browser, live_server):  # noqa: F811
+def test_the_dashboard_renders_live_charts(floor, browser, live_server):
     base = live_server.url
     tina = floor["tina"]
     assert api(base, tina, "/api/v1/orders/", order_body("b-1"))["status"] == "accepted"
@@ -90,6 +90,6 @@ def test_the_dashboard_renders_live_charts(floor, browser, live_server):  # noqa
     assert page.evaluate("window.sameDocument") is True
 
 
-def test_a_user_without_a_role_gets_403(floor, browser, live_server):  # noqa: F811
+def test_a_user_without_a_role_gets_403(floor, browser, live_server):
     page = sign_in(browser, live_server.url, "nobody")
     assert page.goto(f"{live_server.url}/dashboard/").status == 403

@@ -1,4 +1,5 @@
-"""Each role may do what DESIGN.md grants and no more: API, admin and pages ask one place."""
+"""Each role may do what its place in the cumulative order grants and no more: API, admin and
+pages ask one place (apps.rbac.access over the policy table)."""
 
 import pytest
 from django.contrib.auth.models import Group

@@ -6,18 +6,14 @@ but no generate form.
 """
 
 import hashlib
-import json
-import urllib.request
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from apps.rbac.roles import Role
 from apps.rbac.services import api_token_issue, user_create
+from tests.browser import PASSWORD, api, sign_in
 from tests.reporting.factories import make_desk
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "browser-test-password-1"
 
 
 @pytest.fixture
@@ -31,39 +27,11 @@ def desk(audit_transactional_db):
     return tokens
 
 
-@pytest.fixture
-def browser():
-    # Requested after `desk`: no ORM call runs in this thread while Playwright's loop does.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        yield browser
-        browser.close()
-
-
-def api(base: str, token: str, path: str) -> dict:
-    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Token {token}"})
-    with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback
-        return json.loads(response.read())
-
-
-def sign_in(browser, base: str, username: str):
-    page = browser.new_context(viewport={"width": 1366, "height": 860}, accept_downloads=True)
-    page = page.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
 def test_officer_generates_and_downloads_a_report_matching_its_hash(
     desk, browser, live_server, tmp_path
 ):
     base = live_server.url
-    page = sign_in(browser, base, "olivia")
+    page = sign_in(browser, base, "olivia", accept_downloads=True)
     page.get_by_role("link", name="Reports").click()
     page.wait_for_url(f"{base}/reports/")
     expect(page.locator("#reports-empty")).to_be_visible()

@@ -9,23 +9,36 @@ docs/surveillance.md: `SURVEILLANCE_SCREENSHOT=docs/img/surveillance-alert.png`)
 """
 
 import os
-import time
+from datetime import timedelta
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from django.utils import timezone
+from playwright.sync_api import expect
 
 from apps.rbac.roles import Role
 from apps.rbac.services import user_create
 from apps.surveillance.models import Alert, DetectorConfig
 from apps.surveillance.runner import surveillance_catch_up
 from apps.surveillance.services import detector_configs_ensure
+from tests.browser import PASSWORD, sign_in
 from tests.surveillance.conftest import Desk
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "browser-test-password-1"
+
+class Clock:
+    """Django's clock, moved on by hand: the flow gets a desk's pace (what the chart draws and
+    the detector's windows read) without the test waiting for it."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
-def spoofing_flow(desk: Desk) -> None:
+def spoofing_flow(desk: Desk, clock: Clock) -> None:
     """A desk's quiet bids, then a bid a hundred times their size pulled within a second while
     the account's offer fills; spread over a few seconds so that the chart reads like a tape."""
     detector_configs_ensure()
@@ -40,29 +53,33 @@ def spoofing_flow(desk: Desk) -> None:
         ("10", "98.95", False),
     ]:
         order = desk.order(desk.b, "buy", quantity, price)
-        time.sleep(pause)
+        clock.advance(pause)
         if filled:
             desk.fill(order)
-            time.sleep(pause)
+            clock.advance(pause)
     offer = desk.order(desk.b, "sell", "10", "100.80")
-    time.sleep(pause)
+    clock.advance(pause)
     stale = desk.order(desk.b, "sell", "10", "101.20")
-    time.sleep(pause)
+    clock.advance(pause)
     spoof = desk.order(desk.b, "buy", "1000", "99.50")
-    time.sleep(0.4)
+    clock.advance(0.4)
     desk.fill(offer)
-    time.sleep(0.5)
+    clock.advance(0.5)
     desk.cancel(spoof)
-    time.sleep(pause)
+    clock.advance(pause)
     desk.cancel(stale)
-    time.sleep(pause)
+    clock.advance(pause)
     desk.order(desk.b, "buy", "10", "99.00")
 
 
 @pytest.fixture
-def case(audit_transactional_db):
+def case(audit_transactional_db, monkeypatch):
     desk = Desk()
-    spoofing_flow(desk)
+    with monkeypatch.context() as patched:
+        # The tape ends a little before the real now: nothing is in the future.
+        clock = Clock(timezone.now() - timedelta(seconds=10))
+        patched.setattr(timezone, "now", clock)
+        spoofing_flow(desk, clock)
     surveillance_catch_up()
     alert = Alert.objects.get(detector="spoofing")
     user_create(username="alice", password=PASSWORD, role=Role.COMPLIANCE_OFFICER)
@@ -75,30 +92,9 @@ def case(audit_transactional_db):
     }
 
 
-@pytest.fixture
-def browser(case):
-    # Requested after `case`: no ORM call runs in this thread while Playwright's loop does.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-        )
-        yield browser
-        browser.close()
-
-
-def sign_in(browser, base: str, username: str):
-    page = browser.new_context(viewport={"width": 1280, "height": 820}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
 def test_officer_closes_a_spoofing_alert_as_a_false_positive(case, browser, live_server):
     base, alert_id = live_server.url, case["alert"]
-    page = sign_in(browser, base, "alice")
+    page = sign_in(browser, base, "alice", width=1280, height=820)
     page.get_by_role("link", name="Surveillance", exact=True).click()
     page.wait_for_url(f"{base}/surveillance/alerts/")
     row = page.locator(f"#alert-{alert_id}")

@@ -448,6 +448,16 @@ def test_amend_of_canceled_order_is_conflict(account, instrument):
         order_amend(order=order, quantity="200")
 
 
+def test_amend_of_held_order_is_conflict(account, instrument):
+    """Its approver must not decide on figures that moved: a held order is canceled and sent
+    again instead."""
+    order = create(account, instrument, status=OrderStatus.PENDING_APPROVAL)
+    with pytest.raises(Conflict):
+        order_amend(order=order, quantity="200")
+    order.refresh_from_db()
+    assert order.quantity == D("100")
+
+
 def test_status_set_pending_approval_to_accepted_is_allowed(account, instrument):
     order = create(account, instrument, status=OrderStatus.PENDING_APPROVAL)
     order_status_set(order=order, status=OrderStatus.ACCEPTED)
