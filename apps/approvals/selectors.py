@@ -12,6 +12,8 @@ ALERT_WINDOW = 200  # the account's latest orders looked through for rejections 
 
 
 def approval_list(*, user) -> QuerySet[ApprovalRequest]:
+    """Every request for now; `user` is for the entitlement filter to come (a decider sees the
+    requests of the accounts they may see), and every read below goes through here."""
     return ApprovalRequest.objects.select_related(
         "order__account", "order__instrument", "order__submitted_by", "decided_by"
     )

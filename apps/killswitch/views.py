@@ -72,7 +72,7 @@ class KillSwitchPageView(RoleRequiredMixin, TemplateView):
                 .values_list("code", flat=True)[:SUGGESTIONS]
             )
             context["instrument_symbols"] = list(
-                selectors.instrument_list(user=user)
+                selectors.instrument_list()
                 .filter(is_active=True)
                 .values_list("symbol", flat=True)[:SUGGESTIONS]
             )

@@ -56,7 +56,7 @@ class InstrumentListApi(ListAPIView):
     serializer_class = OutputSerializer
 
     def get_queryset(self):
-        return selectors.instrument_list(user=self.request.user)
+        return selectors.instrument_list()
 
 
 class PositionListApi(ListAPIView):

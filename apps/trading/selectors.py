@@ -22,8 +22,9 @@ def account_list(*, user) -> QuerySet[Account]:
     return Account.objects.all()
 
 
-def instrument_list(*, user) -> QuerySet[Instrument]:
-    """Instruments with their latest reference price and its time, in one query."""
+def instrument_list() -> QuerySet[Instrument]:
+    """Instruments with their latest reference price and its time, in one query (reference data:
+    every role sees every instrument)."""
     return Instrument.objects.select_related("underlying").annotate(
         latest_price=latest_price_subquery("price"),
         latest_price_as_of=latest_price_subquery("as_of"),

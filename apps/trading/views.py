@@ -34,5 +34,5 @@ class DashboardView(RoleRequiredMixin, TemplateView):
             )
         context["recent_orders"] = recent
         context["accounts"] = selectors.account_list(user=user)
-        context["instrument_count"] = selectors.instrument_list(user=user).count()
+        context["instrument_count"] = selectors.instrument_list().count()
         return context
