@@ -35,6 +35,7 @@ from apps.trading.models import (
     Order,
     OrderStatus,
 )
+from apps.trading.pricing import valuation_price
 from apps.trading.services import order_amend, order_create, order_snapshot
 
 logger = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ def _exclude_own_working(ctx: CheckContext, own: tuple, exposure: dict) -> Decim
     else:
         ctx.working_sell -= remaining
     iid = ctx.order.instrument.id
-    own_notional = remaining * (limit or ref or ZERO)
+    own_notional = remaining * (valuation_price(limit, ref) or ZERO)
     exposure[iid] = exposure.get(iid, ZERO) - own_notional
     return own_notional
 

@@ -38,6 +38,7 @@ from apps.trading.models import (
     TimeInForce,
     WorkingExposure,
 )
+from apps.trading.pricing import valuation_price
 from apps.trading.signals import held_order_canceled
 
 ZERO = Decimal("0")
@@ -328,16 +329,13 @@ def _position_for_update(account: Account, instrument: Instrument) -> Position:
 # --- working exposure ---------------------------------------------------------------------------
 
 
-def order_unit_price(order: Order) -> Decimal:
-    """The price that values an order's open quantity: its limit, else the reference price."""
-    return order.limit_price or order.reference_price or ZERO
-
-
 def _working_contribution(order: Order) -> tuple[Decimal, Decimal]:
+    """The open quantity of a working order and its notional (nothing known: valued at zero)."""
     if order.status not in WORKING_STATUSES:
         return ZERO, ZERO
     remaining = order.quantity - order.filled_quantity
-    return remaining, quantize(remaining * order_unit_price(order))
+    price = valuation_price(order.limit_price, order.reference_price) or ZERO
+    return remaining, quantize(remaining * price)
 
 
 def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
@@ -466,7 +464,7 @@ def order_create(
         raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
     else:
         limit_price = None
-    check_notional(quantity, limit_price or reference_price)
+    check_notional(quantity, valuation_price(limit_price, reference_price))
     order = Order(
         account=account,
         instrument=instrument,
@@ -724,7 +722,7 @@ def order_amend(
             raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
         order.limit_price = to_decimal(limit_price, field="limit_price", positive=True)
         fields.append("limit_price")
-    check_notional(order.quantity, order.limit_price or order.reference_price)
+    check_notional(order.quantity, valuation_price(order.limit_price, order.reference_price))
     order.save(update_fields=fields)
     _exposure_apply(order, before)
     _order_event(
