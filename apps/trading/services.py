@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.audit import canonical
 from apps.audit.events import EventType
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, field_values, update_audited
 from apps.core import sql
 from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import utcnow
@@ -45,14 +45,6 @@ ZERO = Decimal("0")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
 FILL_FUTURE_SKEW = timedelta(minutes=5)
 METADATA_MAX_BYTES = 16_384
-
-
-def _fields_of(instance, names) -> dict[str, Any]:
-    out = {}
-    for name in names:
-        value = getattr(instance, name)
-        out[name] = getattr(value, "pk", value) if hasattr(value, "_meta") else value
-    return out
 
 
 ACCOUNT_FIELDS = [
@@ -89,37 +81,16 @@ def _config_created(instance, fields, actor) -> None:
         actor=actor,
         object_type=instance._meta.label_lower,
         object_id=instance.pk,
-        payload={"change": "created", "before": None, "after": _fields_of(instance, fields)},
+        payload={"change": "created", "before": None, "after": field_values(instance, fields)},
     )
 
 
 def _update_audited(instance, *, allowed: list[str], changes: dict[str, Any], actor):
-    """Apply `changes` to a locked fresh copy, validate, save, and record before and after."""
-    unknown = set(changes) - set(allowed)
-    if unknown:
-        raise ValidationFailed(details={f: ["Cannot be changed here."] for f in sorted(unknown)})
+    """Change a locked fresh copy of the row, recording before and after (`update_audited`)."""
     fresh = type(instance).objects.select_for_update().get(pk=instance.pk)
-    before = _fields_of(fresh, changes)
-    for name, value in changes.items():
-        setattr(fresh, name, value)
-    clean_or_raise(fresh)
-    after = _fields_of(fresh, changes)
-    changed = [name for name in changes if before[name] != after[name]]
-    if not changed:
-        return fresh
-    fresh.save(update_fields=[*changed, "updated_at"])
-    audit_record(
-        event_type=EventType.CONFIG_CHANGED,
-        actor=actor,
-        object_type=fresh._meta.label_lower,
-        object_id=fresh.pk,
-        payload={
-            "change": "updated",
-            "before": {k: before[k] for k in changed},
-            "after": {k: after[k] for k in changed},
-        },
+    return update_audited(
+        fresh, changes=changes, actor=actor, allowed=allowed, payload={"change": "updated"}
     )
-    return fresh
 
 
 # --- reference data -----------------------------------------------------------------------------
