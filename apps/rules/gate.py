@@ -443,6 +443,7 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             checks=checks,
             request_digest=digest,
             check_duplicate=False,  # checked above, under the account's lock
+            checked=True,  # the fields and terms, by the order API (apps.rules.apis.order_request)
         )
         if status == engine.PENDING:
             held = [c for c in checks if c["status"] == "fail" and c["action"] == "hold"]

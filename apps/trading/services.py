@@ -39,6 +39,7 @@ from apps.trading.models import (
     WorkingExposure,
 )
 from apps.trading.pricing import valuation_price
+from apps.trading.selectors import account_and_instrument
 from apps.trading.signals import held_order_canceled
 
 ZERO = Decimal("0")
@@ -389,6 +390,61 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def order_terms_check(
+    *,
+    account: Account | None,
+    instrument: Instrument | None,
+    order_type: str,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+) -> None:
+    """The domain checks of a new order, every error at once (a 400 that stores nothing): the
+    account and the instrument exist (None: unknown) and are active, a limit order has a limit
+    price and a market order none, and quantity times the limit price fits the amount columns.
+    The order API runs them (`order_terms_resolve`) before the gate; `order_create` runs them
+    for every other caller."""
+    errors: dict[str, list[str]] = {}
+    if account is None:
+        errors["account"] = ["Unknown account."]
+    elif not account.is_active:
+        errors["account"] = ["Account is not active."]
+    if instrument is None:
+        errors["instrument"] = ["Unknown instrument (give a symbol or an ISIN)."]
+    elif not instrument.is_active:
+        errors["instrument"] = ["Instrument is not active."]
+    if order_type == OrderType.LIMIT and limit_price is None:
+        errors["limit_price"] = ["A limit order needs a limit price."]
+    if order_type == OrderType.MARKET and limit_price is not None:
+        errors["limit_price"] = ["A market order has no limit price."]
+    try:
+        check_notional(quantity, limit_price)
+    except ValidationFailed as exc:
+        errors.update(exc.details)
+    if errors:
+        raise ValidationFailed(details=errors)
+
+
+def order_terms_resolve(
+    *,
+    account: str,
+    instrument: str,
+    order_type: str,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+) -> tuple[Account, Instrument]:
+    """The account (by code) and the instrument (by symbol, or ISIN) of a new order whose
+    fields are well formed, once its terms pass `order_terms_check`."""
+    found_account, found_instrument = account_and_instrument(account, instrument)
+    order_terms_check(
+        account=found_account,
+        instrument=found_instrument,
+        order_type=order_type,
+        quantity=quantity,
+        limit_price=limit_price,
+    )
+    return found_account, found_instrument
+
+
 def _choice(value: Any, choices, field: str) -> str:
     if value not in choices.values:
         allowed = ", ".join(choices.values)
@@ -415,26 +471,34 @@ def order_create(
     request_digest: str = "",
     audit_extra: dict | None = None,
     check_duplicate: bool = True,
+    checked: bool = False,
 ) -> Order:
-    """Store an order in its decided status (the gate decides; this records and books it)."""
+    """Store an order in its decided status (the gate decides; this records and books it).
+
+    `checked`: the fields were validated and the terms checked before (`metadata_checked`,
+    `order_terms_check`), as the order API does before the gate evaluates; so they are not
+    checked twice. Every other caller leaves it False."""
     if status not in (OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PENDING_APPROVAL):
         raise ValidationFailed(details=field_errors(status="Not a submission status."))
-    if not account.is_active:
-        raise ValidationFailed(details=field_errors(account="Account is not active."))
-    if not instrument.is_active:
-        raise ValidationFailed(details=field_errors(instrument="Instrument is not active."))
-    side = _choice(side, Side, "side")
-    order_type = _choice(order_type, OrderType, "order_type")
-    time_in_force = _choice(time_in_force, TimeInForce, "time_in_force")
-    quantity = to_decimal(quantity, field="quantity", positive=True)
-    if order_type == OrderType.LIMIT:
-        if limit_price in (None, ""):
-            raise ValidationFailed(details=field_errors(limit_price="A limit order needs one."))
-        limit_price = to_decimal(limit_price, field="limit_price", positive=True)
-    elif limit_price not in (None, ""):
-        raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
-    else:
-        limit_price = None
+    if not checked:
+        side = _choice(side, Side, "side")
+        order_type = _choice(order_type, OrderType, "order_type")
+        time_in_force = _choice(time_in_force, TimeInForce, "time_in_force")
+        quantity = to_decimal(quantity, field="quantity", positive=True)
+        limit_price = (
+            None
+            if limit_price in (None, "")
+            else to_decimal(limit_price, field="limit_price", positive=True)
+        )
+        order_terms_check(
+            account=account,
+            instrument=instrument,
+            order_type=order_type,
+            quantity=quantity,
+            limit_price=limit_price,
+        )
+        metadata = metadata_checked(metadata)
+    # A market order is valued at the reference price: its notional must fit the columns too.
     check_notional(quantity, valuation_price(limit_price, reference_price))
     order = Order(
         account=account,
@@ -448,7 +512,7 @@ def order_create(
         limit_price=limit_price,
         status=status,
         reference_price=reference_price,
-        metadata=metadata_checked(metadata),
+        metadata=metadata or {},
         checks=checks or [],
         request_digest=request_digest,
     )
