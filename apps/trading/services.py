@@ -20,6 +20,7 @@ from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import check_notional, quantize, to_decimal
 from apps.core.validation import clean_or_raise
+from apps.trading import trail
 from apps.trading.models import (
     FILLABLE_STATUSES,
     WORKING_STATUSES,
@@ -41,6 +42,7 @@ from apps.trading.models import (
 from apps.trading.pricing import valuation_price
 from apps.trading.selectors import account_and_instrument
 from apps.trading.signals import held_order_canceled
+from apps.trading.trail import order_snapshot
 
 ZERO = Decimal("0")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
@@ -543,31 +545,14 @@ def order_create(
     return order
 
 
-def order_snapshot(order: Order) -> dict[str, Any]:
-    """What the trail keeps of an order at each step."""
-    return {
-        "client_order_id": order.client_order_id,
-        "account": order.account.code,
-        "instrument": order.instrument.symbol,
-        "side": order.side,
-        "order_type": order.order_type,
-        "time_in_force": order.time_in_force,
-        "quantity": order.quantity,
-        "limit_price": order.limit_price,
-        "status": order.status,
-        "filled_quantity": order.filled_quantity,
-        "avg_fill_price": order.avg_fill_price,
-        "reference_price": order.reference_price,
-    }
-
-
 def _order_event(event_type: EventType, order: Order, actor, **extra) -> None:
+    """An order event: the order as it stands (apps.trading.trail) and what the step adds."""
     audit_record(
         event_type=event_type,
         actor=actor,
         object_type="trading.order",
         object_id=order.pk,
-        payload={"order": order_snapshot(order), **extra},
+        payload={trail.ORDER: order_snapshot(order), **extra},
     )
 
 
@@ -665,41 +650,13 @@ def order_fill(
     position.average_cost = state.average_cost
     position.realised_pnl = state.realised_pnl
     position.save(update_fields=["quantity", "average_cost", "realised_pnl", "updated_at"])
-    _order_event(
-        EventType.ORDER_FILLED,
-        order,
-        actor,
-        fill={
-            "id": fill.pk,
-            "exec_id": exec_id,
-            "quantity": quantity,
-            "price": price,
-            "venue": venue,
-            "executed_at": executed_at,
-            "liquidity": liquidity,
-            "commission": commission,
-        },
-    )
+    _order_event(EventType.ORDER_FILLED, order, actor, **{trail.FILL: trail.fill_record(fill)})
     audit_record(
         event_type=EventType.POSITION_CHANGED,
         actor=actor,
         object_type="trading.position",
         object_id=position.pk,
-        payload={
-            "account": order.account.code,
-            "instrument": order.instrument.symbol,
-            "fill_id": fill.pk,
-            "before": {
-                "quantity": before_position.quantity,
-                "average_cost": before_position.average_cost,
-                "realised_pnl": before_position.realised_pnl,
-            },
-            "after": {
-                "quantity": state.quantity,
-                "average_cost": state.average_cost,
-                "realised_pnl": state.realised_pnl,
-            },
-        },
+        payload=trail.position_change(order=order, fill=fill, before=before_position, after=state),
     )
     return fill, position
 
