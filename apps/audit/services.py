@@ -7,16 +7,18 @@ sequence number and the previous hash: no forks, no gaps, whatever the concurren
 
 import hashlib
 import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Model
 
 from apps.audit import canonical, merkle, signing
 from apps.audit.events import EVENT_DEFAULTS, EventType, RetentionClass
@@ -32,8 +34,11 @@ from apps.core.errors import ValidationFailed, field_errors
 from apps.core.sql import quote
 from apps.core.time import rfc3339, utcnow
 from apps.core.types import decimal_str
+from apps.core.validation import clean_or_raise
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Model)
 
 GENESIS_HASH = "0" * 64
 MAX_PAYLOAD_BYTES = 65_536
@@ -171,6 +176,77 @@ def audit_record(
             row, then=[(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [row.seq, digest])]
         )
     return row
+
+
+# --- changing a row, audited -----------------------------------------------------------------
+
+
+def field_values(instance, names: Iterable[str]) -> dict[str, Any]:
+    """The values of fields as the trail keeps them: a related row by its primary key."""
+    out = {}
+    for name in names:
+        try:
+            field = instance._meta.get_field(name)
+        except FieldDoesNotExist:
+            field = None
+        related = field is not None and (field.many_to_one or field.one_to_one)
+        out[name] = getattr(instance, field.attname if related else name)
+    return out
+
+
+@transaction.atomic
+def update_audited(
+    instance: M,
+    *,
+    changes: Mapping[str, Any],
+    actor,
+    event_type: EventType | str = EventType.CONFIG_CHANGED,
+    payload: Mapping[str, Any] | None = None,
+    allowed: Collection[str] | None = None,
+    snapshot: Callable[[M], dict[str, Any]] | None = None,
+) -> M:
+    """Change fields of one row and record the change: `changes` (field -> value) are set on
+    `instance`, which is then full_clean()ed and saved with `update_fields`, and one event
+    records `payload` plus `before` and `after`, all in the caller's transaction.
+
+    `instance` is the row as the caller locked it (select_for_update): whatever the caller
+    checked before calling holds for what is changed. `allowed` names the fields a caller may
+    change (any other is a 400). `before` and `after` hold the fields that changed; with
+    `snapshot`, they are `snapshot(instance)` before and after, for events that have always kept
+    the whole row. When no value changes, nothing is saved and nothing recorded.
+    """
+    if allowed is not None:
+        unknown = set(changes) - set(allowed)
+        if unknown:
+            raise ValidationFailed(
+                details={name: ["Cannot be changed here."] for name in sorted(unknown)}
+            )
+    before = field_values(instance, changes)
+    whole_before = snapshot(instance) if snapshot is not None else None
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    clean_or_raise(instance)
+    after = field_values(instance, changes)
+    changed = [name for name in changes if before[name] != after[name]]
+    if not changed:
+        return instance
+    stamped = any(f.name == "updated_at" for f in instance._meta.concrete_fields)
+    instance.save(update_fields=[*changed, "updated_at"] if stamped else changed)
+    if snapshot is not None:
+        trail = {"before": whole_before, "after": snapshot(instance)}
+    else:
+        trail = {
+            "before": {name: before[name] for name in changed},
+            "after": {name: after[name] for name in changed},
+        }
+    audit_record(
+        event_type=event_type,
+        actor=actor,
+        object_type=instance._meta.label_lower,
+        object_id=instance.pk,
+        payload={**(payload or {}), **trail},
+    )
+    return instance
 
 
 def export_line(record: str, digest: str) -> str:

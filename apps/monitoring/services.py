@@ -22,6 +22,7 @@ from django.db.models import Q
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
 from apps.core import metrics
+from apps.core.calendars import calendar_code, market_is_open, open_minutes
 from apps.core.time import utcnow
 from apps.monitoring import measures
 from apps.monitoring.models import (
@@ -33,7 +34,6 @@ from apps.monitoring.models import (
 )
 from apps.notifications.services import alert_notify
 from apps.rules.checks.portfolio import SPECS
-from apps.rules.gate import market_is_open
 from apps.rules.models import PORTFOLIO_RULE_TYPES, ComplianceRule, RuleScope, RuleStatus
 from apps.trading.models import DailyPrice, Fill, Instrument, Position
 from apps.trading.selectors import latest_price_subquery
@@ -265,7 +265,7 @@ def _evaluate_book_rule(
 def calendars_now(now: datetime) -> tuple[set[str], set[str]]:
     """The calendars of the active instruments, and those open now."""
     codes = {
-        calendar or mic
+        calendar_code(calendar, mic)
         for calendar, mic in Instrument.objects.filter(is_active=True).values_list(
             "calendar", "mic"
         )
@@ -273,29 +273,15 @@ def calendars_now(now: datetime) -> tuple[set[str], set[str]]:
     return codes, {code for code in codes if market_is_open(code, now)}
 
 
-def _open_minutes(calendars: set[str], start: datetime, end: datetime) -> np.ndarray:
+def _open_minutes(codes: set[str], start: datetime, end: datetime) -> np.ndarray:
     """Epoch seconds of every minute in [start, end) when at least one calendar is open."""
-    from apps.rules.gate import _calendar
-
     first, last = int(start.timestamp()) // 60, int(end.timestamp()) // 60
     if last <= first:
         return np.zeros(0, dtype=np.int64)
     grid = np.arange(first, last, dtype=np.int64)
     open_ = np.zeros(grid.size, dtype=bool)
-    import pandas as pd
-
-    for code in calendars:
-        calendar = _calendar(code)
-        if calendar is None:
-            continue
-        try:
-            minutes = calendar.minutes_in_range(
-                pd.Timestamp(start).floor("min"), pd.Timestamp(end).floor("min")
-            )
-        except Exception:  # noqa: BLE001, S112 - outside the calendar's range: count nothing
-            continue
-        stamps = minutes.asi8 // 60_000_000_000 if minutes.size else np.zeros(0, dtype=np.int64)
-        open_ |= np.isin(grid, stamps)
+    for code in codes:
+        open_ |= np.isin(grid, open_minutes(code, start, end))
     return grid[open_] * 60
 
 
@@ -329,7 +315,7 @@ def _evaluate_firm_rule(rule, params, now: datetime, calendars: set[str], open_n
             [
                 (now - t).total_seconds() if t is not None else np.nan
                 for calendar, mic, t in rows
-                if (calendar or mic) in open_now
+                if calendar_code(calendar, mic) in open_now
             ]
         )
         return (

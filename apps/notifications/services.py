@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 
 from apps.audit.events import EventType
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, update_audited
 from apps.core.metrics import ALERT_DELIVERY
 from apps.core.time import utcnow
 from apps.core.validation import clean_or_raise
@@ -285,20 +285,24 @@ def routing_rule_save(*, actor, rule: RoutingRule) -> RoutingRule:
     require_role(actor, Role.COMPLIANCE_OFFICER, "change alert routing")
     rule.target = rule.target.strip()
     rule.kind = rule.kind.strip()
-    clean_or_raise(rule)
-    before = None
+    stored = None
     if rule.pk is not None:
         stored = RoutingRule.objects.select_for_update().filter(pk=rule.pk).first()
-        before = _routing_fields(stored) if stored is not None else None
+    if stored is not None:
+        return update_audited(
+            stored,
+            changes=_routing_fields(rule),
+            actor=actor,
+            payload={"change": "updated"},
+            snapshot=_routing_fields,
+        )
+    clean_or_raise(rule)
     rule.save()
-    after = _routing_fields(rule)
-    if before == after:
-        return rule
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
         actor=actor,
         object_type=rule._meta.label_lower,
         object_id=rule.pk,
-        payload={"change": "updated" if before else "created", "before": before, "after": after},
+        payload={"change": "created", "before": None, "after": _routing_fields(rule)},
     )
     return rule

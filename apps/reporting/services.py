@@ -17,6 +17,7 @@ from django.db.models import Max
 
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
+from apps.core.calendars import is_business_day, previous_business_day
 from apps.core.errors import Conflict, PlatformError, ValidationFailed, field_errors
 from apps.core.time import rfc3339, utcnow
 from apps.core.validation import clean_or_raise
@@ -350,8 +351,6 @@ def reports_daily_generate(
     Nothing on a day the exchange is closed (a weekend, a holiday). A report that this schedule
     already built for that day is not built again (beat may run a job twice).
     """
-    from apps.reporting.calendar import is_business_day, previous_business_day
-
     if not is_business_day(calendar_code, today):
         return []
     day = previous_business_day(calendar_code, today)

@@ -10,13 +10,18 @@ from rest_framework.views import APIView
 
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.fields import AmountField
-from apps.core.types import AMOUNT_LIMIT, decimal_str
+from apps.core.types import decimal_str
 from apps.rbac.roles import Role
 from apps.rules import gate
 from apps.trading import selectors
 from apps.trading.filters import OrderFilter
 from apps.trading.models import Liquidity, OrderType, Side, TimeInForce
-from apps.trading.services import metadata_checked, order_cancel, order_fill
+from apps.trading.services import (
+    metadata_checked,
+    order_cancel,
+    order_fill,
+    order_terms_resolve,
+)
 
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
 
@@ -60,6 +65,10 @@ EXAMPLE_ANSWER = {
 
 
 class OrderInputSerializer(serializers.Serializer):
+    """The shape of an order: types, required fields, choices, decimal formats, plain-JSON
+    metadata. What the values mean (the account, the instrument, the price for the order type,
+    the notional) is trading's to check (`order_terms_resolve`)."""
+
     client_order_id = serializers.CharField(max_length=64)
     account = serializers.CharField(max_length=32)
     instrument = serializers.CharField(max_length=32)
@@ -81,54 +90,40 @@ class OrderInputSerializer(serializers.Serializer):
         except ValidationFailed as exc:
             raise serializers.ValidationError(exc.details["metadata"]) from None
 
-    def validate(self, data):
-        errors = {}
-        account, instrument = selectors.account_and_instrument(data["account"], data["instrument"])
-        if account is None:
-            errors["account"] = ["Unknown account."]
-        elif not account.is_active:
-            errors["account"] = ["Account is not active."]
-        if instrument is None:
-            errors["instrument"] = ["Unknown instrument (give a symbol or an ISIN)."]
-        elif not instrument.is_active:
-            errors["instrument"] = ["Instrument is not active."]
-        price = data.get("limit_price")
-        if data["order_type"] == OrderType.LIMIT and price is None:
-            errors["limit_price"] = ["A limit order needs a limit price."]
-        if data["order_type"] == OrderType.MARKET and price is not None:
-            errors["limit_price"] = ["A market order has no limit price."]
-        if price is not None and data["quantity"] * price >= AMOUNT_LIMIT:
-            errors["quantity"] = ["Quantity times price is out of range."]
-        if errors:
-            raise serializers.ValidationError(errors)
-        data["account_obj"], data["instrument_obj"] = account, instrument
-        return data
 
-    def to_request(self) -> gate.OrderRequest:
-        d = self.validated_data
-        body = {
-            "client_order_id": d["client_order_id"],
-            "account": d["account"],
-            "instrument": d["instrument"],
-            "side": d["side"],
-            "order_type": d["order_type"],
-            "quantity": decimal_str(d["quantity"]),
-            "limit_price": decimal_str(d.get("limit_price")),
-            "time_in_force": d["time_in_force"],
-            "metadata": d["metadata"],
-        }
-        return gate.OrderRequest(
-            account=d["account_obj"],
-            instrument=d["instrument_obj"],
-            client_order_id=d["client_order_id"],
-            side=d["side"],
-            order_type=d["order_type"],
-            quantity=d["quantity"],
-            limit_price=d.get("limit_price"),
-            time_in_force=d["time_in_force"],
-            metadata=d["metadata"],
-            body=body,
-        )
+def order_request(data: dict) -> gate.OrderRequest:
+    """The gate's request from an order the serializer found well formed, once trading has
+    checked its terms (a 400 with every error otherwise, before anything is evaluated)."""
+    account, instrument = order_terms_resolve(
+        account=data["account"],
+        instrument=data["instrument"],
+        order_type=data["order_type"],
+        quantity=data["quantity"],
+        limit_price=data.get("limit_price"),
+    )
+    body = {
+        "client_order_id": data["client_order_id"],
+        "account": data["account"],
+        "instrument": data["instrument"],
+        "side": data["side"],
+        "order_type": data["order_type"],
+        "quantity": decimal_str(data["quantity"]),
+        "limit_price": decimal_str(data.get("limit_price")),
+        "time_in_force": data["time_in_force"],
+        "metadata": data["metadata"],
+    }
+    return gate.OrderRequest(
+        account=account,
+        instrument=instrument,
+        client_order_id=data["client_order_id"],
+        side=data["side"],
+        order_type=data["order_type"],
+        quantity=data["quantity"],
+        limit_price=data.get("limit_price"),
+        time_in_force=data["time_in_force"],
+        metadata=data["metadata"],
+        body=body,
+    )
 
 
 def _check_public(check: dict) -> dict:
@@ -246,7 +241,7 @@ class OrderListCreateApi(ListAPIView):
     def post(self, request):
         serializer = OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        answer = gate.order_submit(req=serializer.to_request(), user=request.user)
+        answer = gate.order_submit(req=order_request(serializer.validated_data), user=request.user)
         code = status.HTTP_200_OK if answer.replayed else status.HTTP_201_CREATED
         return Response(decision_body(answer), status=code)
 
@@ -264,7 +259,7 @@ class PretradeCheckApi(APIView):
     def post(self, request):
         serializer = OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        answer = gate.order_check(req=serializer.to_request(), user=request.user)
+        answer = gate.order_check(req=order_request(serializer.validated_data), user=request.user)
         return Response(decision_body(answer))
 
 

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -18,6 +17,7 @@ from apps.audit import canonical
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
 from apps.core import metrics, sql
+from apps.core.calendars import market_is_open
 from apps.core.errors import Conflict, NotFound
 from apps.core.time import utcnow
 from apps.killswitch.check import kill_switch_check
@@ -35,6 +35,7 @@ from apps.trading.models import (
     Order,
     OrderStatus,
 )
+from apps.trading.pricing import valuation_price
 from apps.trading.services import order_amend, order_create, order_snapshot
 
 logger = logging.getLogger(__name__)
@@ -67,39 +68,6 @@ def ruleset_current(version: int | None = None) -> engine.RuleSet:
         _cache["ruleset"] = engine.compile_rules(list(rows), version)
         _cache["version"] = version
     return _cache["ruleset"]
-
-
-# --- calendars --------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _calendar(code: str):
-    import exchange_calendars
-
-    try:
-        return exchange_calendars.get_calendar(code)
-    except Exception:  # noqa: BLE001 - an unknown calendar is reported as None
-        return None
-
-
-def market_is_open(code: str, when) -> bool | None:
-    """True/False from the exchange calendar; None when the calendar is unknown. Answers are
-    kept per calendar and minute (a calendar lookup costs about a millisecond)."""
-    minute = when.replace(second=0, microsecond=0)
-    return _open_on_minute(code, minute)
-
-
-@lru_cache(maxsize=1024)
-def _open_on_minute(code: str, minute) -> bool | None:
-    calendar = _calendar(code)
-    if calendar is None:
-        return None
-    import pandas as pd
-
-    try:
-        return bool(calendar.is_open_on_minute(pd.Timestamp(minute)))
-    except Exception:  # noqa: BLE001 - outside the calendar's range: unknown
-        return None
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -299,7 +267,7 @@ def _exclude_own_working(ctx: CheckContext, own: Order, exposure: dict) -> Decim
     else:
         ctx.working_sell -= remaining
     iid = ctx.order.instrument.id
-    own_notional = remaining * (own.limit_price or own.reference_price or ZERO)
+    own_notional = remaining * (valuation_price(own.limit_price, own.reference_price) or ZERO)
     exposure[iid] = exposure.get(iid, ZERO) - own_notional
     return own_notional
 
@@ -476,6 +444,7 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             checks=checks,
             request_digest=digest,
             check_duplicate=False,  # checked above, under the account's lock
+            checked=True,  # the fields and terms, by the order API (apps.rules.apis.order_request)
         )
         if status == engine.PENDING:
             held = [c for c in checks if c["status"] == "fail" and c["action"] == "hold"]

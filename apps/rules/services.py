@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.audit.events import EventType
-from apps.audit.services import audit_record, to_payload
+from apps.audit.services import audit_record, to_payload, update_audited
 from apps.core.errors import Conflict, PermissionDenied, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.validation import clean_or_raise
@@ -628,20 +628,14 @@ def restricted_entry_end(
         )
     if at < entry.effective_from:
         raise ValidationFailed(details=field_errors(at="Cannot end before it started."))
-    before = restricted_entry_fields(entry)
-    entry.effective_until = at
-    clean_or_raise(entry)
-    entry.save(update_fields=["effective_until"])
-    ruleset_bump()
-    _config_changed(
+    entry = update_audited(
         entry,
+        changes={"effective_until": at},
         actor=actor,
-        payload={
-            "change": "restricted_list_ended",
-            "before": before,
-            "after": restricted_entry_fields(entry),
-        },
+        payload={"change": "restricted_list_ended"},
+        snapshot=restricted_entry_fields,
     )
+    ruleset_bump()
     return entry
 
 
@@ -673,26 +667,11 @@ def regulatory_entity_create(*, actor, code: str, name: str, jurisdiction: str) 
 @transaction.atomic
 def regulatory_entity_update(*, entity: RegulatoryEntity, actor, **changes) -> RegulatoryEntity:
     require_role(actor, OFFICER, "change regulatory entities")
-    unknown = set(changes) - set(ENTITY_FIELDS)
-    if unknown:
-        raise ValidationFailed(details={f: ["Cannot be changed here."] for f in sorted(unknown)})
     entity = RegulatoryEntity.objects.select_for_update().get(pk=entity.pk)
-    before = _entity_fields(entity)
-    for name, value in changes.items():
-        setattr(entity, name, (value or "").strip())
-    clean_or_raise(entity)
-    changed = [n for n in changes if before[n] != getattr(entity, n)]
-    if not changed:
-        return entity
-    entity.save(update_fields=changed)
-    after = _entity_fields(entity)
-    _config_changed(
+    return update_audited(
         entity,
+        changes={name: (value or "").strip() for name, value in changes.items()},
         actor=actor,
-        payload={
-            "change": "updated",
-            "before": {k: before[k] for k in changed},
-            "after": {k: after[k] for k in changed},
-        },
+        allowed=ENTITY_FIELDS,
+        payload={"change": "updated"},
     )
-    return entity

@@ -11,13 +11,13 @@ overlapping runs one stores its alerts and the other stores nothing.
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
 
 from apps.audit.models import AuditChainHead, AuditEvent
+from apps.core.calendars import calendar_code, closes_around
 from apps.core.time import utcnow
 from apps.surveillance.detectors.base import Finding
 from apps.surveillance.engine import Engine
@@ -32,40 +32,9 @@ logger = logging.getLogger(__name__)
 CURSOR = "incremental"
 BATCH_EVENTS = 20000  # sequence numbers per transaction
 READ_CHUNK = 2000
-ALWAYS_OPEN = {"24/7"}
 
 
 # --- what the detectors may ask of the database -----------------------------------------------
-
-
-@lru_cache(maxsize=32)
-def _calendar(code: str):
-    import exchange_calendars
-
-    try:
-        return exchange_calendars.get_calendar(code)
-    except Exception:  # noqa: BLE001 - an unknown calendar has no close
-        return None
-
-
-@lru_cache(maxsize=4096)
-def _closes_around(code: str, day: date) -> tuple[float, ...]:
-    """Close times (epoch seconds) of the sessions from the day before to the day after."""
-    calendar = _calendar(code)
-    if calendar is None or calendar.name in ALWAYS_OPEN:
-        return ()
-    import pandas as pd
-
-    start, end = pd.Timestamp(day - timedelta(days=1)), pd.Timestamp(day + timedelta(days=1))
-    try:
-        start = max(start, calendar.first_session)
-        end = min(end, calendar.last_session)
-        if start > end:
-            return ()
-        sessions = calendar.sessions_in_range(start, end)
-        return tuple(calendar.session_close(s).timestamp() for s in sessions)
-    except Exception:  # noqa: BLE001 - outside the calendar's range: no close known
-        return ()
 
 
 class StreamContext:
@@ -78,7 +47,7 @@ class StreamContext:
     @classmethod
     def from_database(cls) -> "StreamContext":
         calendars = {
-            symbol: calendar or mic
+            symbol: calendar_code(calendar, mic)
             for symbol, calendar, mic in Instrument.objects.values_list("symbol", "calendar", "mic")
         }
         return cls(calendars, book_loader=_book_from_database)
@@ -88,11 +57,11 @@ class StreamContext:
         code = self.calendars.get(symbol)
         if code is None and self.book_loader is not None:  # listed since the run began
             found = Instrument.objects.filter(symbol=symbol).values_list("calendar", "mic").first()
-            code = self.calendars[symbol] = (found[0] or found[1]) if found else ""
+            code = self.calendars[symbol] = calendar_code(*found) if found else ""
         if not code:
             return None
         day = datetime.fromtimestamp(ts, tz=UTC).date()
-        for close in _closes_around(code, day):
+        for close in closes_around(code, day):
             if close >= ts:
                 return close
         return None

@@ -15,6 +15,7 @@ from apps.surveillance.models import (
     ExecutionReport,
 )
 from apps.trading.models import Account, Fill, Order, OrderStatus
+from apps.trading.pricing import valuation_price
 
 CHART_PADDING = timedelta(seconds=30)
 CHART_MAX_POINTS = 400
@@ -139,7 +140,7 @@ def alert_timeline(alert: Alert) -> dict:
             "id": o.pk,
             "at": o.created_at,
             "side": o.side,
-            "price": o.limit_price or o.reference_price,
+            "price": valuation_price(o.limit_price, o.reference_price),
             "quantity": o.quantity,
             "status": o.status,
             "canceled_at": o.updated_at if o.status == OrderStatus.CANCELED else None,

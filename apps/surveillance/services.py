@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from apps.audit.events import EventType
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, update_audited
 from apps.core.errors import Conflict, NotFound, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import to_decimal
@@ -48,6 +48,7 @@ DUE_DAYS = {Severity.CRITICAL: 1, Severity.WARNING: 5, Severity.INFO: 10}
 # control, not a judgement); every other finding alerts, and compliance chooses per detector
 # and severity what restricts trading.
 DEFAULT_CRITICAL_ACTIONS = {"gate_reconciliation": LoopBackAction.HALTED}
+DETECTOR_SETTINGS = ("enabled", "params", "critical_action", "warning_action")
 TRANSITIONS = {
     AlertStatus.OPEN: {AlertStatus.IN_REVIEW, AlertStatus.ESCALATED},
     AlertStatus.IN_REVIEW: {AlertStatus.OPEN, AlertStatus.ESCALATED},
@@ -81,36 +82,19 @@ def detector_configs_ensure() -> dict[str, DetectorConfig]:
 def detector_config_update(*, config: DetectorConfig, actor, **changes) -> DetectorConfig:
     """Change a detector's settings (enabled, params, critical_action, warning_action)."""
     require_role(actor, CASE_ROLE, "change surveillance settings")
-    allowed = {"enabled", "params", "critical_action", "warning_action"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationFailed(details={name: ["Cannot be changed."] for name in sorted(unknown)})
     config = DetectorConfig.objects.select_for_update().get(pk=config.pk)
-    before = {name: getattr(config, name) for name in allowed}
     if "params" in changes:
         spec = DETECTORS[config.detector].params_spec
         given = changes["params"] or {}
         validated = params_validated(spec, given)
         changes["params"] = {k: v for k, v in params_json(validated).items() if k in given}
-    for name, value in changes.items():
-        setattr(config, name, value)
-    clean_or_raise(config)
-    after = {name: getattr(config, name) for name in allowed}
-    if after == before:
-        return config
-    config.save(update_fields=[*sorted(changes), "updated_at"])
-    audit_record(
-        event_type=EventType.CONFIG_CHANGED,
+    return update_audited(
+        config,
+        changes=changes,
         actor=actor,
-        object_type="surveillance.detectorconfig",
-        object_id=config.pk,
-        payload={
-            "detector": config.detector,
-            "before": {k: v for k, v in before.items() if before[k] != after[k]},
-            "after": {k: v for k, v in after.items() if before[k] != after[k]},
-        },
+        allowed=DETECTOR_SETTINGS,
+        payload={"detector": config.detector},
     )
-    return config
 
 
 # --- drop copies ------------------------------------------------------------------------------

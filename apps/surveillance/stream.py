@@ -4,7 +4,8 @@ The stream is the audit trail. Its sequence numbers are handed out under the cha
 and that lock is held until the transaction commits, so sequence order is commit order: a
 watermark on the sequence never skips an event that commits late. Each trading event becomes
 one compact `Event` here; the detectors see nothing else, so they run the same on the database's
-events and on synthetic ones (bench/surveillance.py).
+events and on synthetic ones (bench/surveillance.py). The payload keys of trading's events are
+trading's (`apps.trading.trail`, beside the code that writes them).
 """
 
 import json
@@ -12,6 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from apps.audit.events import EventType
+from apps.trading import trail
+from apps.trading.trail import FillKey, OrderKey, PositionKey
 
 # Kinds of event the detectors subscribe to.
 NEW = "new"  # the gate accepted the order or held it for approval
@@ -104,21 +107,21 @@ def _ts(value: str) -> float:
 
 
 def _order_event(seq: int, ts: float, kind: str, object_id: str, payload: dict, owners) -> Event:
-    order = payload["order"]
-    price = order.get("limit_price")
+    order = payload[trail.ORDER]
+    account = order[OrderKey.ACCOUNT]
     return Event(
         seq,
         ts,
         kind,
         int(object_id),
-        order["account"],
-        owners.get(order["account"], order["account"]),
-        order["instrument"],
-        order["side"],
-        Decimal(order["quantity"]),
-        _dec(price),
-        _dec(order.get("reference_price")),
-        Decimal(order.get("filled_quantity") or "0"),
+        account,
+        owners.get(account, account),
+        order[OrderKey.INSTRUMENT],
+        order[OrderKey.SIDE],
+        Decimal(order[OrderKey.QUANTITY]),
+        _dec(order.get(OrderKey.LIMIT_PRICE)),
+        _dec(order.get(OrderKey.REFERENCE_PRICE)),
+        Decimal(order.get(OrderKey.FILLED_QUANTITY) or "0"),
     )
 
 
@@ -133,7 +136,7 @@ def event_from_record(seq: int, event_type: str, record: str, owners: dict) -> E
     if event_type == EventType.ORDER_SUBMITTED:
         return _order_event(seq, ts, NEW, object_id, payload, owners)
     if event_type == EventType.ORDER_REJECTED:
-        kind = DENY if "previous_status" in payload else REJECT
+        kind = DENY if trail.PREVIOUS_STATUS in payload else REJECT
         return _order_event(seq, ts, kind, object_id, payload, owners)
     if event_type == EventType.ORDER_ACCEPTED:
         return _order_event(seq, ts, ACCEPT, object_id, payload, owners)
@@ -145,14 +148,14 @@ def event_from_record(seq: int, event_type: str, record: str, owners: dict) -> E
         return _order_event(seq, ts, AMEND, object_id, payload, owners)
     if event_type == EventType.ORDER_FILLED:
         event = _order_event(seq, ts, FILL, object_id, payload, owners)
-        fill = payload["fill"]
-        event.ts = _ts(fill["executed_at"])
-        event.quantity = Decimal(fill["quantity"])
-        event.price = Decimal(fill["price"])
-        event.fill_id = fill["id"]
+        fill = payload[trail.FILL]
+        event.ts = _ts(fill[FillKey.EXECUTED_AT])
+        event.quantity = Decimal(fill[FillKey.QUANTITY])
+        event.price = Decimal(fill[FillKey.PRICE])
+        event.fill_id = fill[FillKey.ID]
         return event
     if event_type == EventType.POSITION_CHANGED:
-        account = payload["account"]
+        account = payload[PositionKey.ACCOUNT]
         return Event(
             seq,
             ts,
@@ -160,9 +163,9 @@ def event_from_record(seq: int, event_type: str, record: str, owners: dict) -> E
             None,
             account,
             owners.get(account, account),
-            payload["instrument"],
-            quantity=Decimal(payload["after"]["quantity"]),
-            fill_id=payload.get("fill_id"),
+            payload[PositionKey.INSTRUMENT],
+            quantity=Decimal(payload[PositionKey.AFTER][PositionKey.QUANTITY]),
+            fill_id=payload.get(PositionKey.FILL_ID),
         )
     if event_type == EventType.EXECUTION_REPORTED:
         account = payload["account"]

@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from apps.core.calendars import calendar_code
 from apps.core.types import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
 from apps.trading.validators import validate_isin, validate_lei, validate_mic
 
@@ -119,7 +120,7 @@ class Instrument(models.Model):
 
     @property
     def calendar_code(self) -> str:
-        return self.calendar or self.mic
+        return calendar_code(self.calendar, self.mic)
 
     @property
     def is_derivative(self) -> bool:

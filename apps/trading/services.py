@@ -14,12 +14,13 @@ from django.utils import timezone
 
 from apps.audit import canonical
 from apps.audit.events import EventType
-from apps.audit.services import audit_record
+from apps.audit.services import audit_record, field_values, update_audited
 from apps.core import sql
 from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import check_notional, quantize, to_decimal
 from apps.core.validation import clean_or_raise
+from apps.trading import trail
 from apps.trading.hooks import held_order_ended
 from apps.trading.models import (
     FILLABLE_STATUSES,
@@ -39,19 +40,14 @@ from apps.trading.models import (
     TimeInForce,
     WorkingExposure,
 )
+from apps.trading.pricing import valuation_price
+from apps.trading.selectors import account_and_instrument
+from apps.trading.trail import order_snapshot
 
 ZERO = Decimal("0")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
 FILL_FUTURE_SKEW = timedelta(minutes=5)
 METADATA_MAX_BYTES = 16_384
-
-
-def _fields_of(instance, names) -> dict[str, Any]:
-    out = {}
-    for name in names:
-        value = getattr(instance, name)
-        out[name] = getattr(value, "pk", value) if hasattr(value, "_meta") else value
-    return out
 
 
 ACCOUNT_FIELDS = [
@@ -88,37 +84,16 @@ def _config_created(instance, fields, actor) -> None:
         actor=actor,
         object_type=instance._meta.label_lower,
         object_id=instance.pk,
-        payload={"change": "created", "before": None, "after": _fields_of(instance, fields)},
+        payload={"change": "created", "before": None, "after": field_values(instance, fields)},
     )
 
 
 def _update_audited(instance, *, allowed: list[str], changes: dict[str, Any], actor):
-    """Apply `changes` to a locked fresh copy, validate, save, and record before and after."""
-    unknown = set(changes) - set(allowed)
-    if unknown:
-        raise ValidationFailed(details={f: ["Cannot be changed here."] for f in sorted(unknown)})
+    """Change a locked fresh copy of the row, recording before and after (`update_audited`)."""
     fresh = type(instance).objects.select_for_update().get(pk=instance.pk)
-    before = _fields_of(fresh, changes)
-    for name, value in changes.items():
-        setattr(fresh, name, value)
-    clean_or_raise(fresh)
-    after = _fields_of(fresh, changes)
-    changed = [name for name in changes if before[name] != after[name]]
-    if not changed:
-        return fresh
-    fresh.save(update_fields=[*changed, "updated_at"])
-    audit_record(
-        event_type=EventType.CONFIG_CHANGED,
-        actor=actor,
-        object_type=fresh._meta.label_lower,
-        object_id=fresh.pk,
-        payload={
-            "change": "updated",
-            "before": {k: before[k] for k in changed},
-            "after": {k: after[k] for k in changed},
-        },
+    return update_audited(
+        fresh, changes=changes, actor=actor, allowed=allowed, payload={"change": "updated"}
     )
-    return fresh
 
 
 # --- reference data -----------------------------------------------------------------------------
@@ -328,16 +303,13 @@ def _position_for_update(account: Account, instrument: Instrument) -> Position:
 # --- working exposure ---------------------------------------------------------------------------
 
 
-def order_unit_price(order: Order) -> Decimal:
-    """The price that values an order's open quantity: its limit, else the reference price."""
-    return order.limit_price or order.reference_price or ZERO
-
-
 def _working_contribution(order: Order) -> tuple[Decimal, Decimal]:
+    """The open quantity of a working order and its notional (nothing known: valued at zero)."""
     if order.status not in WORKING_STATUSES:
         return ZERO, ZERO
     remaining = order.quantity - order.filled_quantity
-    return remaining, quantize(remaining * order_unit_price(order))
+    price = valuation_price(order.limit_price, order.reference_price) or ZERO
+    return remaining, quantize(remaining * price)
 
 
 def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
@@ -420,6 +392,61 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def order_terms_check(
+    *,
+    account: Account | None,
+    instrument: Instrument | None,
+    order_type: str,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+) -> None:
+    """The domain checks of a new order, every error at once (a 400 that stores nothing): the
+    account and the instrument exist (None: unknown) and are active, a limit order has a limit
+    price and a market order none, and quantity times the limit price fits the amount columns.
+    The order API runs them (`order_terms_resolve`) before the gate; `order_create` runs them
+    for every other caller."""
+    errors: dict[str, list[str]] = {}
+    if account is None:
+        errors["account"] = ["Unknown account."]
+    elif not account.is_active:
+        errors["account"] = ["Account is not active."]
+    if instrument is None:
+        errors["instrument"] = ["Unknown instrument (give a symbol or an ISIN)."]
+    elif not instrument.is_active:
+        errors["instrument"] = ["Instrument is not active."]
+    if order_type == OrderType.LIMIT and limit_price is None:
+        errors["limit_price"] = ["A limit order needs a limit price."]
+    if order_type == OrderType.MARKET and limit_price is not None:
+        errors["limit_price"] = ["A market order has no limit price."]
+    try:
+        check_notional(quantity, limit_price)
+    except ValidationFailed as exc:
+        errors.update(exc.details)
+    if errors:
+        raise ValidationFailed(details=errors)
+
+
+def order_terms_resolve(
+    *,
+    account: str,
+    instrument: str,
+    order_type: str,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+) -> tuple[Account, Instrument]:
+    """The account (by code) and the instrument (by symbol, or ISIN) of a new order whose
+    fields are well formed, once its terms pass `order_terms_check`."""
+    found_account, found_instrument = account_and_instrument(account, instrument)
+    order_terms_check(
+        account=found_account,
+        instrument=found_instrument,
+        order_type=order_type,
+        quantity=quantity,
+        limit_price=limit_price,
+    )
+    return found_account, found_instrument
+
+
 def _choice(value: Any, choices, field: str) -> str:
     if value not in choices.values:
         allowed = ", ".join(choices.values)
@@ -446,27 +473,35 @@ def order_create(
     request_digest: str = "",
     audit_extra: dict | None = None,
     check_duplicate: bool = True,
+    checked: bool = False,
 ) -> Order:
-    """Store an order in its decided status (the gate decides; this records and books it)."""
+    """Store an order in its decided status (the gate decides; this records and books it).
+
+    `checked`: the fields were validated and the terms checked before (`metadata_checked`,
+    `order_terms_check`), as the order API does before the gate evaluates; so they are not
+    checked twice. Every other caller leaves it False."""
     if status not in (OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PENDING_APPROVAL):
         raise ValidationFailed(details=field_errors(status="Not a submission status."))
-    if not account.is_active:
-        raise ValidationFailed(details=field_errors(account="Account is not active."))
-    if not instrument.is_active:
-        raise ValidationFailed(details=field_errors(instrument="Instrument is not active."))
-    side = _choice(side, Side, "side")
-    order_type = _choice(order_type, OrderType, "order_type")
-    time_in_force = _choice(time_in_force, TimeInForce, "time_in_force")
-    quantity = to_decimal(quantity, field="quantity", positive=True)
-    if order_type == OrderType.LIMIT:
-        if limit_price in (None, ""):
-            raise ValidationFailed(details=field_errors(limit_price="A limit order needs one."))
-        limit_price = to_decimal(limit_price, field="limit_price", positive=True)
-    elif limit_price not in (None, ""):
-        raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
-    else:
-        limit_price = None
-    check_notional(quantity, limit_price or reference_price)
+    if not checked:
+        side = _choice(side, Side, "side")
+        order_type = _choice(order_type, OrderType, "order_type")
+        time_in_force = _choice(time_in_force, TimeInForce, "time_in_force")
+        quantity = to_decimal(quantity, field="quantity", positive=True)
+        limit_price = (
+            None
+            if limit_price in (None, "")
+            else to_decimal(limit_price, field="limit_price", positive=True)
+        )
+        order_terms_check(
+            account=account,
+            instrument=instrument,
+            order_type=order_type,
+            quantity=quantity,
+            limit_price=limit_price,
+        )
+        metadata = metadata_checked(metadata)
+    # A market order is valued at the reference price: its notional must fit the columns too.
+    check_notional(quantity, valuation_price(limit_price, reference_price))
     order = Order(
         account=account,
         instrument=instrument,
@@ -479,7 +514,7 @@ def order_create(
         limit_price=limit_price,
         status=status,
         reference_price=reference_price,
-        metadata=metadata_checked(metadata),
+        metadata=metadata or {},
         checks=checks or [],
         request_digest=request_digest,
     )
@@ -510,31 +545,14 @@ def order_create(
     return order
 
 
-def order_snapshot(order: Order) -> dict[str, Any]:
-    """What the trail keeps of an order at each step."""
-    return {
-        "client_order_id": order.client_order_id,
-        "account": order.account.code,
-        "instrument": order.instrument.symbol,
-        "side": order.side,
-        "order_type": order.order_type,
-        "time_in_force": order.time_in_force,
-        "quantity": order.quantity,
-        "limit_price": order.limit_price,
-        "status": order.status,
-        "filled_quantity": order.filled_quantity,
-        "avg_fill_price": order.avg_fill_price,
-        "reference_price": order.reference_price,
-    }
-
-
 def _order_event(event_type: EventType, order: Order, actor, **extra) -> None:
+    """An order event: the order as it stands (apps.trading.trail) and what the step adds."""
     audit_record(
         event_type=event_type,
         actor=actor,
         object_type="trading.order",
         object_id=order.pk,
-        payload={"order": order_snapshot(order), **extra},
+        payload={trail.ORDER: order_snapshot(order), **extra},
     )
 
 
@@ -632,41 +650,13 @@ def order_fill(
     position.average_cost = state.average_cost
     position.realised_pnl = state.realised_pnl
     position.save(update_fields=["quantity", "average_cost", "realised_pnl", "updated_at"])
-    _order_event(
-        EventType.ORDER_FILLED,
-        order,
-        actor,
-        fill={
-            "id": fill.pk,
-            "exec_id": exec_id,
-            "quantity": quantity,
-            "price": price,
-            "venue": venue,
-            "executed_at": executed_at,
-            "liquidity": liquidity,
-            "commission": commission,
-        },
-    )
+    _order_event(EventType.ORDER_FILLED, order, actor, **{trail.FILL: trail.fill_record(fill)})
     audit_record(
         event_type=EventType.POSITION_CHANGED,
         actor=actor,
         object_type="trading.position",
         object_id=position.pk,
-        payload={
-            "account": order.account.code,
-            "instrument": order.instrument.symbol,
-            "fill_id": fill.pk,
-            "before": {
-                "quantity": before_position.quantity,
-                "average_cost": before_position.average_cost,
-                "realised_pnl": before_position.realised_pnl,
-            },
-            "after": {
-                "quantity": state.quantity,
-                "average_cost": state.average_cost,
-                "realised_pnl": state.realised_pnl,
-            },
-        },
+        payload=trail.position_change(order=order, fill=fill, before=before_position, after=state),
     )
     return fill, position
 
@@ -725,7 +715,7 @@ def order_amend(
             raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
         order.limit_price = to_decimal(limit_price, field="limit_price", positive=True)
         fields.append("limit_price")
-    check_notional(order.quantity, order.limit_price or order.reference_price)
+    check_notional(order.quantity, valuation_price(order.limit_price, order.reference_price))
     order.save(update_fields=fields)
     _exposure_apply(order, before)
     _order_event(

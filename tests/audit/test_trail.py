@@ -11,9 +11,11 @@ from django.utils import timezone
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_verify
-from apps.audit.services import GENESIS_HASH, AuditPayloadError, audit_record
+from apps.audit.services import GENESIS_HASH, AuditPayloadError, audit_record, update_audited
+from apps.core.errors import ValidationFailed
 from apps.rbac.roles import Role
 from apps.rbac.services import api_token_issue, user_role_set
+from apps.trading.models import Account
 from apps.trading.services import account_update, order_cancel, order_create, order_fill
 from tests.conftest import PASSWORD
 
@@ -293,3 +295,35 @@ def test_schedule_changes_in_the_admin_are_audited(client, make_user):
     assert change["object_type"] == "django_celery_beat.periodictask"
     assert change["payload"]["before"]["enabled"] is True
     assert change["payload"]["after"]["enabled"] is False
+
+
+def test_update_audited_records_what_changed_or_nothing(account, make_user):
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    count = AuditEvent.objects.count()
+    same = update_audited(
+        Account.objects.get(pk=account.pk), changes={"name": account.name}, actor=officer
+    )
+    assert same.name == account.name and AuditEvent.objects.count() == count
+
+    with pytest.raises(ValidationFailed) as refused:
+        update_audited(account, changes={"pk": 1}, actor=officer, allowed=["name"])
+    assert refused.value.details == {"pk": ["Cannot be changed here."]}
+    with pytest.raises(ValidationFailed):
+        update_audited(account, changes={"base_currency": "dollars"}, actor=officer)
+    assert Account.objects.get(pk=account.pk).base_currency == "USD"
+    assert AuditEvent.objects.count() == count
+
+    update_audited(
+        Account.objects.get(pk=account.pk),
+        changes={"name": "Renamed Ltd", "lei": ""},
+        actor=officer,
+        payload={"change": "updated"},
+    )
+    change = events(EventType.CONFIG_CHANGED)[-1]
+    assert change["object_type"] == "trading.account"
+    assert change["payload"] == {
+        "change": "updated",
+        "before": {"name": account.name},
+        "after": {"name": "Renamed Ltd"},
+    }
+    assert Account.objects.get(pk=account.pk).name == "Renamed Ltd"

@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from apps.trading.pricing import valuation_price
+
 ZERO = Decimal("0")
 
 
@@ -92,10 +94,8 @@ class CheckContext:
 
     @property
     def price(self) -> Decimal | None:
-        """The price that values the order: its limit, else the reference price."""
-        if self.order.limit_price is not None:
-            return self.order.limit_price
-        return self.reference_price
+        """The price that values the order (apps.trading.pricing), at today's reference price."""
+        return valuation_price(self.order.limit_price, self.reference_price)
 
     @property
     def notional(self) -> Decimal | None:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from apps.core.calendars import calendar_code
 from apps.rules.checks.base import (
     CheckContext,
     Outcome,
@@ -25,7 +26,7 @@ def validate(params: dict) -> dict:
 
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     inst = ctx.order.instrument
-    calendar = inst.calendar or inst.mic
+    calendar = calendar_code(inst.calendar, inst.mic)
     is_open = ctx.is_open(calendar, ctx.now) if calendar else None
     if is_open is None:
         return failed(

@@ -49,6 +49,7 @@ from django.db.models import Q
 
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
 from apps.approvals.services import approval_decide
+from apps.core.calendars import market_is_open
 from apps.core.errors import PlatformError
 from apps.core.time import utcnow
 from apps.core.types import decimal_str
@@ -159,7 +160,7 @@ class Command(BaseCommand):
         self.prices = self._reference_prices(instruments)
         self.restricted = self._restricted_ids(instruments)
         tradable = [i for i in instruments if i.pk in self.prices and i.pk not in self.restricted]
-        self.open = [i for i in tradable if gate.market_is_open(i.calendar_code, self.now)]
+        self.open = [i for i in tradable if market_is_open(i.calendar_code, self.now)]
         self.crypto = [i for i in self.open if i.asset_class == "crypto"]
         self.listed = [i for i in self.open if i.asset_class != "crypto"]
         self.throttles = self._throttles()
