@@ -29,6 +29,7 @@ from apps.rules.models import (
     RuleSetVersion,
     RuleStatus,
 )
+from apps.trading import trail
 from apps.trading.models import (
     Account,
     Instrument,
@@ -498,7 +499,7 @@ def order_amend_gated(*, order: Order, quantity=None, limit_price=None, user) ->
                 object_type="trading.order",
                 object_id=order.pk,
                 payload={
-                    "order": order_snapshot(order),
+                    trail.ORDER: order_snapshot(order),
                     "amended": False,
                     "decision": status,
                     "requested": {"quantity": req.quantity, "limit_price": req.limit_price},

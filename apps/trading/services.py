@@ -778,7 +778,9 @@ def _status_move(order: Order, status: str, *, actor, reason: str) -> Order:
         order.status = status
         order.save(update_fields=["status", "updated_at"])
         _exposure_apply(order, before)
-        _order_event(_STATUS_EVENTS[status], order, actor, previous_status=previous, reason=reason)
+        _order_event(
+            _STATUS_EVENTS[status], order, actor, **{trail.PREVIOUS_STATUS: previous}, reason=reason
+        )
         if previous == OrderStatus.PENDING_APPROVAL:
             # Its approval request closes with it, as on a cancel (a no-op when the approvals
             # app moves the order: it has closed the request first).
