@@ -9,7 +9,7 @@ the caller names the calendar itself (the reporting schedule's setting).
 `exchange_calendars`, pandas and NumPy are imported on first use: most processes never ask.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -113,6 +113,43 @@ def closes_around(code: str, day: date) -> tuple[float, ...]:
         return tuple(calendar.session_close(s).timestamp() for s in sessions)
     except Exception:  # noqa: BLE001 - outside the calendar's range: no close known
         return ()
+
+
+# --- the session an order works in (order expiry) ---------------------------------------------
+
+
+def session_close_for_order(code: str, submitted_at: datetime) -> datetime:
+    """When a `day` order sent at `submitted_at` expires: the close of the session it works in,
+    that is the session open then, or else the next one (an order sent before the open, after
+    the close or on a holiday works through the next session). Early closes come from the
+    calendar (XNYS: 13:00 New York on the day after Thanksgiving).
+
+    On the always-open "24/7" calendar there is no close: a day order there lives until the end
+    of the UTC day it was sent in. An unknown calendar, or a time outside the calendar's range,
+    is answered the same way, so that no day order works forever. Answers are kept per
+    calendar and minute (the gate asks for every day order)."""
+    minute = submitted_at.astimezone(UTC).replace(second=0, microsecond=0)
+    close = _session_close_on_minute(code, minute)
+    return close if close is not None else _end_of_utc_day(submitted_at)
+
+
+def _end_of_utc_day(when: datetime) -> datetime:
+    start = when.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start + timedelta(days=1)
+
+
+@lru_cache(maxsize=1024)
+def _session_close_on_minute(code: str, minute: datetime) -> datetime | None:
+    calendar = exchange_calendar(code)
+    if calendar is None or calendar.name in ALWAYS_OPEN:
+        return None
+    import pandas as pd
+
+    try:
+        session = calendar.minute_to_session(pd.Timestamp(minute), direction="next")
+        return calendar.session_close(session).to_pydatetime().astimezone(UTC)
+    except Exception:  # noqa: BLE001 - outside the calendar's range: no close known
+        return None
 
 
 # --- business days (the reporting schedule) ---------------------------------------------------
