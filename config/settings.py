@@ -306,6 +306,15 @@ PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}
 APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)
 # Held orders past their time to live are expired by this job (a decision after it is refused).
 PERIODIC_TASKS["approval expiry"] = {"task": "approvals.expire_due", "every": 15}
+# Order expiry by time in force: an unfilled ioc/fok order expires this long after the gate
+# (fills are reported after execution: the grace must cover their way back); the job expires
+# every working order past its expire_at (day at its session's close, gtd at its time).
+IOC_GRACE_SECONDS = env.int("IOC_GRACE_SECONDS", default=10)
+ORDER_EXPIRY_INTERVAL_SECONDS = env.int("ORDER_EXPIRY_INTERVAL_SECONDS", default=15)
+PERIODIC_TASKS["order expiry"] = {
+    "task": "trading.expire_orders",
+    "every": ORDER_EXPIRY_INTERVAL_SECONDS,
+}
 
 # --- Surveillance -----------------------------------------------------------------------------
 # Each run reads only the events past its watermark (apps/surveillance/runner.py).

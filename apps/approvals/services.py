@@ -163,7 +163,9 @@ def _not_pending(approval: ApprovalRequest) -> Conflict:
         ApprovalStatus.APPROVED: f"This request was already approved by {who}.",
         ApprovalStatus.DENIED: f"This request was already denied by {who}.",
         ApprovalStatus.EXPIRED: "This request expired before a decision.",
-        ApprovalStatus.CANCELED: "The held order was canceled; there is nothing to decide.",
+        # The order ended by another path: canceled, or expired by its time in force.
+        ApprovalStatus.CANCELED: f"The held order ended first: {approval.comment} "
+        "There is nothing to decide.",
     }
     return Conflict(
         messages.get(approval.status, f"This request is {approval.status}."),

@@ -1,5 +1,7 @@
-"""Serializer fields for amounts: decimal strings in and out, never floats."""
+"""Serializer fields for amounts (decimal strings in and out, never floats) and times."""
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -32,3 +34,21 @@ class TextOnlyField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class Rfc3339Field(serializers.DateTimeField):
+    """A time as RFC 3339 writes it, with its offset (`Z` or `+01:00`); out in UTC with a Z.
+    A time without an offset is refused rather than read as UTC: a desk in New York sending its
+    local time would otherwise be hours off."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well formed but no such time: the field's own error below
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
+                raise serializers.ValidationError(
+                    "Give the time with its UTC offset (RFC 3339), e.g. 2026-12-07T21:00:00Z."
+                )
+        return super().to_internal_value(value)

@@ -9,11 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotFound, ValidationFailed
-from apps.core.fields import AmountField
+from apps.core.fields import AmountField, Rfc3339Field
+from apps.core.time import rfc3339
 from apps.core.types import decimal_str
 from apps.rbac.roles import Role
 from apps.rules import gate
 from apps.trading import selectors
+from apps.trading.expiry import expire_at_checked
 from apps.trading.filters import OrderFilter
 from apps.trading.models import Liquidity, OrderType, Side, TimeInForce
 from apps.trading.services import (
@@ -42,6 +44,12 @@ EXAMPLE_ORDER = {
         "decision_source": "algo",
         "decision": "enter_long",
     },
+}
+EXAMPLE_GTD_ORDER = {
+    **EXAMPLE_ORDER,
+    "client_order_id": "strat7-000124",
+    "time_in_force": "gtd",
+    "expire_at": "2026-12-11T21:00:00Z",
 }
 EXAMPLE_ANSWER = {
     "id": 4711,
@@ -77,6 +85,13 @@ class OrderInputSerializer(serializers.Serializer):
     quantity = AmountField(positive=True)
     limit_price = AmountField(positive=True, required=False, allow_null=True)
     time_in_force = serializers.ChoiceField(choices=TimeInForce.choices, default="day")
+    expire_at = Rfc3339Field(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="gtd only (required there, refused otherwise): when the order expires, in "
+        "the future. A day order expires at its session's close, ioc/fok just after the gate.",
+    )
     metadata = serializers.JSONField(required=False, default=dict)
 
     def validate_client_order_id(self, value: str) -> str:
@@ -89,6 +104,13 @@ class OrderInputSerializer(serializers.Serializer):
             return metadata_checked(value)
         except ValidationFailed as exc:
             raise serializers.ValidationError(exc.details["metadata"]) from None
+
+    def validate(self, data):
+        try:
+            expire_at_checked(time_in_force=data["time_in_force"], expire_at=data["expire_at"])
+        except ValidationFailed as exc:
+            raise serializers.ValidationError(exc.details) from None
+        return data
 
 
 def order_request(data: dict) -> gate.OrderRequest:
@@ -112,6 +134,8 @@ def order_request(data: dict) -> gate.OrderRequest:
         "time_in_force": data["time_in_force"],
         "metadata": data["metadata"],
     }
+    if data["expire_at"] is not None:  # gtd only: other orders' digests stay as they were
+        body["expire_at"] = rfc3339(data["expire_at"])
     return gate.OrderRequest(
         account=account,
         instrument=instrument,
@@ -123,6 +147,7 @@ def order_request(data: dict) -> gate.OrderRequest:
         time_in_force=data["time_in_force"],
         metadata=data["metadata"],
         body=body,
+        expire_at=data["expire_at"],
     )
 
 
@@ -178,6 +203,7 @@ class OrderOutputSerializer(serializers.Serializer):
     side = serializers.CharField()
     order_type = serializers.CharField()
     time_in_force = serializers.CharField()
+    expire_at = serializers.DateTimeField(allow_null=True)
     quantity = AmountField()
     limit_price = AmountField(allow_null=True)
     status = serializers.CharField()
@@ -235,6 +261,7 @@ class OrderListCreateApi(ListAPIView):
         responses={201: DecisionSerializer, 200: DecisionSerializer},
         examples=[
             OpenApiExample("Limit order", value=EXAMPLE_ORDER, request_only=True),
+            OpenApiExample("Good till date", value=EXAMPLE_GTD_ORDER, request_only=True),
             OpenApiExample("Accepted", value=EXAMPLE_ANSWER, response_only=True),
         ],
     )
@@ -254,7 +281,10 @@ class PretradeCheckApi(APIView):
     @extend_schema(
         request=OrderInputSerializer,
         responses={200: DecisionSerializer},
-        examples=[OpenApiExample("Limit order", value=EXAMPLE_ORDER, request_only=True)],
+        examples=[
+            OpenApiExample("Limit order", value=EXAMPLE_ORDER, request_only=True),
+            OpenApiExample("Good till date", value=EXAMPLE_GTD_ORDER, request_only=True),
+        ],
     )
     def post(self, request):
         serializer = OrderInputSerializer(data=request.data)

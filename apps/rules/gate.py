@@ -6,7 +6,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -93,6 +93,7 @@ class OrderRequest:
     # judged again (amendment, re-check, replay): nothing is resent there.
     body: dict
     order: Order | None = None  # the stored order judged again
+    expire_at: datetime | None = None  # a gtd order's expiry (apps.trading.expiry)
 
     @classmethod
     def from_order(
@@ -446,6 +447,7 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             request_digest=digest,
             check_duplicate=False,  # checked above, under the account's lock
             checked=True,  # the fields and terms, by the order API (apps.rules.apis.order_request)
+            expire_at=req.expire_at,
         )
         if status == engine.PENDING:
             held = [c for c in checks if c["status"] == "fail" and c["action"] == "hold"]

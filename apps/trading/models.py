@@ -191,6 +191,7 @@ class TimeInForce(models.TextChoices):
     GTC = "gtc", "Good till canceled"
     IOC = "ioc", "Immediate or cancel"
     FOK = "fok", "Fill or kill"
+    GTD = "gtd", "Good till date"
 
 
 class OrderStatus(models.TextChoices):
@@ -245,6 +246,12 @@ class Order(models.Model):
     request_digest = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 of the submitted body (idempotency)."
     )
+    expire_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the order expires if still working: its session's close (day), the "
+        "gate's time plus the grace (ioc, fok), the given time (gtd); empty for gtc.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -266,7 +273,15 @@ class Order(models.Model):
                 name="order_limit_has_positive_price",
             ),
         ]
-        indexes = [models.Index(fields=["account", "instrument", "status"])]
+        indexes = [
+            models.Index(fields=["account", "instrument", "status"]),
+            # The expiry pass: working orders whose expire_at has passed (a small partial index).
+            models.Index(
+                fields=["expire_at"],
+                condition=Q(status__in=sorted(WORKING_STATUSES)),
+                name="order_expiry_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.side} {self.quantity} {self.instrument_id} ({self.status})"

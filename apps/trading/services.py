@@ -4,6 +4,7 @@ Every service runs in one transaction and keeps the derived rows (position, work
 right in that same transaction, so that limits read consistent numbers.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ from apps.core.time import utcnow
 from apps.core.types import check_notional, quantize, to_decimal
 from apps.core.validation import clean_or_raise
 from apps.trading import trail
+from apps.trading.expiry import EXPIRES, expire_at_checked, order_expire_at
 from apps.trading.hooks import held_order_ended
 from apps.trading.models import (
     FILLABLE_STATUSES,
@@ -43,6 +45,8 @@ from apps.trading.models import (
 from apps.trading.pricing import valuation_price
 from apps.trading.selectors import account_and_instrument
 from apps.trading.trail import order_snapshot
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
@@ -474,12 +478,16 @@ def order_create(
     audit_extra: dict | None = None,
     check_duplicate: bool = True,
     checked: bool = False,
+    expire_at: datetime | None = None,
 ) -> Order:
     """Store an order in its decided status (the gate decides; this records and books it).
 
     `checked`: the fields were validated and the terms checked before (`metadata_checked`,
-    `order_terms_check`), as the order API does before the gate evaluates; so they are not
-    checked twice. Every other caller leaves it False."""
+    `order_terms_check`, `expire_at_checked`), as the order API does before the gate
+    evaluates; so they are not checked twice. Every other caller leaves it False.
+
+    `expire_at`: a gtd order's expiry; every order's `expire_at` is set here from its time in
+    force (`apps.trading.expiry`)."""
     if status not in (OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PENDING_APPROVAL):
         raise ValidationFailed(details=field_errors(status="Not a submission status."))
     if not checked:
@@ -500,6 +508,7 @@ def order_create(
             limit_price=limit_price,
         )
         metadata = metadata_checked(metadata)
+        expire_at = expire_at_checked(time_in_force=time_in_force, expire_at=expire_at)
     # A market order is valued at the reference price: its notional must fit the columns too.
     check_notional(quantity, valuation_price(limit_price, reference_price))
     order = Order(
@@ -517,6 +526,12 @@ def order_create(
         metadata=metadata or {},
         checks=checks or [],
         request_digest=request_digest,
+        expire_at=order_expire_at(
+            time_in_force=time_in_force,
+            calendar=instrument.calendar_code,
+            submitted_at=utcnow(),
+            expire_at=expire_at,
+        ),
     )
     clean_or_raise(order, exclude=["account", "instrument", "submitted_by"], constraints=False)
     duplicate = check_duplicate and (
@@ -786,3 +801,44 @@ def _status_move(order: Order, status: str, *, actor, reason: str) -> Order:
             # app moves the order: it has closed the request first).
             held_order_ended(order=order, actor=actor, reason=reason)
     return order
+
+
+# --- expiry by time in force --------------------------------------------------------------------
+
+
+def order_expire(*, order_id: int, now: datetime | None = None, actor=None) -> Order | None:
+    """Expire one order if it is still working and its `expire_at` has passed; None when it is
+    not (filled, canceled or decided meanwhile, or not due). What is open of it stops counting
+    as working exposure; a held order's approval request closes with it (`order_status_set`)."""
+    now = now or utcnow()
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .select_related("account", "instrument")
+            .filter(pk=order_id)
+            .first()
+        )
+        if order is None or order.status not in WORKING_STATUSES:
+            return None
+        if order.expire_at is None or order.expire_at > now:
+            return None
+        reason = f"{order.time_in_force} order expired {EXPIRES[order.time_in_force]}"
+        return order_status_set(
+            order=order, status=OrderStatus.EXPIRED, actor=actor, reason=reason, locked=True
+        )
+
+
+def order_expire_due(*, now: datetime | None = None, actor=None) -> int:
+    """Expire every working order (held ones too) whose `expire_at` has passed, each in its
+    own transaction (the beat job and `manage.py expire_orders`); how many expired. An order
+    that cannot be expired is logged and stays working, counted against the limits, until the
+    next pass."""
+    now = now or utcnow()
+    due = Order.objects.filter(status__in=sorted(WORKING_STATUSES), expire_at__lte=now)
+    expired = 0
+    for pk in list(due.order_by("expire_at", "pk").values_list("pk", flat=True)):
+        try:
+            expired += order_expire(order_id=pk, now=now, actor=actor) is not None
+        except Exception:  # noqa: BLE001 - one order's failure must not stop the others
+            logger.exception("order %s could not be expired", pk)
+    return expired

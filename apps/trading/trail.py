@@ -34,6 +34,7 @@ class OrderKey:
     FILLED_QUANTITY = "filled_quantity"
     AVG_FILL_PRICE = "avg_fill_price"
     REFERENCE_PRICE = "reference_price"
+    EXPIRE_AT = "expire_at"  # when it expires if still working (None: gtc)
 
 
 class FillKey:
@@ -79,6 +80,7 @@ def order_snapshot(order: Order) -> dict[str, Any]:
         k.FILLED_QUANTITY: order.filled_quantity,
         k.AVG_FILL_PRICE: order.avg_fill_price,
         k.REFERENCE_PRICE: order.reference_price,
+        k.EXPIRE_AT: order.expire_at,
     }
 
 
