@@ -187,6 +187,9 @@ def _order_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quantity", required=True)
     parser.add_argument("--limit-price", help="a limit order at this price (market without)")
     parser.add_argument("--time-in-force", default="day", choices=TIMES_IN_FORCE)
+    parser.add_argument(
+        "--expire-at", help="gtd only: when it expires, RFC 3339 with offset (2026-12-11T21:00Z)"
+    )
     parser.add_argument("--client-order-id", help="your id for the order (made up if not given)")
     parser.add_argument(
         "--meta",
@@ -292,8 +295,21 @@ def _order(args: argparse.Namespace) -> Order:
         args.limit_price,
         time_in_force=args.time_in_force,
         metadata=metadata,
+        expire_at=_expire_at(args.expire_at),
         **options,
     )
+
+
+def _expire_at(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--expire-at {text!r}: give an RFC 3339 time") from None
+    if when.tzinfo is None:
+        raise ValueError(f"--expire-at {text!r}: give its UTC offset (Z or +01:00)")
+    return when
 
 
 def _run(args: argparse.Namespace, client: ComplianceClient, show: Printer) -> tuple[Any, int]:

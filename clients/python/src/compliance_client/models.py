@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 SIDES = ("buy", "sell")
 ORDER_TYPES = ("limit", "market")
-TIMES_IN_FORCE = ("day", "gtc", "ioc", "fok")
+# day: until its venue's session close; ioc/fok: expired just after the gate when unfilled;
+# gtd: until its `expire_at`; gtc: until canceled.
+TIMES_IN_FORCE = ("day", "gtc", "ioc", "fok", "gtd")
 APPROVAL_OUTCOMES = ("approved", "denied", "expired", "canceled")
 ORDER_STATUSES = (
     "accepted",
@@ -70,7 +72,8 @@ class Order:
 
     `Order("ACC-001", "AAPL", "buy", "100", "189.50")` is a day limit order; without a limit
     price it is a market order. The `client_order_id` is made once, here, so that a retry of
-    the same `Order` is recognised by the platform and never creates a second order.
+    the same `Order` is recognised by the platform and never creates a second order. A `gtd`
+    order names its `expire_at` (an aware datetime); no other time in force takes one.
     """
 
     account: str
@@ -82,6 +85,7 @@ class Order:
     time_in_force: str = "day"
     client_order_id: str = field(default_factory=new_client_order_id)
     metadata: dict[str, Any] = field(default_factory=dict)
+    expire_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.side not in SIDES:
@@ -95,8 +99,13 @@ class Order:
             raise ValueError(f"order_type: {self.order_type!r} is not one of limit, market")
         if self.time_in_force not in TIMES_IN_FORCE:
             raise ValueError(
-                f"time_in_force: {self.time_in_force!r} is not one of day, gtc, ioc, fok"
+                f"time_in_force: {self.time_in_force!r} is not one of {', '.join(TIMES_IN_FORCE)}"
             )
+        if self.time_in_force == "gtd":
+            if not isinstance(self.expire_at, datetime) or self.expire_at.tzinfo is None:
+                raise ValueError("expire_at: a gtd order needs an aware datetime")
+        elif self.expire_at is not None:
+            raise ValueError(f"expire_at: only a gtd order takes one, not {self.time_in_force}")
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -111,6 +120,8 @@ class Order:
         }
         if self.limit_price is not None:
             body["limit_price"] = decimal_str(self.limit_price)  # type: ignore[arg-type]
+        if self.expire_at is not None:
+            body["expire_at"] = self.expire_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
         return body
 
 
@@ -283,6 +294,7 @@ class OrderInfo:
     updated_at: datetime | None
     checks: tuple[Check, ...]
     approval: ApprovalRef | None
+    expire_at: datetime | None = None  # when it expires if still working (None: gtc)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrderInfo:
@@ -306,6 +318,7 @@ class OrderInfo:
             updated_at=_time(data.get("updated_at")),
             checks=_checks(data.get("checks")),
             approval=ApprovalRef.from_json(data.get("approval")),
+            expire_at=_time(data.get("expire_at")),
         )
 
 
