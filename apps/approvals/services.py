@@ -25,7 +25,7 @@ from apps.notifications.services import Webhook, notify
 from apps.rbac.access import require_role
 from apps.rbac.roles import Role
 from apps.trading.models import Order, OrderStatus
-from apps.trading.services import order_status_set
+from apps.trading.services import order_expire, order_status_set
 
 DECIDER_ROLE = Role.COMPLIANCE_OFFICER
 COMMENT_MAX_LENGTH = 2000
@@ -248,7 +248,8 @@ def approval_decide(
     A Compliance Officer or above who did not submit the order (four-eyes), with a comment.
     Approving re-checks the hard limits against the state of now: an approval that would breach
     one is refused (409 with the failing checks), recorded, and the request stays pending.
-    A request past its time to live is expired here rather than decided.
+    A request past its time to live is expired here rather than decided, and so is an order
+    past its own `expire_at` (its time in force).
     """
     require_role(actor, DECIDER_ROLE, "approve or deny held orders")
     if decision not in tuple(Decision):
@@ -272,6 +273,12 @@ def approval_decide(
             refusal = _not_pending(locked)
         elif locked.expires_at <= now:
             _expire(locked, order, now=now)
+            refusal = _not_pending(locked)
+        elif order.expire_at is not None and order.expire_at <= now:
+            # Its time in force ran out before the expiry job came by: it expires now, as the
+            # job would expire it (its request closes with it), and nothing is released.
+            order_expire(order_id=order.pk, now=now)
+            locked.refresh_from_db()
             refusal = _not_pending(locked)
         elif decision == Decision.APPROVE:
             failures = recheck_held_order(order=order, user=actor)

@@ -246,6 +246,29 @@ def test_a_held_order_counts_as_working_until_it_expires_and_its_request_closes(
     assert status(order) == "expired"
 
 
+def test_an_approval_after_the_orders_own_expiry_releases_nothing(trader, api_client_for):
+    """The officer comes by after the order's time but before the expiry job: the order is
+    expired then and there, not released to the market."""
+    make_rule("approval_threshold", {"notional": "500", "ttl_seconds": 600}, action="hold")
+    when = (utcnow() + timedelta(seconds=120)).replace(microsecond=0)
+    order = submit(trader, "held-late", time_in_force="gtd", expire_at=when.isoformat())
+    Order.objects.filter(pk=order.pk).update(expire_at=utcnow() - timedelta(seconds=1))
+    approval = ApprovalRequest.objects.get(order=order)
+    officer = api_client_for(Role.COMPLIANCE_OFFICER)
+    response = officer.post(
+        f"/api/v1/approvals/{approval.pk}/approve/", {"comment": "fine"}, format="json"
+    )
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "approval_not_pending" and error["details"]["status"] == "canceled"
+    assert "expired" in error["message"]
+    assert status(order) == "expired"
+    assert working(order) == (Decimal("0"), Decimal("0"))
+    assert not AuditEvent.objects.filter(event_type="APPROVAL_GRANTED").exists()
+    assert len(expired_events(order)) == 1
+    assert order_expire_due() == 0
+
+
 def test_a_held_ioc_order_does_not_wait_for_an_approver(trader, grace):
     make_rule("approval_threshold", {"notional": "500", "ttl_seconds": 600}, action="hold")
     order = submit(trader, "held-ioc", time_in_force="ioc")
