@@ -61,6 +61,18 @@ def submit(trader, cid: str, **overrides) -> Order:
     return Order.objects.get(pk=response.json()["id"])
 
 
+def fill(order: Order, quantity: str) -> None:
+    order_fill(
+        order=order,
+        exec_id=f"{order.client_order_id}-x",
+        quantity=quantity,
+        price="100",
+        venue="XNYS",
+        executed_at=utcnow(),
+        liquidity="removed",
+    )
+
+
 def working(order: Order) -> tuple[Decimal, Decimal]:
     row = WorkingExposure.objects.get(account=order.account, instrument=order.instrument)
     return row.buy_quantity, row.buy_notional
@@ -150,15 +162,7 @@ def test_an_unfilled_ioc_order_expires_once_its_grace_has_passed(trader, grace):
 
 def test_a_partially_filled_ioc_order_expires_its_rest(trader, grace):
     order = submit(trader, "ioc-part", time_in_force="ioc")
-    order_fill(
-        order=order,
-        exec_id="ioc-part-x1",
-        quantity="4",
-        price="100",
-        venue="XNYS",
-        executed_at=utcnow(),
-        liquidity="removed",
-    )
+    fill(order, "4")
     assert working(order) == (Decimal("6"), Decimal("600"))
     assert order_expire_due(now=order.expire_at) == 1
     order.refresh_from_db()
@@ -283,15 +287,7 @@ def test_a_held_ioc_order_does_not_wait_for_an_approver(trader, grace):
 
 def test_a_filled_order_is_untouched(trader, grace):
     order = submit(trader, "ioc-full", time_in_force="ioc")
-    order_fill(
-        order=order,
-        exec_id="ioc-full-x1",
-        quantity="10",
-        price="100",
-        venue="XNYS",
-        executed_at=utcnow(),
-        liquidity="removed",
-    )
+    fill(order, "10")
     assert order_expire_due(now=order.expire_at + timedelta(days=1)) == 0
     assert status(order) == "filled" and expired_events(order) == []
 
