@@ -822,7 +822,8 @@ def order_expire(*, order_id: int, now: datetime | None = None, actor=None) -> O
             return None
         if order.expire_at is None or order.expire_at > now:
             return None
-        reason = f"{order.time_in_force} order expired {EXPIRES[order.time_in_force]}"
+        when = EXPIRES.get(order.time_in_force, "at its expire_at")
+        reason = f"{order.time_in_force} order expired {when}"
         return order_status_set(
             order=order, status=OrderStatus.EXPIRED, actor=actor, reason=reason, locked=True
         )
