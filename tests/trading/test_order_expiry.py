@@ -382,7 +382,7 @@ def test_orders_working_before_the_upgrade_get_the_expiry_they_were_owed(trader,
     done = submit(trader, "old-done")
     order_cancel(order=done, reason="desk")
     Order.objects.update(expire_at=None)
-    migration = importlib.import_module("apps.trading.migrations.0099_life_order_expiry")
+    migration = importlib.import_module("apps.trading.migrations.0003_order_expiry")
     migration.backfill_expire_at(django_apps, None)
     for order in (day, ioc, gtc, done):
         order.refresh_from_db()
