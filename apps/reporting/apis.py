@@ -76,7 +76,9 @@ class ReportOutputSerializer(serializers.Serializer):
         help_text="A fill was booked in the report's period after it was built: build it again."
     )
     stale_since = serializers.DateTimeField(allow_null=True)
-    stale_fills = serializers.IntegerField(help_text="Fills booked in its period since it was built.")
+    stale_fills = serializers.IntegerField(
+        help_text="Fills booked in its period since it was built."
+    )
     download_url = serializers.SerializerMethodField()
 
     def get_download_url(self, report) -> str:

@@ -414,10 +414,14 @@ def test_a_market_buy_is_valued_at_its_protected_price():
     # A limit order is valued at its limit, whatever the band.
     assert make_ctx(market_band_pct=D("5")).price == D("10")
     # Over a 1,000 maximum: 100 at 10.5 is 1,050, though the reference alone would say 1,000.
-    assert not REGISTRY["max_notional"].evaluate(
-        REGISTRY["max_notional"].validate({"max_notional": "1000"}),
-        make_ctx(order_type="market", limit_price=None, market_band_pct=D("5")),
-    ).passed
+    assert (
+        not REGISTRY["max_notional"]
+        .evaluate(
+            REGISTRY["max_notional"].validate({"max_notional": "1000"}),
+            make_ctx(order_type="market", limit_price=None, market_band_pct=D("5")),
+        )
+        .passed
+    )
 
 
 def test_price_collar_age_limit_is_a_parameter():
