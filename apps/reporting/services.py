@@ -160,6 +160,7 @@ def report_generate(
                 report.file.save(name, File(spool, name=name), save=False)
                 clean_or_raise(report, exclude=["generated_by", "regulatory_entity"])
                 report.save()
+                # Report rows before the audit chain's head, as a fill's mark takes them.
                 rerun_of = _rerun_done(same, report)
                 audit_record(
                     event_type=EventType.REPORT_GENERATED,
@@ -464,27 +465,32 @@ def reports_daily_generate(
         )
         if done.exists():
             continue
-        try:
-            report = report_generate(
-                report_type=report_type,
-                period_start=day,
-                period_end=day,
-                fmt=fmt,
-                schedule=schedule,
-            )
-        except PlatformError as exc:  # one report's problem does not stop the others
-            logger.error(
-                "scheduled report not built",
-                extra={
-                    "report_type": report_type,
-                    "format": fmt,
-                    "day": str(day),
-                    "error": exc.message,
-                },
-            )
-            continue
-        built.append(report)
+        report = _scheduled_build(report_type, day, day, fmt, schedule=schedule)
+        if report is not None:
+            built.append(report)
     return built
+
+
+def _scheduled_build(
+    report_type: str, start: date, end: date, fmt: str, *, schedule: str
+) -> RegulatoryReport | None:
+    """One report of a schedule; None (logged) when it cannot be built, so that one report's
+    problem does not stop the others."""
+    try:
+        return report_generate(
+            report_type=report_type, period_start=start, period_end=end, fmt=fmt, schedule=schedule
+        )
+    except PlatformError as exc:
+        logger.error(
+            "scheduled report not built",
+            extra={
+                "report_type": report_type,
+                "format": fmt,
+                "day": str(end),
+                "error": exc.message,
+            },
+        )
+        return None
 
 
 def reports_rerun_stale(*, schedule: str) -> list[RegulatoryReport]:
@@ -500,24 +506,7 @@ def reports_rerun_stale(*, schedule: str) -> list[RegulatoryReport]:
     )
     built = []
     for report_type, start, end, fmt in list(stale):
-        try:
-            report = report_generate(
-                report_type=report_type,
-                period_start=start,
-                period_end=end,
-                fmt=fmt,
-                schedule=schedule,
-            )
-        except PlatformError as exc:  # one report's problem does not stop the others
-            logger.error(
-                "stale report not re-run",
-                extra={
-                    "report_type": report_type,
-                    "format": fmt,
-                    "period_end": str(end),
-                    "error": exc.message,
-                },
-            )
-            continue
-        built.append(report)
+        report = _scheduled_build(report_type, start, end, fmt, schedule=schedule)
+        if report is not None:
+            built.append(report)
     return built

@@ -24,5 +24,7 @@ def fill_booked(*, fill: Fill, actor: Any) -> object:
     positions, any period ending on or after that day) is marked for a re-run, audited.
 
     Called inside the transaction that books the fill, so the mark commits or rolls back with
-    it. The reporting app fills it with `report_mark_for_rerun`.
+    it, before the fill's own audit events (report rows are locked before the audit chain's
+    head, as report filing takes them). The reporting app fills it with
+    `report_mark_for_rerun`.
     """

@@ -674,6 +674,9 @@ def order_fill(
     position.average_cost = state.average_cost
     position.realised_pnl = state.realised_pnl
     position.save(update_fields=["quantity", "average_cost", "realised_pnl", "updated_at"])
+    # Before this fill's own events: reports are locked before the audit chain's head, in the
+    # order their filing and generation take them too (no deadlock between them).
+    fill_booked(fill=fill, actor=actor)
     _order_event(EventType.ORDER_FILLED, order, actor, **{trail.FILL: trail.fill_record(fill)})
     audit_record(
         event_type=EventType.POSITION_CHANGED,
@@ -682,7 +685,6 @@ def order_fill(
         object_id=position.pk,
         payload=trail.position_change(order=order, fill=fill, before=before_position, after=state),
     )
-    fill_booked(fill=fill, actor=actor)
     return fill, position
 
 

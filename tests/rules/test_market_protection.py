@@ -16,7 +16,7 @@ from apps.rbac.roles import Role
 from apps.rules.models import RuleStatus
 from apps.rules.services import rule_change_propose
 from apps.trading.models import Order, ReferencePrice, WorkingExposure
-from tests.rules.factories import make_rule, order_body
+from tests.rules.factories import make_rule, new_rule, order_body
 
 URL = "/api/v1/orders/"
 
@@ -136,21 +136,12 @@ def test_a_limit_order_carries_no_band(trader):
 
 
 def test_a_band_wider_than_its_collar_is_refused_as_a_rule_change(make_user):
-    fields = {
-        "code": "PX-WIDE",
-        "name": "Wide band",
-        "description": "",
-        "rule_type": "price_collar",
-        "parameters": {"max_deviation_pct": "5", "market_band_pct": "8"},
-        "scope": "firm",
-        "scope_value": "",
-        "action": "reject",
-        "effective_from": None,
-        "effective_until": None,
-        "regulatory_entity": None,
-        "regulation": "SEC 15c3-5(c)(1)(ii)",
-        "priority": 100,
-    }
+    fields = new_rule(
+        code="PX-WIDE",
+        rule_type="price_collar",
+        parameters={"max_deviation_pct": "5", "market_band_pct": "8"},
+        regulation="SEC 15c3-5(c)(1)(ii)",
+    )
     officer = make_user(Role.COMPLIANCE_OFFICER)
     with pytest.raises(ValidationFailed) as refused:
         rule_change_propose(kind="create", actor=officer, fields=fields)
