@@ -18,14 +18,14 @@ from apps.core.pages import filtered_page
 from apps.core.time import utcnow
 from apps.rbac.mixins import RoleRequiredMixin
 from apps.trading import selectors as trading_selectors
-from apps.trading.pricing import valuation_price
+from apps.trading.pricing import order_valuation_price
 
 HISTORY_PAGE_SIZE = 50
 POLL_SECONDS = 3
 
 
 def _notional(order) -> Decimal | None:
-    price = valuation_price(order.limit_price, order.reference_price)
+    price = order_valuation_price(order)
     return order.quantity * price if price else None
 
 

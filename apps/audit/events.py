@@ -37,6 +37,7 @@ class EventType(StrEnum):
     REPORT_GENERATED = "REPORT_GENERATED"
     REPORT_DOWNLOADED = "REPORT_DOWNLOADED"
     REPORT_STATUS_CHANGED = "REPORT_STATUS_CHANGED"  # submitted, accepted, rejected
+    REPORT_RERUN_NEEDED = "REPORT_RERUN_NEEDED"  # a fill booked late lands in its period
     DATA_PURGED = "DATA_PURGED"
     SYSTEM_ACCESS = "SYSTEM_ACCESS"
     DATA_ACCESS = "DATA_ACCESS"
@@ -70,6 +71,7 @@ EVENT_DEFAULTS: dict[EventType, tuple[RetentionClass, bool]] = {
     EventType.REPORT_GENERATED: (R.TRADING, True),
     EventType.REPORT_DOWNLOADED: (R.ACCESS, False),
     EventType.REPORT_STATUS_CHANGED: (R.TRADING, True),
+    EventType.REPORT_RERUN_NEEDED: (R.TRADING, True),
     EventType.DATA_PURGED: (R.CONFIGURATION, True),
     EventType.SYSTEM_ACCESS: (R.ACCESS, False),
     EventType.DATA_ACCESS: (R.ACCESS, False),

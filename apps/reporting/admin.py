@@ -18,6 +18,7 @@ class RegulatoryReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "version",
         "record_count",
         "status",
+        "stale_since",
         "generated_at",
         "generated_by_name",
     ]

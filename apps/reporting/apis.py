@@ -42,6 +42,9 @@ EXAMPLE_REPORT = {
     "generated_by": "compliance",
     "schedule": "",
     "generated_at": "2026-11-21T07:02:11.412000Z",
+    "needs_rerun": False,
+    "stale_since": None,
+    "stale_fills": 0,
     "download_url": "/api/v1/reports/12/download/",
 }
 
@@ -69,6 +72,13 @@ class ReportOutputSerializer(serializers.Serializer):
     )
     schedule = serializers.CharField()
     generated_at = serializers.DateTimeField()
+    needs_rerun = serializers.BooleanField(
+        help_text="A fill was booked in the report's period after it was built: build it again."
+    )
+    stale_since = serializers.DateTimeField(allow_null=True)
+    stale_fills = serializers.IntegerField(
+        help_text="Fills booked in its period since it was built."
+    )
     download_url = serializers.SerializerMethodField()
 
     def get_download_url(self, report) -> str:

@@ -17,6 +17,12 @@ class ReportFilter(django_filters.FilterSet):
     period_to = django_filters.DateFilter(
         field_name="period_start", lookup_expr="lte", label="Period starts on or before"
     )
+    needs_rerun = django_filters.BooleanFilter(
+        field_name="stale_since",
+        lookup_expr="isnull",
+        exclude=True,
+        label="A fill was booked in its period after it was built",
+    )
 
     class Meta:
         model = RegulatoryReport

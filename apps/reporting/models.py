@@ -72,6 +72,16 @@ class RegulatoryReport(models.Model):
         max_length=200, blank=True, help_text="The beat schedule that built it (no user then)."
     )
     generated_at = models.DateTimeField(db_index=True)
+    stale_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When a fill booked after the report was built first landed in its period: "
+        "the report needs a re-run. Cleared when its next version is built.",
+    )
+    stale_fills = models.PositiveIntegerField(
+        default=0, help_text="Fills booked since it was built that land in its period."
+    )
 
     class Meta:
         ordering = ["-generated_at", "-id"]
@@ -109,6 +119,10 @@ class RegulatoryReport(models.Model):
         if self.generated_by_id:
             return self.generated_by.get_username()
         return f"schedule: {self.schedule}" if self.schedule else "the platform"
+
+    @property
+    def needs_rerun(self) -> bool:
+        return self.stale_since is not None
 
     @property
     def filename(self) -> str:

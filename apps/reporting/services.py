@@ -9,11 +9,11 @@ mismatch is refused and raises a critical alert.
 
 import logging
 import tempfile
-from datetime import date
+from datetime import UTC, date, datetime
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q
 
 from apps.audit.events import EventType
 from apps.audit.services import audit_record
@@ -25,9 +25,11 @@ from apps.notifications.services import alert_notify
 from apps.rbac.access import require_role
 from apps.rbac.roles import Role
 from apps.reporting.builders import BUILDERS, Period
+from apps.reporting.builders.base import FILLS_IN_PERIOD, FILLS_TO_PERIOD_END
 from apps.reporting.builders.mifir import transaction_ids
 from apps.reporting.formats import WRITERS, HashingWriter
 from apps.reporting.models import RegulatoryReport, ReportFormat, ReportStatus, ReportType
+from apps.trading.models import Fill
 
 GENERATOR_ROLE = Role.COMPLIANCE_OFFICER
 OBJECT_TYPE = "reporting.regulatoryreport"
@@ -92,7 +94,6 @@ def _mifir_cancellations(period: Period, entity, *, actor) -> set[str]:
     if previous is None:
         return set()
     from apps.reporting.builders.mifir import tx_id
-    from apps.trading.models import Fill
 
     with _verified_copy(previous, actor=actor) as handle:  # what was filed, checked
         reported = transaction_ids(handle)
@@ -159,13 +160,16 @@ def report_generate(
                 report.file.save(name, File(spool, name=name), save=False)
                 clean_or_raise(report, exclude=["generated_by", "regulatory_entity"])
                 report.save()
+                # Report rows before the audit chain's head, as a fill's mark takes them.
+                rerun_of = _rerun_done(same, report)
                 audit_record(
                     event_type=EventType.REPORT_GENERATED,
                     actor=actor,
                     object_type=OBJECT_TYPE,
                     object_id=report.pk,
-                    payload=_report_payload(report),
+                    payload={**_report_payload(report), "rerun_of": rerun_of},
                 )
+                _mark_if_fills_came_during_build(report, actor=actor)
         except (IntegrityError, ValidationFailed) as exc:
             if report.file.name:
                 report.file.storage.delete(report.file.name)
@@ -177,6 +181,99 @@ def report_generate(
                 details={"version": version},
             ) from None
     return report
+
+
+# --- re-runs: fills booked after a report was built -----------------------------------------
+
+
+def _fill_scope(day: date) -> Q:
+    """The reports whose contents a fill executed on `day` (UTC) changes."""
+    in_period = [t for t, b in BUILDERS.items() if b.reads_fills == FILLS_IN_PERIOD]
+    to_end = [t for t, b in BUILDERS.items() if b.reads_fills == FILLS_TO_PERIOD_END]
+    return Q(report_type__in=in_period, period_start__lte=day, period_end__gte=day) | Q(
+        report_type__in=to_end, period_end__gte=day
+    )
+
+
+def _mark(report_ids: list[int], *, fills: int, at: datetime, actor, why: dict) -> None:
+    """Mark reports for a re-run (the first mark keeps its time), one audit event each."""
+    rows = list(
+        RegulatoryReport.objects.select_for_update()
+        .filter(pk__in=report_ids)
+        .order_by("pk")
+        .values_list("pk", "stale_since", "stale_fills")
+    )
+    if not rows:
+        return
+    for pk, stale_since, stale_fills in rows:
+        audit_record(
+            event_type=EventType.REPORT_RERUN_NEEDED,
+            actor=actor,
+            object_type=OBJECT_TYPE,
+            object_id=pk,
+            payload={
+                **why,
+                "stale_since": stale_since or at,
+                "late_fills": stale_fills + fills,
+            },
+        )
+    RegulatoryReport.objects.filter(pk__in=[r[0] for r in rows], stale_since__isnull=True).update(
+        stale_since=at
+    )
+    RegulatoryReport.objects.filter(pk__in=[r[0] for r in rows]).update(
+        stale_fills=F("stale_fills") + fills
+    )
+
+
+def report_mark_for_rerun(*, fill, actor) -> list[int]:
+    """A fill was booked (trading's `fill_booked` hook, in the fill's transaction): every report
+    already built that it belongs in is marked for a re-run, audited. Returns their ids."""
+    day = fill.executed_at.astimezone(UTC).date()
+    ids = list(RegulatoryReport.objects.filter(_fill_scope(day)).values_list("pk", flat=True))
+    _mark(
+        ids,
+        fills=1,
+        at=utcnow(),
+        actor=actor,
+        why={
+            "reason": "fill_booked_after_build",
+            "fill": fill.pk,
+            "exec_id": fill.exec_id,
+            "executed_at": fill.executed_at,
+        },
+    )
+    return ids
+
+
+def _rerun_done(same, report: RegulatoryReport) -> list[int]:
+    """The earlier versions of a report that were waiting for a re-run: the new version is it.
+    Their mark is cleared (the REPORT_GENERATED event of the new version lists them)."""
+    waiting = same.exclude(pk=report.pk).filter(stale_since__isnull=False)
+    ids = list(waiting.order_by("pk").values_list("pk", flat=True))
+    if ids:
+        RegulatoryReport.objects.filter(pk__in=ids).update(stale_since=None, stale_fills=0)
+    return ids
+
+
+def _mark_if_fills_came_during_build(report: RegulatoryReport, *, actor) -> None:
+    """The builder read the fills before this transaction: a fill booked meanwhile may be
+    missing from the file, and its own mark found no row to mark yet. Mark the report now."""
+    builder = BUILDERS[report.report_type]
+    if not builder.reads_fills:
+        return
+    period = Period(report.period_start, report.period_end)
+    late = Fill.objects.filter(created_at__gte=report.generated_at, executed_at__lt=period.end_at)
+    if builder.reads_fills == FILLS_IN_PERIOD:
+        late = late.filter(executed_at__gte=period.start_at)
+    count = late.count()
+    if count:
+        _mark(
+            [report.pk],
+            fills=count,
+            at=report.generated_at,
+            actor=actor,
+            why={"reason": "fills_booked_during_build", "fills": count},
+        )
 
 
 def _report_payload(report: RegulatoryReport) -> dict:
@@ -348,13 +445,15 @@ def reports_daily_generate(
 ) -> list[RegulatoryReport]:
     """On a business day of the calendar, build the previous business day's reports.
 
-    Nothing on a day the exchange is closed (a weekend, a holiday). A report that this schedule
-    already built for that day is not built again (beat may run a job twice).
+    Nothing new on a day the exchange is closed (a weekend, a holiday). A report that this
+    schedule already built for that day is not built again (beat may run a job twice). Every
+    run, the reports this schedule built that wait for a re-run (a fill was booked in their
+    period after they were built) are built again first (`reports_rerun_stale`).
     """
+    built = reports_rerun_stale(schedule=schedule)
     if not is_business_day(calendar_code, today):
-        return []
+        return built
     day = previous_business_day(calendar_code, today)
-    built = []
     for report_type, fmt in reports:
         done = RegulatoryReport.objects.filter(
             report_type=report_type,
@@ -366,24 +465,48 @@ def reports_daily_generate(
         )
         if done.exists():
             continue
-        try:
-            report = report_generate(
-                report_type=report_type,
-                period_start=day,
-                period_end=day,
-                fmt=fmt,
-                schedule=schedule,
-            )
-        except PlatformError as exc:  # one report's problem does not stop the others
-            logger.error(
-                "scheduled report not built",
-                extra={
-                    "report_type": report_type,
-                    "format": fmt,
-                    "day": str(day),
-                    "error": exc.message,
-                },
-            )
-            continue
-        built.append(report)
+        report = _scheduled_build(report_type, day, day, fmt, schedule=schedule)
+        if report is not None:
+            built.append(report)
+    return built
+
+
+def _scheduled_build(
+    report_type: str, start: date, end: date, fmt: str, *, schedule: str
+) -> RegulatoryReport | None:
+    """One report of a schedule; None (logged) when it cannot be built, so that one report's
+    problem does not stop the others."""
+    try:
+        return report_generate(
+            report_type=report_type, period_start=start, period_end=end, fmt=fmt, schedule=schedule
+        )
+    except PlatformError as exc:
+        logger.error(
+            "scheduled report not built",
+            extra={
+                "report_type": report_type,
+                "format": fmt,
+                "day": str(end),
+                "error": exc.message,
+            },
+        )
+        return None
+
+
+def reports_rerun_stale(*, schedule: str) -> list[RegulatoryReport]:
+    """Build again every report of `schedule` that waits for a re-run, as its next version (the
+    mark moves off the earlier versions when it is built; see `report_generate`)."""
+    stale = (
+        RegulatoryReport.objects.filter(
+            schedule=schedule, regulatory_entity=None, stale_since__isnull=False
+        )
+        .values_list("report_type", "period_start", "period_end", "format")
+        .order_by("period_end", "period_start", "report_type", "format")
+        .distinct()
+    )
+    built = []
+    for report_type, start, end, fmt in list(stale):
+        report = _scheduled_build(report_type, start, end, fmt, schedule=schedule)
+        if report is not None:
+            built.append(report)
     return built

@@ -18,6 +18,7 @@ from apps.trading import selectors
 from apps.trading.expiry import expire_at_checked
 from apps.trading.filters import OrderFilter
 from apps.trading.models import Liquidity, OrderType, Side, TimeInForce
+from apps.trading.pricing import fill_price_bound
 from apps.trading.services import (
     metadata_checked,
     order_cancel,
@@ -210,12 +211,24 @@ class OrderOutputSerializer(serializers.Serializer):
     filled_quantity = AmountField()
     avg_fill_price = AmountField(allow_null=True)
     reference_price = AmountField(allow_null=True)
+    market_band_pct = AmountField(
+        allow_null=True, help_text="A market order's protection band (%), from the price collar."
+    )
+    protected_price = serializers.SerializerMethodField(
+        help_text="A market order's worst price (reference moved by the band against it): its "
+        "fills may not be beyond it. Null for a limit order."
+    )
     submitted_by = serializers.CharField(
         source="submitted_by.username", default=None, allow_null=True
     )
     metadata = serializers.JSONField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_protected_price(self, instance) -> str | None:
+        if instance.limit_price is not None:
+            return None
+        return decimal_str(fill_price_bound(instance))
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

@@ -8,6 +8,7 @@ first failure) so that the answer explains everything that is wrong with the ord
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import cached_property
 from types import ModuleType
 from typing import Any
@@ -73,6 +74,22 @@ class RuleSet:
             r.params.get("window_seconds") for r in self.rules if r.rule_type == "duplicate_order"
         ]
         return max((w for w in windows if isinstance(w, int)), default=None)
+
+    def market_band(self, ctx: CheckContext) -> Decimal | None:
+        """A market order's protection band (%): the narrowest `market_band_pct` of the price
+        collars in force (not shadow) that apply to it, so that every collar's protection
+        holds; None for a limit order or when no collar applies."""
+        if ctx.order.order_type != "market":
+            return None
+        bands = [
+            Decimal(r.params["market_band_pct"])
+            for r in self.rules
+            if r.rule_type == "price_collar"
+            and not r.shadow
+            and "market_band_pct" in r.params
+            and r.applies_to(ctx)
+        ]
+        return min(bands, default=None)
 
 
 def compile_rules(rows, version: int) -> RuleSet:

@@ -36,7 +36,7 @@ from apps.trading.models import (
     Order,
     OrderStatus,
 )
-from apps.trading.pricing import valuation_price
+from apps.trading.pricing import order_valuation_price
 from apps.trading.services import order_amend, order_create, order_snapshot
 
 logger = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ def _exclude_own_working(ctx: CheckContext, own: Order, exposure: dict) -> Decim
     else:
         ctx.working_sell -= remaining
     iid = ctx.order.instrument.id
-    own_notional = remaining * (valuation_price(own.limit_price, own.reference_price) or ZERO)
+    own_notional = remaining * (order_valuation_price(own) or ZERO)
     exposure[iid] = exposure.get(iid, ZERO) - own_notional
     return own_notional
 
@@ -356,6 +356,7 @@ def evaluate_request(
             own=req.order,
             own_counted=own_counted,
         )
+        ctx.market_band_pct = ruleset.market_band(ctx)
         pre = []
         switch = kill_switch_check(
             switches=ctx.kill_switches,
@@ -443,6 +444,7 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             submitted_by=user,
             status=status,
             reference_price=ctx.reference_price if ctx else None,
+            market_band_pct=ctx.market_band_pct if ctx else None,
             checks=checks,
             request_digest=digest,
             check_duplicate=False,  # checked above, under the account's lock

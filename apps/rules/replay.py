@@ -304,6 +304,7 @@ def replay(
                 now=order.created_at,
                 own=order,
             )
+            ctx.market_band_pct = ruleset.market_band(ctx)
             replayed, checks = engine.evaluate(ruleset, ctx, pre_checks=pre)
         except Exception as exc:  # noqa: BLE001 - fail closed, as the gate does
             replayed, checks, error = engine.REJECTED, [], f"{type(exc).__name__}: {exc}"

@@ -3,7 +3,7 @@
 from typing import Any
 
 from apps.core.hooks import hook
-from apps.trading.models import Order
+from apps.trading.models import Fill, Order
 
 
 @hook(filled_by="apps.approvals")
@@ -14,4 +14,17 @@ def held_order_ended(*, order: Order, actor: Any, reason: str) -> object:
     Called inside the transaction that moves the order, so what it writes commits or rolls back
     with it. The approvals app fills it with `approval_close_for_order`; its own decisions and
     expiries close the request before they move the order, so for them this does nothing.
+    """
+
+
+@hook(filled_by="apps.reporting")
+def fill_booked(*, fill: Fill, actor: Any) -> object:
+    """A fill was booked: every report already built whose period it lands in (the day it was
+    executed, UTC; for reports built from every fill up to their period's end, such as
+    positions, any period ending on or after that day) is marked for a re-run, audited.
+
+    Called inside the transaction that books the fill, so the mark commits or rolls back with
+    it, before the fill's own audit events (report rows are locked before the audit chain's
+    head, as report filing takes them). The reporting app fills it with
+    `report_mark_for_rerun`.
     """

@@ -239,6 +239,12 @@ class Order(models.Model):
     reference_price = amount_field(
         null=True, blank=True, help_text="The reference price when the order was submitted."
     )
+    market_band_pct = amount_field(
+        null=True,
+        blank=True,
+        help_text="A market order's protection band (%) at submission: it may not trade beyond "
+        "the reference price moved by this much against it (apps.trading.pricing).",
+    )
     metadata = models.JSONField(default=dict, blank=True)
     checks = models.JSONField(
         default=list, blank=True, help_text="Each pre-trade rule's result at submission."

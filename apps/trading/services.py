@@ -18,12 +18,12 @@ from apps.audit.events import EventType
 from apps.audit.services import audit_record, field_values, update_audited
 from apps.core import sql
 from apps.core.errors import Conflict, ValidationFailed, field_errors
-from apps.core.time import utcnow
-from apps.core.types import check_notional, quantize, to_decimal
+from apps.core.time import rfc3339, utcnow
+from apps.core.types import check_notional, decimal_str, quantize, to_decimal
 from apps.core.validation import clean_or_raise
 from apps.trading import trail
 from apps.trading.expiry import EXPIRES, expire_at_checked, order_expire_at
-from apps.trading.hooks import held_order_ended
+from apps.trading.hooks import fill_booked, held_order_ended
 from apps.trading.models import (
     FILLABLE_STATUSES,
     WORKING_STATUSES,
@@ -42,15 +42,25 @@ from apps.trading.models import (
     TimeInForce,
     WorkingExposure,
 )
-from apps.trading.pricing import valuation_price
+from apps.trading.pricing import (
+    fill_price_bound,
+    fill_price_within,
+    is_sell,
+    order_valuation_price,
+    valuation_price,
+)
 from apps.trading.selectors import account_and_instrument
 from apps.trading.trail import order_snapshot
+from apps.trading.venues import venue_problem
 
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
 FILL_FUTURE_SKEW = timedelta(minutes=5)
+# A fill stamped this little before its order was stored is still taken: the venue's clock and
+# ours may differ by up to a second (MiFID II RTS 25's tolerance outside high-frequency trading).
+FILL_BEFORE_ORDER_SKEW = timedelta(seconds=1)
 METADATA_MAX_BYTES = 16_384
 
 
@@ -312,7 +322,7 @@ def _working_contribution(order: Order) -> tuple[Decimal, Decimal]:
     if order.status not in WORKING_STATUSES:
         return ZERO, ZERO
     remaining = order.quantity - order.filled_quantity
-    price = valuation_price(order.limit_price, order.reference_price) or ZERO
+    price = order_valuation_price(order) or ZERO
     return remaining, quantize(remaining * price)
 
 
@@ -473,6 +483,7 @@ def order_create(
     submitted_by=None,
     status: str = OrderStatus.ACCEPTED,
     reference_price: Decimal | None = None,
+    market_band_pct: Decimal | None = None,
     checks: list | None = None,
     request_digest: str = "",
     audit_extra: dict | None = None,
@@ -487,7 +498,10 @@ def order_create(
     evaluates; so they are not checked twice. Every other caller leaves it False.
 
     `expire_at`: a gtd order's expiry; every order's `expire_at` is set here from its time in
-    force (`apps.trading.expiry`)."""
+    force (`apps.trading.expiry`).
+
+    `market_band_pct`: a market order's protection band, as the gate found it in the price
+    collar rules (kept on the order: its fills are held to the protected price)."""
     if status not in (OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PENDING_APPROVAL):
         raise ValidationFailed(details=field_errors(status="Not a submission status."))
     if not checked:
@@ -509,8 +523,13 @@ def order_create(
         )
         metadata = metadata_checked(metadata)
         expire_at = expire_at_checked(time_in_force=time_in_force, expire_at=expire_at)
-    # A market order is valued at the reference price: its notional must fit the columns too.
-    check_notional(quantity, valuation_price(limit_price, reference_price))
+    if order_type != OrderType.MARKET:
+        market_band_pct = None
+    # A market order is valued at its protected price: its notional must fit the columns too.
+    check_notional(
+        quantity,
+        valuation_price(limit_price, reference_price, side=side, band_pct=market_band_pct),
+    )
     order = Order(
         account=account,
         instrument=instrument,
@@ -523,6 +542,7 @@ def order_create(
         limit_price=limit_price,
         status=status,
         reference_price=reference_price,
+        market_band_pct=market_band_pct,
         metadata=metadata or {},
         checks=checks or [],
         request_digest=request_digest,
@@ -597,7 +617,11 @@ def order_fill(
     commission=ZERO,
     actor=None,
 ) -> tuple[Fill, Position]:
-    """Book an execution: the fill, the order's filled quantity and status, the position."""
+    """Book an execution: the fill, the order's filled quantity and status, the position.
+
+    A fill is a fact checked at the door (`fill_terms_check`): one that its order could not have
+    had is a 400 with every reason, and nothing is stored. Reports already built for the day it
+    was executed are marked for a re-run (`fill_booked`)."""
     quantity = to_decimal(quantity, field="quantity", positive=True)
     price = to_decimal(price, field="price", positive=True)
     check_notional(quantity, price)
@@ -607,8 +631,6 @@ def order_fill(
     liquidity = _choice(liquidity, Liquidity, "liquidity")
     if not isinstance(executed_at, datetime) or timezone.is_naive(executed_at):
         raise ValidationFailed(details=field_errors(executed_at="A time with a time zone."))
-    if executed_at > utcnow() + FILL_FUTURE_SKEW:
-        raise ValidationFailed(details=field_errors(executed_at="Lies in the future."))
 
     existing = Fill.objects.filter(exec_id=exec_id).first()
     if existing is not None:
@@ -624,12 +646,14 @@ def order_fill(
             code="order_not_fillable",
             details={"status": order.status},
         )
-    remaining = order.quantity - order.filled_quantity
-    if quantity > remaining:
-        raise ValidationFailed(
-            "The fill is larger than what remains of the order.",
-            details=field_errors(quantity=f"At most {remaining} remains."),
-        )
+    fill_terms_check(
+        order=order,
+        quantity=quantity,
+        price=price,
+        venue=venue,
+        executed_at=executed_at,
+        now=utcnow(),
+    )
     fill = Fill(
         order=order,
         exec_id=exec_id,
@@ -665,6 +689,9 @@ def order_fill(
     position.average_cost = state.average_cost
     position.realised_pnl = state.realised_pnl
     position.save(update_fields=["quantity", "average_cost", "realised_pnl", "updated_at"])
+    # Before this fill's own events: reports are locked before the audit chain's head, in the
+    # order their filing and generation take them too (no deadlock between them).
+    fill_booked(fill=fill, actor=actor)
     _order_event(EventType.ORDER_FILLED, order, actor, **{trail.FILL: trail.fill_record(fill)})
     audit_record(
         event_type=EventType.POSITION_CHANGED,
@@ -674,6 +701,55 @@ def order_fill(
         payload=trail.position_change(order=order, fill=fill, before=before_position, after=state),
     )
     return fill, position
+
+
+def fill_terms_check(
+    *,
+    order: Order,
+    quantity: Decimal,
+    price: Decimal,
+    venue: str,
+    executed_at: datetime,
+    now: datetime,
+) -> None:
+    """What a fill's values mean for its order, every error at once (a 400 that stores
+    nothing): the price within the order's limit (a buy at or below it, a sell, of any sell
+    side, at or above it; a market order's limit is its protected price), `executed_at` not
+    before the order was stored (less `FILL_BEFORE_ORDER_SKEW`) nor after now (plus
+    `FILL_FUTURE_SKEW`), the venue an ISO 10383 MIC in force that day (`apps.trading.venues`),
+    the quantity within the order's open quantity."""
+    errors: dict[str, list[str]] = {}
+    bound = fill_price_bound(order)
+    if bound is not None and not fill_price_within(order.side, price, bound):
+        side = order.side.replace("_", " ")
+        if order.limit_price is None:
+            limit = (
+                f"A market {side} protected at {decimal_str(bound)} (the reference "
+                f"{decimal_str(order.reference_price)} moved {decimal_str(order.market_band_pct)}% "
+                "against it)"
+            )
+        else:
+            limit = f"A {side} limited at {decimal_str(bound)}"
+        beyond = "below" if is_sell(order.side) else "above"
+        errors["price"] = [f"{limit} cannot fill at {decimal_str(price)}, {beyond} its limit."]
+    if executed_at < order.created_at - FILL_BEFORE_ORDER_SKEW:
+        errors["executed_at"] = [
+            f"{rfc3339(executed_at)} is before the order was submitted "
+            f"({rfc3339(order.created_at)})."
+        ]
+    elif executed_at > now + FILL_FUTURE_SKEW:
+        errors["executed_at"] = [
+            f"{rfc3339(executed_at)} lies in the future (now {rfc3339(now)}; at most "
+            f"{int(FILL_FUTURE_SKEW.total_seconds())}s of clock difference is allowed)."
+        ]
+    problem = venue_problem(venue, executed_at.date())
+    if problem is not None:
+        errors["venue"] = [problem]
+    remaining = order.quantity - order.filled_quantity
+    if quantity > remaining:
+        errors["quantity"] = [f"At most {decimal_str(remaining)} of the order remains open."]
+    if errors:
+        raise ValidationFailed("The fill does not fit its order.", details=errors)
 
 
 @transaction.atomic
@@ -730,7 +806,7 @@ def order_amend(
             raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
         order.limit_price = to_decimal(limit_price, field="limit_price", positive=True)
         fields.append("limit_price")
-    check_notional(order.quantity, valuation_price(order.limit_price, order.reference_price))
+    check_notional(order.quantity, order_valuation_price(order))
     order.save(update_fields=fields)
     _exposure_apply(order, before)
     _order_event(

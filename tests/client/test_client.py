@@ -138,7 +138,7 @@ def test_fill_amend_cancel_and_positions(client_for):
     execution = {
         "exec_id": "ex-1",
         "quantity": "4",
-        "price": "100.25",
+        "price": "99.75",  # at or below its limit of 100
         "venue": "XNYS",
         "executed_at": datetime.now(UTC),
         "liquidity": "removed",

@@ -48,7 +48,9 @@ def order_body(**overrides):
     return data
 
 
-def working_order(account, instrument, *, side="buy", quantity="10", status="accepted"):
+def working_order(
+    account, instrument, *, side="buy", quantity="10", status="accepted", limit_price="100"
+):
     return order_create(
         account=account,
         instrument=instrument,
@@ -56,14 +58,15 @@ def working_order(account, instrument, *, side="buy", quantity="10", status="acc
         side=side,
         order_type="limit",
         quantity=quantity,
-        limit_price="100",
+        limit_price=limit_price,
         status=status,
     )
 
 
 def filled(account, instrument, *, side="buy", quantity="100", price="100"):
     """A position: an order filled in full (straight through the services, no gate)."""
-    order = working_order(account, instrument, side=side, quantity=quantity)
+    # Limited at the price it fills at: a fill beyond its limit is refused at the door.
+    order = working_order(account, instrument, side=side, quantity=quantity, limit_price=price)
     order_fill(
         order=order,
         exec_id=f"e-{next(_ids)}",

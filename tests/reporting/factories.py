@@ -16,13 +16,13 @@ fill 2 sells more SAP than ACC-T2 holds (a short sale); the client directed fill
 Closing prices: AAPL 106 on 11-20; SAP has none, its reference price is 205 (11-20 16:00).
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 
 from apps.rbac.roles import Role
 from apps.rbac.services import user_create
-from apps.trading.models import DailyPrice
+from apps.trading.models import DailyPrice, Order
 from apps.trading.services import order_create, order_fill
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
 
@@ -65,6 +65,9 @@ def book_fill(
         reference_price=Decimal(price),
         check_duplicate=False,
     )
+    # Submitted a minute before it traded (a fill before its order is refused at the door).
+    Order.objects.filter(pk=order.pk).update(created_at=executed_at - timedelta(minutes=1))
+    order.refresh_from_db()
     fill, _position = order_fill(
         order=order,
         exec_id=exec_id or f"EX-{n}",

@@ -47,7 +47,7 @@ def test_top_venues_per_class_and_currency(desk, make_user):
 def test_only_five_venues_per_class(desk, make_user):
     from tests.reporting.factories import at, book_fill
 
-    for n, venue in enumerate(["XAAA", "XBBB", "XCCC", "XDDD", "XEEE"]):
+    for n, venue in enumerate(["XCHI", "XBOS", "ARCX", "EDGX", "IEXG"]):
         book_fill(
             account=desk["t1"],
             instrument=desk["aapl"],
@@ -60,5 +60,5 @@ def test_only_five_venues_per_class(desk, make_user):
     officer = make_user(Role.COMPLIANCE_OFFICER)
     body = json_body(generate(officer, "json"), officer)
     usd = [r for r in body["rows"] if r["currency"] == "USD"]
-    assert [r["venue"] for r in usd] == ["XNAS", "BATS", "XEEE", "XDDD", "XCCC"]
+    assert [r["venue"] for r in usd] == ["XNAS", "BATS", "IEXG", "EDGX", "ARCX"]
     assert body["summary"]["totals"]["Orders equity USD"] == 8

@@ -46,3 +46,24 @@ def order_body(client_order_id: str = "c-1", **overrides) -> dict:
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def new_rule(**overrides) -> dict:
+    """The fields of a rule as proposed under maker-checker: a firm-wide max notional of 500."""
+    fields = {
+        "code": "MAXN-1",
+        "name": "Max notional per order",
+        "description": "Fat-finger guard",
+        "rule_type": "max_notional",
+        "parameters": {"max_notional": "500"},
+        "scope": "firm",
+        "scope_value": "",
+        "action": "reject",
+        "effective_from": None,
+        "effective_until": None,
+        "regulatory_entity": None,
+        "regulation": "SEC 15c3-5(c)(1)(i)",
+        "priority": 100,
+    }
+    fields.update(overrides)
+    return fields

@@ -379,9 +379,49 @@ def test_price_collar_rounds_a_failing_deviation_up():
     assert outcome.observed == "5.01"
 
 
-def test_price_collar_skips_market_orders_with_a_fresh_reference():
+def test_price_collar_judges_a_market_order_at_its_protected_price():
+    # Never skipped for want of a limit: the buy's worst price is 10 x 1.05.
     outcome = run("price_collar", {}, order_type="market", limit_price=None)
-    assert outcome.passed and outcome.skipped
+    assert outcome.passed and not outcome.skipped
+    assert outcome.message == (
+        "Market order protected at 10.5, 5% from the reference 10; the collar is 5%."
+    )
+    assert (outcome.observed, outcome.threshold) == ("5", "5")
+    sell = run(
+        "price_collar", {"market_band_pct": "2"}, order_type="market", limit_price=None, side="sell"
+    )
+    assert sell.passed and sell.message.startswith("Market order protected at 9.8, 2% ")
+
+
+def test_a_tighter_collar_fails_the_band_a_market_order_carries():
+    # The order carries the 5% band of another collar; a 2% collar (say, in testing) fails it.
+    outcome = run(
+        "price_collar",
+        {"max_deviation_pct": "2"},
+        order_type="market",
+        limit_price=None,
+        market_band_pct=D("5"),
+    )
+    assert not outcome.passed and outcome.code == "price_outside_collar"
+    assert (outcome.observed, outcome.threshold) == ("5", "2")
+
+
+def test_a_market_buy_is_valued_at_its_protected_price():
+    ctx = make_ctx(order_type="market", limit_price=None, market_band_pct=D("5"))
+    assert ctx.price == D("10.5") and ctx.notional == D("1050")
+    sell = make_ctx(order_type="market", limit_price=None, side="sell", market_band_pct=D("5"))
+    assert sell.price == D("9.5")
+    # A limit order is valued at its limit, whatever the band.
+    assert make_ctx(market_band_pct=D("5")).price == D("10")
+    # Over a 1,000 maximum: 100 at 10.5 is 1,050, though the reference alone would say 1,000.
+    assert (
+        not REGISTRY["max_notional"]
+        .evaluate(
+            REGISTRY["max_notional"].validate({"max_notional": "1000"}),
+            make_ctx(order_type="market", limit_price=None, market_band_pct=D("5")),
+        )
+        .passed
+    )
 
 
 def test_price_collar_age_limit_is_a_parameter():
@@ -520,6 +560,9 @@ INVALID = [
     ("market_access", {"users": {"trader": {}}}, "users.trader: accounts is required"),
     ("trading_hours", {"allow_pre_open": "yes"}, "allow_pre_open"),
     ("price_collar", {"max_deviation_pct": "0"}, "max_deviation_pct"),
+    ("price_collar", {"market_band_pct": "0"}, "market_band_pct must be greater than zero"),
+    ("price_collar", {"market_band_pct": "6"}, "market_band_pct must not exceed max_deviation"),
+    ("price_collar", {"max_deviation_pct": "200", "market_band_pct": "100"}, "at most 99"),
     ("price_collar", {"max_age_seconds": "soon"}, "max_age_seconds"),
     ("price_collar", {"max_age_seconds": 0}, "max_age_seconds"),
     ("price_collar", {"max_age_seconds": True}, "max_age_seconds"),
@@ -566,7 +609,16 @@ NORMALIZED = [
         },
     ),
     ("trading_hours", {}, {"allow_pre_open": False}),
-    ("price_collar", {"max_age_seconds": "60"}, {"max_deviation_pct": "5", "max_age_seconds": 60}),
+    (
+        "price_collar",
+        {"max_age_seconds": "60"},
+        {"max_deviation_pct": "5", "max_age_seconds": 60, "market_band_pct": "5"},
+    ),
+    (
+        "price_collar",
+        {"max_deviation_pct": "3", "market_band_pct": "1.5"},
+        {"max_deviation_pct": "3", "max_age_seconds": 300, "market_band_pct": "1.5"},
+    ),
     ("price_reasonability", {"max_price": 1000}, {"min_price": "0.0001", "max_price": "1000"}),
     ("quantity_reasonability", {"max_quantity": "1e6"}, {"max_quantity": "1E+6"}),
     ("position_limit", {"max_value": "5", "max_quantity": None}, {"max_value": "5"}),

@@ -9,6 +9,7 @@ from django.db import connection
 
 from apps.approvals.models import ApprovalRequest
 from apps.audit.models import AuditEvent
+from apps.core.time import rfc3339, utcnow
 from apps.killswitch.models import KillSwitch
 from apps.rbac.roles import Role
 from apps.rules import gate
@@ -220,7 +221,7 @@ def test_fill_cancel_and_amend(trader):
             "quantity": "5",
             "price": "99.5",
             "venue": "XNAS",
-            "executed_at": "2026-11-20T15:00:00Z",
+            "executed_at": rfc3339(utcnow()),
             "liquidity": "removed",
         },
         format="json",
@@ -249,7 +250,7 @@ def test_fill_larger_than_the_rest_is_400(trader):
             "quantity": "11",
             "price": "99.5",
             "venue": "XNAS",
-            "executed_at": "2026-11-20T15:00:00Z",
+            "executed_at": rfc3339(utcnow()),
             "liquidity": "removed",
         },
         format="json",
@@ -320,7 +321,7 @@ def test_order_actions_need_their_roles(api_client_for, trader):
         "quantity": "1",
         "price": "100",
         "venue": "XNAS",
-        "executed_at": "2026-11-20T15:00:00Z",
+        "executed_at": rfc3339(utcnow()),
         "liquidity": "added",
     }
     assert_api_role_required(api_client_for, "post", f"{URL}{order_id}/fills/", Role.TRADER, fill)
@@ -385,7 +386,7 @@ def test_a_replay_after_a_fill_returns_the_first_answer(trader):
             "quantity": "10",
             "price": "100",
             "venue": "XNAS",
-            "executed_at": "2026-11-20T15:00:00Z",
+            "executed_at": rfc3339(utcnow()),
             "liquidity": "removed",
         },
         format="json",

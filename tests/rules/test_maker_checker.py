@@ -25,7 +25,7 @@ from apps.rules.services import (
     rule_change_propose,
 )
 from tests.permissions import assert_page_role_required
-from tests.rules.factories import make_rule
+from tests.rules.factories import make_rule, new_rule
 
 URL = "/api/v1/orders/"
 
@@ -44,26 +44,6 @@ def order(n: int, **overrides) -> dict:
     }
     data.update(overrides)
     return data
-
-
-def new_rule(**overrides) -> dict:
-    fields = {
-        "code": "MAXN-1",
-        "name": "Max notional per order",
-        "description": "Fat-finger guard",
-        "rule_type": "max_notional",
-        "parameters": {"max_notional": "500"},
-        "scope": "firm",
-        "scope_value": "",
-        "action": "reject",
-        "effective_from": None,
-        "effective_until": None,
-        "regulatory_entity": None,
-        "regulation": "SEC 15c3-5(c)(1)(i)",
-        "priority": 100,
-    }
-    fields.update(overrides)
-    return fields
 
 
 @pytest.fixture

@@ -14,6 +14,11 @@ from apps.core.time import rfc3339
 from apps.core.types import decimal_str
 
 CHUNK = 5000  # rows fetched per database round trip
+# Which fills a report is built from, so that a fill booked after it was built marks it for a
+# re-run (apps.reporting.services.report_mark_for_rerun).
+FILLS_IN_PERIOD = "in_period"  # the fills executed in the period
+FILLS_TO_PERIOD_END = "to_period_end"  # every fill up to the period's end (positions)
+NO_FILLS = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ class ReportBuilder:
     description: str = ""
     columns: list[str] = []
     formats: tuple[str, ...] = ("csv", "json", "pdf")
+    reads_fills: str = FILLS_IN_PERIOD
 
     def __init__(self, *, period: Period, entity=None, generated_at: datetime, **options) -> None:
         self.period = period

@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
 from apps.killswitch.models import KillSwitch
-from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table
+from apps.reporting.builders.base import CHUNK, NO_FILLS, Chart, ReportBuilder, Summary, Table
 from apps.surveillance.models import Alert
 from apps.surveillance.selectors import false_positive_rates
 from apps.trading.models import Order, OrderStatus
@@ -43,6 +43,7 @@ class ComplianceBuilder(ReportBuilder):
         "switch events, surveillance alerts, and the audit chain verification, for the period."
     )
     columns = ["section", "item", "value"]
+    reads_fills = NO_FILLS  # orders, checks, approvals, alerts: no fill changes it
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

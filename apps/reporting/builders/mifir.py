@@ -17,7 +17,14 @@ from django.db.models import Case, DecimalField, F, Sum, When
 from lxml import etree
 
 from apps.core.types import decimal_str
-from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table
+from apps.reporting.builders.base import (
+    CHUNK,
+    FILLS_TO_PERIOD_END,
+    Chart,
+    ReportBuilder,
+    Summary,
+    Table,
+)
 from apps.trading.models import AssetClass, Fill
 
 NS_BIZ = "urn:iso:std:iso:20022:tech:xsd:head.003.001.01"
@@ -53,6 +60,8 @@ class MifirTransactionsBuilder(ReportBuilder):
     title = "MiFIR transaction report (RTS 22)"
     description = "One transaction per fill executed in the period; the firm deals on own account."
     formats = ("xml", "csv", "json", "pdf")
+    # The short-selling indicator reads the position before the period: every earlier fill.
+    reads_fills = FILLS_TO_PERIOD_END
     columns = [
         "action",
         "tx_id",

@@ -11,7 +11,14 @@ from decimal import Decimal
 from django.db.models import OuterRef, Subquery
 
 from apps.core.types import quantize
-from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table
+from apps.reporting.builders.base import (
+    CHUNK,
+    FILLS_TO_PERIOD_END,
+    Chart,
+    ReportBuilder,
+    Summary,
+    Table,
+)
 from apps.trading.models import Account, DailyPrice, Fill, Instrument, ReferencePrice
 from apps.trading.services import PositionState, position_after_fill
 
@@ -23,6 +30,7 @@ class PositionsBuilder(ReportBuilder):
     report_type = "positions"
     title = "Positions report"
     description = "Net positions at the end of the as-of date (UTC), valued at the day's close."
+    reads_fills = FILLS_TO_PERIOD_END
     columns = [
         "as_of",
         "account",

@@ -64,6 +64,9 @@ class CheckContext:
     now: datetime
     reference_price: Decimal | None
     reference_as_of: datetime | None
+    # A market order's protection band (%): the narrowest of the price collars that apply to
+    # it (engine.RuleSet.market_band); None when no collar applies.
+    market_band_pct: Decimal | None = None
     # this account and instrument
     position: Decimal = ZERO  # signed net quantity now
     working_buy: Decimal = ZERO  # open buy quantity, less the order's own when it is stored
@@ -94,8 +97,14 @@ class CheckContext:
 
     @property
     def price(self) -> Decimal | None:
-        """The price that values the order (apps.trading.pricing), at today's reference price."""
-        return valuation_price(self.order.limit_price, self.reference_price)
+        """The price that values the order (apps.trading.pricing), at today's reference price:
+        its limit, or a market order's protected price."""
+        return valuation_price(
+            self.order.limit_price,
+            self.reference_price,
+            side=self.order.side,
+            band_pct=self.market_band_pct,
+        )
 
     @property
     def notional(self) -> Decimal | None:

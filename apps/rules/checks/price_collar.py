@@ -1,25 +1,40 @@
-"""Price collar: a limit price may not stray too far from a fresh reference price."""
+"""Price collar: a limit price may not stray too far from a fresh reference price, and a market
+order is protected: it may trade no further from the reference than its band (`market_band_pct`,
+at most the collar; by default the collar itself), and it is valued at that worst price
+(apps.trading.pricing.protected_price)."""
 
 from decimal import ROUND_UP, Decimal
 
 from apps.rules.checks.base import (
     CheckContext,
     Outcome,
+    ParameterError,
     decimal_param,
     failed,
     fmt,
     int_param,
     no_extra_params,
     passed,
-    skipped,
 )
+from apps.trading.pricing import protected_price
+
+# A sell's protected price is reference x (1 - band): the band stays below 100%.
+BAND_MAX = Decimal("99")
 
 
 def validate(params: dict) -> dict:
-    no_extra_params(params, {"max_deviation_pct", "max_age_seconds"})
+    no_extra_params(params, {"max_deviation_pct", "max_age_seconds", "market_band_pct"})
     pct = decimal_param(params, "max_deviation_pct", default="5", positive=True)
     age = int_param(params, "max_age_seconds", default=300, minimum=1, maximum=7 * 86400)
-    return {"max_deviation_pct": str(pct), "max_age_seconds": age}
+    band = decimal_param(
+        params, "market_band_pct", default=min(pct, BAND_MAX), positive=True, maximum=BAND_MAX
+    )
+    if band > pct:
+        raise ParameterError(
+            "market_band_pct must not exceed max_deviation_pct: a market order's worst price "
+            "must stay inside the collar"
+        )
+    return {"max_deviation_pct": str(pct), "max_age_seconds": age, "market_band_pct": str(band)}
 
 
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
@@ -46,7 +61,7 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
         )
     limit = ctx.order.limit_price
     if ctx.order.order_type == "market":
-        return skipped("Market order: no limit price to collar.")
+        return _market_order(params, ctx, ref, max_pct)
     if limit is None:
         return failed("no_limit_price", "A limit order without a limit price cannot be checked.")
     deviation = abs(limit - ref) / ref * 100
@@ -56,3 +71,20 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     if deviation > max_pct:
         return failed("price_outside_collar", f"{text}{fmt(max_pct)}%.", shown, fmt(max_pct))
     return passed(f"{text}{fmt(max_pct)}%.", shown, fmt(max_pct))
+
+
+def _market_order(params: dict, ctx: CheckContext, ref: Decimal, max_pct: Decimal) -> Outcome:
+    """A market order is collared at its protected price: the reference moved against it by
+    the band it carries (the narrowest of the collars that apply, `ctx.market_band_pct`; this
+    rule's own when the gate found none)."""
+    band = ctx.market_band_pct
+    if band is None:
+        band = Decimal(params["market_band_pct"])
+    worst = protected_price(ctx.order.side, ref, band)
+    text = (
+        f"Market order protected at {fmt(worst)}, {fmt(band)}% from the reference {fmt(ref)}; "
+        f"the collar is {fmt(max_pct)}%."
+    )
+    if band > max_pct:
+        return failed("price_outside_collar", text, fmt(band), fmt(max_pct))
+    return passed(text, fmt(band), fmt(max_pct))
