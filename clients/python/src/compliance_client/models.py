@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-SIDES = ("buy", "sell")
+SIDES = ("buy", "sell", "sell_short", "sell_short_exempt")
 ORDER_TYPES = ("limit", "market")
 TIMES_IN_FORCE = ("day", "gtc", "ioc", "fok")
 APPROVAL_OUTCOMES = ("approved", "denied", "expired", "canceled")
