@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import QuerySet
 
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
-from apps.trading.models import Order, OrderStatus, Position
+from apps.trading.models import Order, OrderStatus, Position, signed_quantity
 
 RECENT_ALERTS = 10
 ALERT_WINDOW = 200  # the account's latest orders looked through for rejections and warnings
@@ -44,7 +44,7 @@ def position_before_after(order: Order) -> dict:
         .first()
     )
     before = row if row is not None else Decimal("0")
-    signed = order.remaining_quantity if order.side == "buy" else -order.remaining_quantity
+    signed = signed_quantity(order.side, order.remaining_quantity)
     return {"before": before, "after": before + signed}
 
 

@@ -265,6 +265,29 @@ DEMO_RULES = [
         scope_value="ACC-002",
         description="Northbridge's stated policy not to concentrate in any one industry.",
     ),
+    # --- short sales -------------------------------------------------------------------------
+    _rule(
+        "SHO-LOCATE-1",
+        T.SHORT_SALE,
+        "Short sales of US equities need a locate",
+        {},
+        entity="SEC",
+        regulation="SEC Reg SHO 203(b)",
+        priority=55,
+        description="A sell_short of a US equity names a locate on record (metadata.locate_id) "
+        "with enough shares left; sell_short_exempt is recorded as exempt.",
+    ),
+    _rule(
+        "SHO-MARKING-1",
+        T.SALE_MARKING,
+        "A sale marked long must be of shares held",
+        {"asset_classes": ["equity", "etf"]},
+        entity="SEC",
+        regulation="SEC Reg SHO 200(g)",
+        priority=56,
+        description="A sell that would take the account short, counting its open sells, is "
+        "mismarked: it must be marked sell_short.",
+    ),
     # --- order flow --------------------------------------------------------------------------
     _rule(
         "ORDER-RATE-1",

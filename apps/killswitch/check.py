@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.killswitch.models import KillSwitchState
+from apps.trading.models import is_sell
 
 KILL_SWITCH_RULE = "KILL-SWITCH"
 
@@ -59,7 +60,7 @@ def kill_switch_check(
         }
     s = active[0]
     # How much the order may trade and still only shrink the position (open orders count).
-    room = position - working_sell if side == "sell" else -position - working_buy
+    room = position - working_sell if is_sell(side) else -position - working_buy
     if room > 0 and quantity <= room:
         return {
             **base,

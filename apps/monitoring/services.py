@@ -35,7 +35,7 @@ from apps.monitoring.models import (
 from apps.notifications.services import alert_notify
 from apps.rules.checks.portfolio import SPECS
 from apps.rules.models import PORTFOLIO_RULE_TYPES, ComplianceRule, RuleScope, RuleStatus
-from apps.trading.models import DailyPrice, Fill, Instrument, Position
+from apps.trading.models import DailyPrice, Fill, Instrument, Position, is_sell
 from apps.trading.selectors import latest_price_subquery
 
 logger = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ def _shortfall(m: _Measures, window_minutes: int):
     # An account with no open position is not a row of the books: its fills count for the
     # firm only (the firm's row is the total of every fill, set below).
     book = np.array([index.get(r[0], firm) for r in rows])
-    side = np.array([1.0 if r[1] == "buy" else -1.0 for r in rows])
+    side = np.array([-1.0 if is_sell(r[1]) else 1.0 for r in rows])
     quantity, price, reference = (np.array([float(r[k]) for r in rows]) for k in (2, 3, 4))
     per_book_bp, per_book_fills = measures.implementation_shortfall_bp(
         book, firm + 1, side, quantity, price, reference

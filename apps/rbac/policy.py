@@ -26,6 +26,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.position": {"view": V, "add": None, "change": None, "delete": None},
     "trading.workingexposure": {"view": V, "add": None, "change": None, "delete": None},
     "trading.accountdailyactivity": {"view": V, "add": None, "change": None, "delete": None},
+    # locates: recorded through their service (the API), never edited
+    "trading.locate": {"view": V, "add": None, "change": None, "delete": None},
     # rules change only through maker-checker; the kill switch through its services
     "rules.compliancerule": {"view": V, "add": C, "change": C, "delete": None},
     "rules.rulechange": {"view": V, "add": None, "change": None, "delete": None},

@@ -23,6 +23,7 @@ from apps.trading.services import (
     metadata_checked,
     order_cancel,
     order_fill,
+    order_locate_check,
     order_terms_resolve,
 )
 
@@ -51,6 +52,13 @@ EXAMPLE_GTD_ORDER = {
     "client_order_id": "strat7-000124",
     "time_in_force": "gtd",
     "expire_at": "2026-12-11T21:00:00Z",
+}
+# A short sale of a US equity names its locate (GET/POST /api/v1/locates/).
+EXAMPLE_SHORT_SALE = {
+    **EXAMPLE_ORDER,
+    "client_order_id": "strat7-000125",
+    "side": "sell_short",
+    "metadata": {**EXAMPLE_ORDER["metadata"], "decision": "enter_short", "locate_id": 42},
 }
 EXAMPLE_ANSWER = {
     "id": 4711,
@@ -116,13 +124,17 @@ class OrderInputSerializer(serializers.Serializer):
 
 def order_request(data: dict) -> gate.OrderRequest:
     """The gate's request from an order the serializer found well formed, once trading has
-    checked its terms (a 400 with every error otherwise, before anything is evaluated)."""
+    checked its terms and the locate a short sale names (a 400 otherwise, before anything is
+    evaluated)."""
     account, instrument = order_terms_resolve(
         account=data["account"],
         instrument=data["instrument"],
         order_type=data["order_type"],
         quantity=data["quantity"],
         limit_price=data.get("limit_price"),
+    )
+    order_locate_check(
+        account=account, instrument=instrument, side=data["side"], metadata=data["metadata"]
     )
     body = {
         "client_order_id": data["client_order_id"],
@@ -275,6 +287,7 @@ class OrderListCreateApi(ListAPIView):
         examples=[
             OpenApiExample("Limit order", value=EXAMPLE_ORDER, request_only=True),
             OpenApiExample("Good till date", value=EXAMPLE_GTD_ORDER, request_only=True),
+            OpenApiExample("Short sale with a locate", value=EXAMPLE_SHORT_SALE, request_only=True),
             OpenApiExample("Accepted", value=EXAMPLE_ANSWER, response_only=True),
         ],
     )

@@ -23,7 +23,7 @@ from apps.core.time import utcnow
 from apps.killswitch.check import kill_switch_check
 from apps.rbac.access import user_role
 from apps.rules import engine, reads
-from apps.rules.checks.base import ZERO, CheckContext, InstrumentInfo, OrderIntent
+from apps.rules.checks.base import ZERO, CheckContext, InstrumentInfo, LocateInfo, OrderIntent
 from apps.rules.models import (
     ComplianceRule,
     RuleSetVersion,
@@ -35,6 +35,10 @@ from apps.trading.models import (
     Instrument,
     Order,
     OrderStatus,
+    Side,
+    is_sell,
+    locate_ref,
+    locate_used,
 )
 from apps.trading.pricing import order_valuation_price
 from apps.trading.services import order_amend, order_create, order_snapshot
@@ -196,6 +200,10 @@ def build_context(
 
     if duplicate_window:
         wanted["duplicate"] = duplicate_statement(duplicate_window)
+    locate_id = _locate_named(intent)
+    if locate_id is not None:
+        wanted["locate"] = reads.account_locate(locate_id, account.pk)
+        wanted["locate_orders"] = reads.locate_orders(locate_id, intent.order_id)
     got = dict(zip(wanted, sql.batch(list(wanted.values())), strict=True))
 
     ref = got["ref"][0] if got["ref"] else None
@@ -237,6 +245,10 @@ def build_context(
         ctx.today_filled_quantity = got["volume"][0][0] or ZERO
     if "restricted" in got:
         ctx.restrictions = restrictions_for(info, got["restricted"])
+    if got.get("locate"):
+        lid, iid, lender, located, expires_at = got["locate"][0]
+        used = locate_used(got["locate_orders"])
+        ctx.locate = LocateInfo(lid, iid, lender, located, used, expires_at)
     if own is not None and own_counted:
         if "rate" in got and own.created_at >= now - timedelta(seconds=60):
             ctx.orders_last_minute = max(0, ctx.orders_last_minute - 1)
@@ -255,6 +267,16 @@ def build_context(
     return ctx
 
 
+def _locate_named(intent: OrderIntent) -> int | None:
+    """The locate a short sale names (an id that cannot be one names none)."""
+    if intent.side != Side.SELL_SHORT:
+        return None
+    try:
+        return locate_ref(intent.metadata)
+    except ValueError:
+        return None
+
+
 def _role_slug(user) -> str:
     role = user_role(user)
     return role.slug if role else ""
@@ -264,10 +286,10 @@ def _exclude_own_working(ctx: CheckContext, own: Order, exposure: dict) -> Decim
     """The stored order's current open quantity is replaced, not added to.
     Returns the open notional taken out."""
     remaining = own.quantity - own.filled_quantity
-    if own.side == "buy":
-        ctx.working_buy -= remaining
-    else:
+    if is_sell(own.side):
         ctx.working_sell -= remaining
+    else:
+        ctx.working_buy -= remaining
     iid = ctx.order.instrument.id
     own_notional = remaining * (order_valuation_price(own) or ZERO)
     exposure[iid] = exposure.get(iid, ZERO) - own_notional
@@ -450,6 +472,7 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             check_duplicate=False,  # checked above, under the account's lock
             checked=True,  # the fields and terms, by the order API (apps.rules.apis.order_request)
             expire_at=req.expire_at,
+            locate_id=_locate_of(ctx, req.instrument),
         )
         if status == engine.PENDING:
             held = [c for c in checks if c["status"] == "fail" and c["action"] == "hold"]
@@ -460,6 +483,12 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
                 ttl_seconds=_hold_ttl(checks, ruleset_current(ruleset_version)),
             )
         return GateAnswer(order, status, checks)
+
+
+def _locate_of(ctx: CheckContext | None, instrument: Instrument) -> int | None:
+    """The account's locate of this instrument that the order names, as the gate read it."""
+    locate = ctx.locate if ctx is not None else None
+    return locate.id if locate is not None and locate.instrument_id == instrument.pk else None
 
 
 def order_check(*, req: OrderRequest, user) -> GateAnswer:

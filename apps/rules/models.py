@@ -38,6 +38,8 @@ class RuleType(models.TextChoices):
     CREDIT_LIMIT = "credit_limit", "Credit limit"
     APPROVAL_THRESHOLD = "approval_threshold", "Approval threshold"
     DECISION_PROVENANCE = "decision_provenance", "Decision provenance"
+    SHORT_SALE = "short_sale", "Short sale locate (Reg SHO 203(b))"
+    SALE_MARKING = "sale_marking", "Long sale marking (Reg SHO 200(g))"
 
 
 class PortfolioRuleType(models.TextChoices):

@@ -10,21 +10,24 @@ from apps.core.sql import Statement
 from apps.killswitch.models import KillSwitch
 from apps.rules.models import RestrictedListEntry, RuleSetVersion
 from apps.trading.models import (
+    SELL_SIDES,
     Account,
     AccountDailyActivity,
     Fill,
     Instrument,
+    Locate,
     Order,
     OrderStatus,
     Position,
     ReferencePrice,
     WorkingExposure,
+    is_sell,
 )
 
 _f = sql.field
 _T = {m: sql.quote(m._meta.db_table) for m in (
     AccountDailyActivity, Fill, Instrument, Order, Position, ReferencePrice, WorkingExposure,
-    KillSwitch, RestrictedListEntry, RuleSetVersion,
+    KillSwitch, RestrictedListEntry, RuleSetVersion, Locate,
 )}  # fmt: skip
 
 PRICE = _f(ReferencePrice, "price")
@@ -119,17 +122,19 @@ def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) 
 def latest_duplicate(
     *, account_id, instrument_id, side, quantity, limit_price, since, exclude_id=None
 ) -> Statement:
-    """When the latest non-rejected order of the account with the same instrument, side,
-    quantity and price was created, if since `since`."""
+    """When the latest non-rejected order of the account with the same instrument, direction
+    (buy, or any sale), quantity and price was created, if since `since`."""
     order = _f(Order, "quantity")
+    # A sale is the same sale however it is marked (long, short, short exempt).
+    sides = sorted(SELL_SIDES) if is_sell(side) else [side]
     where = (
-        "account_id = %s AND instrument_id = %s AND side = %s AND quantity = %s"
-        " AND created_at >= %s AND status <> %s"
+        f"account_id = %s AND instrument_id = %s AND side IN ({', '.join(['%s'] * len(sides))})"
+        " AND quantity = %s AND created_at >= %s AND status <> %s"
     )
     params = [
         account_id,
         instrument_id,
-        side,
+        *sides,
         order.get_db_prep_save(quantity, sql.connection),
         sql.param_datetime(since),
         OrderStatus.REJECTED.value,
@@ -176,4 +181,28 @@ def active_kill_switches(account_code: str, symbol: str) -> Statement:
         " OR (scope = 'instrument' AND target = %s)) ORDER BY activated_at, id",
         [True, account_code, symbol],
         (),
+    )
+
+
+def account_locate(locate_id: int, account_id: int) -> Statement:
+    """(id, instrument id, lender, quantity, expires at) of the account's locate, if any."""
+    return (
+        f"SELECT id, instrument_id, lender, quantity, expires_at FROM {_T[Locate]}"
+        " WHERE id = %s AND account_id = %s",
+        [locate_id, account_id],
+        [None, None, None, _f(Locate, "quantity"), _f(Locate, "expires_at")],
+    )
+
+
+def locate_orders(locate_id: int, exclude_id: int | None = None) -> Statement:
+    """(status, quantity, filled quantity) of the orders that name the locate, but the one
+    judged again (`apps.trading.models.locate_used` sums what they use)."""
+    where, params = "locate_id = %s AND status <> %s", [locate_id, OrderStatus.REJECTED.value]
+    if exclude_id is not None:
+        where += " AND id <> %s"
+        params.append(exclude_id)
+    return (
+        f"SELECT status, quantity, filled_quantity FROM {_T[Order]} WHERE {where}",
+        params,
+        [None, _f(Order, "quantity"), _f(Order, "filled_quantity")],
     )

@@ -23,8 +23,8 @@ from apps.surveillance.services import (
     alert_status_set,
     execution_report_record,
 )
-from apps.trading import selectors as trading_selectors
 from apps.trading.models import Side
+from apps.trading.services import account_and_instrument_known
 
 EXAMPLE_ALERT = {
     "id": 17,
@@ -325,15 +325,9 @@ class ExecutionListCreateApi(ListAPIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        account = trading_selectors.account_get_by_code(data.pop("account"))
-        instrument = trading_selectors.instrument_get_by_symbol_or_isin(data.pop("instrument"))
-        errors = {}
-        if account is None:
-            errors["account"] = ["Unknown account."]
-        if instrument is None:
-            errors["instrument"] = ["Unknown instrument (give a symbol or an ISIN)."]
-        if errors:
-            raise ValidationFailed(details=errors)
+        account, instrument = account_and_instrument_known(
+            data.pop("account"), data.pop("instrument")
+        )
         report = execution_report_record(
             account=account, instrument=instrument, actor=request.user, **data
         )

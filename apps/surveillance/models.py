@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from apps.trading.models import amount_field
+from apps.trading.models import Side, amount_field
 from apps.trading.validators import validate_mic
 
 
@@ -107,7 +107,7 @@ class ExecutionReport(models.Model):
     order_status = models.CharField(
         max_length=20, blank=True, help_text="The matched order's status at receipt."
     )
-    side = models.CharField(max_length=4, choices=[("buy", "Buy"), ("sell", "Sell")])
+    side = models.CharField(max_length=20, choices=Side.choices)
     quantity = amount_field()
     price = amount_field()
     venue = models.CharField("venue MIC", max_length=4, validators=[validate_mic])

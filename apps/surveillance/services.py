@@ -121,7 +121,9 @@ def execution_report_record(
     quantity = to_decimal(quantity, field="quantity", positive=True)
     price = to_decimal(price, field="price", positive=True)
     if side not in Side.values:
-        raise ValidationFailed(details=field_errors(side="Must be buy or sell."))
+        raise ValidationFailed(
+            details=field_errors(side=f"Must be one of: {', '.join(Side.values)}.")
+        )
     if not isinstance(executed_at, datetime) or executed_at.tzinfo is None:
         raise ValidationFailed(details=field_errors(executed_at="A time with a time zone."))
     existing = ExecutionReport.objects.filter(exec_id=exec_id).first()

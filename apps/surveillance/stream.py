@@ -6,6 +6,9 @@ watermark on the sequence never skips an event that commits late. Each trading e
 one compact `Event` here; the detectors see nothing else, so they run the same on the database's
 events and on synthetic ones (bench/surveillance.py). The payload keys of trading's events are
 trading's (`apps.trading.trail`, beside the code that writes them).
+
+An event's `side` is the direction, `buy` or `sell`: a short sale sells like a long one, so
+the detectors compare sides without knowing how a sale was marked (the order keeps that).
 """
 
 import json
@@ -14,6 +17,7 @@ from decimal import Decimal
 
 from apps.audit.events import EventType
 from apps.trading import trail
+from apps.trading.models import side_direction
 from apps.trading.trail import FillKey, OrderKey, PositionKey
 
 # Kinds of event the detectors subscribe to.
@@ -117,7 +121,7 @@ def _order_event(seq: int, ts: float, kind: str, object_id: str, payload: dict, 
         account,
         owners.get(account, account),
         order[OrderKey.INSTRUMENT],
-        order[OrderKey.SIDE],
+        side_direction(order[OrderKey.SIDE]),
         Decimal(order[OrderKey.QUANTITY]),
         _dec(order.get(OrderKey.LIMIT_PRICE)),
         _dec(order.get(OrderKey.REFERENCE_PRICE)),
@@ -177,7 +181,7 @@ def event_from_record(seq: int, event_type: str, record: str, owners: dict) -> E
             account,
             owners.get(account, account),
             payload["instrument"],
-            payload["side"],
+            side_direction(payload["side"]),
             Decimal(payload["quantity"]),
             Decimal(payload["price"]),
             extra={

@@ -13,6 +13,7 @@ from apps.trading.models import (
     DailyPrice,
     Fill,
     Instrument,
+    Locate,
     Order,
     Position,
     ReferencePrice,
@@ -221,3 +222,22 @@ class WorkingExposureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["account"]
     search_fields = ["account__code", "instrument__symbol"]
     list_select_related = ["account", "instrument"]
+
+
+@admin.register(Locate)
+class LocateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "account",
+        "instrument",
+        "quantity",
+        "lender",
+        "reference",
+        "expires_at",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["account", "expires_at"]
+    search_fields = ["account__code", "instrument__symbol", "lender", "reference"]
+    date_hierarchy = "expires_at"
+    list_select_related = ["account", "instrument", "created_by"]

@@ -1,12 +1,16 @@
-"""Read-only reference and position endpoints. Thin: selector, filter, serializer."""
+"""Reference data, positions and locates. Thin: selector, filter, serializer (a locate is
+recorded through its service)."""
 
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
 
-from apps.core.fields import AmountField
+from apps.core.fields import AmountField, TextOnlyField
 from apps.rbac.roles import Role
 from apps.trading import selectors
-from apps.trading.filters import AccountFilter, InstrumentFilter, PositionFilter
+from apps.trading.filters import AccountFilter, InstrumentFilter, LocateFilter, PositionFilter
+from apps.trading.services import account_and_instrument_known, locate_record
 
 
 class AccountListApi(ListAPIView):
@@ -75,3 +79,69 @@ class PositionListApi(ListAPIView):
 
     def get_queryset(self):
         return selectors.position_list(user=self.request.user)
+
+
+class LocateOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="What a short sale names in metadata.locate_id.")
+    account = serializers.CharField(source="account.code")
+    instrument = serializers.CharField(source="instrument.symbol")
+    lender = serializers.CharField()
+    reference = serializers.CharField()
+    quantity = AmountField()
+    used_quantity = AmountField(help_text="Used by the short sales that name it.")
+    remaining_quantity = AmountField()
+    expires_at = serializers.DateTimeField()
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class LocateListCreateApi(ListAPIView):
+    """Locates (SEC Reg SHO 203(b)(1)): GET lists them (Viewer), POST records one (Trader).
+    A short sale of a US equity names one in `metadata.locate_id`; each short sale naming it
+    uses its quantity while it works and what it filled once it ends. 400 for an unknown or
+    inactive account or instrument, a derivative, a quantity that is not above zero, an expiry
+    that has passed."""
+
+    required_roles = {"GET": Role.VIEWER, "POST": Role.TRADER}
+    serializer_class = LocateOutputSerializer
+    filterset_class = LocateFilter
+
+    class InputSerializer(serializers.Serializer):
+        account = serializers.CharField(max_length=32)
+        instrument = serializers.CharField(max_length=32, help_text="Symbol or ISIN.")
+        lender = TextOnlyField(max_length=200)
+        reference = TextOnlyField(max_length=64, help_text="The lender's locate reference.")
+        quantity = AmountField(positive=True)
+        expires_at = serializers.DateTimeField()
+
+    def get_queryset(self):
+        return selectors.locate_list(user=self.request.user)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: LocateOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Locate",
+                value={
+                    "account": "ACC-002",
+                    "instrument": "AAPL",
+                    "lender": "Prime Broker Securities Lending",
+                    "reference": "PB-LOC-20261120-0042",
+                    "quantity": "5000",
+                    "expires_at": "2026-11-20T21:00:00Z",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        account, instrument = account_and_instrument_known(
+            data.pop("account"), data.pop("instrument")
+        )
+        locate = locate_record(account=account, instrument=instrument, actor=request.user, **data)
+        locate = selectors.locate_list(user=request.user).get(pk=locate.pk)
+        return Response(LocateOutputSerializer(locate).data, status=status.HTTP_201_CREATED)

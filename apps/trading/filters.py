@@ -1,8 +1,18 @@
 """One FilterSet per list, shared by the API and the admin."""
 
 import django_filters
+from django.db.models import Q
 
-from apps.trading.models import Account, AssetClass, Instrument, Order, OrderStatus, Position
+from apps.core.time import utcnow
+from apps.trading.models import (
+    Account,
+    AssetClass,
+    Instrument,
+    Locate,
+    Order,
+    OrderStatus,
+    Position,
+)
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -53,3 +63,18 @@ class OrderFilter(django_filters.FilterSet):
     class Meta:
         model = Order
         fields = ["account", "instrument", "status", "date"]
+
+
+class LocateFilter(django_filters.FilterSet):
+    account = django_filters.CharFilter(field_name="account__code")
+    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    lender = django_filters.CharFilter(lookup_expr="icontains")
+    active = django_filters.BooleanFilter(method="filter_active", label="Not expired")
+
+    class Meta:
+        model = Locate
+        fields = ["account", "instrument", "lender"]
+
+    def filter_active(self, queryset, name, value):
+        in_force = Q(expires_at__gt=utcnow())
+        return queryset.filter(in_force) if value else queryset.exclude(in_force)

@@ -71,6 +71,23 @@ class AssetClass(models.TextChoices):
 
 
 DERIVATIVE_CLASSES = {AssetClass.FUTURE, AssetClass.OPTION}
+EQUITY_CLASSES = frozenset({AssetClass.EQUITY, AssetClass.ETF})
+# US equity venues (ISO 10383: the exchanges, their segments, the FINRA facility, OTC markets).
+US_EQUITY_MICS = frozenset(
+    {
+        "XNYS", "XASE", "ARCX", "XCHI", "XCIS",  # NYSE group
+        "XNAS", "XNGS", "XNCM", "XNMS", "XBOS", "XPHL",  # Nasdaq group
+        "BATS", "BATY", "EDGA", "EDGX",  # Cboe
+        "IEXG", "MEMX", "LTSE", "EPRL", "XADF", "OTCM", "XOTC",
+    }
+)  # fmt: skip
+
+
+def is_us_equity(*, asset_class: str, mic: str, currency: str) -> bool:
+    """Whether Reg SHO's locate applies: shares or ETF units (asset class `equity` or `etf`)
+    listed on a US venue, or quoted in US dollars wherever they list (an ADR, a dual listing).
+    In doubt, a locate is asked for rather than skipped."""
+    return asset_class in EQUITY_CLASSES and (mic in US_EQUITY_MICS or currency == "USD")
 
 
 class Instrument(models.Model):
@@ -126,6 +143,10 @@ class Instrument(models.Model):
     def is_derivative(self) -> bool:
         return self.asset_class in DERIVATIVE_CLASSES
 
+    @property
+    def is_us_equity(self) -> bool:
+        return is_us_equity(asset_class=self.asset_class, mic=self.mic, currency=self.currency)
+
 
 class ReferencePrice(models.Model):
     """A price the firm trusts at a moment (price collars, the notional of market orders)."""
@@ -177,8 +198,32 @@ class DailyPrice(models.Model):
 
 
 class Side(models.TextChoices):
+    """Reg SHO 200(g) marks every sale long (`sell`), short, or short exempt."""
+
     BUY = "buy", "Buy"
     SELL = "sell", "Sell"
+    SELL_SHORT = "sell_short", "Sell short"
+    SELL_SHORT_EXEMPT = "sell_short_exempt", "Sell short exempt"
+
+
+# The sides that sell: a short sale moves the position, the working exposure and every limit
+# exactly as a long sale does; only its marking differs.
+SELL_SIDES = frozenset({Side.SELL, Side.SELL_SHORT, Side.SELL_SHORT_EXEMPT})
+SHORT_SIDES = frozenset({Side.SELL_SHORT, Side.SELL_SHORT_EXEMPT})
+
+
+def is_sell(side: str) -> bool:
+    return side in SELL_SIDES
+
+
+def side_direction(side: str) -> str:
+    """`buy` or `sell`: which way the side moves the position, whatever its marking."""
+    return Side.SELL.value if side in SELL_SIDES else Side.BUY.value
+
+
+def signed_quantity(side: str, quantity: Decimal) -> Decimal:
+    """The quantity as it moves the position: positive for a buy, negative for every sale."""
+    return -quantity if side in SELL_SIDES else quantity
 
 
 class OrderType(models.TextChoices):
@@ -226,7 +271,7 @@ class Order(models.Model):
         related_name="orders",
     )
     client_order_id = models.CharField(max_length=64)
-    side = models.CharField(max_length=4, choices=Side.choices)
+    side = models.CharField(max_length=20, choices=Side.choices)
     order_type = models.CharField(max_length=8, choices=OrderType.choices)
     time_in_force = models.CharField(
         max_length=4, choices=TimeInForce.choices, default=TimeInForce.DAY
@@ -246,6 +291,14 @@ class Order(models.Model):
         "the reference price moved by this much against it (apps.trading.pricing).",
     )
     metadata = models.JSONField(default=dict, blank=True)
+    locate = models.ForeignKey(
+        "Locate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text="The locate a short sale names (metadata.locate_id): it uses its quantity.",
+    )
     checks = models.JSONField(
         default=list, blank=True, help_text="Each pre-trade rule's result at submission."
     )
@@ -407,3 +460,77 @@ class AccountDailyActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.date}"
+
+
+class Locate(models.Model):
+    """A locate (SEC Reg SHO 203(b)(1)): a lender's word that it can lend `quantity` shares of
+    the instrument to the account until `expires_at`. A short sale of a US equity names one in
+    `metadata.locate_id`; each short sale that names it uses its quantity (`locate_used`)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="locates")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="locates")
+    lender = models.CharField(max_length=200, help_text="Who will lend the shares.")
+    reference = models.CharField(
+        max_length=64, help_text="The lender's reference for the locate (its confirmation)."
+    )
+    quantity = amount_field(help_text="Shares located.")
+    expires_at = models.DateTimeField(help_text="Good for short sales until then.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="locate_quantity_positive")
+        ]
+        indexes = [
+            models.Index(fields=["account", "instrument", "expires_at"], name="locate_in_force")
+        ]
+
+    def __str__(self) -> str:
+        return f"Locate {self.pk}: {self.quantity} {self.instrument_id} from {self.lender}"
+
+    @property
+    def used_quantity(self) -> Decimal:
+        """What the short sales naming it use (their rows prefetched as `using_orders` by the
+        selector, else read here)."""
+        orders = getattr(self, "using_orders", None)
+        if orders is None:
+            orders = self.orders.exclude(status=OrderStatus.REJECTED)
+        return locate_used((o.status, o.quantity, o.filled_quantity) for o in orders)
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        return max(self.quantity - self.used_quantity, Decimal("0"))
+
+
+def locate_used(orders) -> Decimal:
+    """How much of a locate the short sales naming it use, from their (status, quantity,
+    filled quantity): a working order (held ones too) its whole quantity, an order that ended
+    what it filled (a cancel or an expiry gives the rest back), a rejected one nothing."""
+    used = Decimal("0")
+    for status, quantity, filled in orders:
+        if status in WORKING_STATUSES:
+            used += quantity
+        elif status != OrderStatus.REJECTED:
+            used += filled
+    return used
+
+
+def locate_ref(metadata: dict) -> int | None:
+    """The locate an order names in `metadata.locate_id` (its id: a whole number, or its digits
+    as a string); None when it names none. ValueError when the value cannot be an id."""
+    value = metadata.get("locate_id") if isinstance(metadata, dict) else None
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise ValueError("locate_id must name a locate by its id (a whole number).")
+    return value

@@ -12,13 +12,9 @@ refused at the door, so the protected price is the order's real worst case.
 
 from decimal import Decimal
 
+from apps.trading.models import is_sell
+
 HUNDRED = Decimal(100)
-
-
-def is_sell(side: str) -> bool:
-    """Every side but `buy` sells (`sell`, and the short-sale sides `sell_short`,
-    `sell_short_exempt`): it takes quantity out of the position."""
-    return side != "buy"
 
 
 def protected_price(

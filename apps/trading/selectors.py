@@ -2,10 +2,18 @@
 take the acting user: they will show only what the user is entitled to (a later issue);
 reference data is the same for everyone."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from apps.core import sql
-from apps.trading.models import Account, Instrument, Order, Position, ReferencePrice
+from apps.trading.models import (
+    Account,
+    Instrument,
+    Locate,
+    Order,
+    OrderStatus,
+    Position,
+    ReferencePrice,
+)
 
 
 def latest_price_subquery(field: str = "price", *, instrument_ref: str = "pk") -> Subquery:
@@ -83,3 +91,14 @@ def account_webhook_secret(account_id: str) -> str:
     """The account's webhook signing secret ("" when none): fills notifications' hook."""
     row = Account.objects.filter(pk=account_id).values_list("webhook_secret", flat=True).first()
     return row or ""
+
+
+def locate_list(*, user) -> QuerySet[Locate]:
+    """Every locate for now (`user` is for the entitlement filter to come), with the orders
+    that use each one in one more query (`Locate.used_quantity`)."""
+    using = Order.objects.exclude(status=OrderStatus.REJECTED).only(
+        "locate_id", "status", "quantity", "filled_quantity"
+    )
+    return Locate.objects.select_related("account", "instrument", "created_by").prefetch_related(
+        Prefetch("orders", queryset=using, to_attr="using_orders")
+    )

@@ -33,6 +33,7 @@ from apps.trading.models import (
     Fill,
     Instrument,
     Liquidity,
+    Locate,
     Order,
     OrderStatus,
     OrderType,
@@ -41,11 +42,13 @@ from apps.trading.models import (
     Side,
     TimeInForce,
     WorkingExposure,
+    is_sell,
+    locate_ref,
+    signed_quantity,
 )
 from apps.trading.pricing import (
     fill_price_bound,
     fill_price_within,
-    is_sell,
     order_valuation_price,
     valuation_price,
 )
@@ -331,10 +334,10 @@ def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
     dq, dn = after[0] - before[0], after[1] - before[1]
     if dq == 0 and dn == 0:
         return
-    if order.side == Side.BUY:
-        changes = {"buy_quantity": dq, "buy_notional": dn}
-    else:
+    if is_sell(order.side):
         changes = {"sell_quantity": dq, "sell_notional": dn}
+    else:
+        changes = {"buy_quantity": dq, "buy_notional": dn}
     _add_to_row(
         WorkingExposure,
         {"account_id": order.account_id, "instrument_id": order.instrument_id},
@@ -461,6 +464,53 @@ def order_terms_resolve(
     return found_account, found_instrument
 
 
+def account_and_instrument_known(account: str, instrument: str) -> tuple[Account, Instrument]:
+    """The account (by code) and the instrument (by symbol, or ISIN) that a record of a fact
+    names (a drop copy, a locate): a 400 naming each one that is unknown."""
+    found_account, found_instrument = account_and_instrument(account, instrument)
+    errors = {}
+    if found_account is None:
+        errors["account"] = ["Unknown account."]
+    if found_instrument is None:
+        errors["instrument"] = ["Unknown instrument (give a symbol or an ISIN)."]
+    if errors:
+        raise ValidationFailed(details=errors)
+    return found_account, found_instrument
+
+
+def order_locate_check(
+    *, account: Account, instrument: Instrument, side: str, metadata: dict
+) -> int | None:
+    """The locate a short sale names, at the door: an id that cannot be one, or a locate of
+    this account for another instrument, is a 400 that stores nothing. Returns the id of the
+    account's locate of this instrument that the order names; None when it names none on
+    record for the account (the gate judges that: `locate_missing`)."""
+    if side != Side.SELL_SHORT:
+        return None
+    try:
+        named = locate_ref(metadata)
+    except ValueError as exc:
+        raise ValidationFailed(details=field_errors(metadata=str(exc))) from None
+    if named is None:
+        return None
+    found = (
+        Locate.objects.filter(pk=named, account=account)
+        .values_list("instrument_id", "instrument__symbol")
+        .first()
+    )
+    if found is None:
+        return None
+    if found[0] != instrument.pk:
+        raise ValidationFailed(
+            "The locate named is for another instrument.",
+            code="locate_instrument_mismatch",
+            details=field_errors(
+                metadata=f"locate_id {named} locates {found[1]}, not {instrument.symbol}."
+            ),
+        )
+    return named
+
+
 def _choice(value: Any, choices, field: str) -> str:
     if value not in choices.values:
         allowed = ", ".join(choices.values)
@@ -490,18 +540,22 @@ def order_create(
     check_duplicate: bool = True,
     checked: bool = False,
     expire_at: datetime | None = None,
+    locate_id: int | None = None,
 ) -> Order:
     """Store an order in its decided status (the gate decides; this records and books it).
 
     `checked`: the fields were validated and the terms checked before (`metadata_checked`,
-    `order_terms_check`, `expire_at_checked`), as the order API does before the gate
-    evaluates; so they are not checked twice. Every other caller leaves it False.
+    `order_terms_check`, `expire_at_checked`, `order_locate_check`), as the order API does
+    before the gate evaluates; so they are not checked twice. Every other caller leaves it False.
 
     `expire_at`: a gtd order's expiry; every order's `expire_at` is set here from its time in
     force (`apps.trading.expiry`).
 
     `market_band_pct`: a market order's protection band, as the gate found it in the price
-    collar rules (kept on the order: its fills are held to the protected price)."""
+    collar rules (kept on the order: its fills are held to the protected price).
+
+    `locate_id`: the account's locate of this instrument that a short sale names (the gate
+    read it); unchecked, it is looked up here."""
     if status not in (OrderStatus.ACCEPTED, OrderStatus.REJECTED, OrderStatus.PENDING_APPROVAL):
         raise ValidationFailed(details=field_errors(status="Not a submission status."))
     if not checked:
@@ -523,6 +577,10 @@ def order_create(
         )
         metadata = metadata_checked(metadata)
         expire_at = expire_at_checked(time_in_force=time_in_force, expire_at=expire_at)
+        if locate_id is None:
+            locate_id = order_locate_check(
+                account=account, instrument=instrument, side=side, metadata=metadata
+            )
     if order_type != OrderType.MARKET:
         market_band_pct = None
     # A market order is valued at its protected price: its notional must fit the columns too.
@@ -544,6 +602,7 @@ def order_create(
         reference_price=reference_price,
         market_band_pct=market_band_pct,
         metadata=metadata or {},
+        locate_id=locate_id,
         checks=checks or [],
         request_digest=request_digest,
         expire_at=order_expire_at(
@@ -553,7 +612,9 @@ def order_create(
             expire_at=expire_at,
         ),
     )
-    clean_or_raise(order, exclude=["account", "instrument", "submitted_by"], constraints=False)
+    clean_or_raise(
+        order, exclude=["account", "instrument", "submitted_by", "locate"], constraints=False
+    )
     duplicate = check_duplicate and (
         Order.objects.filter(account=account, client_order_id=client_order_id).exists()
     )
@@ -682,7 +743,7 @@ def order_fill(
     _daily_add(order.account_id, filled_notional=quantize(quantity * price))
 
     position = _position_for_update(order.account, order.instrument)
-    signed = quantity if order.side == Side.BUY else -quantity
+    signed = signed_quantity(order.side, quantity)
     before_position = PositionState(position.quantity, position.average_cost, position.realised_pnl)
     state = position_after_fill(before_position, signed, price)
     position.quantity = state.quantity
@@ -919,3 +980,64 @@ def order_expire_due(*, now: datetime | None = None, actor=None) -> int:
         except Exception:  # noqa: BLE001 - one order's failure must not stop the others
             logger.exception("order %s could not be expired", pk)
     return expired
+
+
+# --- locates (SEC Reg SHO 203(b)) ---------------------------------------------------------------
+
+
+@transaction.atomic
+def locate_record(
+    *,
+    account: Account,
+    instrument: Instrument,
+    lender: str,
+    reference: str,
+    quantity,
+    expires_at: datetime,
+    actor=None,
+) -> Locate:
+    """Record a locate: `lender` will lend `quantity` shares of the instrument to the account
+    until `expires_at`. Short sales of the instrument on the account may then name it."""
+    errors: dict[str, list[str]] = {}
+    if not account.is_active:
+        errors["account"] = ["Account is not active."]
+    if not instrument.is_active:
+        errors["instrument"] = ["Instrument is not active."]
+    elif instrument.is_derivative:
+        errors["instrument"] = ["Futures and options are written, not borrowed: no locate."]
+    if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
+        errors["expires_at"] = ["A time with a time zone."]
+    elif expires_at <= utcnow():
+        errors["expires_at"] = ["Lies in the past: a locate is recorded before it expires."]
+    try:
+        quantity = to_decimal(quantity, field="quantity", positive=True)
+    except ValidationFailed as exc:
+        errors.update(exc.details)
+    if errors:
+        raise ValidationFailed(details=errors)
+    locate = Locate(
+        account=account,
+        instrument=instrument,
+        lender=(lender or "").strip(),
+        reference=(reference or "").strip(),
+        quantity=quantity,
+        expires_at=expires_at,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    clean_or_raise(locate, exclude=["account", "instrument", "created_by"])
+    locate.save()
+    audit_record(
+        event_type=EventType.LOCATE_RECORDED,
+        actor=actor,
+        object_type="trading.locate",
+        object_id=locate.pk,
+        payload={
+            "account": account.code,
+            "instrument": instrument.symbol,
+            "lender": locate.lender,
+            "reference": locate.reference,
+            "quantity": locate.quantity,
+            "expires_at": locate.expires_at,
+        },
+    )
+    return locate

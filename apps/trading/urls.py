@@ -6,4 +6,5 @@ urlpatterns = [
     path("accounts/", apis.AccountListApi.as_view(), name="account-list"),
     path("instruments/", apis.InstrumentListApi.as_view(), name="instrument-list"),
     path("positions/", apis.PositionListApi.as_view(), name="position-list"),
+    path("locates/", apis.LocateListCreateApi.as_view(), name="locate-list"),
 ]

@@ -163,3 +163,12 @@ def test_bad_history_filters_show_the_page(officer_client, submit_held, query):
 
 def test_a_huge_id_page_is_404(officer_client, db):
     assert officer_client.get(f"/approvals/{10**30}/").status_code == 404
+
+
+def test_a_held_short_sale_shows_its_marking_and_the_short_it_opens(officer_client, submit_held):
+    held = submit_held("short-1", side="sell_short_exempt")
+    page = officer_client.get(f"/approvals/{held['approval']['id']}/").content.decode()
+    assert "Sell short exempt 10 AAPL" in page
+    assert 'class="big">-10</span>' in page  # flat now, short 10 if filled
+    rows = officer_client.get("/approvals/rows/").content.decode()
+    assert "Sell short exempt 10 AAPL" in rows

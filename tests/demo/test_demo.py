@@ -202,3 +202,30 @@ def test_simulate_flow_needs_a_positive_count(db, orders):
     _seed()
     with pytest.raises(CommandError):
         call_command("simulate_flow", "--orders", orders, stdout=StringIO())
+
+
+def test_simulate_flow_marks_sales_as_a_desk_does(db, monkeypatch):
+    """With every market open: sales of shares the account does not hold go out marked short
+    with a locate recorded first, and only the short-sale pattern meets the Reg SHO rules."""
+    from apps.demo.management.commands import simulate_flow
+    from apps.trading.models import Locate
+
+    _seed()
+    monkeypatch.setattr(simulate_flow, "market_is_open", lambda calendar, when: True)
+    monkeypatch.setattr(gate, "market_is_open", lambda calendar, when: True)
+    call_command("simulate_flow", "--orders", "80", "--seed", "3", stdout=StringIO())
+
+    orders = Order.objects.filter(client_order_id__startswith="sim-").select_related("account")
+    refused = sorted(
+        (order.account.code, order.side, check["code"])
+        for order in orders
+        for check in order.checks
+        if check["status"] == "fail" and check["code"] in ("mismarked_short", "locate_missing")
+    )
+    assert refused == [
+        ("ACC-002", "sell", "mismarked_short"),
+        ("ACC-002", "sell_short", "locate_missing"),
+    ]
+    shorts = orders.filter(side="sell_short", locate__isnull=False).select_related("locate")
+    assert shorts.exists() and Locate.objects.count() == shorts.count()
+    assert all(o.locate.instrument_id == o.instrument_id for o in shorts)

@@ -44,3 +44,11 @@ def test_reducing_only_counts_the_working_orders():
     # a short position shrinks with buys
     assert check([ACCOUNT_REDUCING], quantity="10", position="-30")["code"] == ("reduces_position")
     assert check([ACCOUNT_REDUCING], quantity="10", position="0")["status"] == "fail"
+
+
+def test_reducing_only_treats_every_sale_as_a_sale():
+    # A long position shrinks with a sale however it is marked; a short one does not.
+    for side in ("sell", "sell_short", "sell_short_exempt"):
+        assert check([ACCOUNT_REDUCING], side=side, position="100")["code"] == "reduces_position"
+        refused = check([ACCOUNT_REDUCING], side=side, position="-30")
+        assert refused["code"] == "kill_switch_reducing_only", side

@@ -64,9 +64,9 @@ def test_json_has_the_rows_and_the_totals_by_currency(desk, officer):
     assert totals["Traded value EUR"] == "2680"  # 1000 + 1680
     assert totals["Commission EUR"] == "3"
     by_instrument = {r[0]: r for r in body["summary"]["tables"][1]["rows"]}
-    # symbol, currency, fills, bought, sold, value, commission
-    assert by_instrument["AAPL"] == ["AAPL", "USD", 3, "10", "7", "1755", "1.75"]
-    assert by_instrument["SAP"] == ["SAP", "EUR", 2, "5", "8", "2680", "3"]
+    # symbol, currency, fills, bought, sold, of which sold short, value, commission
+    assert by_instrument["AAPL"] == ["AAPL", "USD", 3, "10", "7", "0", "1755", "1.75"]
+    assert by_instrument["SAP"] == ["SAP", "EUR", 2, "5", "8", "0", "2680", "3"]
 
 
 def test_a_day_without_fills_is_an_empty_report(desk, officer):

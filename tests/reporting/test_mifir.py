@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -9,12 +10,13 @@ from lxml import etree
 
 from apps.core.errors import Conflict
 from apps.rbac.roles import Role
-from apps.reporting.builders.mifir import NS_BIZ, NS_HDR, NS_TX, tx_id
+from apps.reporting.builders.mifir import NS_BIZ, NS_HDR, NS_TX, short_selling_indicator, tx_id
 from apps.reporting.models import RegulatoryReport
 from apps.reporting.schemas import mifir_errors, schemas_present
 from apps.reporting.services import report_generate, report_status_set
 from tests.reporting.factories import DAY, at, book_fill
 from tests.reporting.helpers import content, csv_rows
+from tests.trading.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 SCHEMAS = settings.MIFIR_SCHEMA_DIR
@@ -166,3 +168,77 @@ def test_a_rerun_refuses_to_read_an_altered_submitted_version(desk, officer):
         generate(officer)
     assert refused.value.code == "report_integrity_failed"
     assert RegulatoryReport.objects.count() == 1
+
+
+# --- the short-selling indicator (RTS 22 field 62) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("side", "asset_class", "held", "expected"),
+    [
+        ("buy", "equity", "0", ""),
+        ("sell", "equity", "10", "SELL"),
+        ("sell", "equity", "9", "SESH"),  # marked long, but it went short
+        ("sell_short", "equity", "0", "SESH"),
+        ("sell_short", "etf", "100", "SESH"),  # the marking says short
+        ("sell_short_exempt", "equity", "0", "SSEX"),
+        ("sell_short", "crypto", "0", ""),  # not a share: the field is left out
+        ("sell", "future", "0", ""),
+    ],
+)
+def test_the_indicator_of_each_side(side, asset_class, held, expected):
+    indicator = short_selling_indicator(side, asset_class, Decimal(held), Decimal("10"))
+    assert indicator == expected
+
+
+def test_short_sales_are_reported_by_their_side(desk, officer, tmp_path):
+    # ACC-T2 (its own LEI, so the seller) is short 3 SAP after the desk's day.
+    t2, sap = desk["t2"], desk["sap"]
+    for n, (side, quantity) in enumerate(
+        [("sell_short", "2"), ("sell_short_exempt", "1"), ("buy", "10"), ("sell", "4")]
+    ):
+        book_fill(
+            account=t2,
+            instrument=sap,
+            side=side,
+            quantity=quantity,
+            price="205",
+            venue="XETR",
+            executed_at=at(DAY, f"17:0{n}"),
+        )
+    rows = csv_rows(generate(officer, "csv"), officer)
+    assert [r["short_selling"] for r in rows[-4:]] == ["SESH", "SSEX", "", "SELL"]
+    assert [r["seller"] for r in rows[-4:]] == ["5493001KJTIIGC8Y1R12"] * 2 + ["XETR"] + [
+        "5493001KJTIIGC8Y1R12"
+    ]
+    report = generate(officer)
+    assert report.summary["totals"]["Short sales"] == 3  # fill 2, and the two marked short
+    assert report.summary["totals"]["Short sales exempt"] == 1
+    if schemas_present(SCHEMAS):
+        path = tmp_path / "short.xml"
+        path.write_bytes(content(report, officer))
+        assert mifir_errors(str(path), SCHEMAS) == []
+        indicators = etree.parse(str(path)).findall(".//t:AddtlAttrbts/t:ShrtSellgInd", NS)
+        assert [i.text for i in indicators][-3:] == ["SESH", "SSEX", "SELL"]
+
+
+def test_the_indicator_is_judged_for_the_entity_reported_as_seller(desk, officer):
+    """ACC-T1 and ACC-T3 have no LEI of their own: the firm is the seller of their sales, so a
+    long sale is judged on what the firm holds in both (T1 holds 5 AAPL). ACC-T4 has its own
+    LEI: its sale is judged on its own position, none."""
+    t3 = AccountFactory(code="ACC-T3")
+    t4 = AccountFactory(code="ACC-T4", lei="529900T8BM49AURSDO55")
+    for account, hhmm in ((t3, "17:00"), (t4, "17:01")):
+        book_fill(
+            account=account,
+            instrument=desk["aapl"],
+            side="sell",
+            quantity="3",
+            price="105",
+            executed_at=at(DAY, hhmm),
+        )
+    rows = csv_rows(generate(officer, "csv"), officer)
+    assert [(r["account"], r["seller"], r["short_selling"]) for r in rows[-2:]] == [
+        ("ACC-T3", settings.REPORTING_FIRM_LEI, "SELL"),
+        ("ACC-T4", "529900T8BM49AURSDO55", "SESH"),
+    ]

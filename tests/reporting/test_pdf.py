@@ -42,7 +42,7 @@ def test_daily_trading_pdf_holds_the_totals(desk, officer):
     assert "Traded value EUR 2680" in text
     assert "Commission USD 1.75" in text
     assert "Fills by venue" in text  # the chart's title
-    assert "AAPL USD 3 10 7 1755 1.75" in text  # the by-instrument table
+    assert "AAPL USD 3 10 7 0 1755 1.75" in text  # the by-instrument table
 
 
 def test_every_page_has_number_time_and_seal(desk, officer):

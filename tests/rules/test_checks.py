@@ -7,7 +7,13 @@ from decimal import Decimal as D
 import pytest
 
 from apps.rules.checks import REGISTRY
-from apps.rules.checks.base import CheckContext, InstrumentInfo, OrderIntent, ParameterError
+from apps.rules.checks.base import (
+    CheckContext,
+    InstrumentInfo,
+    LocateInfo,
+    OrderIntent,
+    ParameterError,
+)
 from apps.rules.models import RuleType
 
 NOW = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)
@@ -77,6 +83,9 @@ def test_every_rule_type_has_a_module(rule_type):
 # --- one passing and at least one failing case per rule type ----------------------------------
 
 OTHERS = {"exposure_by_instrument": {2: D("9000"), 3: D("10000")}}
+# A short sale of the 100 AAPL naming locate 7: 500 located, 300 used by other short sales.
+LOCATE = LocateInfo(7, 1, "Prime Lending", D("500"), D("300"), NOW + timedelta(hours=6))
+SHORT = {"side": "sell_short", "metadata": {"locate_id": 7}, "locate": LOCATE}
 
 PASSING = [
     ("restricted_list", {}, {}),
@@ -120,6 +129,11 @@ PASSING = [
         {"max_risk_score": "0.9", "require_review_flag_above_score": "0.3"},
         {"metadata": {"signal_id": "s", "risk_score": "0.42", "reviewed": True}},
     ),
+    ("short_sale", {}, SHORT),
+    ("short_sale", {}, {**SHORT, "metadata": {"locate_id": "7"}}),  # its digits as a string
+    ("short_sale", {}, {**SHORT, "quantity": D("200")}),  # exactly what is left
+    ("sale_marking", {}, {"side": "sell", "position": D("100")}),  # all of it
+    ("sale_marking", {}, {"side": "sell", "position": D("250"), "working_sell": D("150")}),
 ]
 
 FAILING = [
@@ -322,6 +336,26 @@ FAILING = [
         {"require_review_flag_above_score": "0.3"},
         {"metadata": {"signal_id": "s", "risk_score": "0.42", "reviewed": "yes"}},
         "review_required",
+    ),
+    ("short_sale", {}, {**SHORT, "metadata": {}}, "locate_missing"),
+    ("short_sale", {}, {**SHORT, "metadata": {"locate_id": "seven"}}, "locate_missing"),
+    ("short_sale", {}, {**SHORT, "locate": None}, "locate_missing"),  # not the account's
+    ("short_sale", {}, {**SHORT, "metadata": {"locate_id": 8}}, "locate_missing"),
+    (
+        "short_sale",
+        {},
+        {**SHORT, "locate": replace(LOCATE, expires_at=NOW)},
+        "locate_missing",
+    ),
+    ("short_sale", {}, {**SHORT, "locate": replace(LOCATE, instrument_id=2)}, "locate_missing"),
+    ("short_sale", {}, {**SHORT, "quantity": D("201")}, "locate_missing"),  # 200 left
+    ("sale_marking", {}, {"side": "sell"}, "mismarked_short"),  # holds nothing
+    ("sale_marking", {}, {"side": "sell", "position": D("-50")}, "mismarked_short"),
+    (
+        "sale_marking",
+        {},
+        {"side": "sell", "position": D("150"), "working_sell": D("100")},
+        "mismarked_short",
     ),
 ]
 
@@ -649,3 +683,75 @@ def test_restricted_list_message_ends_with_one_full_stop():
     entries = [{"kind": "issuer", "target": "SAP SE", "reason": "Pending acquisition."}]
     outcome = run("restricted_list", {}, restrictions=entries)
     assert outcome.message.endswith(": Pending acquisition.")
+
+
+# --- short sales (Reg SHO) --------------------------------------------------------------------
+
+
+def test_a_short_sale_marked_exempt_needs_no_locate_and_says_so():
+    outcome = run("short_sale", {}, side="sell_short_exempt", metadata={}, locate=None)
+    assert outcome.passed and not outcome.skipped
+    assert outcome.code == "short_sale_exempt"
+    assert "exempt" in outcome.message
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"side": "buy"},
+        {"side": "sell"},
+        {"side": "sell_short", "asset_class": "crypto", "mic": "XOFF"},
+        {"side": "sell_short", "asset_class": "future", "mic": "XCME"},
+        # A German share on Xetra in euros: Reg SHO's locate is not asked for.
+        {"side": "sell_short", "mic": "XETR", "currency": "EUR"},
+    ],
+)
+def test_the_locate_is_only_asked_of_short_sales_of_us_equities(overrides):
+    outcome = run("short_sale", {}, metadata={}, **overrides)
+    assert outcome.passed and outcome.skipped
+
+
+@pytest.mark.parametrize(
+    ("asset_class", "mic", "currency"),
+    [("equity", "XNYS", "USD"), ("etf", "ARCX", "USD"), ("equity", "XLON", "USD")],
+)
+def test_a_us_equity_is_listed_in_the_us_or_quoted_in_dollars(asset_class, mic, currency):
+    outcome = run(
+        "short_sale",
+        {},
+        side="sell_short",
+        metadata={},
+        asset_class=asset_class,
+        mic=mic,
+        currency=currency,
+    )
+    assert outcome.code == "locate_missing"
+
+
+def test_a_short_sale_names_what_its_locate_has_left():
+    outcome = run("short_sale", {}, **SHORT, quantity=D("250"))
+    assert (outcome.observed, outcome.threshold) == ("250", "200")
+    assert "200 of 500 AAPL left" in outcome.message and "Prime Lending" in outcome.message
+
+
+def test_sale_marking_leaves_short_sales_buys_and_other_asset_classes_alone():
+    for side in ("buy", "sell_short", "sell_short_exempt"):
+        assert run("sale_marking", {}, side=side).skipped
+    # A future sold to open a short position is not a short sale.
+    assert run("sale_marking", {}, side="sell", asset_class="future").skipped
+    judged = run("sale_marking", {"asset_classes": ["future"]}, side="sell", asset_class="future")
+    assert judged.code == "mismarked_short"
+
+
+def test_sale_marking_says_what_the_account_holds():
+    outcome = run("sale_marking", {}, side="sell", position=D("150"), working_sell=D("100"))
+    assert (outcome.observed, outcome.threshold) == ("100", "50")
+    assert "holds 50 AAPL" in outcome.message and "sell_short" in outcome.message
+
+
+@pytest.mark.parametrize(
+    "params", [{"asset_classes": ["equity", "shares"]}, {"asset_classes": []}, {"x": 1}]
+)
+def test_sale_marking_parameters_are_checked(params):
+    with pytest.raises(ParameterError):
+        REGISTRY["sale_marking"].validate(params)

@@ -195,6 +195,14 @@ def test_a_drop_copy_is_kept_and_reconciled(api_client_for, desk):
     assert alert.detector == "gate_reconciliation" and alert.evidence["executions"] == [body["id"]]
 
 
+def test_a_drop_copy_of_a_short_sale_keeps_its_marking(api_client_for, desk):
+    response = api_client_for(Role.TRADER).post(
+        EXECUTIONS, drop_copy(side="sell_short_exempt"), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert ExecutionReport.objects.get().side == "sell_short_exempt"
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

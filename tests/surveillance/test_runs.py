@@ -217,3 +217,28 @@ def test_drop_copies_reconciled_against_the_gate(desk):
     kinds = sorted(a.evidence["details"]["finding"] for a in Alert.objects.all())
     assert kinds == ["overfill", "risk_override"]
     assert all(a.severity == "critical" for a in Alert.objects.all())
+
+
+@pytest.mark.django_db
+def test_a_sale_is_a_sale_however_it_is_marked(desk):
+    """Detectors compare directions: a long sale and a short sale are the same side."""
+    detector_configs_ensure()
+    DetectorConfig.objects.filter(detector="concentration").update(enabled=False)
+    # Look-alike: two sales by one owner seconds apart, one marked short: no wash trade.
+    desk.trade(desk.a1, "sell", "10")
+    desk.trade(desk.a2, "sell_short", "10")
+    desk.trade(desk.a2, "sell_short_exempt", "10")
+    call_command("run_surveillance")
+    assert not Alert.objects.exists()
+    # A buy against the short sale is one.
+    desk.trade(desk.a1, "buy", "10")
+    call_command("run_surveillance")
+    assert list(Alert.objects.values_list("detector", flat=True)) == ["wash_trade"]
+    # Layering: bids stacked by ACC-B, a short sale executed into them, the bids pulled.
+    bids = [desk.order(desk.b, "buy", "5", p, desk.msft) for p in ("399", "398", "397")]
+    desk.trade(desk.b, "sell_short", "5", "401", desk.msft)
+    for bid in bids:
+        desk.cancel(bid)
+    call_command("run_surveillance")
+    layering = Alert.objects.get(detector="layering")
+    assert "sell execution" in layering.title and "3 buy orders" in layering.title

@@ -14,8 +14,8 @@ from apps.audit.models import AuditEvent
 from apps.core.time import rfc3339, utcnow
 from apps.rbac.roles import Role
 from apps.surveillance.models import ExecutionReport
-from apps.trading.models import Fill, Order, Position, WorkingExposure
-from apps.trading.pricing import fill_price_within, is_sell, protected_price
+from apps.trading.models import Fill, Order, Position, WorkingExposure, is_sell
+from apps.trading.pricing import fill_price_within, protected_price
 from apps.trading.venues import venue_problem
 from tests.rules.factories import make_rule, order_body
 from tests.trading.factories import InstrumentFactory, ReferencePriceFactory

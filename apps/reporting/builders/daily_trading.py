@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from apps.core.types import decimal_str, quantize
 from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table
-from apps.trading.models import Fill
+from apps.trading.models import SHORT_SIDES, Fill, is_sell
 
 ZERO = Decimal("0")
 
@@ -37,9 +37,10 @@ class DailyTradingBuilder(ReportBuilder):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         # per currency: [fills, value, commission]; per (symbol, currency): [fills, bought,
-        # sold, value, commission]; per venue: [fills, value by currency]
+        # sold (short sales too), of which short, value, commission]; per venue: [fills, value
+        # by currency]
         self._currency = defaultdict(lambda: [0, ZERO, ZERO])
-        self._instrument = defaultdict(lambda: [0, ZERO, ZERO, ZERO, ZERO])
+        self._instrument = defaultdict(lambda: [0, ZERO, ZERO, ZERO, ZERO, ZERO])
         self._venue = defaultdict(lambda: [0, defaultdict(lambda: ZERO)])
 
     def fetch(self):
@@ -87,9 +88,11 @@ class DailyTradingBuilder(ReportBuilder):
         totals[2] += commission
         per = self._instrument[(symbol, currency)]
         per[0] += 1
-        per[1 if side == "buy" else 2] += quantity
-        per[3] += value
-        per[4] += commission
+        per[2 if is_sell(side) else 1] += quantity
+        if side in SHORT_SIDES:
+            per[3] += quantity
+        per[4] += value
+        per[5] += commission
         at_venue = self._venue[venue]
         at_venue[0] += 1
         at_venue[1][currency] += value
@@ -102,7 +105,16 @@ class DailyTradingBuilder(ReportBuilder):
             totals.append((f"Commission {currency}", commission))
         by_instrument = Table(
             "By instrument",
-            ["Instrument", "Currency", "Fills", "Bought", "Sold", "Value", "Commission"],
+            [
+                "Instrument",
+                "Currency",
+                "Fills",
+                "Bought",
+                "Sold",
+                "Sold short",
+                "Value",
+                "Commission",
+            ],
             [
                 [symbol, currency, *values]
                 for (symbol, currency), values in sorted(self._instrument.items())

@@ -4,6 +4,10 @@
 `FinInstrmRptgTxRpt` document (auth.016) with one `Tx/New` per fill, the firm dealing on own
 account (DEAL), and a `Tx/Cxl` for each transaction of an earlier submitted version that is no
 longer reported. The XML is written one transaction at a time, the CSV carries the same rows.
+
+The seller of a sale is the account when it has an LEI of its own, else the firm. The
+short-selling indicator (field 62, `ShrtSellgInd`) is judged for that seller
+(`short_selling_indicator`).
 """
 
 import io
@@ -25,7 +29,7 @@ from apps.reporting.builders.base import (
     Summary,
     Table,
 )
-from apps.trading.models import AssetClass, Fill
+from apps.trading.models import Account, AssetClass, Fill, Side, is_sell, signed_quantity
 
 NS_BIZ = "urn:iso:std:iso:20022:tech:xsd:head.003.001.01"
 NS_HDR = "urn:iso:std:iso:20022:tech:xsd:head.001.001.01"
@@ -35,6 +39,26 @@ ZERO = Decimal("0")
 # The short-selling flag applies to sales of shares (and sovereign debt, not traded here).
 SHORT_SELLING_CLASSES = {AssetClass.EQUITY, AssetClass.ETF}
 NEW, CANCEL = "NEWT", "CANC"
+# RTS 22 field 62: short sale with no exemption, with an exemption, no short sale (UNDI,
+# information not available, is never needed: the side and the book always answer).
+SESH, SSEX, SELL = "SESH", "SSEX", "SELL"
+
+
+def short_selling_indicator(side: str, asset_class: str, held: Decimal, quantity: Decimal) -> str:
+    """Field 62 of a sale, judged for the entity reported as seller, whose position before
+    the sale was `held`; "" for a buy and outside shares and ETFs.
+
+    The side says it: `sell_short` is SESH, `sell_short_exempt` SSEX. A `sell` (a long sale)
+    is SELL when the seller held what it sold, and SESH when it did not: a sale marked long
+    that went short (booked where the `sale_marking` rule did not stop it) is still a short
+    sale, and no exemption was claimed for it."""
+    if not is_sell(side) or asset_class not in SHORT_SELLING_CLASSES:
+        return ""
+    if side == Side.SELL_SHORT_EXEMPT:
+        return SSEX
+    if side == Side.SELL_SHORT:
+        return SESH
+    return SELL if held >= quantity else SESH
 
 
 def tx_id(fill_id: int) -> str:
@@ -98,12 +122,13 @@ class MifirTransactionsBuilder(ReportBuilder):
         self._actions = defaultdict(int)
         self._venues = defaultdict(int)
         self._short = 0
+        self._exempt = 0
         self._algo = 0
 
     # --- rows ---------------------------------------------------------------------------------
 
     def _opening_positions(self) -> dict[tuple[int, int], Decimal]:
-        """Net quantity per (account, instrument) before the period, for the short-sale flag."""
+        """Net quantity per (account, instrument) before the period."""
         signed = Case(
             When(order__side="buy", then=F("quantity")),
             default=-F("quantity"),
@@ -120,7 +145,13 @@ class MifirTransactionsBuilder(ReportBuilder):
     def fetch(self):
         for cancel in self.cancel_tx_ids:
             yield (CANCEL, cancel, self.lei, self.lei, *[""] * (len(self.columns) - 4))
-        positions = defaultdict(lambda: ZERO, self._opening_positions())
+        # Each seller's position per instrument: (account id, instrument id) for an account
+        # with its own LEI, (None, instrument id) for the firm and the accounts it reports as
+        # itself, summed (the short-sale flag is the seller's).
+        as_firm = set(Account.objects.filter(lei="").values_list("pk", flat=True))
+        positions = defaultdict(lambda: ZERO)
+        for (account_id, instrument_id), net in self._opening_positions().items():
+            positions[(None if account_id in as_firm else account_id, instrument_id)] += net
         fills = (
             Fill.objects.filter(
                 executed_at__gte=self.period.start_at, executed_at__lt=self.period.end_at
@@ -165,12 +196,12 @@ class MifirTransactionsBuilder(ReportBuilder):
             currency,
             asset_class,
         ) in fills.iterator(chunk_size=CHUNK):
-            key = (account_id, instrument_id)
+            key = (account_id if account_lei else None, instrument_id)
             before = positions[key]
-            positions[key] = before + (quantity if side == "buy" else -quantity)
+            positions[key] = before + signed_quantity(side, quantity)
             us = ("LEI", account_lei or self.lei)
             venue_party = ("MIC", venue)
-            buyer, seller = (us, venue_party) if side == "buy" else (venue_party, us)
+            buyer, seller = (venue_party, us) if is_sell(side) else (us, venue_party)
             metadata = metadata if isinstance(metadata, dict) else {}
             if metadata.get("decision_source") == "algo":
                 decision = ("algo", algo_id(str(metadata.get("strategy", ""))))
@@ -179,9 +210,7 @@ class MifirTransactionsBuilder(ReportBuilder):
                 decision = execution = ("person", person_id(username))
             else:
                 decision, execution = ("", ""), ("client", "NORE")
-            short = ""
-            if side == "sell" and asset_class in SHORT_SELLING_CLASSES:
-                short = "SELL" if before >= quantity else "SESH"
+            short = short_selling_indicator(side, asset_class, before, quantity)
             yield (
                 NEW,
                 tx_id(pk),
@@ -209,7 +238,8 @@ class MifirTransactionsBuilder(ReportBuilder):
         self._actions[row[0]] += 1
         if row[0] == NEW:
             self._venues[row[13]] += 1
-            self._short += row[20] == "SESH"
+            self._short += row[20] in (SESH, SSEX)
+            self._exempt += row[20] == SSEX
             self._algo += row[18] == "algo"
 
     def summary(self) -> Summary:
@@ -217,6 +247,7 @@ class MifirTransactionsBuilder(ReportBuilder):
             ("Transactions (New)", self._actions[NEW]),
             ("Cancellations (Cxl)", self._actions[CANCEL]),
             ("Short sales", self._short),
+            ("Short sales exempt", self._exempt),
             ("Executed by an algorithm", self._algo),
             ("Executing entity LEI", self.lei),
         ]

@@ -19,7 +19,14 @@ from apps.reporting.builders.base import (
     Summary,
     Table,
 )
-from apps.trading.models import Account, DailyPrice, Fill, Instrument, ReferencePrice
+from apps.trading.models import (
+    Account,
+    DailyPrice,
+    Fill,
+    Instrument,
+    ReferencePrice,
+    signed_quantity,
+)
 from apps.trading.services import PositionState, position_after_fill
 
 ZERO = Decimal("0")
@@ -81,7 +88,7 @@ class PositionsBuilder(ReportBuilder):
                 if key is not None and state.quantity:
                     yield self._row(key, state, last_price, accounts, instruments)
                 key, state = (account_id, instrument_id), FLAT
-            signed = quantity if side == "buy" else -quantity
+            signed = signed_quantity(side, quantity)
             state = position_after_fill(state, signed, price)
             last_price = price
         if key is not None and state.quantity:

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from apps.trading.models import is_sell
 from apps.trading.pricing import valuation_price
 
 ZERO = Decimal("0")
@@ -43,7 +44,7 @@ class OrderIntent:
     account_id: int
     account_code: str
     instrument: InstrumentInfo
-    side: str  # buy / sell
+    side: str  # buy / sell / sell_short / sell_short_exempt
     order_type: str  # market / limit
     quantity: Decimal
     limit_price: Decimal | None
@@ -55,7 +56,23 @@ class OrderIntent:
 
     @property
     def signed_quantity(self) -> Decimal:
-        return self.quantity if self.side == "buy" else -self.quantity
+        return -self.quantity if is_sell(self.side) else self.quantity
+
+
+@dataclass(frozen=True)
+class LocateInfo:
+    """The account's locate that a short sale names (`metadata.locate_id`)."""
+
+    id: int
+    instrument_id: int
+    lender: str
+    quantity: Decimal
+    used: Decimal  # by the other short sales that name it (`apps.trading.models.locate_used`)
+    expires_at: datetime
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.used
 
 
 @dataclass
@@ -85,6 +102,8 @@ class CheckContext:
     restrictions: list[dict[str, Any]] = field(default_factory=list)
     # kill switches in force on this order: (scope, target, state, reason), oldest first
     kill_switches: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # the account's locate a short sale names, if it is on record
+    locate: LocateInfo | None = None
     # lazy lookups (one query when a rule asks)
     duplicate_within: Callable[[int], bool] = lambda seconds: False
     is_open: Callable[[str, datetime], bool | None] = lambda calendar, when: None
@@ -114,9 +133,9 @@ class CheckContext:
     @property
     def projected_position(self) -> Decimal:
         """Worst case after this order: the position plus every open order on its side."""
-        if self.order.side == "buy":
-            return self.position + self.working_buy + self.order.quantity
-        return self.position - self.working_sell - self.order.quantity
+        if is_sell(self.order.side):
+            return self.position - self.working_sell - self.order.quantity
+        return self.position + self.working_buy + self.order.quantity
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from apps.rules.checks.base import (
     one_or_more_limits,
     passed,
 )
+from apps.trading.models import is_sell, side_direction
 
 LIMITS = ("max_quantity", "max_notional")
 
@@ -26,17 +27,18 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     if "max_quantity" in params:
         limit = Decimal(params["max_quantity"])
         # Working orders are assumed to fill: the cap holds even if they all do.
-        working = ctx.working_buy if order.side == "buy" else ctx.working_sell
+        working = ctx.working_sell if is_sell(order.side) else ctx.working_buy
+        way = side_direction(order.side)
         qty = ctx.today_filled_quantity + working + order.quantity
         if qty > limit:
             return failed(
                 "daily_volume_quantity",
-                f"Today's {order.side} volume in {symbol} would reach {fmt(qty)}, above the cap "
+                f"Today's {way} volume in {symbol} would reach {fmt(qty)}, above the cap "
                 f"{fmt(limit)}.",
                 fmt(qty),
                 fmt(limit),
             )
-        notes.append(f"{order.side} volume {fmt(qty)} within {fmt(limit)}")
+        notes.append(f"{way} volume {fmt(qty)} within {fmt(limit)}")
         observed, threshold = fmt(qty), fmt(limit)
     if "max_notional" in params:
         limit = Decimal(params["max_notional"])

@@ -19,7 +19,13 @@ canceled. Mixed in are the breaches and patterns the controls and surveillance e
   (the two accounts share a beneficial owner);
 - layering: several orders stacked on one side, a small fill on the other, the stack canceled;
 - spoofing: small bids, then one fifty times their size pulled at once, unfilled, while a
-  small sell on the other side fills.
+  small sell on the other side fills;
+- short sales (Reg SHO): a sale marked long of shares the account does not hold
+  (mismarked_short) and a short sale of a US equity without a locate (locate_missing).
+
+Everyday sales of shares and ETFs are marked as a desk marks them: `sell` when the account
+holds what it sells (less its open sells), else `sell_short`, with a locate from the demo
+lender recorded first for a US equity.
 
 Then compliance works the queue: of the run's held orders, "compliance" approves the first and
 "compliance2" denies the second (each re-checked and audited like a decision on the page); the
@@ -32,8 +38,8 @@ minutes, about 100 orders a minute per account.
 The same --seed gives the same flow from the same database state (a run long enough to wait for
 a throttle may pick other accounts). Every run has its own run id
 in the client order ids and exec ids, so runs never collide. Nothing is created but orders,
-fills, cancels (and, when a reference price has grown too old for the collar, a fresh tick at
-the same price, as a market-data feed would send).
+fills, cancels, the locates of the short sales (and, when a reference price has grown too old
+for the collar, a fresh tick at the same price, as a market-data feed would send).
 """
 
 import random
@@ -55,9 +61,24 @@ from apps.core.time import utcnow
 from apps.core.types import decimal_str
 from apps.rules import gate
 from apps.rules.models import ComplianceRule, RestrictedListEntry, RuleStatus, RuleType
-from apps.trading.models import Account, Instrument, Liquidity, Order, OrderStatus
+from apps.trading.models import (
+    EQUITY_CLASSES,
+    Account,
+    Instrument,
+    Liquidity,
+    Order,
+    OrderStatus,
+    Position,
+    Side,
+    WorkingExposure,
+)
 from apps.trading.selectors import instrument_latest_price
-from apps.trading.services import order_cancel, order_fill, reference_price_record
+from apps.trading.services import (
+    locate_record,
+    order_cancel,
+    order_fill,
+    reference_price_record,
+)
 
 TRADERS = ("trader", "trader2")
 OFFICERS = ("compliance", "compliance2")
@@ -93,7 +114,9 @@ PATTERNS = {
     "wash": 4,
     "layering": 6,
     "spoofing": 11,
+    "short_sale": 2,
 }
+DEMO_LENDER = "Demo Prime Brokerage, securities lending"
 
 
 @dataclass
@@ -384,14 +407,44 @@ class Command(BaseCommand):
             low, high = DESKS[code][2]
             price = self._near(instrument)
             quantity = self._quantity(instrument, self.rng.uniform(low, high), price)
-            side = "buy" if self.rng.random() < 0.55 else "sell"
             manual = self.rng.random() < 0.15  # typed at the desk: no signal id (a warning)
-            order = self._submit(
-                code, instrument, side, quantity, price, metadata=self._metadata(manual)
-            )
+            metadata = self._metadata(manual)
+            side = Side.BUY
+            if self.rng.random() >= 0.55:
+                side = self._sale_side(code, instrument, quantity, metadata)
+            order = self._submit(code, instrument, side, quantity, price, metadata=metadata)
             if order is not None and order.status == OrderStatus.ACCEPTED:
                 orders.append(order)
         return orders
+
+    def _held(self, code: str, instrument: Instrument) -> Decimal:
+        """What the account holds of the instrument and is not already selling."""
+        key = {"account__code": code, "instrument": instrument}
+        position = Position.objects.filter(**key).values_list("quantity", flat=True).first()
+        selling = (
+            WorkingExposure.objects.filter(**key).values_list("sell_quantity", flat=True).first()
+        )
+        return (position or Decimal(0)) - (selling or Decimal(0))
+
+    def _sale_side(self, code: str, instrument: Instrument, quantity: Decimal, metadata) -> str:
+        """How the desk marks a sale (Reg SHO 200(g)): long when the account holds what it
+        sells; short otherwise, naming a locate it records first for a US equity."""
+        if instrument.asset_class not in EQUITY_CLASSES:
+            return Side.SELL
+        if self._held(code, instrument) >= quantity:
+            return Side.SELL
+        if instrument.is_us_equity:
+            locate = locate_record(
+                account=self.accounts[code],
+                instrument=instrument,
+                lender=DEMO_LENDER,
+                reference=f"LOC-{self.run_id}-{self.seq + 1:05d}",
+                quantity=quantity,
+                expires_at=utcnow() + timedelta(hours=8),
+                actor=self.users[DESKS[code][0]],
+            )
+            metadata["locate_id"] = locate.pk
+        return Side.SELL_SHORT
 
     def _lifecycle(self, orders: list[Order]) -> None:
         """Fill about half the accepted orders (a third of those in part), cancel some more."""
@@ -595,6 +648,23 @@ class Command(BaseCommand):
             self._fill(sell, quantity, price)
         if big is not None and big.status == OrderStatus.ACCEPTED:
             self._cancel(big, "Withdrawn.")
+        return sent
+
+    def _pattern_short_sale(self) -> int:
+        """A sale marked long of shares the account does not hold (mismarked), and a short
+        sale of a US equity that names no locate."""
+        shares = [i for i in self.listed if i.is_us_equity]
+        if not shares or "ACC-002" not in self.accounts:
+            return 0
+        instrument = self.rng.choice(shares)
+        price = self._near(instrument)
+        quantity = self._quantity(instrument, 20_000, price)
+        held = max(self._held("ACC-002", instrument), Decimal(0))
+        sent = 0
+        for side, size in ((Side.SELL, held + quantity), (Side.SELL_SHORT, quantity)):
+            if self._left() > 0:
+                self._submit("ACC-002", instrument, side, size, price)
+                sent += 1
         return sent
 
     # --- summary -------------------------------------------------------------------------------

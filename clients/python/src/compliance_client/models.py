@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-SIDES = ("buy", "sell")
+SIDES = ("buy", "sell", "sell_short", "sell_short_exempt")
 ORDER_TYPES = ("limit", "market")
 # day: until its venue's session close; ioc/fok: expired just after the gate when unfilled;
 # gtd: until its `expire_at`; gtc: until canceled.
