@@ -10,12 +10,12 @@ from apps.core.sql import Statement
 from apps.killswitch.models import KillSwitch
 from apps.rules.models import RestrictedListEntry, RuleSetVersion
 from apps.trading.models import (
+    WORKING_STATUSES,
     Account,
     AccountDailyActivity,
     Fill,
     Instrument,
     Order,
-    OrderStatus,
     Position,
     ReferencePrice,
     WorkingExposure,
@@ -28,6 +28,7 @@ _T = {m: sql.quote(m._meta.db_table) for m in (
 )}  # fmt: skip
 
 PRICE = _f(ReferencePrice, "price")
+_WORKING = sorted(s.value for s in WORKING_STATUSES)
 _LATEST_PRICE = (
     f"SELECT r.price FROM {_T[ReferencePrice]} r WHERE r.instrument_id = p.instrument_id"
     " ORDER BY r.as_of DESC, r.id DESC LIMIT 1"
@@ -119,12 +120,14 @@ def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) 
 def latest_duplicate(
     *, account_id, instrument_id, side, quantity, limit_price, since, exclude_id=None
 ) -> Statement:
-    """When the latest non-rejected order of the account with the same instrument, side,
-    quantity and price was created, if since `since`."""
+    """When the latest working order (accepted, partially filled, held) of the account with
+    the same instrument, side, quantity and price was created, if since `since`. A filled or
+    canceled one is not a duplicate's original: an algorithm slicing a parent order sends the
+    next child of the same size once the previous one has filled."""
     order = _f(Order, "quantity")
     where = (
         "account_id = %s AND instrument_id = %s AND side = %s AND quantity = %s"
-        " AND created_at >= %s AND status <> %s"
+        f" AND created_at >= %s AND status IN ({', '.join(['%s'] * len(_WORKING))})"
     )
     params = [
         account_id,
@@ -132,7 +135,7 @@ def latest_duplicate(
         side,
         order.get_db_prep_save(quantity, sql.connection),
         sql.param_datetime(since),
-        OrderStatus.REJECTED.value,
+        *_WORKING,
     ]
     if limit_price is None:
         where += " AND limit_price IS NULL"
