@@ -38,6 +38,8 @@ class RuleType(models.TextChoices):
     CREDIT_LIMIT = "credit_limit", "Credit limit"
     APPROVAL_THRESHOLD = "approval_threshold", "Approval threshold"
     DECISION_PROVENANCE = "decision_provenance", "Decision provenance"
+    MESSAGE_RATE = "message_rate", "Message rate (new orders, amendments, cancels)"
+    SELF_TRADE = "self_trade", "Self-trade and same-owner cross"
 
 
 class PortfolioRuleType(models.TextChoices):
