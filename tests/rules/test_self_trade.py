@@ -2,13 +2,12 @@
 the crosses that must be stopped, naming the order, and the look-alikes that must pass."""
 
 import pytest
-from django.utils import timezone
 
 from apps.rbac.roles import Role
 from apps.rules import gate
 from apps.rules.models import ComplianceRule
 from apps.trading.models import Order
-from tests.rules.factories import make_rule, order_body
+from tests.rules.factories import make_rule, order_body, report_fill
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
 
 URL = "/api/v1/orders/"
@@ -132,19 +131,7 @@ def test_another_owners_working_sell_is_not_a_self_trade(trader):
 
 def test_a_filled_opposite_order_crosses_nothing(trader):
     sell = resting_sell(trader)
-    fill = trader.post(
-        f"{URL}{sell['id']}/fills/",
-        {
-            "exec_id": "x-1",
-            "quantity": "10",
-            "price": "100",
-            "venue": "XNYS",
-            "executed_at": timezone.now().isoformat(),
-            "liquidity": "added",
-        },
-        format="json",
-    )
-    assert fill.json()["order"]["status"] == "filled"
+    assert report_fill(trader, sell["id"])["order"]["status"] == "filled"
     assert send(trader, "buy-1", limit_price="100")["status"] == "accepted"
 
 

@@ -224,6 +224,13 @@ def int_param(
     return value
 
 
+def bool_param(params: dict, name: str, *, default: bool) -> bool:
+    value = params.get(name, default)
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name} must be true or false")
+    return value
+
+
 def str_list_param(params: dict, name: str, *, default=None) -> list[str]:
     raw = params.get(name, default)
     if raw is None:

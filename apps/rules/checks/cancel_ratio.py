@@ -11,7 +11,7 @@ from decimal import ROUND_UP, Decimal
 from apps.rules.checks.base import (
     CheckContext,
     Outcome,
-    ParameterError,
+    bool_param,
     decimal_param,
     failed,
     fmt,
@@ -27,9 +27,7 @@ def validate(params: dict) -> dict:
     ratio = decimal_param(params, "max_ratio", default="0.95", minimum=Decimal(0))
     # At least one order, so that the ratio is always defined once it is judged.
     count = int_param(params, "min_orders", default=20, minimum=1, maximum=1_000_000)
-    exempt = params.get("exempt_market_makers", True)
-    if not isinstance(exempt, bool):
-        raise ParameterError("exempt_market_makers must be true or false")
+    exempt = bool_param(params, "exempt_market_makers", default=True)
     return {"max_ratio": str(ratio), "min_orders": count, "exempt_market_makers": exempt}
 
 

@@ -12,7 +12,7 @@ from apps.rules.checks.base import (
     CROSSING_LIMIT,
     CheckContext,
     Outcome,
-    ParameterError,
+    bool_param,
     failed,
     fmt,
     no_extra_params,
@@ -22,10 +22,7 @@ from apps.rules.checks.base import (
 
 def validate(params: dict) -> dict:
     no_extra_params(params, {"same_owner"})
-    same_owner = params.get("same_owner", True)
-    if not isinstance(same_owner, bool):
-        raise ParameterError("same_owner must be true or false")
-    return {"same_owner": same_owner}
+    return {"same_owner": bool_param(params, "same_owner", default=True)}
 
 
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
