@@ -38,3 +38,18 @@ def test_submit_held(trader, django_assert_max_num_queries):
     with django_assert_max_num_queries(32):
         answer = trader.post(URL, order_body("large"), format="json").json()
     assert answer["status"] == "pending_approval"
+
+
+def test_submit_with_message_limits_and_self_trade_prevention(
+    trader, django_assert_max_num_queries
+):
+    # as accepted (25), and in the gate's second batch: the account's and the user's messages
+    # of the last second and minute, the owner's crossing working orders (one statement each)
+    make_rule("message_rate", {"max_per_second": 20, "max_per_minute": 300})
+    make_rule("self_trade", {})
+    trader.post(URL, order_body("recompile", quantity="1"), format="json")  # the new rule set
+    with django_assert_max_num_queries(28):
+        answer = trader.post(
+            URL, order_body("small", quantity="1", limit_price="99"), format="json"
+        )
+    assert answer.json()["status"] == "accepted", answer.json()["checks"]
