@@ -73,6 +73,7 @@ def bench_monitor_run(accounts: int, instruments: int, days: int) -> None:
     from apps.rules.models import ComplianceRule
     from apps.trading.models import (
         Account,
+        BeneficialOwner,
         DailyPrice,
         Fill,
         Instrument,
@@ -119,8 +120,11 @@ def bench_monitor_run(accounts: int, instruments: int, days: int) -> None:
         ),
         batch_size=2000,
     )
+    owners = BeneficialOwner.objects.bulk_create(
+        BeneficialOwner(name=f"Owner {a}", name_key=f"owner {a}") for a in range(accounts)
+    )
     books = Account.objects.bulk_create(
-        Account(code=f"BENCH-{a:04d}", name=f"Bench {a}", beneficial_owner=f"Owner {a}")
+        Account(code=f"BENCH-{a:04d}", name=f"Bench {a}", beneficial_owner=owners[a])
         for a in range(accounts)
     )
     held = rng.random((accounts, instruments)) < 0.3

@@ -13,9 +13,11 @@ as the server: on a small machine it takes some of the CPU the server could have
 
 Orders are small crypto limit orders near the reference price (24/7 calendar: any hour), spread
 over the (account, instrument) pairs that a dry run accepts, so the load measures real, mostly
-accepted decisions; the mix is printed. Order-rate throttles (120 a minute per account in the
-demo) would reject nearly every order of a load test, so the bench raises them in its own
-database (the rules still run); --keep-throttles measures with them as they are.
+accepted decisions; the mix is printed. Order-rate throttles and message limits (120 orders a
+minute, 20 messages a second per account in the demo) would reject nearly every order of a load
+test, so the bench raises them in its own database (the rules still run); and it quotes both
+sides of each name from one account, which the self-trade rule would reject, so that rule runs
+in shadow there (evaluated and recorded, never blocking). --keep-throttles leaves them all.
 
 Usage: python bench/pretrade.py [--seconds 10] [--workers 2] [--threads 8] [--latency-orders 1000]
 """
@@ -45,7 +47,7 @@ BENCH_DB = "compliance_bench"
 CONNECTIONS = 16
 PASSWORD = "demo-pass-2026"  # seed_demo's default
 MIN_RULES = 15
-RELAXED_RATE = 1_000_000  # orders per minute: order-rate rules are tripped by any load test
+RELAXED_RATE = 1_000_000  # orders (messages) per minute or second: any load test trips them
 ORDERS = "/api/v1/orders/"
 NOOP = "/api/v1/bench/noop/"
 
@@ -115,6 +117,7 @@ def seed(relax_throttles: bool) -> None:
         )
     if relax_throttles:
         relax_order_rate()
+        relax_order_flow()
 
 
 def fallback_rules() -> None:
@@ -189,6 +192,8 @@ def fallback_rules() -> None:
         ("RATE-1", "order_rate", {"max_per_minute": 120}, "reject", "MiFID II RTS 6 art. 17"),
         ("CXL-1", "cancel_ratio", {}, "warn", "MAR art. 12"),
         ("DUP-1", "duplicate_order", {"window_seconds": 5}, "reject", "SEC 15c3-5(c)(1)(ii)"),
+        ("MSG-1", "message_rate", {"max_per_second": 20}, "reject", "MiFID II RTS 6 art. 15"),
+        ("SELF-1", "self_trade", {}, "reject", "FINRA 5210.02"),
         ("CREDIT-1", "credit_limit", {}, "reject", "SEC 15c3-5(c)(1)(i)"),
         ("APPROVE-1", "approval_threshold", {"notional": "250000"}, "hold", "FINRA 3110"),
         ("PROV-1", "decision_provenance", {}, "reject", "MiFID II RTS 6 art. 2"),
@@ -230,6 +235,33 @@ def relax_order_rate() -> None:
             print(
                 f"(order-rate rules {', '.join(r.code for r in rules)} raised to {RELAXED_RATE}/min"
                 " in the bench database; --keep-throttles leaves them)"
+            )
+
+
+def relax_order_flow() -> None:
+    """As `relax_order_rate`, for message limits; and the self-trade rule in shadow, since the
+    bench quotes both sides of a name from one account (its read and check still run)."""
+    from django.db import transaction
+
+    from apps.rules.gate import ruleset_bump
+    from apps.rules.models import ComplianceRule, RuleStatus
+
+    live = [RuleStatus.ACTIVE, RuleStatus.TESTING]
+    with transaction.atomic():
+        limits = list(ComplianceRule.objects.filter(rule_type="message_rate", status__in=live))
+        for rule in limits:
+            raised = {k: RELAXED_RATE for k in rule.parameters if k.startswith("max_per_")}
+            rule.parameters = {**rule.parameters, **raised}
+            rule.save(update_fields=["parameters"])
+        shadow = ComplianceRule.objects.filter(rule_type="self_trade", status=RuleStatus.ACTIVE)
+        codes = list(shadow.values_list("code", flat=True))
+        shadow.update(status=RuleStatus.TESTING)
+        if limits or codes:
+            ruleset_bump()
+            print(
+                f"(message limits {', '.join(r.code for r in limits) or 'none'} raised to"
+                f" {RELAXED_RATE}, self-trade rules {', '.join(codes) or 'none'} in shadow, in the"
+                " bench database; --keep-throttles leaves them)"
             )
 
 

@@ -34,15 +34,18 @@ CASES = [
 
 def load_fills(n: int, day) -> None:
     """n fills on `day`, two per order, over 5 accounts and 40 instruments (bulk inserts)."""
-    from apps.trading.models import Account, Fill, Instrument, Order
+    from apps.trading.models import Account, BeneficialOwner, Fill, Instrument, Order
     from apps.trading.validators import isin_is_valid
 
     def isin(k: int) -> str:
         body = f"US{k:09d}"
         return next(body + str(c) for c in range(10) if isin_is_valid(body + str(c)))
 
+    owners = BeneficialOwner.objects.bulk_create(
+        BeneficialOwner(name=f"Bench owner {a}", name_key=f"bench owner {a}") for a in range(5)
+    )
     accounts = Account.objects.bulk_create(
-        Account(code=f"B-{a}", name=f"Bench {a}", beneficial_owner=f"Owner {a}") for a in range(5)
+        Account(code=f"B-{a}", name=f"Bench {a}", beneficial_owner=owners[a]) for a in range(5)
     )
     instruments = Instrument.objects.bulk_create(
         Instrument(

@@ -21,6 +21,7 @@ from apps.rbac.services import user_create, user_password_set, user_role_set, us
 from apps.trading.models import Account, Instrument
 from apps.trading.services import (
     account_create,
+    beneficial_owner_resolve,
     daily_prices_load,
     instrument_create,
     reference_price_record,
@@ -115,7 +116,12 @@ def seed_users(password: str) -> None:
 def seed_accounts() -> None:
     for spec in ACCOUNTS:
         if not Account.objects.filter(code=spec["code"]).exists():
-            account_create(**{**spec, "credit_limit": Decimal(spec["credit_limit"])})
+            fields = {k: v for k, v in spec.items() if k != "beneficial_owner_lei"}
+            owner = beneficial_owner_resolve(
+                name=spec["beneficial_owner"], lei=spec.get("beneficial_owner_lei", "")
+            )
+            fields.update(beneficial_owner=owner, credit_limit=Decimal(spec["credit_limit"]))
+            account_create(**fields)
 
 
 @transaction.atomic

@@ -747,8 +747,10 @@ INSTRUMENTS = [
 ]
 
 # Client accounts. ACC-001 and ACC-004 share one beneficial owner (Victor A. Hale trades
-# through his family office and a personal account). LEIs are SYNTHETIC but pass the
-# ISO 17442 mod-97 check; natural persons have no LEI ("").
+# through his family office and a personal account; the personal account's papers write him
+# "Hale, Victor A.", which is the same owner). LEIs are SYNTHETIC but pass the ISO 17442
+# mod-97 check; natural persons have no LEI (""). A fund that owns its account has the
+# account's LEI as the owner's (`beneficial_owner_lei`).
 ACCOUNTS = [
     {
         "code": "ACC-001",
@@ -762,6 +764,7 @@ ACCOUNTS = [
         "code": "ACC-002",
         "name": "Northbridge Asset Management",
         "beneficial_owner": "Northbridge Asset Management LLC",
+        "beneficial_owner_lei": "5493000NBRIDGEAM0055",
         "base_currency": "USD",
         "credit_limit": "50000000",
         "lei": "5493000NBRIDGEAM0055",
@@ -777,7 +780,7 @@ ACCOUNTS = [
     {
         "code": "ACC-004",
         "name": "Victor Hale (personal)",
-        "beneficial_owner": "Victor A. Hale",
+        "beneficial_owner": "Hale, Victor A.",
         "base_currency": "USD",
         "credit_limit": "2000000",
         "lei": "",
@@ -786,6 +789,7 @@ ACCOUNTS = [
         "code": "ACC-005",
         "name": "Rheinland Pensionskasse",
         "beneficial_owner": "Rheinland Pensionskasse VVaG",
+        "beneficial_owner_lei": "5299000RHEINPK000016",
         "base_currency": "EUR",
         "credit_limit": "40000000",
         "lei": "5299000RHEINPK000016",
@@ -802,6 +806,7 @@ ACCOUNTS = [
         "code": "ACC-007",
         "name": "Blue Harbor Digital Fund",
         "beneficial_owner": "Blue Harbor Digital LP",
+        "beneficial_owner_lei": "5493000BLUEHBR000037",
         "base_currency": "USD",
         "credit_limit": "10000000",
         "lei": "5493000BLUEHBR000037",

@@ -311,14 +311,36 @@ DEMO_RULES = [
         description="A tighter throttle while the client's new algorithm beds in.",
     ),
     _rule(
+        "MSG-RATE-1",
+        T.MESSAGE_RATE,
+        "Message limit: 20 a second, 300 a minute per account",
+        {"max_per_second": 20, "max_per_minute": 300, "per": "account"},
+        entity="ESMA",
+        regulation="MiFID II RTS 6 art. 15(1)(d)",
+        priority=59,
+        description="New orders, amendments and cancels all count; amendments and new orders "
+        "over the limit are refused, cancels never (they take risk off).",
+    ),
+    _rule(
+        "MSG-RATE-2",
+        T.MESSAGE_RATE,
+        "Message limit: 50 a second, 1,200 a minute per trader",
+        {"max_per_second": 50, "max_per_minute": 1200, "per": "user"},
+        entity="ESMA",
+        regulation="MiFID II RTS 6 art. 15(1)(d)",
+        priority=59,
+        description="What one trader or algorithm user sends on every account together.",
+    ),
+    _rule(
         "CANCEL-RATIO-1",
         T.CANCEL_RATIO,
         "Cancel-to-order ratio 90%",
-        {"max_ratio": "0.9", "min_orders": 20},
+        {"max_ratio": "0.9", "min_orders": 20, "exempt_market_makers": True},
         entity="ESMA",
         regulation="MAR art. 12(2)(c)",
         priority=62,
-        description="An account that cancels nearly everything it sends may be spoofing.",
+        description="An account that cancels nearly everything it sends may be spoofing; a "
+        "market maker's quoting is exempt.",
     ),
     _rule(
         "DUP-ORDER-1",
@@ -328,6 +350,19 @@ DEMO_RULES = [
         entity="SEC",
         regulation="SEC 15c3-5(c)(1)(ii)",
         priority=63,
+        description="The same order while the first is still working; a child slice sent "
+        "after the previous one filled is not a duplicate.",
+    ),
+    _rule(
+        "SELF-TRADE-1",
+        T.SELF_TRADE,
+        "No self-trades or crosses between accounts of one owner",
+        {"same_owner": True},
+        entity="FINRA",
+        regulation="FINRA 5210.02; MAR art. 12(1)(a)",
+        priority=64,
+        description="An order that would trade against a working order of its own account or "
+        "of another account of the same beneficial owner (ACC-001 and ACC-004) is rejected.",
     ),
     # --- approval and provenance -------------------------------------------------------------
     _rule(

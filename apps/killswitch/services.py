@@ -189,7 +189,12 @@ def kill_switch_activate(
         ids = [o["id"] for o in snapshot["working_orders"]]
         for order in Order.objects.filter(pk__in=ids).order_by("id"):
             try:
-                order_cancel(order=order, actor=actor or control, reason=CANCEL_REASON)
+                order_cancel(
+                    order=order,
+                    actor=actor or control,
+                    reason=CANCEL_REASON,
+                    count_message=False,  # the firm's control, not a message of the client
+                )
             except Conflict:
                 # Filled or ended since the snapshot (fills take no account lock): the halt
                 # itself must not fail for that.

@@ -17,6 +17,7 @@ V, T, R, C, A = (
 MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     # reference data: compliance maintains it
     "trading.account": {"view": V, "add": C, "change": C, "delete": None},
+    "trading.beneficialowner": {"view": V, "add": C, "change": C, "delete": None},
     "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
     "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},
     "trading.dailyprice": {"view": V, "add": None, "change": None, "delete": None},
@@ -28,6 +29,7 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.accountdailyactivity": {"view": V, "add": None, "change": None, "delete": None},
     # locates: recorded through their service (the API), never edited
     "trading.locate": {"view": V, "add": None, "change": None, "delete": None},
+    "trading.ordermessage": {"view": R, "add": None, "change": None, "delete": None},
     # rules change only through maker-checker; the kill switch through its services
     "rules.compliancerule": {"view": V, "add": C, "change": C, "delete": None},
     "rules.rulechange": {"view": V, "add": None, "change": None, "delete": None},

@@ -23,7 +23,14 @@ from apps.core.time import utcnow
 from apps.killswitch.check import kill_switch_check
 from apps.rbac.access import user_role
 from apps.rules import engine, reads
-from apps.rules.checks.base import ZERO, CheckContext, InstrumentInfo, LocateInfo, OrderIntent
+from apps.rules.checks.base import (
+    ZERO,
+    CheckContext,
+    CrossingOrder,
+    InstrumentInfo,
+    LocateInfo,
+    OrderIntent,
+)
 from apps.rules.models import (
     ComplianceRule,
     RuleSetVersion,
@@ -33,6 +40,7 @@ from apps.trading import trail
 from apps.trading.models import (
     Account,
     Instrument,
+    MessageKind,
     Order,
     OrderStatus,
     Side,
@@ -41,7 +49,12 @@ from apps.trading.models import (
     locate_used,
 )
 from apps.trading.pricing import order_valuation_price
-from apps.trading.services import order_amend, order_create, order_snapshot
+from apps.trading.services import (
+    order_amend,
+    order_create,
+    order_message_record,
+    order_snapshot,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +181,11 @@ def build_context(
     re-check, a replay): its open quantity is replaced, not added to, and it is not its own
     duplicate. With `own_counted` (the re-check of a held order) it is also left out of the
     order counts it entered when it was submitted, so that the order rate and cancel ratio ask
-    what they asked then: is this one order more than the account may send?"""
+    what they asked then: is this one order more than the account may send?
+
+    `now` is given to judge an order as of its own time (a replay): messages sent later are
+    then left out of the message counts."""
+    past = now is not None
     now = now or utcnow()
     info = intent.instrument
     wanted: dict[str, sql.Statement] = {
@@ -186,6 +203,22 @@ def build_context(
     if "restricted_list" in types:
         issuers = [i for i in (info.issuer, info.underlying_issuer) if i]
         wanted["restricted"] = reads.live_restrictions(info.id, issuers, now)
+    user_id = user.pk if user is not None else None
+    if "message_rate" in types:
+        wanted["messages"] = reads.messages_sent(of="account", key=account.pk, now=now, past=past)
+        if user_id is not None:
+            wanted["user_messages"] = reads.messages_sent(
+                of="user", key=user_id, now=now, past=past
+            )
+    if "self_trade" in types:
+        wanted["crossing"] = reads.crossing_orders(
+            owner_id=account.beneficial_owner_id,
+            account_id=account.pk,
+            instrument_id=info.id,
+            side=intent.side,
+            limit_price=intent.limit_price,
+            exclude_id=intent.order_id,
+        )
 
     def duplicate_statement(seconds: int) -> sql.Statement:
         return reads.latest_duplicate(
@@ -215,6 +248,7 @@ def build_context(
         account_credit_limit=account.credit_limit,
         kill_switches=got["switches"],
         role_lookup=lambda: _role_slug(user),
+        account_is_market_maker=account.is_market_maker,
     )
     # Positions and open orders of the whole account, each valued at its latest price.
     exposure: dict[int, Decimal] = {}
@@ -254,6 +288,13 @@ def build_context(
             ctx.orders_last_minute = max(0, ctx.orders_last_minute - 1)
         if own.created_at.date() == now.date():
             ctx.today_orders = max(0, ctx.today_orders - 1)
+    if "messages" in got:
+        _message_counts(ctx, got, own=own if own_counted else None, user_id=user_id)
+    if "crossing" in got:
+        ctx.crossing_orders = [
+            CrossingOrder(*row[:8], open_quantity=row[8] - row[9], status=row[10])
+            for row in got["crossing"]
+        ]
 
     latest = got["duplicate"][0][0] if "duplicate" in got else None
 
@@ -275,6 +316,25 @@ def _locate_named(intent: OrderIntent) -> int | None:
         return locate_ref(intent.metadata)
     except ValueError:
         return None
+
+
+def _message_counts(ctx: CheckContext, got: dict, *, own: Order | None, user_id) -> None:
+    """The message counts from `reads.messages_sent`. `own`: a held order re-checked, whose
+    own new-order message is left out (the question is the one asked when it was sent)."""
+    ctx.account_messages_last_minute, ctx.account_messages_last_second = got["messages"][0]
+    if "user_messages" in got:
+        ctx.user_messages_last_minute, ctx.user_messages_last_second = got["user_messages"][0]
+    if own is None:
+        return
+    scopes = ["account"]
+    if own.submitted_by_id is not None and own.submitted_by_id == user_id:
+        scopes.append("user")
+    age = ctx.now - own.created_at
+    for window, seconds in (("minute", 60), ("second", 1)):
+        if age < timedelta(seconds=seconds):
+            for scope in scopes:
+                name = f"{scope}_messages_last_{window}"
+                setattr(ctx, name, max(0, getattr(ctx, name) - 1))
 
 
 def _role_slug(user) -> str:
@@ -524,6 +584,8 @@ def order_amend_gated(*, order: Order, quantity=None, limit_price=None, user) ->
             limit_price=_amount_or_none(limit_price),
         )
         status, checks, _ctx = evaluate_request(req, user, account=account)
+        # Counted whether it is applied or refused: the message limits count what is sent.
+        order_message_record(order=order, kind=MessageKind.AMEND, user=user)
         if status != engine.ACCEPTED:
             # The refusal is a decision too: recorded, with every rule's result.
             audit_record(

@@ -40,6 +40,8 @@ class RuleType(models.TextChoices):
     DECISION_PROVENANCE = "decision_provenance", "Decision provenance"
     SHORT_SALE = "short_sale", "Short sale locate (Reg SHO 203(b))"
     SALE_MARKING = "sale_marking", "Long sale marking (Reg SHO 200(g))"
+    MESSAGE_RATE = "message_rate", "Message rate (new orders, amendments, cancels)"
+    SELF_TRADE = "self_trade", "Self-trade and same-owner cross"
 
 
 class PortfolioRuleType(models.TextChoices):

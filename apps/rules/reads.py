@@ -3,20 +3,24 @@ short statement on an index, with the fields that convert its columns; the gate 
 two batches per order (one round trip each on PostgreSQL).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apps.core import sql
 from apps.core.sql import Statement
 from apps.killswitch.models import KillSwitch
+from apps.rules.checks.base import CROSSING_LIMIT
 from apps.rules.models import RestrictedListEntry, RuleSetVersion
 from apps.trading.models import (
     SELL_SIDES,
+    WORKING_STATUSES,
     Account,
     AccountDailyActivity,
+    BeneficialOwner,
     Fill,
     Instrument,
     Locate,
     Order,
+    OrderMessage,
     OrderStatus,
     Position,
     ReferencePrice,
@@ -27,10 +31,12 @@ from apps.trading.models import (
 _f = sql.field
 _T = {m: sql.quote(m._meta.db_table) for m in (
     AccountDailyActivity, Fill, Instrument, Order, Position, ReferencePrice, WorkingExposure,
-    KillSwitch, RestrictedListEntry, RuleSetVersion, Locate,
+    OrderMessage, BeneficialOwner, Account, KillSwitch, RestrictedListEntry, RuleSetVersion,
+    Locate,
 )}  # fmt: skip
 
 PRICE = _f(ReferencePrice, "price")
+_WORKING = sorted(s.value for s in WORKING_STATUSES)
 _LATEST_PRICE = (
     f"SELECT r.price FROM {_T[ReferencePrice]} r WHERE r.instrument_id = p.instrument_id"
     " ORDER BY r.as_of DESC, r.id DESC LIMIT 1"
@@ -110,6 +116,25 @@ def orders_since(account_id: int, since: datetime) -> Statement:
     )
 
 
+def messages_sent(*, of: str, key: int, now: datetime, past: bool = False) -> Statement:
+    """(messages in the last minute, of which in the last second) of the account
+    (`of="account"`) or of the user on every account (`of="user"`) with the id `key`: new
+    orders, amendments and cancels (`OrderMessage`). With `past` (a replay, `now` being an
+    order's own time) those sent at `now` or after are left out."""
+    column = {"account": "account_id", "user": "user_id"}[of]
+    where = f"{column} = %s AND sent_at >= %s"
+    params = [key, sql.param_datetime(now - timedelta(seconds=60))]
+    if past:
+        where += " AND sent_at < %s"
+        params.append(sql.param_datetime(now))
+    return (
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sent_at >= %s THEN 1 ELSE 0 END), 0)"
+        f" FROM {_T[OrderMessage]} WHERE {where}",
+        [sql.param_datetime(now - timedelta(seconds=1)), *params],
+        (),
+    )
+
+
 def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) -> Statement:
     return (
         f"SELECT SUM(f.quantity) FROM {_T[Fill]} f JOIN {_T[Order]} o ON o.id = f.order_id"
@@ -122,14 +147,17 @@ def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) 
 def latest_duplicate(
     *, account_id, instrument_id, side, quantity, limit_price, since, exclude_id=None
 ) -> Statement:
-    """When the latest non-rejected order of the account with the same instrument, direction
-    (buy, or any sale), quantity and price was created, if since `since`."""
+    """When the latest working order (accepted, partially filled, held) of the account with
+    the same instrument, direction (buy, or any sale), quantity and price was created, if since
+    `since`. A filled or canceled one is not a duplicate's original: an algorithm slicing a
+    parent order sends the next child of the same size once the previous one has filled."""
     order = _f(Order, "quantity")
     # A sale is the same sale however it is marked (long, short, short exempt).
     sides = sorted(SELL_SIDES) if is_sell(side) else [side]
     where = (
         f"account_id = %s AND instrument_id = %s AND side IN ({', '.join(['%s'] * len(sides))})"
-        " AND quantity = %s AND created_at >= %s AND status <> %s"
+        " AND quantity = %s AND created_at >= %s"
+        f" AND status IN ({', '.join(['%s'] * len(_WORKING))})"
     )
     params = [
         account_id,
@@ -137,7 +165,7 @@ def latest_duplicate(
         *sides,
         order.get_db_prep_save(quantity, sql.connection),
         sql.param_datetime(since),
-        OrderStatus.REJECTED.value,
+        *_WORKING,
     ]
     if limit_price is None:
         where += " AND limit_price IS NULL"
@@ -151,6 +179,44 @@ def latest_duplicate(
         f"SELECT MAX(created_at) FROM {_T[Order]} WHERE {where}",
         params,
         [_f(Order, "created_at")],
+    )
+
+
+def crossing_orders(
+    *,
+    owner_id: int,
+    account_id: int,
+    instrument_id: int,
+    side: str,
+    limit_price,
+    exclude_id: int | None = None,
+) -> Statement:
+    """(id, client order id, account id, account code, owner name, side, order type, limit
+    price, quantity, filled quantity, status) of the working orders of the beneficial owner's
+    accounts in the instrument on the other side that an order at `limit_price` (None: a market
+    order) would trade against: a buy at or above a sell's limit, a sell at or below a buy's,
+    anything against a market order. The account's own first, then oldest first."""
+    o, a, b = _T[Order], _T[Account], _T[BeneficialOwner]
+    buying = side == "buy"
+    # Every side but a buy sells (short sales included): the other side of a buy is any of them.
+    where = "o.side <> %s" if buying else "o.side = %s"
+    params: list = [owner_id, instrument_id, "buy"]
+    if limit_price is not None:
+        where += f" AND (o.order_type = %s OR o.limit_price {'<=' if buying else '>='} %s)"
+        params += ["market", _f(Order, "limit_price").get_db_prep_save(limit_price, sql.connection)]
+    if exclude_id is not None:
+        where += " AND o.id <> %s"
+        params.append(exclude_id)
+    statuses = ", ".join(["%s"] * len(_WORKING))
+    return (
+        "SELECT o.id, o.client_order_id, o.account_id, a.code, b.name, o.side, o.order_type,"
+        f" o.limit_price, o.quantity, o.filled_quantity, o.status FROM {o} o"
+        f" JOIN {a} a ON a.id = o.account_id JOIN {b} b ON b.id = a.beneficial_owner_id"
+        f" WHERE a.beneficial_owner_id = %s AND o.instrument_id = %s AND {where}"
+        f" AND o.status IN ({statuses})"
+        f" ORDER BY CASE WHEN o.account_id = %s THEN 0 ELSE 1 END, o.id LIMIT {CROSSING_LIMIT}",
+        [*params, *_WORKING, account_id],
+        [None] * 7 + [_f(Order, n) for n in ("limit_price", "quantity", "filled_quantity")],
     )
 
 

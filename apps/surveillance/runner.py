@@ -87,7 +87,7 @@ def _book_from_database(account: str) -> dict[str, list]:
 
 
 def _owners() -> dict[str, str]:
-    return dict(Account.objects.values_list("code", "beneficial_owner"))
+    return dict(Account.objects.values_list("code", "beneficial_owner__name"))
 
 
 def stream_events(*, after_seq: int, up_to_seq: int, owners: dict, since: datetime | None = None):

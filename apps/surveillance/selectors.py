@@ -27,7 +27,8 @@ def alert_list(*, user) -> QuerySet[Alert]:
 
 
 def alert_get(*, user, alert_id: int) -> Alert | None:
-    return alert_list(user=user).filter(pk=alert_id).first()
+    alerts = alert_list(user=user).select_related("account__beneficial_owner")
+    return alerts.filter(pk=alert_id).first()
 
 
 def alert_assignees():
@@ -120,9 +121,9 @@ def alert_timeline(alert: Alert) -> dict:
     accounts = []
     if alert.account_id:
         accounts = list(
-            Account.objects.filter(beneficial_owner=alert.account.beneficial_owner).values_list(
-                "pk", flat=True
-            )
+            Account.objects.filter(
+                beneficial_owner_id=alert.account.beneficial_owner_id
+            ).values_list("pk", flat=True)
         )
     orders_q = Order.objects.filter(created_at__gte=start, created_at__lte=end)
     fills_q = Fill.objects.filter(executed_at__gte=start, executed_at__lte=end)

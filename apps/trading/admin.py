@@ -1,20 +1,23 @@
 """Back office for the trading domain. The order book is read-only here: it changes through the
 order services (the API and the admin actions call the same ones)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 
-from apps.core.errors import PlatformError
+from apps.core.errors import PlatformError, ValidationFailed
 from apps.rbac.access import has_role
 from apps.rbac.admin import ReadOnlyAdminMixin, RoleAdminMixin
 from apps.rbac.roles import Role
 from apps.trading.models import (
     Account,
+    BeneficialOwner,
     DailyPrice,
     Fill,
     Instrument,
     Locate,
     Order,
+    OrderMessage,
     Position,
     ReferencePrice,
     WorkingExposure,
@@ -22,6 +25,9 @@ from apps.trading.models import (
 from apps.trading.services import (
     account_create,
     account_update,
+    beneficial_owner_create,
+    beneficial_owner_name_check,
+    beneficial_owner_update,
     instrument_create,
     instrument_update,
     order_cancel,
@@ -55,6 +61,40 @@ class ServiceSaveMixin:
         return None
 
 
+class BeneficialOwnerForm(forms.ModelForm):
+    class Meta:
+        model = BeneficialOwner
+        fields = ["name", "lei"]
+
+    def clean_name(self) -> str:
+        """One owner per name however written: "Petrov, Nadia" is "Nadia Petrov"."""
+        name = self.cleaned_data["name"]
+        try:
+            beneficial_owner_name_check(name, exclude_pk=self.instance.pk)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.details["name"]) from None
+        return name
+
+
+@admin.register(BeneficialOwner)
+class BeneficialOwnerAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(beneficial_owner_create)
+    update_service = staticmethod(beneficial_owner_update)
+    instance_kwarg = "owner"
+    form = BeneficialOwnerForm
+    list_display = ["name", "lei", "account_codes"]
+    search_fields = ["name", "lei", "accounts__code"]
+    readonly_fields = ["account_codes", "created_at", "updated_at"]
+    fields = ["name", "lei", "account_codes", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("accounts")
+
+    @admin.display(description="accounts")
+    def account_codes(self, obj) -> str:
+        return ", ".join(a.code for a in obj.accounts.all()) or "-"
+
+
 @admin.register(Account)
 class AccountAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
     create_service = staticmethod(account_create)
@@ -67,15 +107,21 @@ class AccountAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
         "base_currency",
         "credit_limit",
         "lei",
+        "is_market_maker",
         "is_active",
     ]
-    list_filter = ["is_active", "base_currency"]
-    search_fields = ["code", "name", "beneficial_owner", "lei"]
+    list_filter = ["is_active", "is_market_maker", "base_currency"]
+    search_fields = ["code", "name", "beneficial_owner__name", "lei"]
+    list_select_related = ["beneficial_owner"]
+    autocomplete_fields = ["beneficial_owner"]
     readonly_fields = ["created_at", "updated_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["code", "name", "beneficial_owner", "is_active"]}),
-        ("Limits and identity", {"fields": ["base_currency", "credit_limit", "lei"]}),
+        (
+            "Limits and identity",
+            {"fields": ["base_currency", "credit_limit", "lei", "is_market_maker"]},
+        ),
         ("Client notifications", {"fields": ["webhook_url", "webhook_secret"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -241,3 +287,14 @@ class LocateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["account__code", "instrument__symbol", "lender", "reference"]
     date_hierarchy = "expires_at"
     list_select_related = ["account", "instrument", "created_by"]
+
+
+@admin.register(OrderMessage)
+class OrderMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The messages the message limits count (new orders, amendments, cancels)."""
+
+    list_display = ["sent_at", "kind", "account", "user", "order"]
+    list_filter = ["kind"]
+    search_fields = ["account__code", "user__username"]
+    date_hierarchy = "sent_at"
+    list_select_related = ["account", "user"]

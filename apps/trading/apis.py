@@ -20,10 +20,12 @@ class AccountListApi(ListAPIView):
     class OutputSerializer(serializers.Serializer):
         code = serializers.CharField()
         name = serializers.CharField()
-        beneficial_owner = serializers.CharField()
+        beneficial_owner = serializers.CharField(source="beneficial_owner.name")
+        beneficial_owner_lei = serializers.CharField(source="beneficial_owner.lei")
         base_currency = serializers.CharField()
         credit_limit = AmountField()
         lei = serializers.CharField()
+        is_market_maker = serializers.BooleanField()
         is_active = serializers.BooleanField()
 
     serializer_class = OutputSerializer

@@ -17,12 +17,15 @@ from apps.trading.models import (
 
 class AccountFilter(django_filters.FilterSet):
     code = django_filters.CharFilter()
-    beneficial_owner = django_filters.CharFilter(lookup_expr="icontains")
+    beneficial_owner = django_filters.CharFilter(
+        field_name="beneficial_owner__name", lookup_expr="icontains"
+    )
+    is_market_maker = django_filters.BooleanFilter()
     is_active = django_filters.BooleanFilter()
 
     class Meta:
         model = Account
-        fields = ["code", "beneficial_owner", "is_active"]
+        fields = ["code", "beneficial_owner", "is_market_maker", "is_active"]
 
 
 class InstrumentFilter(django_filters.FilterSet):

@@ -24,13 +24,49 @@ code_validator = RegexValidator(
 )
 
 
+class BeneficialOwner(models.Model):
+    """The person or firm who owns an account's assets. Accounts of one owner count as one:
+    surveillance's wash trades, the self-trade and same-owner cross rule."""
+
+    name = models.CharField(max_length=200)
+    name_key = models.CharField(
+        max_length=200,
+        unique=True,
+        editable=False,
+        help_text="The name as compared (apps.trading.owners): case, spacing and a "
+        "person's 'Last, First' order do not make another owner.",
+    )
+    lei = models.CharField(
+        "LEI",
+        max_length=20,
+        blank=True,
+        validators=[validate_lei],
+        help_text="ISO 17442 Legal Entity Identifier of a firm; empty for a natural person.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lei"], condition=~Q(lei=""), name="beneficial_owner_lei_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Account(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
-    beneficial_owner = models.CharField(
-        max_length=200,
-        db_index=True,
-        help_text="Accounts with the same beneficial owner count as one person (wash trades).",
+    beneficial_owner = models.ForeignKey(
+        BeneficialOwner,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        help_text="Accounts with the same beneficial owner count as one (wash trades, "
+        "self-trade prevention).",
     )
     base_currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
     credit_limit = amount_field(default=Decimal("0"), validators=[MinValueValidator(0)])
@@ -44,6 +80,11 @@ class Account(models.Model):
     webhook_url = models.URLField(blank=True, help_text="Where order outcomes are sent.")
     webhook_secret = models.CharField(
         max_length=128, blank=True, help_text="HMAC key for signing the webhooks."
+    )
+    is_market_maker = models.BooleanField(
+        default=False,
+        help_text="Quotes both sides all session (cancels and replaces): exempt from the "
+        "cancel-ratio rule, not from message limits.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -534,3 +575,39 @@ def locate_ref(metadata: dict) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise ValueError("locate_id must name a locate by its id (a whole number).")
     return value
+
+
+class MessageKind(models.TextChoices):
+    NEW = "new", "New order"
+    AMEND = "amend", "Amendment"
+    CANCEL = "cancel", "Cancel"
+
+
+class OrderMessage(models.Model):
+    """One message of the order flow: a new order, an amendment (refused ones too) or a
+    cancel, by an account and a user. The message limits (MiFID II RTS 6 art. 15(1)(d)) count
+    these rows per account and per user over the last second and minute; written by the order
+    services in the transaction of the message, read by the gate on an index."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=8, choices=MessageKind.choices)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "sent_at"], name="order_message_by_account"),
+            models.Index(fields=["user", "sent_at"], name="order_message_by_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.order_id} {self.sent_at:%H:%M:%S.%f}"

@@ -27,7 +27,7 @@ def latest_price_subquery(field: str = "price", *, instrument_ref: str = "pk") -
 
 def account_list(*, user) -> QuerySet[Account]:
     """Every account for now; `user` is for the entitlement filter to come."""
-    return Account.objects.all()
+    return Account.objects.select_related("beneficial_owner")
 
 
 def instrument_list() -> QuerySet[Instrument]:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -29,12 +30,15 @@ from apps.trading.models import (
     WORKING_STATUSES,
     Account,
     AccountDailyActivity,
+    BeneficialOwner,
     DailyPrice,
     Fill,
     Instrument,
     Liquidity,
     Locate,
+    MessageKind,
     Order,
+    OrderMessage,
     OrderStatus,
     OrderType,
     Position,
@@ -52,6 +56,7 @@ from apps.trading.pricing import (
     order_valuation_price,
     valuation_price,
 )
+from apps.trading.owners import owner_name_key, owner_name_normalised
 from apps.trading.selectors import account_and_instrument
 from apps.trading.trail import order_snapshot
 from apps.trading.venues import venue_problem
@@ -75,6 +80,7 @@ ACCOUNT_FIELDS = [
     "credit_limit",
     "lei",
     "webhook_url",
+    "is_market_maker",
     "is_active",
 ]
 INSTRUMENT_FIELDS = [
@@ -115,29 +121,81 @@ def _update_audited(instance, *, allowed: list[str], changes: dict[str, Any], ac
 
 # --- reference data -----------------------------------------------------------------------------
 
+OWNER_FIELDS = ["name", "lei"]
+
+
+def beneficial_owner_name_check(name: Any, *, exclude_pk: int | None = None) -> tuple[str, str]:
+    """(name as stored, comparison key) of a new owner name: a 400 when it is empty, or when
+    another owner has it, however written ("Petrov, Nadia" is "Nadia Petrov")."""
+    if not isinstance(name, str) or not owner_name_normalised(name):
+        raise ValidationFailed(details=field_errors(name="Give the owner's name."))
+    display, key = owner_name_normalised(name), owner_name_key(name)
+    same = BeneficialOwner.objects.filter(name_key=key).exclude(pk=exclude_pk).first()
+    if same is not None:
+        raise ValidationFailed(
+            details=field_errors(name=f"This is the owner {same.name!r} (#{same.pk}) already.")
+        )
+    return display, key
+
+
+@transaction.atomic
+def beneficial_owner_create(*, name: str, lei: str = "", actor=None) -> BeneficialOwner:
+    display, key = beneficial_owner_name_check(name)
+    owner = BeneficialOwner(name=display, name_key=key, lei=lei)
+    clean_or_raise(owner)
+    owner.save()
+    _config_created(owner, OWNER_FIELDS, actor)
+    return owner
+
+
+@transaction.atomic
+def beneficial_owner_update(*, owner: BeneficialOwner, actor=None, **changes) -> BeneficialOwner:
+    if "name" in changes:
+        changes["name"], changes["name_key"] = beneficial_owner_name_check(
+            changes["name"], exclude_pk=owner.pk
+        )
+    return _update_audited(owner, allowed=[*OWNER_FIELDS, "name_key"], changes=changes, actor=actor)
+
+
+def beneficial_owner_resolve(*, name: str, lei: str = "", actor=None) -> BeneficialOwner:
+    """The owner with this name however written, created (with `lei`) when there is none."""
+    found = BeneficialOwner.objects.filter(name_key=owner_name_key(name)).first()
+    return found or beneficial_owner_create(name=name, lei=lei, actor=actor)
+
+
+def _owner(value: Any, actor) -> Any:
+    """An account's owner given as an owner, or as a name (found or created)."""
+    if isinstance(value, str):
+        if not owner_name_normalised(value):
+            raise ValidationFailed(details=field_errors(beneficial_owner="Give the owner."))
+        return beneficial_owner_resolve(name=value, actor=actor)
+    return value
+
 
 @transaction.atomic
 def account_create(
     *,
     code: str,
     name: str,
-    beneficial_owner: str,
+    beneficial_owner: BeneficialOwner | str,
     base_currency: str = "USD",
     credit_limit: Decimal = ZERO,
     lei: str = "",
     webhook_url: str = "",
     webhook_secret: str = "",
+    is_market_maker: bool = False,
     actor=None,
 ) -> Account:
     account = Account(
         code=code,
         name=name,
-        beneficial_owner=beneficial_owner,
+        beneficial_owner=_owner(beneficial_owner, actor),
         base_currency=base_currency,
         credit_limit=to_decimal(credit_limit, field="credit_limit"),
         lei=lei,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
+        is_market_maker=is_market_maker,
     )
     clean_or_raise(account)
     account.save()
@@ -147,6 +205,8 @@ def account_create(
 
 @transaction.atomic
 def account_update(*, account: Account, actor=None, **changes) -> Account:
+    if "beneficial_owner" in changes:
+        changes["beneficial_owner"] = _owner(changes["beneficial_owner"], actor)
     if "webhook_secret" in changes:
         # The secret changes like any field but never appears in the trail.
         secret = changes.pop("webhook_secret")
@@ -627,6 +687,7 @@ def order_create(
     sql.insert(order)
     _exposure_apply(order, (ZERO, ZERO))
     _daily_add(account.pk, orders_submitted=1)
+    order_message_record(order=order, kind=MessageKind.NEW, user=submitted_by, at=order.created_at)
     event = (
         EventType.ORDER_REJECTED if status == OrderStatus.REJECTED else EventType.ORDER_SUBMITTED
     )
@@ -814,7 +875,12 @@ def fill_terms_check(
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
+def order_cancel(
+    *, order: Order, actor=None, reason: str = "", count_message: bool = True
+) -> Order:
+    """Cancel a working order. Never refused by a message limit (a cancel reduces risk), but
+    counted as a message of the flow, unless `count_message` is False: a firm control (the kill
+    switch) canceling on its own sends no message of the client's."""
     order = _order_for_update(order)
     if order.status not in WORKING_STATUSES:
         raise Conflict(
@@ -828,6 +894,8 @@ def order_cancel(*, order: Order, actor=None, reason: str = "") -> Order:
     order.save(update_fields=["status", "updated_at"])
     _exposure_apply(order, before)
     _daily_add(order.account_id, orders_canceled=1)
+    if count_message:
+        order_message_record(order=order, kind=MessageKind.CANCEL, user=actor)
     _order_event(EventType.ORDER_CANCELED, order, actor, reason=reason)
     if held:  # its approval request closes with it
         held_order_ended(order=order, actor=actor, reason=reason)
@@ -1041,3 +1109,23 @@ def locate_record(
         },
     )
     return locate
+
+
+# --- the message flow ---------------------------------------------------------------------------
+
+
+def order_message_record(
+    *, order: Order, kind: str, user=None, at: datetime | None = None
+) -> OrderMessage:
+    """Count one message of the order flow (a new order, an amendment, a cancel) for the
+    message limits, in the caller's transaction: one INSERT on the limits' index. `user` is
+    who sent it (a system actor or none: counted for the account only). The trail records
+    the message itself, in the event of the order step."""
+    message = OrderMessage(
+        account_id=order.account_id,
+        user_id=user.pk if isinstance(user, AbstractBaseUser) else None,
+        order_id=order.pk,
+        kind=kind,
+        sent_at=at or utcnow(),
+    )
+    return sql.insert(message)

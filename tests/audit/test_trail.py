@@ -221,7 +221,7 @@ def test_admin_changes_go_through_services_and_are_audited(client, make_user, ac
     data = {
         "code": account.code,
         "name": "Renamed Ltd",
-        "beneficial_owner": account.beneficial_owner,
+        "beneficial_owner": account.beneficial_owner_id,
         "is_active": "on",
         "base_currency": "USD",
         "credit_limit": "5000",

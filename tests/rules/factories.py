@@ -1,5 +1,7 @@
 from itertools import count
 
+from django.utils import timezone
+
 from apps.rules import gate
 from apps.rules.models import ComplianceRule, RuleStatus
 
@@ -67,3 +69,21 @@ def new_rule(**overrides) -> dict:
     }
     fields.update(overrides)
     return fields
+
+
+def report_fill(client, order_id: int, quantity: str = "10", price: str = "100") -> dict:
+    """Report an execution of the order through the API, now on XNYS; the answer's body."""
+    response = client.post(
+        f"/api/v1/orders/{order_id}/fills/",
+        {
+            "exec_id": f"x-{order_id}-{next(_codes)}",
+            "quantity": quantity,
+            "price": price,
+            "venue": "XNYS",
+            "executed_at": timezone.now().isoformat(),
+            "liquidity": "removed",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()

@@ -9,6 +9,7 @@ import pytest
 from apps.rules.checks import REGISTRY
 from apps.rules.checks.base import (
     CheckContext,
+    CrossingOrder,
     InstrumentInfo,
     LocateInfo,
     OrderIntent,
@@ -87,6 +88,24 @@ OTHERS = {"exposure_by_instrument": {2: D("9000"), 3: D("10000")}}
 LOCATE = LocateInfo(7, 1, "Prime Lending", D("500"), D("300"), NOW + timedelta(hours=6))
 SHORT = {"side": "sell_short", "metadata": {"locate_id": 7}, "locate": LOCATE}
 
+
+def crossing(account_id: int = 1, **fields) -> CrossingOrder:
+    """A working sell of 50 at 9.99 that the default buy at 10 crosses."""
+    values = {
+        "id": 77,
+        "client_order_id": "mm-77",
+        "account_id": account_id,
+        "account_code": "ACC-001" if account_id == 1 else "ACC-004",
+        "beneficial_owner": "Victor A. Hale",
+        "side": "sell",
+        "order_type": "limit",
+        "limit_price": D("9.99"),
+        "open_quantity": D("50"),
+        "status": "accepted",
+    }
+    return CrossingOrder(**{**values, **fields})
+
+
 PASSING = [
     ("restricted_list", {}, {}),
     ("market_access", {"default": "allow"}, {}),
@@ -117,6 +136,21 @@ PASSING = [
     ("daily_volume", {"max_quantity": "1000", "max_notional": "100000"}, {}),
     ("daily_volume", {"max_quantity": "1000"}, {"working_sell": D("5000")}),  # other side
     ("order_rate", {}, {"orders_last_minute": 119}),
+    (
+        "message_rate",
+        {"max_per_second": 10, "max_per_minute": 120},
+        {
+            "account_messages_last_minute": 119,
+            "account_messages_last_second": 9,
+            "user_messages_last_minute": 119,
+            "user_messages_last_second": 9,
+        },
+    ),
+    ("message_rate", {"max_per_minute": 5, "per": "account"}, {"user_messages_last_minute": 50}),
+    ("message_rate", {"max_per_minute": 5, "per": "user"}, {"account_messages_last_minute": 50}),
+    ("self_trade", {}, {}),
+    # the account's own crossing orders only: another account of the owner does not count
+    ("self_trade", {"same_owner": False}, {"crossing_orders": [crossing(account_id=4)]}),
     ("cancel_ratio", {}, {"today_orders": 100, "today_cancels": 95}),
     ("cancel_ratio", {}, {"today_orders": 10, "today_cancels": 10}),  # too few to judge
     ("duplicate_order", {}, {}),
@@ -272,6 +306,20 @@ FAILING = [
         "daily_volume_notional",
     ),
     ("order_rate", {}, {"orders_last_minute": 120}, "order_rate_exceeded"),
+    (
+        "message_rate",
+        {"max_per_minute": 120},
+        {"account_messages_last_minute": 120},
+        "message_rate_exceeded",
+    ),
+    (
+        "message_rate",
+        {"max_per_second": 5, "per": "user"},
+        {"user_messages_last_second": 5},
+        "message_rate_exceeded",
+    ),
+    ("self_trade", {}, {"crossing_orders": [crossing()]}, "self_trade"),
+    ("self_trade", {}, {"crossing_orders": [crossing(account_id=4)]}, "same_owner_cross"),
     (
         "cancel_ratio",
         {},
@@ -612,6 +660,13 @@ INVALID = [
     ("order_rate", {"max_per_minute": 0}, "max_per_minute"),
     ("order_rate", {"max_per_minute": "1.5"}, "max_per_minute"),
     ("cancel_ratio", {"min_orders": 0}, "min_orders"),
+    ("cancel_ratio", {"exempt_market_makers": "yes"}, "exempt_market_makers"),
+    ("message_rate", {}, "max_per_second or max_per_minute"),
+    ("message_rate", {"max_per_minute": 0}, "max_per_minute"),
+    ("message_rate", {"max_per_second": 1.5}, "max_per_second"),
+    ("message_rate", {"max_per_minute": 10, "per": "desk"}, "per must be one of"),
+    ("message_rate", {"max_per_second": 20, "max_per_minute": 10}, "must not exceed"),
+    ("self_trade", {"same_owner": "yes"}, "same_owner"),
     ("duplicate_order", {"window_seconds": [5]}, "window_seconds"),
     ("credit_limit", {"use_account_limit": "no"}, "use_account_limit"),
     ("credit_limit", {"use_account_limit": False}, "max_credit is required"),
@@ -660,7 +715,9 @@ NORMALIZED = [
     ("sector_concentration", {}, {"max_pct": "40", "min_portfolio_value": "0"}),
     ("daily_volume", {"max_quantity": "10"}, {"max_quantity": "10"}),
     ("order_rate", {}, {"max_per_minute": 120}),
-    ("cancel_ratio", {}, {"max_ratio": "0.95", "min_orders": 20}),
+    ("cancel_ratio", {}, {"max_ratio": "0.95", "min_orders": 20, "exempt_market_makers": True}),
+    ("message_rate", {"max_per_minute": "120"}, {"max_per_minute": 120, "per": "both"}),
+    ("self_trade", {}, {"same_owner": True}),
     ("duplicate_order", {}, {"window_seconds": 5}),
     ("credit_limit", {}, {"use_account_limit": True}),
     (
@@ -755,3 +812,48 @@ def test_sale_marking_says_what_the_account_holds():
 def test_sale_marking_parameters_are_checked(params):
     with pytest.raises(ParameterError):
         REGISTRY["sale_marking"].validate(params)
+
+
+# --- message limits, the market maker's cancel ratio, self-trades -------------------------------
+
+
+def test_message_rate_names_the_limit_it_breaks():
+    outcome = run(
+        "message_rate",
+        {"max_per_second": 5, "max_per_minute": 120},
+        account_messages_last_minute=40,
+        account_messages_last_second=5,
+    )
+    assert not outcome.passed and (outcome.observed, outcome.threshold) == ("6", "5")
+    assert "message 6 of account ACC-001 in the last second" in outcome.message
+    outcome = run("message_rate", {"max_per_minute": 120}, user_messages_last_minute=120)
+    assert "message 121 of user trader in the last minute" in outcome.message
+
+
+def test_message_rate_per_user_is_skipped_for_an_order_without_a_user():
+    outcome = run("message_rate", {"max_per_minute": 1, "per": "user"}, submitted_by="")
+    assert outcome.passed and outcome.skipped
+
+
+def test_a_market_maker_is_exempt_from_the_cancel_ratio_unless_the_rule_says_otherwise():
+    busy = {"today_orders": 100, "today_cancels": 99, "account_is_market_maker": True}
+    exempt = run("cancel_ratio", {}, **busy)
+    assert exempt.passed and exempt.skipped and "market maker" in exempt.message
+    judged = run("cancel_ratio", {"exempt_market_makers": False}, **busy)
+    assert not judged.passed and judged.code == "cancel_ratio_exceeded"
+
+
+def test_self_trade_names_the_crossing_order_and_counts_the_others():
+    outcome = run(
+        "self_trade",
+        {},
+        crossing_orders=[crossing(account_id=4), crossing(id=78, client_order_id="mm-78")],
+    )
+    assert outcome.code == "same_owner_cross" and outcome.observed == "#77"
+    assert "order #77 (mm-77, 50 open at 9.99, accepted)" in outcome.message
+    assert "account ACC-004, of the same beneficial owner (Victor A. Hale)" in outcome.message
+    assert "1 more would cross too" in outcome.message
+    market = run(
+        "self_trade", {}, crossing_orders=[crossing(order_type="market", limit_price=None)]
+    )
+    assert "at market" in market.message and market.code == "self_trade"

@@ -15,7 +15,8 @@ class Desk:
 
     def __init__(self):
         self.a1 = AccountFactory(code="ACC-T1", beneficial_owner="Owner One")
-        self.a2 = AccountFactory(code="ACC-T2", beneficial_owner="Owner One")
+        # One owner, written as the second account's papers write it.
+        self.a2 = AccountFactory(code="ACC-T2", beneficial_owner="One, Owner")
         self.b = AccountFactory(code="ACC-B", beneficial_owner="Owner Two")
         self.aapl = InstrumentFactory(symbol="AAPL", isin="US0378331005")
         self.msft = InstrumentFactory(symbol="MSFT", isin="US5949181045")

@@ -25,7 +25,7 @@ from tests.rules.factories import make_rule
 
 def read_back(after_seq: int) -> list[stream.Event]:
     head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
-    owners = dict(Account.objects.values_list("code", "beneficial_owner"))
+    owners = dict(Account.objects.values_list("code", "beneficial_owner__name"))
     return list(stream_events(after_seq=after_seq, up_to_seq=head, owners=owners))
 
 

@@ -3,7 +3,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from apps.trading.models import Account, Instrument, ReferencePrice
+from apps.trading.models import Account, BeneficialOwner, Instrument, ReferencePrice
+from apps.trading.owners import owner_name_key, owner_name_normalised
 
 
 def _isin(n: int) -> str:
@@ -17,7 +18,25 @@ def _isin(n: int) -> str:
     raise AssertionError("no check digit")
 
 
+class BeneficialOwnerFactory(factory.django.DjangoModelFactory):
+    """An owner by name; the same name however written ("Petrov, Nadia") is the same owner."""
+
+    class Meta:
+        model = BeneficialOwner
+        django_get_or_create = ("name_key",)
+
+    name = factory.Sequence(lambda n: f"Owner {n}")
+    name_key = factory.LazyAttribute(lambda o: owner_name_key(o.name))
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        kwargs["name"] = owner_name_normalised(kwargs["name"])
+        return kwargs
+
+
 class AccountFactory(factory.django.DjangoModelFactory):
+    """An account; `beneficial_owner` may be given as a name (its owner is found or made)."""
+
     class Meta:
         model = Account
         django_get_or_create = ("code",)
@@ -27,6 +46,12 @@ class AccountFactory(factory.django.DjangoModelFactory):
     beneficial_owner = factory.LazyAttribute(lambda o: f"Owner of {o.code}")
     base_currency = "USD"
     credit_limit = Decimal("1000000")
+
+    @classmethod
+    def _adjust_kwargs(cls, **kwargs):
+        if isinstance(kwargs.get("beneficial_owner"), str):
+            kwargs["beneficial_owner"] = BeneficialOwnerFactory(name=kwargs["beneficial_owner"])
+        return kwargs
 
 
 class InstrumentFactory(factory.django.DjangoModelFactory):

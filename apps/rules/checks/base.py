@@ -75,6 +75,27 @@ class LocateInfo:
         return self.quantity - self.used
 
 
+CROSSING_LIMIT = 10  # crossing orders read at most: enough to name one and say there are more
+
+
+@dataclass(frozen=True)
+class CrossingOrder:
+    """A working order (accepted, partially filled, held) on the other side of the order being
+    checked, in its instrument, of its account or of another account of its beneficial owner,
+    at a price the order would trade against (a market order on either side crosses)."""
+
+    id: int
+    client_order_id: str
+    account_id: int
+    account_code: str
+    beneficial_owner: str  # the owner's name
+    side: str
+    order_type: str
+    limit_price: Decimal | None
+    open_quantity: Decimal
+    status: str
+
+
 @dataclass
 class CheckContext:
     order: OrderIntent
@@ -98,6 +119,16 @@ class CheckContext:
     today_filled_notional: Decimal = ZERO
     today_filled_quantity: Decimal = ZERO  # this instrument
     orders_last_minute: int = 0
+    # messages (new orders, amendments, cancels) before this one: of the account, and of the
+    # submitter on every account (apps.trading.models.OrderMessage)
+    account_messages_last_second: int = 0
+    account_messages_last_minute: int = 0
+    user_messages_last_second: int = 0
+    user_messages_last_minute: int = 0
+    account_is_market_maker: bool = False
+    # working orders of the account's beneficial owner this order would cross (self_trade),
+    # this account's first, then oldest first; at most CROSSING_LIMIT
+    crossing_orders: list[CrossingOrder] = field(default_factory=list)
     # restricted-list entries effective now that match: {"kind", "target", "reason"}
     restrictions: list[dict[str, Any]] = field(default_factory=list)
     # kill switches in force on this order: (scope, target, state, reason), oldest first
@@ -218,6 +249,13 @@ def int_param(
         raise ParameterError(f"{name} must be at least {minimum}")
     if maximum is not None and value > maximum:
         raise ParameterError(f"{name} must be at most {maximum}")
+    return value
+
+
+def bool_param(params: dict, name: str, *, default: bool) -> bool:
+    value = params.get(name, default)
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name} must be true or false")
     return value
 
 

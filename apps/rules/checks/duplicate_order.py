@@ -1,7 +1,9 @@
 """Duplicate order: the same order sent again within seconds is most likely a resend by mistake.
 
-Same account, instrument, side, quantity and price; a deliberate resend uses the same
-client_order_id, which the gate answers idempotently before any rule runs.
+Same account, instrument, side, quantity and price, and the first one still working (accepted,
+partially filled or held): a child order of the same size sent after the previous one filled or
+was canceled is slicing, not a resend. A deliberate resend uses the same client_order_id, which
+the gate answers idempotently before any rule runs.
 """
 
 from apps.rules.checks.base import (
@@ -27,8 +29,10 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
         return failed(
             "duplicate_order",
             f"The same order (account, instrument, side, quantity, price) was sent in the last "
-            f"{window} seconds.",
+            f"{window} seconds and is still working.",
             None,
             str(window),
         )
-    return passed(f"No identical order in the last {window} seconds.", None, str(window))
+    return passed(
+        f"No identical working order sent in the last {window} seconds.", None, str(window)
+    )

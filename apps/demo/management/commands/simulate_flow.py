@@ -16,7 +16,10 @@ canceled. Mixed in are the breaches and patterns the controls and surveillance e
 - a retail account reaching for crypto (market access);
 - the same order sent twice by mistake (duplicate order);
 - wash-like pairs: ACC-001 buys what ACC-004 sells, same instrument, same price, both filled
-  (the two accounts share a beneficial owner);
+  (the two accounts share a beneficial owner; each leg is filled before the other is sent, so
+  the self-trade rule, which judges working orders, lets it through to surveillance);
+- a cross between the two accounts of that owner while both orders work (the self-trade
+  rule rejects it);
 - layering: several orders stacked on one side, a small fill on the other, the stack canceled;
 - spoofing: small bids, then one fifty times their size pulled at once, unfilled, while a
   small sell on the other side fills;
@@ -63,6 +66,7 @@ from apps.rules import gate
 from apps.rules.models import ComplianceRule, RestrictedListEntry, RuleStatus, RuleType
 from apps.trading.models import (
     EQUITY_CLASSES,
+    FILLABLE_STATUSES,
     Account,
     Instrument,
     Liquidity,
@@ -112,6 +116,7 @@ PATTERNS = {
     "market_access": 1,
     "duplicate": 2,
     "wash": 4,
+    "self_trade": 2,
     "layering": 6,
     "spoofing": 11,
     "short_sale": 2,
@@ -187,6 +192,9 @@ class Command(BaseCommand):
         self.crypto = [i for i in self.open if i.asset_class == "crypto"]
         self.listed = [i for i in self.open if i.asset_class != "crypto"]
         self.throttles = self._throttles()
+        self.per_second = self._per_second_limits()
+        self.sides: dict[tuple[int, int], str] = {}
+        self.messages: dict[str, deque] = defaultdict(deque)  # new orders and cancels
         self.recent: dict[str, deque] = defaultdict(deque)
         since = self.now - timedelta(seconds=60)
         for code, created in Order.objects.filter(
@@ -244,6 +252,21 @@ class Command(BaseCommand):
             for code in limits:
                 if rule.scope == "firm" or rule.scope_value == code:
                     limits[code] = min(limits[code], limit)
+        return limits
+
+    def _per_second_limits(self) -> dict[str, int]:
+        """Messages a second each account may send, from the live message limits."""
+        rules = ComplianceRule.objects.filter(
+            rule_type=RuleType.MESSAGE_RATE, status=RuleStatus.ACTIVE, scope__in=["firm", "account"]
+        )
+        limits = dict.fromkeys(self.accounts, 10**6)
+        for rule in rules:
+            limit = rule.parameters.get("max_per_second")
+            if limit is None or rule.parameters.get("per", "both") == "user":
+                continue
+            for code in limits:
+                if rule.scope == "firm" or rule.scope_value == code:
+                    limits[code] = min(limits[code], int(limit))
         return limits
 
     def _plan(self) -> dict[str, int]:
@@ -307,11 +330,14 @@ class Command(BaseCommand):
         *,
         metadata: dict | None = None,
         paced: bool = True,
+        clear_crossing: bool = False,
     ) -> Order | None:
         # Only the burst ignores the throttle: a throttled layering or wash order would hide
         # the pattern it belongs to.
         while paced and not self._has_room(account_code):
             time.sleep(1)
+        if clear_crossing:
+            self._clear_crossing(account_code, instrument, side, price)
         account = self.accounts[account_code]
         user = self.users[DESKS[account_code][0]]
         order_type = "limit" if price is not None else "market"
@@ -343,6 +369,10 @@ class Command(BaseCommand):
         answer = gate.order_submit(req=req, user=user)
         self.submitted += 1
         self.recent[account_code].append(utcnow())
+        self.messages[account_code].append(utcnow())
+        if answer.status == OrderStatus.PENDING_APPROVAL:
+            # The everyday flow of its owner takes its side while it waits (see `_side`).
+            self.sides[(account.beneficial_owner_id, instrument.pk)] = side
         self.tally.decisions[answer.status] += 1
         for check in answer.checks:
             if check["status"] == "fail":
@@ -350,6 +380,24 @@ class Command(BaseCommand):
             elif check["status"] == "warn":
                 self.tally.warnings[check["rule"]] += 1
         return answer.order
+
+    def _clear_crossing(
+        self, account_code: str, instrument: Instrument, side: str, price: Decimal | None
+    ) -> None:
+        """A desk does not trade with itself: before an order it withdraws the working orders
+        of the account's beneficial owner that the order would cross. Held ones stay (their
+        approver decides them): the self-trade rule then rejects the order."""
+        crossing = Order.objects.filter(
+            account__beneficial_owner_id=self.accounts[account_code].beneficial_owner_id,
+            instrument=instrument,
+            status__in=FILLABLE_STATUSES,
+        )
+        crossing = crossing.exclude(side="buy") if side == "buy" else crossing.filter(side="buy")
+        if price is not None:
+            at = Q(limit_price__lte=price) if side == "buy" else Q(limit_price__gte=price)
+            crossing = crossing.filter(Q(order_type="market") | at)
+        for order in crossing.select_related("account", "instrument"):
+            self._cancel(order, "Withdrawn: the desk does not trade with itself.")
 
     def _fill(self, order: Order, quantity: Decimal, price: Decimal | None = None) -> None:
         self.seq += 1
@@ -367,6 +415,7 @@ class Command(BaseCommand):
 
     def _cancel(self, order: Order, reason: str) -> None:
         order_cancel(order=order, actor=self.users[DESKS[order.account.code][0]], reason=reason)
+        self.messages[order.account.code].append(utcnow())
         self.tally.cancels += 1
 
     # --- everyday flow -------------------------------------------------------------------------
@@ -380,7 +429,20 @@ class Command(BaseCommand):
             window.popleft()
         limit = self.throttles[code]
         budget = max(1, limit // 2 if code == BURST_ACCOUNT else limit - 1)
-        return len(window) < budget
+        # Half the per-second message limit at most: cancels count too.
+        messages = self.messages[code]
+        second = utcnow() - timedelta(seconds=1)
+        while messages and messages[0] < second:
+            messages.popleft()
+        return len(window) < budget and len(messages) < max(1, self.per_second[code] // 2)
+
+    def _side(self, code: str, instrument: Instrument) -> str:
+        """Each beneficial owner works one side of an instrument in a run, as a desk would, so
+        that the everyday flow of one owner's accounts never crosses itself."""
+        key = (self.accounts[code].beneficial_owner_id, instrument.pk)
+        if key not in self.sides:
+            self.sides[key] = "buy" if self.rng.random() < 0.55 else "sell"
+        return self.sides[key]
 
     def _desk_account(self, instrument: Instrument) -> str | None:
         codes = [code for code in sorted(self.accounts) if instrument.asset_class in DESKS[code][1]]
@@ -407,10 +469,10 @@ class Command(BaseCommand):
             low, high = DESKS[code][2]
             price = self._near(instrument)
             quantity = self._quantity(instrument, self.rng.uniform(low, high), price)
+            side = self._side(code, instrument)
             manual = self.rng.random() < 0.15  # typed at the desk: no signal id (a warning)
             metadata = self._metadata(manual)
-            side = Side.BUY
-            if self.rng.random() >= 0.55:
+            if side == "sell":
                 side = self._sale_side(code, instrument, quantity, metadata)
             order = self._submit(code, instrument, side, quantity, price, metadata=metadata)
             if order is not None and order.status == OrderStatus.ACCEPTED:
@@ -450,6 +512,9 @@ class Command(BaseCommand):
         """Fill about half the accepted orders (a third of those in part), cancel some more."""
         for order in orders:
             roll = self.rng.random()
+            order.refresh_from_db(fields=["status"])
+            if order.status != OrderStatus.ACCEPTED:
+                continue  # withdrawn since (see `_clear_crossing`)
             if roll < 0.5:
                 partial = self.rng.random() < 0.35
                 quantity = order.quantity
@@ -498,9 +563,12 @@ class Command(BaseCommand):
             ("ACC-001", self._crypto("ETH-USD"), 85_000),
             ("ACC-005", self._listed_or("SOL-USD"), 140_000),
         ]
-        return self._send_sized(plans, "buy")
+        # Cleared of crossing orders first: held, they then wait for their approver.
+        return self._send_sized(plans, "buy", clear_crossing=True)
 
-    def _send_sized(self, plans, side: str, offset_pct: float | None = None) -> int:
+    def _send_sized(
+        self, plans, side: str, offset_pct: float | None = None, *, clear_crossing: bool = False
+    ) -> int:
         sent = 0
         for code, instrument, notional in plans:
             if self._left() <= 0 or instrument is None or code not in self.accounts:
@@ -510,7 +578,7 @@ class Command(BaseCommand):
             else:
                 price = self._price(instrument, offset_pct)
             quantity = self._quantity(instrument, notional, self._near(instrument))
-            self._submit(code, instrument, side, quantity, price)
+            self._submit(code, instrument, side, quantity, price, clear_crossing=clear_crossing)
             sent += 1
         return sent
 
@@ -569,7 +637,15 @@ class Command(BaseCommand):
         sent = 0
         for _ in range(2):
             if self._left() > 0:
-                self._submit("ACC-003", instrument, "buy", quantity, price, metadata=metadata)
+                self._submit(
+                    "ACC-003",
+                    instrument,
+                    "buy",
+                    quantity,
+                    price,
+                    metadata=metadata,
+                    clear_crossing=True,
+                )
                 sent += 1
         return sent
 
@@ -585,13 +661,34 @@ class Command(BaseCommand):
             price = self._near(instrument)
             quantity = self._quantity(instrument, self.rng.uniform(8_000, 20_000), price)
             buyer, seller = WASH_ACCOUNTS if self.rng.random() < 0.5 else WASH_ACCOUNTS[::-1]
-            buy = self._submit(buyer, instrument, "buy", quantity, price)
-            sell = self._submit(seller, instrument, "sell", quantity, price)
-            sent += 2
-            if all(o is not None and o.status == OrderStatus.ACCEPTED for o in (buy, sell)):
-                self._fill(buy, quantity, price)
+            buy = self._submit(buyer, instrument, "buy", quantity, price, clear_crossing=True)
+            sent += 1
+            if buy is None or buy.status != OrderStatus.ACCEPTED:
+                continue
+            self._fill(buy, quantity, price)  # filled: no longer working, nothing to cross
+            sell = self._submit(seller, instrument, "sell", quantity, price, clear_crossing=True)
+            sent += 1
+            if sell is not None and sell.status == OrderStatus.ACCEPTED:
                 self._fill(sell, quantity, price)
         return sent
+
+    def _pattern_self_trade(self) -> int:
+        """ACC-004 rests a sell; ACC-001, of the same owner, buys at its price while it works:
+        the self-trade rule rejects the buy, naming the sell. The sell is then withdrawn."""
+        instrument = self._crypto("SOL-USD")
+        if instrument is None or not all(code in self.accounts for code in WASH_ACCOUNTS):
+            return 0
+        if self._left() < 2:
+            return 0
+        price = self._near(instrument)
+        quantity = self._quantity(instrument, 5_000, price)
+        resting = self._submit(
+            WASH_ACCOUNTS[1], instrument, "sell", quantity, price, clear_crossing=True
+        )
+        self._submit(WASH_ACCOUNTS[0], instrument, "buy", quantity, price)
+        if resting is not None and resting.status == OrderStatus.ACCEPTED:
+            self._cancel(resting, "Withdrawn.")
+        return 2
 
     def _pattern_layering(self) -> int:
         """Orders stacked on the bid, a small sell filled into the lifted price, stack canceled."""
@@ -604,12 +701,17 @@ class Command(BaseCommand):
                 break
             price = self._price(instrument, -0.15 * level)
             quantity = self._quantity(instrument, self.rng.uniform(15_000, 25_000), price)
-            layers.append(self._submit(LAYERING_ACCOUNT, instrument, "buy", quantity, price))
+            layer = self._submit(
+                LAYERING_ACCOUNT, instrument, "buy", quantity, price, clear_crossing=True
+            )
+            layers.append(layer)
         sent = len(layers)
         if self._left() > 0:
             price = self._price(instrument, 0.2)
             quantity = self._quantity(instrument, 3_000, price)
-            sell = self._submit(LAYERING_ACCOUNT, instrument, "sell", quantity, price)
+            sell = self._submit(
+                LAYERING_ACCOUNT, instrument, "sell", quantity, price, clear_crossing=True
+            )
             sent += 1
             if sell is not None and sell.status == OrderStatus.ACCEPTED:
                 self._fill(sell, quantity, price)
@@ -628,9 +730,8 @@ class Command(BaseCommand):
         usual = 800
         for level in range(1, 9):
             price = self._price(instrument, -0.3 * level)
-            self._submit(
-                SPOOFING_ACCOUNT, instrument, "buy", self._quantity(instrument, usual, price), price
-            )
+            quantity = self._quantity(instrument, usual, price)
+            self._submit(SPOOFING_ACCOUNT, instrument, "buy", quantity, price, clear_crossing=True)
             sent += 1
         price = self._price(instrument, -0.05)
         big = self._submit(
@@ -639,10 +740,13 @@ class Command(BaseCommand):
             "buy",
             self._quantity(instrument, 50 * usual, price),
             price,
+            clear_crossing=True,
         )
         price = self._price(instrument, 0.1)
         quantity = self._quantity(instrument, usual, price)
-        sell = self._submit(SPOOFING_ACCOUNT, instrument, "sell", quantity, price)
+        sell = self._submit(
+            SPOOFING_ACCOUNT, instrument, "sell", quantity, price, clear_crossing=True
+        )
         sent += 2
         if sell is not None and sell.status == OrderStatus.ACCEPTED:
             self._fill(sell, quantity, price)
