@@ -50,13 +50,13 @@ from apps.trading.models import (
     locate_ref,
     signed_quantity,
 )
+from apps.trading.owners import owner_name_key, owner_name_normalised
 from apps.trading.pricing import (
     fill_price_bound,
     fill_price_within,
     order_valuation_price,
     valuation_price,
 )
-from apps.trading.owners import owner_name_key, owner_name_normalised
 from apps.trading.selectors import account_and_instrument
 from apps.trading.trail import order_snapshot
 from apps.trading.venues import venue_problem
