@@ -38,6 +38,7 @@ class RuleType(models.TextChoices):
     CREDIT_LIMIT = "credit_limit", "Credit limit"
     APPROVAL_THRESHOLD = "approval_threshold", "Approval threshold"
     DECISION_PROVENANCE = "decision_provenance", "Decision provenance"
+    FIRM_CAPITAL = "firm_capital", "Firm-wide capital threshold"
 
 
 class PortfolioRuleType(models.TextChoices):

@@ -12,6 +12,7 @@ from apps.trading.models import (
     Account,
     DailyPrice,
     Fill,
+    FxRate,
     Instrument,
     Order,
     Position,
@@ -21,6 +22,7 @@ from apps.trading.models import (
 from apps.trading.services import (
     account_create,
     account_update,
+    fx_rate_record,
     instrument_create,
     instrument_update,
     order_cancel,
@@ -93,6 +95,7 @@ class InstrumentAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
         "asset_class",
         "sector",
         "currency",
+        "multiplier",
         "underlying",
         "is_active",
     ]
@@ -111,6 +114,18 @@ class ReferencePriceAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
     date_hierarchy = "as_of"
     list_select_related = ["instrument"]
     autocomplete_fields = ["instrument"]
+
+
+@admin.register(FxRate)
+class FxRateAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    """Rates are recorded, never edited: a correction is a newer rate."""
+
+    create_service = staticmethod(fx_rate_record)
+    list_display = ["base", "quote", "rate", "as_of", "source"]
+    list_filter = ["base", "quote", "source"]
+    search_fields = ["base", "quote", "source"]
+    date_hierarchy = "as_of"
+    fields = ["base", "quote", "rate", "as_of", "source"]
 
 
 @admin.register(DailyPrice)

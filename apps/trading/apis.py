@@ -1,12 +1,16 @@
-"""Read-only reference and position endpoints. Thin: selector, filter, serializer."""
+"""Reference data and position endpoints. Thin: selector, filter, serializer; the one write
+here (an FX rate) calls its service."""
 
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
 
-from apps.core.fields import AmountField
+from apps.core.fields import AmountField, TextOnlyField
 from apps.rbac.roles import Role
 from apps.trading import selectors
-from apps.trading.filters import AccountFilter, InstrumentFilter, PositionFilter
+from apps.trading.filters import AccountFilter, FxRateFilter, InstrumentFilter, PositionFilter
+from apps.trading.services import fx_rate_record
 
 
 class AccountListApi(ListAPIView):
@@ -47,6 +51,9 @@ class InstrumentListApi(ListAPIView):
         )
         lot_size = AmountField()
         tick_size = AmountField()
+        multiplier = AmountField(
+            help_text="Contract size: every notional is quantity x price x multiplier."
+        )
         reference_price = AmountField(source="latest_price", allow_null=True)
         reference_price_as_of = serializers.DateTimeField(
             source="latest_price_as_of", allow_null=True
@@ -75,3 +82,70 @@ class PositionListApi(ListAPIView):
 
     def get_queryset(self):
         return selectors.position_list(user=self.request.user)
+
+
+EXAMPLE_FX_RATE = {
+    "id": 31,
+    "base": "EUR",
+    "quote": "USD",
+    "rate": "1.085",
+    "as_of": "2026-11-20T16:00:00Z",
+    "source": "ecb",
+    "created_at": "2026-11-20T16:00:03.120000Z",
+}
+
+
+class FxRateOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    base = serializers.CharField()
+    quote = serializers.CharField()
+    rate = AmountField(help_text="One `base` buys `rate` of `quote` (EUR/USD 1.085).")
+    as_of = serializers.DateTimeField()
+    source = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class FxRateListCreateApi(ListAPIView):
+    """GET: the recorded FX rates, latest first (`?latest=true`: the latest of each pair).
+    POST: record a rate; the gate converts every account limit at the latest rate of a pair,
+    and refuses one older than FX_RATE_MAX_AGE_SECONDS (`fx_rate_unavailable`)."""
+
+    required_roles = {"GET": Role.VIEWER, "POST": Role.RISK_MANAGER}
+    filterset_class = FxRateFilter
+    serializer_class = FxRateOutputSerializer
+
+    class InputSerializer(serializers.Serializer):
+        base = TextOnlyField(max_length=3, help_text="ISO 4217 code of the currency priced.")
+        quote = TextOnlyField(max_length=3, help_text="ISO 4217 code it is priced in.")
+        rate = AmountField(positive=True)
+        as_of = serializers.DateTimeField(
+            required=False, help_text="When the rate was fixed (UTC); now when left out."
+        )
+        source = TextOnlyField(max_length=64, required=False, default="api")
+
+    def get_queryset(self):
+        return selectors.fx_rate_list()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: FxRateOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "ECB reference rate",
+                value={
+                    "base": "EUR",
+                    "quote": "USD",
+                    "rate": "1.085",
+                    "as_of": "2026-11-20T16:00:00Z",
+                    "source": "ecb",
+                },
+                request_only=True,
+            ),
+            OpenApiExample("Recorded", value=EXAMPLE_FX_RATE, response_only=True),
+        ],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = fx_rate_record(actor=request.user, **serializer.validated_data)
+        return Response(FxRateOutputSerializer(row).data, status=status.HTTP_201_CREATED)

@@ -2,7 +2,16 @@
 
 import django_filters
 
-from apps.trading.models import Account, AssetClass, Instrument, Order, OrderStatus, Position
+from apps.trading import selectors
+from apps.trading.models import (
+    Account,
+    AssetClass,
+    FxRate,
+    Instrument,
+    Order,
+    OrderStatus,
+    Position,
+)
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -53,3 +62,23 @@ class OrderFilter(django_filters.FilterSet):
     class Meta:
         model = Order
         fields = ["account", "instrument", "status", "date"]
+
+
+class FxRateFilter(django_filters.FilterSet):
+    base = django_filters.CharFilter()
+    quote = django_filters.CharFilter()
+    currency = django_filters.CharFilter(method="filter_currency", label="Base or quote")
+    source = django_filters.CharFilter()
+    as_of_after = django_filters.IsoDateTimeFilter(field_name="as_of", lookup_expr="gte")
+    as_of_before = django_filters.IsoDateTimeFilter(field_name="as_of", lookup_expr="lt")
+    latest = django_filters.BooleanFilter(method="filter_latest", label="Latest of each pair")
+
+    class Meta:
+        model = FxRate
+        fields = ["base", "quote", "source"]
+
+    def filter_currency(self, queryset, name, value):
+        return queryset.filter(base=value) | queryset.filter(quote=value)
+
+    def filter_latest(self, queryset, name, value):
+        return selectors.fx_rate_latest_only(queryset) if value else queryset

@@ -2,10 +2,15 @@
 take the acting user: they will show only what the user is entitled to (a later issue);
 reference data is the same for everyone."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.core import sql
-from apps.trading.models import Account, Instrument, Order, Position, ReferencePrice
+from apps.trading.fx import FxTable
+from apps.trading.models import Account, FxRate, Instrument, Order, Position, ReferencePrice
 
 
 def latest_price_subquery(field: str = "price", *, instrument_ref: str = "pk") -> Subquery:
@@ -83,3 +88,28 @@ def account_webhook_secret(account_id: str) -> str:
     """The account's webhook signing secret ("" when none): fills notifications' hook."""
     row = Account.objects.filter(pk=account_id).values_list("webhook_secret", flat=True).first()
     return row or ""
+
+
+def fx_rate_list() -> QuerySet[FxRate]:
+    """Every recorded FX rate, latest first (reference data: every role sees them)."""
+    return FxRate.objects.all()
+
+
+def fx_rate_latest_only(rates: QuerySet[FxRate]) -> QuerySet[FxRate]:
+    """Of `rates`, the latest of each pair."""
+    latest = FxRate.objects.filter(base=OuterRef("base"), quote=OuterRef("quote")).order_by(
+        "-as_of", "-id"
+    )
+    return rates.filter(pk=Subquery(latest.values("pk")[:1]))
+
+
+def fx_table(*, currencies: Iterable[str], at: datetime, max_age_seconds: int | None) -> FxTable:
+    """The conversions between `currencies` (and the firm's currency) that the latest rates
+    as of `at` allow (monitoring and reports; the gate reads its rates in its own batch)."""
+    codes = sorted({*currencies, settings.FIRM_CURRENCY})
+    rows = FxRate.objects.filter(base__in=codes, quote__in=codes, as_of__lte=at)
+    latest = rows.filter(base=OuterRef("base"), quote=OuterRef("quote")).order_by("-as_of", "-id")
+    found = rows.filter(pk=Subquery(latest.values("pk")[:1])).values_list(
+        "base", "quote", "rate", "as_of"
+    )
+    return FxTable(found, now=at, max_age_seconds=max_age_seconds, via=settings.FIRM_CURRENCY)

@@ -27,8 +27,10 @@ from apps.trading.models import (
     WORKING_STATUSES,
     Account,
     AccountDailyActivity,
+    AccountDailyFilled,
     DailyPrice,
     Fill,
+    FxRate,
     Instrument,
     Liquidity,
     Order,
@@ -39,8 +41,9 @@ from apps.trading.models import (
     Side,
     TimeInForce,
     WorkingExposure,
+    firm_currency,
 )
-from apps.trading.pricing import valuation_price
+from apps.trading.pricing import notional, valuation_price
 from apps.trading.selectors import account_and_instrument
 from apps.trading.trail import order_snapshot
 
@@ -74,6 +77,7 @@ INSTRUMENT_FIELDS = [
     "underlying",
     "lot_size",
     "tick_size",
+    "multiplier",
     "is_active",
 ]
 
@@ -105,7 +109,7 @@ def account_create(
     code: str,
     name: str,
     beneficial_owner: str,
-    base_currency: str = "USD",
+    base_currency: str | None = None,
     credit_limit: Decimal = ZERO,
     lei: str = "",
     webhook_url: str = "",
@@ -116,7 +120,7 @@ def account_create(
         code=code,
         name=name,
         beneficial_owner=beneficial_owner,
-        base_currency=base_currency,
+        base_currency=base_currency or firm_currency(),
         credit_limit=to_decimal(credit_limit, field="credit_limit"),
         lei=lei,
         webhook_url=webhook_url,
@@ -164,6 +168,7 @@ def instrument_create(
     lot_size: Decimal = Decimal("1"),
     tick_size: Decimal = Decimal("0.01"),
     calendar: str = "",
+    multiplier: Decimal = Decimal("1"),
     actor=None,
 ) -> Instrument:
     instrument = Instrument(
@@ -179,6 +184,7 @@ def instrument_create(
         underlying=underlying,
         lot_size=to_decimal(lot_size, field="lot_size", positive=True),
         tick_size=to_decimal(tick_size, field="tick_size", positive=True),
+        multiplier=to_decimal(multiplier, field="multiplier", positive=True),
         calendar=calendar,
     )
     clean_or_raise(instrument)
@@ -189,7 +195,16 @@ def instrument_create(
 
 @transaction.atomic
 def instrument_update(*, instrument: Instrument, actor=None, **changes) -> Instrument:
-    return _update_audited(instrument, allowed=INSTRUMENT_FIELDS, changes=changes, actor=actor)
+    if "multiplier" in changes:
+        changes["multiplier"] = to_decimal(changes["multiplier"], field="multiplier", positive=True)
+    locked = Instrument.objects.select_for_update().filter(pk=instrument.pk)
+    before = locked.values_list("multiplier", flat=True).get()
+    updated = _update_audited(instrument, allowed=INSTRUMENT_FIELDS, changes=changes, actor=actor)
+    if updated.multiplier != before:
+        # A contract size changed (a corporate action adjusts one): what is still working is
+        # worth something else now.
+        _exposure_revalue(updated)
+    return updated
 
 
 @transaction.atomic
@@ -258,6 +273,48 @@ def daily_prices_load(*, instrument: Instrument, bars: list[dict[str, Any]], act
     return len(rows)
 
 
+@transaction.atomic
+def fx_rate_record(
+    *,
+    base: str,
+    quote: str,
+    rate,
+    as_of: datetime | None = None,
+    source: str = "manual",
+    actor=None,
+) -> FxRate:
+    """Record an exchange rate (one `base` buys `rate` of `quote`) as of a moment: an FX feed,
+    a fixing typed in, the demo. Audited like a reference price."""
+    as_of = as_of or utcnow()
+    if not isinstance(as_of, datetime) or timezone.is_naive(as_of):
+        raise ValidationFailed(details=field_errors(as_of="Give a time with a time zone (UTC)."))
+    if as_of > utcnow() + FILL_FUTURE_SKEW:
+        raise ValidationFailed(details=field_errors(as_of="Lies in the future."))
+    if base == quote:
+        raise ValidationFailed(details=field_errors(quote="A rate is between two currencies."))
+    row = FxRate(
+        base=base,
+        quote=quote,
+        rate=to_decimal(rate, field="rate", positive=True),
+        as_of=as_of,
+        source=source,
+    )
+    clean_or_raise(row)
+    row.save()
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type="trading.fxrate",
+        object_id=row.pk,
+        payload={
+            "change": "fx_rate",
+            "pair": f"{row.base}/{row.quote}",
+            "after": {"rate": row.rate, "as_of": row.as_of, "source": source},
+        },
+    )
+    return row
+
+
 # --- positions ----------------------------------------------------------------------------------
 
 
@@ -309,7 +366,22 @@ def _working_contribution(order: Order) -> tuple[Decimal, Decimal]:
         return ZERO, ZERO
     remaining = order.quantity - order.filled_quantity
     price = valuation_price(order.limit_price, order.reference_price) or ZERO
-    return remaining, quantize(remaining * price)
+    return remaining, quantize(notional(remaining, price, order.instrument.multiplier))
+
+
+def _exposure_revalue(instrument: Instrument) -> None:
+    """The working exposure of every account in `instrument`, valued again from its working
+    orders (after its multiplier changed)."""
+    sums: dict[tuple[int, str], Decimal] = {}
+    working = Order.objects.filter(instrument=instrument, status__in=WORKING_STATUSES)
+    for order in working.select_for_update():
+        order.instrument = instrument
+        key = (order.account_id, order.side)
+        sums[key] = sums.get(key, ZERO) + _working_contribution(order)[1]
+    for row in WorkingExposure.objects.select_for_update().filter(instrument=instrument):
+        row.buy_notional = sums.get((row.account_id, Side.BUY), ZERO)
+        row.sell_notional = sums.get((row.account_id, Side.SELL), ZERO)
+        row.save(update_fields=["buy_notional", "sell_notional", "updated_at"])
 
 
 def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
@@ -419,7 +491,8 @@ def order_terms_check(
     if order_type == OrderType.MARKET and limit_price is not None:
         errors["limit_price"] = ["A market order has no limit price."]
     try:
-        check_notional(quantity, limit_price)
+        multiplier = instrument.multiplier if instrument is not None else Decimal(1)
+        check_notional(quantity, limit_price, multiplier=multiplier)
     except ValidationFailed as exc:
         errors.update(exc.details)
     if errors:
@@ -501,7 +574,11 @@ def order_create(
         )
         metadata = metadata_checked(metadata)
     # A market order is valued at the reference price: its notional must fit the columns too.
-    check_notional(quantity, valuation_price(limit_price, reference_price))
+    check_notional(
+        quantity,
+        valuation_price(limit_price, reference_price),
+        multiplier=instrument.multiplier,
+    )
     order = Order(
         account=account,
         instrument=instrument,
@@ -563,6 +640,17 @@ def _daily_add(account_id: int, **increments) -> None:
     )
 
 
+def _daily_filled_add(order: Order, quantity: Decimal, price: Decimal) -> None:
+    """Add a fill's notional to today's (UTC) filled notional of its account, in the
+    instrument's currency."""
+    instrument = order.instrument
+    _add_to_row(
+        AccountDailyFilled,
+        {"account_id": order.account_id, "date": utcnow().date(), "currency": instrument.currency},
+        {"filled_notional": quantize(notional(quantity, price, instrument.multiplier))},
+    )
+
+
 def _order_for_update(order: Order) -> Order:
     return (
         Order.objects.select_for_update().select_related("account", "instrument").get(pk=order.pk)
@@ -603,6 +691,7 @@ def order_fill(
             details={"exec_id": exec_id, "fill_id": existing.pk},
         )
     order = _order_for_update(order)
+    check_notional(quantity, price, multiplier=order.instrument.multiplier)
     if order.status not in FILLABLE_STATUSES:
         raise Conflict(
             f"An order that is {order.status} cannot be filled.",
@@ -640,7 +729,7 @@ def order_fill(
     order.status = OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
     order.save(update_fields=["filled_quantity", "avg_fill_price", "status", "updated_at"])
     _exposure_apply(order, before)
-    _daily_add(order.account_id, filled_notional=quantize(quantity * price))
+    _daily_filled_add(order, quantity, price)
 
     position = _position_for_update(order.account, order.instrument)
     signed = quantity if order.side == Side.BUY else -quantity
@@ -715,7 +804,11 @@ def order_amend(
             raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
         order.limit_price = to_decimal(limit_price, field="limit_price", positive=True)
         fields.append("limit_price")
-    check_notional(order.quantity, valuation_price(order.limit_price, order.reference_price))
+    check_notional(
+        order.quantity,
+        valuation_price(order.limit_price, order.reference_price),
+        multiplier=order.instrument.multiplier,
+    )
     order.save(update_fields=fields)
     _exposure_apply(order, before)
     _order_event(

@@ -6,4 +6,5 @@ urlpatterns = [
     path("accounts/", apis.AccountListApi.as_view(), name="account-list"),
     path("instruments/", apis.InstrumentListApi.as_view(), name="instrument-list"),
     path("positions/", apis.PositionListApi.as_view(), name="position-list"),
+    path("fx-rates/", apis.FxRateListCreateApi.as_view(), name="fx-rate-list"),
 ]

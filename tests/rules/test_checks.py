@@ -77,6 +77,7 @@ def test_every_rule_type_has_a_module(rule_type):
 # --- one passing and at least one failing case per rule type ----------------------------------
 
 OTHERS = {"exposure_by_instrument": {2: D("9000"), 3: D("10000")}}
+FIRM = {"firm_currency": "USD"}
 
 PASSING = [
     ("restricted_list", {}, {}),
@@ -120,6 +121,7 @@ PASSING = [
         {"max_risk_score": "0.9", "require_review_flag_above_score": "0.3"},
         {"metadata": {"signal_id": "s", "risk_score": "0.42", "reviewed": True}},
     ),
+    ("firm_capital", {"max_notional": "100000"}, {"firm_used": D("99000"), **FIRM}),
 ]
 
 FAILING = [
@@ -322,6 +324,30 @@ FAILING = [
         {"require_review_flag_above_score": "0.3"},
         {"metadata": {"signal_id": "s", "risk_score": "0.42", "reviewed": "yes"}},
         "review_required",
+    ),
+    (
+        "firm_capital",
+        {"max_notional": "100000"},
+        {"firm_used": D("99000.01"), **FIRM},
+        "firm_capital_exceeded",
+    ),
+    (
+        "firm_capital",
+        {"max_notional": "100000"},
+        {"limit_price": None, "reference_price": None, **FIRM},
+        "no_price",
+    ),
+    (
+        "firm_capital",
+        {"max_notional": "100000"},
+        {"firm_fx_missing": frozenset({"JPY"}), **FIRM},
+        "fx_rate_unavailable",
+    ),
+    (
+        "firm_capital",
+        {"max_notional": "100000"},
+        {"fx_rate_firm": None, **FIRM},
+        "fx_rate_unavailable",
     ),
 ]
 

@@ -25,16 +25,17 @@ def trader(api_client_for, account, instrument):
 
 def test_submit_accepted(trader, django_assert_max_num_queries):
     # token, role, account, instrument; savepoint, locked account with client id and rule set
-    # version, the gate's 5 reads; savepoint, order, exposure (2), daily count (2), audit (3),
-    # release, release
-    with django_assert_max_num_queries(24):
+    # version, the gate's 7 reads (price, positions, working, daily counts, today's fills by
+    # currency, kill switches, FX rates); savepoint, order, exposure (2), daily count (2), audit
+    # (3), release, release
+    with django_assert_max_num_queries(26):
         answer = trader.post(URL, order_body("small", quantity="1"), format="json").json()
     assert answer["status"] == "accepted"
 
 
 def test_submit_held(trader, django_assert_max_num_queries):
-    # as accepted (24), and the approval request: savepoint, insert, audit (3), the compliance
+    # as accepted (26), and the approval request: savepoint, insert, audit (3), the compliance
     # officers' addresses, release
-    with django_assert_max_num_queries(31):
+    with django_assert_max_num_queries(33):
         answer = trader.post(URL, order_body("large"), format="json").json()
     assert answer["status"] == "pending_approval"
