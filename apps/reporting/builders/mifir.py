@@ -4,6 +4,11 @@
 `FinInstrmRptgTxRpt` document (auth.016) with one `Tx/New` per fill, the firm dealing on own
 account (DEAL), and a `Tx/Cxl` for each transaction of an earlier submitted version that is no
 longer reported. The XML is written one transaction at a time, the CSV carries the same rows.
+
+Price and quantity are per contract, as RTS 22 (fields 30 and 33) wants: the price multiplier
+(field 46) belongs to an instrument reported by its attributes (`FinInstrm/Othr`), while these
+instruments are reported by ISIN (`FinInstrm/Id`), whose reference data (FIRDS) carries it. The
+CSV and JSON add it in their last column for the reader.
 """
 
 import io
@@ -78,6 +83,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         "exec_id",
         "order_id",
         "account",
+        "price_multiplier",
     ]
 
     def __init__(self, *, cancel_tx_ids=(), version: int = 1, **kwargs) -> None:
@@ -135,6 +141,7 @@ class MifirTransactionsBuilder(ReportBuilder):
                 "order__instrument__isin",
                 "order__instrument__currency",
                 "order__instrument__asset_class",
+                "order__instrument__multiplier",
             )
         )
         for (
@@ -155,6 +162,7 @@ class MifirTransactionsBuilder(ReportBuilder):
             isin,
             currency,
             asset_class,
+            multiplier,
         ) in fills.iterator(chunk_size=CHUNK):
             key = (account_id, instrument_id)
             before = positions[key]
@@ -194,6 +202,7 @@ class MifirTransactionsBuilder(ReportBuilder):
                 exec_id,
                 order_id,
                 account,
+                multiplier,
             )
 
     def accumulate(self, row) -> None:
