@@ -370,7 +370,9 @@ class Fill(models.Model):
 
 
 class Position(models.Model):
-    """Net position: quantity is signed (short is negative); average cost of the open quantity."""
+    """Net position: quantity is signed (short is negative); average cost of the open quantity
+    (a price, per unit); realised P&L in money (multiplier included), in the instrument's
+    currency."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")

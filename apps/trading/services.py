@@ -48,6 +48,7 @@ from apps.trading.selectors import account_and_instrument
 from apps.trading.trail import order_snapshot
 
 ZERO = Decimal("0")
+ONE = Decimal("1")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
 FILL_FUTURE_SKEW = timedelta(minutes=5)
 METADATA_MAX_BYTES = 16_384
@@ -326,13 +327,14 @@ class PositionState:
 
 
 def position_after_fill(
-    state: PositionState, signed_quantity: Decimal, price: Decimal
+    state: PositionState, signed_quantity: Decimal, price: Decimal, multiplier: Decimal = ONE
 ) -> PositionState:
     """The position after a fill (buy positive, sell negative), average-cost method.
 
     Adding to a position moves the average cost; reducing it realises P&L against the average
     cost and leaves the average unchanged; crossing zero realises the whole old position and
-    opens the rest at the fill price.
+    opens the rest at the fill price. The average cost is a price (per unit, as fills are);
+    the realised P&L is money: quantity x price move x the contract's `multiplier`.
     """
     qty, avg, realised = state.quantity, state.average_cost, state.realised_pnl
     if qty == 0 or (qty > 0) == (signed_quantity > 0):
@@ -341,7 +343,7 @@ def position_after_fill(
         return PositionState(new_qty, new_avg, realised)
     closed = min(abs(signed_quantity), abs(qty))
     direction = 1 if qty > 0 else -1
-    realised = quantize(realised + closed * (price - avg) * direction)
+    realised = quantize(realised + notional(closed, price - avg, multiplier) * direction)
     new_qty = qty + signed_quantity
     if new_qty == 0:
         return PositionState(ZERO, ZERO, realised)
@@ -734,7 +736,7 @@ def order_fill(
     position = _position_for_update(order.account, order.instrument)
     signed = quantity if order.side == Side.BUY else -quantity
     before_position = PositionState(position.quantity, position.average_cost, position.realised_pnl)
-    state = position_after_fill(before_position, signed, price)
+    state = position_after_fill(before_position, signed, price, order.instrument.multiplier)
     position.quantity = state.quantity
     position.average_cost = state.average_cost
     position.realised_pnl = state.realised_pnl

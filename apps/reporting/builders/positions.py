@@ -91,7 +91,7 @@ class PositionsBuilder(ReportBuilder):
                     yield self._row(key, state, last_price, accounts, instruments)
                 key, state = (account_id, instrument_id), FLAT
             signed = quantity if side == "buy" else -quantity
-            state = position_after_fill(state, signed, price)
+            state = position_after_fill(state, signed, price, instruments[instrument_id][5])
             last_price = price
         if key is not None and state.quantity:
             yield self._row(key, state, last_price, accounts, instruments)
