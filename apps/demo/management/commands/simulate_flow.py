@@ -56,6 +56,7 @@ from apps.core.time import utcnow
 from apps.core.types import decimal_str
 from apps.rules import gate
 from apps.rules.models import ComplianceRule, RestrictedListEntry, RuleStatus, RuleType
+from apps.trading import pricing
 from apps.trading.models import Account, FxRate, Instrument, Liquidity, Order, OrderStatus
 from apps.trading.selectors import fx_rate_latest_only, instrument_latest_price
 from apps.trading.services import (
@@ -277,7 +278,7 @@ class Command(BaseCommand):
         """As many whole lots as `notional` buys at `price` (contracts: at price x multiplier);
         one lot at least."""
         lot = instrument.lot_size
-        per_lot = price * instrument.multiplier * lot
+        per_lot = pricing.notional(lot, price, instrument.multiplier)
         lots = (Decimal(str(notional)) / per_lot).quantize(Decimal(1), rounding=ROUND_DOWN)
         return max(lot, lots * lot)
 
@@ -402,7 +403,7 @@ class Command(BaseCommand):
             low, high = DESKS[code][2]
             price = self._near(instrument)
             quantity = self._quantity(instrument, self.rng.uniform(low, high), price)
-            if quantity * price * instrument.multiplier > high:
+            if pricing.notional(quantity, price, instrument.multiplier) > high:
                 continue  # one contract is more than the desk's everyday order (an index future)
             side = "buy" if self.rng.random() < 0.55 else "sell"
             manual = self.rng.random() < 0.15  # typed at the desk: no signal id (a warning)
