@@ -199,7 +199,16 @@ def instrument_update(*, instrument: Instrument, actor=None, **changes) -> Instr
     if "multiplier" in changes:
         changes["multiplier"] = to_decimal(changes["multiplier"], field="multiplier", positive=True)
     locked = Instrument.objects.select_for_update().filter(pk=instrument.pk)
-    before = locked.values_list("multiplier", flat=True).get()
+    before, currency = locked.values_list("multiplier", "currency").get()
+    if changes.get("currency", currency) != currency and Order.objects.filter(
+        instrument_id=instrument.pk, status__in=WORKING_STATUSES
+    ).exists():
+        # Working exposure is kept in the instrument's currency: it would be misread.
+        raise Conflict(
+            "The instrument has working orders: its currency cannot change under them.",
+            code="instrument_has_working_orders",
+            details={"currency": currency},
+        )
     updated = _update_audited(instrument, allowed=INSTRUMENT_FIELDS, changes=changes, actor=actor)
     if updated.multiplier != before:
         # A contract size changed (a corporate action adjusts one): what is still working is

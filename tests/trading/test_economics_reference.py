@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
-from apps.core.errors import ValidationFailed
+from apps.core.errors import Conflict, ValidationFailed
 from apps.rbac.roles import Role
 from apps.trading.models import FxRate, Instrument, WorkingExposure
 from apps.trading.services import (
@@ -17,6 +17,7 @@ from apps.trading.services import (
     fx_rate_record,
     instrument_create,
     instrument_update,
+    order_cancel,
     order_create,
 )
 from tests.permissions import assert_api_role_required
@@ -226,3 +227,21 @@ def test_the_admin_records_a_rate_for_risk_only(client, make_user):
     assert response.status_code == 302, response.content[:2000]
     assert FxRate.objects.get().rate == D("1.1")
     assert AuditEvent.objects.filter(object_type="trading.fxrate").count() == 1
+
+
+def test_the_currency_of_an_instrument_with_working_orders_stays(account):
+    instrument = _instrument(symbol="CCY-T", currency="USD")
+    order = order_create(
+        account=account,
+        instrument=instrument,
+        client_order_id="ccy-1",
+        side="buy",
+        order_type="limit",
+        quantity="1",
+        limit_price="10",
+    )
+    with pytest.raises(Conflict) as refused:
+        instrument_update(instrument=instrument, currency="EUR")
+    assert refused.value.code == "instrument_has_working_orders"
+    order_cancel(order=order)
+    assert instrument_update(instrument=instrument, currency="EUR").currency == "EUR"
