@@ -200,9 +200,10 @@ def instrument_update(*, instrument: Instrument, actor=None, **changes) -> Instr
         changes["multiplier"] = to_decimal(changes["multiplier"], field="multiplier", positive=True)
     locked = Instrument.objects.select_for_update().filter(pk=instrument.pk)
     before, currency = locked.values_list("multiplier", "currency").get()
-    if changes.get("currency", currency) != currency and Order.objects.filter(
-        instrument_id=instrument.pk, status__in=WORKING_STATUSES
-    ).exists():
+    if (
+        changes.get("currency", currency) != currency
+        and Order.objects.filter(instrument_id=instrument.pk, status__in=WORKING_STATUSES).exists()
+    ):
         # Working exposure is kept in the instrument's currency: it would be misread.
         raise Conflict(
             "The instrument has working orders: its currency cannot change under them.",
@@ -235,17 +236,25 @@ def reference_price_record(
         as_of=as_of,
         source=source,
     )
+    return _observation_saved(
+        row, actor, change="reference_price", value="price", instrument=instrument.symbol
+    )
+
+
+def _observation_saved(row, actor, *, change: str, value: str, **about):
+    """A price or rate observed at a moment (`as_of`, `source`): validated, stored and audited
+    with what it says (`value`: its field) and what it is about."""
     clean_or_raise(row)
     row.save()
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
         actor=actor,
-        object_type="trading.referenceprice",
+        object_type=row._meta.label_lower,
         object_id=row.pk,
         payload={
-            "change": "reference_price",
-            "instrument": instrument.symbol,
-            "after": {"price": row.price, "as_of": row.as_of, "source": source},
+            "change": change,
+            **about,
+            "after": {value: getattr(row, value), "as_of": row.as_of, "source": row.source},
         },
     )
     return row
@@ -309,20 +318,7 @@ def fx_rate_record(
         as_of=as_of,
         source=source,
     )
-    clean_or_raise(row)
-    row.save()
-    audit_record(
-        event_type=EventType.CONFIG_CHANGED,
-        actor=actor,
-        object_type="trading.fxrate",
-        object_id=row.pk,
-        payload={
-            "change": "fx_rate",
-            "pair": f"{row.base}/{row.quote}",
-            "after": {"rate": row.rate, "as_of": row.as_of, "source": source},
-        },
-    )
-    return row
+    return _observation_saved(row, actor, change="fx_rate", value="rate", pair=f"{base}/{quote}")
 
 
 # --- positions ----------------------------------------------------------------------------------
