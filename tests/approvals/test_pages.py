@@ -11,7 +11,7 @@ from apps.trading.models import Order
 from tests.approvals.conftest import ORDERS, order_body
 from tests.permissions import assert_page_role_required
 from tests.rules.factories import make_rule
-from tests.trading.factories import InstrumentFactory, ReferencePriceFactory
+from tests.trading.factories import OptionFactory, ReferencePriceFactory
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def test_a_huge_id_page_is_404(officer_client, db):
 
 
 def test_the_queue_shows_an_option_at_its_contract_value(officer_client, submit_held):
-    call = InstrumentFactory(symbol="AAPL-C250", asset_class="option", multiplier=Decimal("100"))
+    call = OptionFactory(symbol="AAPL-C250")
     ReferencePriceFactory(instrument=call, price=Decimal("12.35"))
     held = submit_held("opt-held", instrument="AAPL-C250", quantity="2213", limit_price="12.35")
     rows = officer_client.get("/approvals/rows/").content.decode()

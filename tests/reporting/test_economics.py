@@ -4,8 +4,6 @@ The desk of tests/reporting/factories.py plus 2,213 option contracts bought at 1
 shares each: 2,733,055 USD) on 2026-11-20, and EUR/USD at 1.2 that afternoon.
 """
 
-from decimal import Decimal as D
-
 import pytest
 
 from apps.rbac.roles import Role
@@ -13,20 +11,14 @@ from apps.reporting.services import report_generate
 from apps.trading.services import fx_rate_record
 from tests.reporting.factories import DAY, at, book_fill
 from tests.reporting.helpers import csv_rows, json_body
-from tests.trading.factories import InstrumentFactory
+from tests.trading.factories import OptionFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def options_desk(desk):
-    call = InstrumentFactory(
-        symbol="AAPL-C250",
-        asset_class="option",
-        mic="XCBO",
-        multiplier=D("100"),
-        tick_size=D("0.05"),
-    )
+    call = OptionFactory(symbol="AAPL-C250")
     book_fill(
         account=desk["t1"],
         instrument=call,

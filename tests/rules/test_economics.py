@@ -16,7 +16,12 @@ from apps.rbac.roles import Role
 from apps.trading.models import Order, WorkingExposure
 from apps.trading.services import fx_rate_record, order_fill, reference_price_record
 from tests.rules.factories import make_rule, order_body
-from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
+from tests.trading.factories import (
+    AccountFactory,
+    InstrumentFactory,
+    OptionFactory,
+    ReferencePriceFactory,
+)
 
 URL = "/api/v1/orders/"
 CHECK = "/api/v1/pretrade/check/"
@@ -26,13 +31,7 @@ CONTRACTS, PREMIUM, OPTION_NOTIONAL = "2213", "12.35", "2733055"
 @pytest.fixture
 def option(db):
     """A listed call: 100 shares a contract, premium 12.35 a share."""
-    call = InstrumentFactory(
-        symbol="AAPL-C250",
-        asset_class="option",
-        sector="Technology",
-        multiplier=D("100"),
-        tick_size=D("0.05"),
-    )
+    call = OptionFactory(symbol="AAPL-C250", sector="Technology")
     ReferencePriceFactory(instrument=call, price=D(PREMIUM))
     return call
 

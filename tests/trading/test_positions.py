@@ -14,7 +14,7 @@ from apps.trading.services import (
     order_fill,
     position_after_fill,
 )
-from tests.trading.factories import InstrumentFactory
+from tests.trading.factories import OptionFactory
 
 D = Decimal
 FLAT = PositionState(D("0"), D("0"), D("0"))
@@ -344,7 +344,7 @@ def test_random_fill_sequences_keep_position_invariants():
 
 def test_an_option_position_realises_its_contracts_worth(account):
     """10 calls bought at 10 and sold at 12 on 100 shares each make 2,000, not 20."""
-    call = InstrumentFactory(symbol="CALL-T", asset_class="option", multiplier=D("100"))
+    call = OptionFactory(symbol="CALL-T")
     for side, price in (("buy", "10"), ("sell", "12")):
         order = order_create(
             account=account,
