@@ -39,3 +39,16 @@ def test_submit_held(trader, django_assert_max_num_queries):
     with django_assert_max_num_queries(33):
         answer = trader.post(URL, order_body("large"), format="json").json()
     assert answer["status"] == "pending_approval"
+
+
+def test_the_firm_wide_threshold_adds_one_read_only_while_active(
+    trader, django_assert_max_num_queries
+):
+    """The firm's aggregate joins the batch only when a firm_capital rule is in force."""
+    make_rule("firm_capital", {"max_notional": "100000000"})
+    trader.post(URL, order_body("recompile", quantity="1"), format="json")  # the new rule set
+    # as accepted (26), and the firm's working and filled notional in one statement
+    with django_assert_max_num_queries(27):
+        answer = trader.post(URL, order_body("firm", quantity="1"), format="json").json()
+    assert answer["status"] == "accepted"
+    assert any(c["rule_type"] == "firm_capital" for c in answer["checks"])
