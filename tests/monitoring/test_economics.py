@@ -93,3 +93,16 @@ def test_a_book_without_a_rate_is_an_error_not_a_guess(db):
     run = monitor_run(now=NOW)
     assert run.status == "error" and "EUR into USD" in run.error
     assert MonitorRun.objects.filter(status="error").count() == 1
+
+
+def test_2213_calls_at_12_35_weigh_2733055(db):
+    """The issue's numbers: 2,213 calls at 12.35 against 2,733,055 of stock are half the book
+    (valued one for one they would be 1%)."""
+    stock = instrument("SSS", "Technology", "100")
+    call = instrument("SSS-C", "Technology", "12.35")
+    call.multiplier = Decimal("100")
+    call.save(update_fields=["multiplier"])
+    account = AccountFactory(code="ACC-E5")
+    position(account, stock, "27330.55")
+    position(account, call, "2213")
+    assert _observed("position_weight", {"max_pct": "40"})["ACC-E5"] == Decimal("50.0000")
