@@ -379,15 +379,15 @@ def _working_contribution(order: Order) -> tuple[Decimal, Decimal]:
 def _exposure_revalue(instrument: Instrument) -> None:
     """The working exposure of every account in `instrument`, valued again from its working
     orders (after its multiplier changed)."""
-    sums: dict[tuple[int, str], Decimal] = {}
+    sums: dict[tuple[int, bool], Decimal] = {}
     working = Order.objects.filter(instrument=instrument, status__in=WORKING_STATUSES)
     for order in working.select_for_update():
         order.instrument = instrument
-        key = (order.account_id, order.side)
+        key = (order.account_id, order.side == Side.BUY)  # every other side is a sale
         sums[key] = sums.get(key, ZERO) + _working_contribution(order)[1]
     for row in WorkingExposure.objects.select_for_update().filter(instrument=instrument):
-        row.buy_notional = sums.get((row.account_id, Side.BUY), ZERO)
-        row.sell_notional = sums.get((row.account_id, Side.SELL), ZERO)
+        row.buy_notional = sums.get((row.account_id, True), ZERO)
+        row.sell_notional = sums.get((row.account_id, False), ZERO)
         row.save(update_fields=["buy_notional", "sell_notional", "updated_at"])
 
 
