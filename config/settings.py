@@ -304,6 +304,13 @@ PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}
 
 # --- Pre-trade gate and approvals -------------------------------------------------------------
 APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)
+# The firm's own currency (ISO 4217): new accounts' base currency by default, the currency of
+# the firm-wide capital threshold and of the reports' firm totals.
+FIRM_CURRENCY = env("FIRM_CURRENCY", default="USD")
+# An FX rate older than this is stale: a limit that needs it fails closed (fx_rate_unavailable).
+# 26 hours: a daily fixing (ECB, WM/Reuters) plus two hours for a late publication. A firm
+# that trades at weekends in other currencies records rates then too (or raises this).
+FX_RATE_MAX_AGE_SECONDS = env.int("FX_RATE_MAX_AGE_SECONDS", default=26 * 3600)
 # Held orders past their time to live are expired by this job (a decision after it is refused).
 PERIODIC_TASKS["approval expiry"] = {"task": "approvals.expire_due", "every": 15}
 # Order expiry by time in force: an unfilled ioc/fok order expires this long after the gate

@@ -18,15 +18,16 @@ from apps.core.pages import filtered_page
 from apps.core.time import utcnow
 from apps.rbac.mixins import RoleRequiredMixin
 from apps.trading import selectors as trading_selectors
-from apps.trading.pricing import order_valuation_price
+from apps.trading.pricing import notional, order_valuation_price
 
 HISTORY_PAGE_SIZE = 50
 POLL_SECONDS = 3
 
 
 def _notional(order) -> Decimal | None:
+    """What the order is worth in its instrument's currency (multiplier included)."""
     price = order_valuation_price(order)
-    return order.quantity * price if price else None
+    return notional(order.quantity, price, order.instrument.multiplier) if price else None
 
 
 def _seconds_left(approval, now) -> int:

@@ -41,9 +41,16 @@ def to_decimal(value, *, field: str, positive: bool = False, allow_zero: bool = 
     return dec
 
 
-def check_notional(quantity: Decimal, price: Decimal | None, *, field: str = "quantity") -> None:
-    """Quantity times price must fit the amount columns too (each alone may be near the limit)."""
-    if price is not None and quantity * price >= AMOUNT_LIMIT:
+def check_notional(
+    quantity: Decimal,
+    price: Decimal | None,
+    *,
+    multiplier: Decimal = Decimal(1),
+    field: str = "quantity",
+) -> None:
+    """Quantity times price (times the contract's multiplier) must fit the amount columns too
+    (each alone may be near the limit)."""
+    if price is not None and quantity * price * multiplier >= AMOUNT_LIMIT:
         raise ValidationFailed(
             details=field_errors(**{field: "Quantity times price is out of range."})
         )

@@ -2,28 +2,32 @@
 
 Plain functions, so that the ``seed_demo`` command (which also loads the demo rule set) can call
 them. Idempotent: running them again changes nothing that is already there
-(the demo users' passwords and roles are reset, and price history is added for days that have
-passed since).
+(the demo users' passwords and roles are reset, price history is added for days that have
+passed since, a demo derivative still at the default multiplier of 1 gets its contract size,
+and an FX rate that is getting old is recorded again at the same rate, as a feed would).
 """
 
 import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from apps.core.time import utcnow
 from apps.core.types import quantize
-from apps.demo.reference_data import ACCOUNTS, INSTRUMENTS
+from apps.demo.reference_data import ACCOUNTS, FX_RATES, INSTRUMENTS
 from apps.rbac.roles import Role
 from apps.rbac.services import user_create, user_password_set, user_role_set, user_update
-from apps.trading.models import Account, Instrument
+from apps.trading.models import Account, FxRate, Instrument
 from apps.trading.services import (
     account_create,
     beneficial_owner_resolve,
     daily_prices_load,
+    fx_rate_record,
     instrument_create,
+    instrument_update,
     reference_price_record,
 )
 
@@ -130,13 +134,20 @@ def seed_instruments() -> dict[str, Instrument]:
     existing = {i.symbol: i for i in Instrument.objects.all()}
     # Underlyings first, so that derivatives can point at them.
     for spec in sorted(INSTRUMENTS, key=lambda s: bool(s["underlying"])):
-        if spec["symbol"] in existing:
+        multiplier = Decimal(spec.get("multiplier", "1"))
+        found = existing.get(spec["symbol"])
+        if found is not None:
+            if found.multiplier == 1 and multiplier != 1:  # seeded before contract sizes
+                existing[spec["symbol"]] = instrument_update(
+                    instrument=found, multiplier=multiplier, actor="command:seed_demo"
+                )
             continue
         existing[spec["symbol"]] = instrument_create(
             **{k: spec[k] for k in INSTRUMENT_FIELDS},
             underlying=existing.get(spec["underlying"]) if spec["underlying"] else None,
             lot_size=Decimal(spec["lot_size"]),
             tick_size=Decimal(spec["tick_size"]),
+            multiplier=multiplier,
         )
     return existing
 
@@ -157,3 +168,17 @@ def seed_prices(instruments: dict[str, Instrument], history: bool = True) -> Non
             )
         if history:
             daily_prices_load(instrument=instrument, bars=bars)
+
+
+@transaction.atomic
+def seed_fx_rates() -> int:
+    """The demo's exchange rates: a pair with no rate younger than half the gate's maximum age
+    is recorded (again) at the demo rate. Returns how many were recorded."""
+    fresh_after = utcnow() - timedelta(seconds=settings.FX_RATE_MAX_AGE_SECONDS / 2)
+    recorded = 0
+    for base, quote, rate in FX_RATES:
+        if FxRate.objects.filter(base=base, quote=quote, as_of__gte=fresh_after).exists():
+            continue
+        fx_rate_record(base=base, quote=quote, rate=rate, source="demo")
+        recorded += 1
+    return recorded

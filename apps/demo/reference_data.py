@@ -10,6 +10,10 @@ Plain data only: no Django imports. Prices are illustrative, not market data.
 # - ``calendar`` is the exchange_calendars code; "24/7" is its always-open calendar.
 #   US options (MIC XCBO) use "XNYS" because exchange_calendars has no Cboe Options calendar.
 # - lot_size, tick_size and base_price are decimal strings in the instrument's currency.
+# - ``multiplier`` is the contract size (what a price of 1 on one contract is worth), from the
+#   exchange's contract specifications: 100 shares for US equity options (OCC) and for Eurex
+#   stock futures, USD 50 per index point for the CME E-mini S&P 500, EUR 10 per index point for
+#   the Eurex EURO STOXX 50 future. Cash instruments leave it out (1).
 INSTRUMENTS = [
     # --- Communication Services ---
     {
@@ -531,6 +535,43 @@ INSTRUMENTS = [
         "calendar": "XNYS",
         "base_price": "305.20",
     },
+    # --- Index (equity index futures; synthetic ISINs, see header) ---
+    {
+        # CME E-mini S&P 500 future: USD 50 x the index, tick 0.25 index points (USD 12.50).
+        "symbol": "ESZ6",
+        "isin": "XSDEMOESZ6F0",  # synthetic, check digit valid
+        "mic": "XCME",
+        "name": "E-mini S&P 500 Future Dec 2026",
+        "asset_class": "future",
+        "sector": "Index",
+        "currency": "USD",
+        "cfi": "FFICSX",
+        "issuer": "Chicago Mercantile Exchange Inc.",
+        "underlying": "",
+        "lot_size": "1",
+        "tick_size": "0.25",
+        "calendar": "CMES",
+        "base_price": "6850.00",
+        "multiplier": "50",
+    },
+    {
+        # Eurex EURO STOXX 50 index future (FESX): EUR 10 x the index, tick 1 point (EUR 10).
+        "symbol": "FESX-DEC26",
+        "isin": "XSDEMOFESX67",  # synthetic, check digit valid
+        "mic": "XEUR",
+        "name": "EURO STOXX 50 Index Future Dec 2026",
+        "asset_class": "future",
+        "sector": "Index",
+        "currency": "EUR",
+        "cfi": "FFICSX",
+        "issuer": "Eurex Frankfurt AG",
+        "underlying": "",
+        "lot_size": "1",
+        "tick_size": "1",
+        "calendar": "XEUR",
+        "base_price": "5650",
+        "multiplier": "10",
+    },
     # --- Industrials ---
     {
         "symbol": "BA",
@@ -645,6 +686,7 @@ INSTRUMENTS = [
         "tick_size": "0.05",
         "calendar": "XNYS",
         "base_price": "12.40",
+        "multiplier": "100",
     },
     {
         "symbol": "IFX",
@@ -694,6 +736,7 @@ INSTRUMENTS = [
         "tick_size": "0.05",
         "calendar": "XNYS",
         "base_price": "22.80",
+        "multiplier": "100",
     },
     {
         "symbol": "NVDA",
@@ -743,6 +786,7 @@ INSTRUMENTS = [
         "tick_size": "0.01",
         "calendar": "XEUR",
         "base_price": "249.10",
+        "multiplier": "100",
     },
 ]
 
@@ -811,4 +855,14 @@ ACCOUNTS = [
         "credit_limit": "10000000",
         "lei": "5493000BLUEHBR000037",
     },
+]
+
+# Exchange rates: one base buys rate of quote (illustrative, not market data). seed_demo records
+# each pair when it has no rate younger than half of FX_RATE_MAX_AGE_SECONDS (the demo has no
+# FX feed), so that EUR accounts can trade USD instruments and the reverse.
+FX_RATES = [
+    ("EUR", "USD", "1.1650"),
+    ("GBP", "USD", "1.3350"),
+    ("USD", "JPY", "154.20"),
+    ("USD", "CHF", "0.8050"),
 ]

@@ -242,6 +242,17 @@ DEMO_RULES = [
         priority=47,
     ),
     _rule(
+        "FIRM-CAPITAL-1",
+        T.FIRM_CAPITAL,
+        "Firm-wide capital threshold 100,000,000 USD",
+        {"max_notional": "100000000"},
+        entity="SEC",
+        regulation="SEC 15c3-5(c)(1)(i)",
+        priority=48,
+        description="Every account's working orders and today's fills, with this order, in the "
+        "firm's currency: the accounts' own lines add up to more than the firm sets aside.",
+    ),
+    _rule(
         "CONC-1",
         T.CONCENTRATION,
         "Pension fund: at most 5% in one name",

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -36,7 +37,7 @@ from apps.notifications.services import alert_notify
 from apps.rules.checks.portfolio import SPECS
 from apps.rules.models import PORTFOLIO_RULE_TYPES, ComplianceRule, RuleScope, RuleStatus
 from apps.trading.models import DailyPrice, Fill, Instrument, Position, is_sell
-from apps.trading.selectors import latest_price_subquery
+from apps.trading.selectors import fx_table, latest_price_subquery
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,14 @@ FIRM_ONLY = {"monitor_uptime", "data_quality"}
 # --- the books --------------------------------------------------------------------------------
 
 
+class ValuationError(Exception):
+    """A book cannot be valued in the firm's currency: the run is recorded as an error."""
+
+
 @dataclass
 class Books:
-    """Every account with a position, then the firm (the sum of them), as array rows."""
+    """Every account with a position, then the firm (the sum of them), as array rows. Values are
+    in the firm's currency: quantity x price x multiplier x the latest FX rate."""
 
     subjects: list[str]  # account codes, then "firm"
     account_ids: list[int | None]
@@ -59,10 +65,23 @@ class Books:
     prices: np.ndarray  # latest reference price per instrument (NaN: none)
     sectors: list[str]
     sector_of: np.ndarray
+    # per instrument: what a price of 1 on one unit is worth in the firm's currency (its
+    # multiplier times the rate of its currency)
+    scale: np.ndarray | None = None
+    # per book: the firm's currency into the book's own (an account's base currency; 1 for the
+    # firm), for the floors that are amounts in it
+    own_currency: np.ndarray | None = None
 
     @property
     def values(self) -> np.ndarray:
-        return self.quantities * np.nan_to_num(self.prices, nan=0.0)[None, :]
+        return self.quantities * (np.nan_to_num(self.prices, nan=0.0) * self._scale)[None, :]
+
+    @property
+    def _scale(self) -> np.ndarray:
+        return self.scale if self.scale is not None else np.ones(self.instrument_ids.size)
+
+    def in_own_currency(self, row: int, amount: float) -> float:
+        return amount * (self.own_currency[row] if self.own_currency is not None else 1.0)
 
     def row(self, subject: str) -> int | None:
         try:
@@ -71,22 +90,43 @@ class Books:
             return None
 
 
-def books_load() -> Books:
+def books_load(now: datetime | None = None) -> Books:
     rows = list(
         Position.objects.filter(account__is_active=True)
         .exclude(quantity=0)
         .order_by("account__code", "instrument_id")
-        .values_list("account_id", "account__code", "instrument_id", "quantity")
+        .values_list(
+            "account_id", "account__code", "instrument_id", "quantity", "account__base_currency"
+        )
     )
     instrument_ids = np.array(sorted({r[2] for r in rows}), dtype=np.int64)
     info = {
-        pk: (symbol, sector, px)
-        for pk, symbol, sector, px in Instrument.objects.filter(pk__in=instrument_ids.tolist())
+        pk: (symbol, sector, px, multiplier, currency)
+        for pk, symbol, sector, px, multiplier, currency in Instrument.objects.filter(
+            pk__in=instrument_ids.tolist()
+        )
         .annotate(px=latest_price_subquery("price"))
-        .values_list("pk", "symbol", "sector", "px")
+        .values_list("pk", "symbol", "sector", "px", "multiplier", "currency")
     }
     codes = list(dict.fromkeys(r[1] for r in rows))
     account_ids = list(dict.fromkeys(r[0] for r in rows))
+    base_of = {r[1]: r[4] for r in rows}
+    firm = settings.FIRM_CURRENCY
+    # Every rate however old: the monitor measures books, it does not let an order through.
+    fx = fx_table(
+        currencies={*(i[4] for i in info.values()), *base_of.values()},
+        at=now or utcnow(),
+        max_age_seconds=None,
+    )
+
+    def rate(source: str, target: str) -> float:
+        factor = fx.factor(source, target)
+        if factor is None:
+            raise ValuationError(
+                f"No FX rate converts {source} into {target}: the books cannot be valued."
+            )
+        return float(factor)
+
     quantities = np.zeros((len(codes) + 1, instrument_ids.size))
     if rows:
         book = np.array([codes.index(r[1]) for r in rows])
@@ -99,6 +139,8 @@ def books_load() -> Books:
     prices = np.array(
         [float(info[i][2]) if info[i][2] is not None else np.nan for i in instrument_ids.tolist()]
     )
+    scale = np.array([float(info[i][3]) * rate(info[i][4], firm) for i in instrument_ids.tolist()])
+    own_currency = np.array([*(rate(firm, base_of[code]) for code in codes), 1.0])
     return Books(
         subjects=[*codes, FIRM],
         account_ids=[*account_ids, None],
@@ -108,6 +150,8 @@ def books_load() -> Books:
         prices=prices,
         sectors=sectors,
         sector_of=np.array([sectors.index(s) for s in sector_names], dtype=np.int64),
+        scale=scale,
+        own_currency=own_currency,
     )
 
 
@@ -132,7 +176,8 @@ def _daily_pnl(books: Books, lookback_days: int, now: datetime) -> np.ndarray:
         np.array([float(r[2]) for r in rows]),
         (days.size, books.instrument_ids.size),
     )[-(lookback_days + 1) :]
-    return measures.daily_pnl(closes, books.quantities)
+    # In the firm's currency, multiplier included, as the books' values are.
+    return measures.daily_pnl(closes * books._scale[None, :], books.quantities)
 
 
 # --- findings ---------------------------------------------------------------------------------
@@ -196,7 +241,12 @@ def _shortfall(m: _Measures, window_minutes: int):
             order__reference_price__isnull=False,
             order__reference_price__gt=0,
         ).values_list(
-            "order__account__code", "order__side", "quantity", "price", "order__reference_price"
+            "order__account__code",
+            "order__side",
+            "quantity",
+            "price",
+            "order__reference_price",
+            "order__instrument__multiplier",
         )
     )
     firm = len(books.subjects) - 1
@@ -207,7 +257,9 @@ def _shortfall(m: _Measures, window_minutes: int):
     # firm only (the firm's row is the total of every fill, set below).
     book = np.array([index.get(r[0], firm) for r in rows])
     side = np.array([-1.0 if is_sell(r[1]) else 1.0 for r in rows])
-    quantity, price, reference = (np.array([float(r[k]) for r in rows]) for k in (2, 3, 4))
+    price, reference = (np.array([float(r[k]) for r in rows]) for k in (3, 4))
+    # Contracts times their size: an option fill weighs as the shares it stands for.
+    quantity = np.array([float(r[2] * r[5]) for r in rows])
     per_book_bp, per_book_fills = measures.implementation_shortfall_bp(
         book, firm + 1, side, quantity, price, reference
     )
@@ -231,8 +283,8 @@ def _evaluate_book_rule(
     """(row, measure, what it is about) for each book the rule judges."""
     books, kind = m.books, rule.rule_type
     shares, gross = m.shares
-    floor = float(params.get("min_portfolio_value", "0"))
-    judged = [r for r in rows if gross[r] > 0 and gross[r] >= floor]
+    floor = float(params.get("min_portfolio_value", "0"))  # in the book's own currency
+    judged = [r for r in rows if gross[r] > 0 and books.in_own_currency(r, gross[r]) >= floor]
     if kind in ("expected_shortfall", "max_drawdown"):
         pnl = m.pnl(params["lookback_days"])
         if pnl.shape[0] < 2:
@@ -492,7 +544,7 @@ def _duration(started: float) -> Decimal:
 
 def _reconcile(now: datetime, calendars: set[str], open_now: set[str]) -> MonitorRun:
     rules = portfolio_rules(now)
-    books = books_load()
+    books = books_load(now)
     findings = _findings(rules, books, now, calendars, open_now)
     active = {
         (v.rule_id, v.subject): v

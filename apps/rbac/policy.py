@@ -21,6 +21,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
     "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},
     "trading.dailyprice": {"view": V, "add": None, "change": None, "delete": None},
+    # FX rates: recorded (never edited) by risk, or by a feed through the API
+    "trading.fxrate": {"view": V, "add": R, "change": None, "delete": None},
     # the order book: written by services only
     "trading.order": {"view": V, "add": None, "change": None, "delete": None},
     "trading.fill": {"view": V, "add": None, "change": None, "delete": None},
@@ -30,6 +32,7 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     # locates: recorded through their service (the API), never edited
     "trading.locate": {"view": V, "add": None, "change": None, "delete": None},
     "trading.ordermessage": {"view": R, "add": None, "change": None, "delete": None},
+    "trading.accountdailyfilled": {"view": V, "add": None, "change": None, "delete": None},
     # rules change only through maker-checker; the kill switch through its services
     "rules.compliancerule": {"view": V, "add": C, "change": C, "delete": None},
     "rules.rulechange": {"view": V, "add": None, "change": None, "delete": None},

@@ -20,6 +20,10 @@ from apps.rules.models import PORTFOLIO_RULE_TYPES, RuleAction, RuleScope, RuleS
 logger = logging.getLogger(__name__)
 
 ACCEPTED, REJECTED, PENDING = "accepted", "rejected", "pending_approval"
+# Outcomes that say the data a rule needs is missing, not that the order breaks it: like a rule
+# that errors, they reject whatever the rule's action (a hold or warn rule included); a rule in
+# testing only records them.
+FAIL_CLOSED_CODES = frozenset({"fx_rate_unavailable"})
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,9 @@ def evaluate(
             if not rule.shadow:
                 results.append({**_result(rule, outcome), "status": "fail", "action": "reject"})
                 continue
+        if outcome.code in FAIL_CLOSED_CODES and not outcome.passed and not rule.shadow:
+            results.append({**_result(rule, outcome), "status": "fail", "action": "reject"})
+            continue
         results.append(_result(rule, outcome))
     return decide(results), results
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from apps.approvals.services import approval_request_create
@@ -37,6 +38,7 @@ from apps.rules.models import (
     RuleStatus,
 )
 from apps.trading import trail
+from apps.trading.fx import FxTable
 from apps.trading.models import (
     Account,
     Instrument,
@@ -48,7 +50,7 @@ from apps.trading.models import (
     locate_ref,
     locate_used,
 )
-from apps.trading.pricing import order_valuation_price
+from apps.trading.pricing import notional, order_valuation_price
 from apps.trading.services import (
     order_amend,
     order_create,
@@ -156,6 +158,7 @@ def _instrument_info(instrument: Instrument) -> InstrumentInfo:
         lot_size=instrument.lot_size,
         tick_size=instrument.tick_size,
         underlying_issuer=underlying.issuer if underlying is not None else "",
+        multiplier=instrument.multiplier,
     )
 
 
@@ -188,13 +191,26 @@ def build_context(
     past = now is not None
     now = now or utcnow()
     info = intent.instrument
+    base, firm = account.base_currency, settings.FIRM_CURRENCY
+    firm_wide = "firm_capital" in types
     wanted: dict[str, sql.Statement] = {
         "ref": reads.reference_price(info.id),
         "positions": reads.open_positions(account.pk),
         "working": reads.working_exposure(account.pk),
         "daily": reads.daily_activity(account.pk, now.date()),
+        "filled": reads.daily_filled(account.pk, now.date()),
         "switches": reads.active_kill_switches(intent.account_code, info.symbol),
+        "fx": reads.fx_rates(
+            account_id=account.pk,
+            day=now.date(),
+            currencies=[info.currency],
+            anchors=sorted({base, firm}),
+            now=now,
+            firm_wide=firm_wide,
+        ),
     }
+    if firm_wide:
+        wanted["firm"] = reads.firm_notional(now.date())
     if "order_rate" in types:
         wanted["rate"] = reads.orders_since(account.pk, now - timedelta(seconds=60))
     if "daily_volume" in types:
@@ -240,6 +256,18 @@ def build_context(
     got = dict(zip(wanted, sql.batch(list(wanted.values())), strict=True))
 
     ref = got["ref"][0] if got["ref"] else None
+    fx = FxTable(got["fx"], now=now, max_age_seconds=settings.FX_RATE_MAX_AGE_SECONDS, via=firm)
+    missing: set[str] = set()
+
+    def to_base(amount: Decimal, currency: str) -> Decimal:
+        """The amount in the account's base currency; zero, noted as missing, when no fresh
+        rate converts it (the rules that add such amounts up then fail closed)."""
+        rate = fx.factor(currency, base)
+        if rate is None:
+            missing.add(currency)
+            return ZERO
+        return amount * rate
+
     ctx = CheckContext(
         order=intent,
         now=now,
@@ -249,30 +277,45 @@ def build_context(
         kill_switches=got["switches"],
         role_lookup=lambda: _role_slug(user),
         account_is_market_maker=account.is_market_maker,
+        base_currency=base,
+        fx_rate=fx.factor(info.currency, base),
     )
-    # Positions and open orders of the whole account, each valued at its latest price.
+    # Positions and open orders of the whole account, each valued at its latest price, in the
+    # account's base currency.
     exposure: dict[int, Decimal] = {}
     sectors: dict[int, str] = {}
-    for iid, qty, px, cost, sector in got["positions"]:
+    for iid, qty, px, cost, sector, currency, multiplier in got["positions"]:
         # Without a reference price, value at cost rather than at nothing (never understate).
-        exposure[iid] = exposure.get(iid, ZERO) + abs(qty) * (px if px is not None else cost)
+        value = notional(abs(qty), px if px is not None else cost, multiplier)
+        exposure[iid] = exposure.get(iid, ZERO) + to_base(value, currency)
         sectors[iid] = sector
         if iid == info.id:
             ctx.position = qty
     open_notional = ZERO
-    for iid, bq, sq, bn, sn, sector in got["working"]:
-        exposure[iid] = exposure.get(iid, ZERO) + bn + sn
+    for iid, bq, sq, bn, sn, sector, currency in got["working"]:
+        working = to_base(bn + sn, currency)
+        exposure[iid] = exposure.get(iid, ZERO) + working
         sectors[iid] = sector
-        open_notional += bn + sn
+        open_notional += working
         if iid == info.id:
             ctx.working_buy, ctx.working_sell = bq, sq
+    own_local = ZERO
     if own is not None:
-        open_notional -= _exclude_own_working(ctx, own, exposure)
+        own_local = _exclude_own_working(ctx, own)
+        own_base = own_local * ctx.fx_rate if ctx.fx_rate is not None else ZERO
+        exposure[info.id] = exposure.get(info.id, ZERO) - own_base
+        open_notional -= own_base
     ctx.exposure_by_instrument = exposure
     ctx.sector_by_instrument = sectors
     ctx.account_open_notional = open_notional
     if got["daily"]:
-        ctx.today_orders, ctx.today_cancels, ctx.today_filled_notional = got["daily"][0]
+        ctx.today_orders, ctx.today_cancels = got["daily"][0]
+    ctx.today_filled_notional = sum(
+        (to_base(amount, currency) for currency, amount in got["filled"]), ZERO
+    )
+    ctx.fx_missing = frozenset(missing)
+    if firm_wide:
+        _firm_totals(ctx, got["firm"], fx, firm, own_local)
     if "rate" in got:
         ctx.orders_last_minute = got["rate"][0][0]
     if "volume" in got:
@@ -342,18 +385,35 @@ def _role_slug(user) -> str:
     return role.slug if role else ""
 
 
-def _exclude_own_working(ctx: CheckContext, own: Order, exposure: dict) -> Decimal:
-    """The stored order's current open quantity is replaced, not added to.
-    Returns the open notional taken out."""
+def _exclude_own_working(ctx: CheckContext, own: Order) -> Decimal:
+    """The stored order's current open quantity is replaced, not added to. Returns the open
+    notional taken out, in the instrument's currency (as working exposure keeps it)."""
     remaining = own.quantity - own.filled_quantity
     if is_sell(own.side):
         ctx.working_sell -= remaining
     else:
         ctx.working_buy -= remaining
-    iid = ctx.order.instrument.id
-    own_notional = remaining * (order_valuation_price(own) or ZERO)
-    exposure[iid] = exposure.get(iid, ZERO) - own_notional
-    return own_notional
+    return notional(remaining, order_valuation_price(own) or ZERO, ctx.order.instrument.multiplier)
+
+
+def _firm_totals(
+    ctx: CheckContext, found: list[tuple], fx: FxTable, firm: str, own_local: Decimal
+) -> None:
+    """The firm's working and today's filled notional in the firm's currency (from
+    `reads.firm_notional`), the stored order's own open notional taken out."""
+    total, missing = ZERO, set()
+    for currency, amount in found:
+        rate = fx.factor(currency, firm)
+        if rate is None:
+            missing.add(currency)
+        elif amount:
+            total += amount * rate
+    ctx.firm_currency = firm
+    ctx.fx_rate_firm = fx.factor(ctx.order.instrument.currency, firm)
+    if own_local and ctx.fx_rate_firm is not None:
+        total -= own_local * ctx.fx_rate_firm
+    ctx.firm_used = total
+    ctx.firm_fx_missing = frozenset(missing)
 
 
 def restrictions_for(info: InstrumentInfo, found: list[tuple]) -> list[dict]:

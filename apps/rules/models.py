@@ -42,6 +42,7 @@ class RuleType(models.TextChoices):
     SALE_MARKING = "sale_marking", "Long sale marking (Reg SHO 200(g))"
     MESSAGE_RATE = "message_rate", "Message rate (new orders, amendments, cancels)"
     SELF_TRADE = "self_trade", "Self-trade and same-owner cross"
+    FIRM_CAPITAL = "firm_capital", "Firm-wide capital threshold"
 
 
 class PortfolioRuleType(models.TextChoices):

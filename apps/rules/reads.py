@@ -15,8 +15,10 @@ from apps.trading.models import (
     WORKING_STATUSES,
     Account,
     AccountDailyActivity,
+    AccountDailyFilled,
     BeneficialOwner,
     Fill,
+    FxRate,
     Instrument,
     Locate,
     Order,
@@ -32,7 +34,7 @@ _f = sql.field
 _T = {m: sql.quote(m._meta.db_table) for m in (
     AccountDailyActivity, Fill, Instrument, Order, Position, ReferencePrice, WorkingExposure,
     OrderMessage, BeneficialOwner, Account, KillSwitch, RestrictedListEntry, RuleSetVersion,
-    Locate,
+    Locate, AccountDailyFilled, FxRate,
 )}  # fmt: skip
 
 PRICE = _f(ReferencePrice, "price")
@@ -73,23 +75,33 @@ def reference_price(instrument_id: int) -> Statement:
 
 
 def open_positions(account_id: int) -> Statement:
-    """(instrument id, quantity, latest price or None, average cost, sector) of each position
-    that is not flat."""
+    """(instrument id, quantity, latest price or None, average cost, sector, currency,
+    multiplier) of each position that is not flat."""
     return (
-        f"SELECT p.instrument_id, p.quantity, ({_LATEST_PRICE}), p.average_cost, i.sector"
-        f" FROM {_T[Position]} p JOIN {_T[Instrument]} i ON i.id = p.instrument_id"
+        f"SELECT p.instrument_id, p.quantity, ({_LATEST_PRICE}), p.average_cost, i.sector,"
+        f" i.currency, i.multiplier FROM {_T[Position]} p"
+        f" JOIN {_T[Instrument]} i ON i.id = p.instrument_id"
         " WHERE p.account_id = %s AND p.quantity <> 0",
         [account_id],
-        [None, _f(Position, "quantity"), PRICE, _f(Position, "average_cost"), None],
+        [
+            None,
+            _f(Position, "quantity"),
+            PRICE,
+            _f(Position, "average_cost"),
+            None,
+            None,
+            _f(Instrument, "multiplier"),
+        ],
     )
 
 
 def working_exposure(account_id: int) -> Statement:
-    """(instrument id, buy quantity, sell quantity, buy notional, sell notional, sector)."""
+    """(instrument id, buy quantity, sell quantity, buy notional, sell notional, sector,
+    currency); the notionals are in the instrument's currency, multiplier included."""
     w = WorkingExposure
     return (
         "SELECT w.instrument_id, w.buy_quantity, w.sell_quantity, w.buy_notional,"
-        f" w.sell_notional, i.sector FROM {_T[w]} w"
+        f" w.sell_notional, i.sector, i.currency FROM {_T[w]} w"
         f" JOIN {_T[Instrument]} i ON i.id = w.instrument_id WHERE w.account_id = %s",
         [account_id],
         [None]
@@ -98,13 +110,86 @@ def working_exposure(account_id: int) -> Statement:
 
 
 def daily_activity(account_id: int, day) -> Statement:
-    """(orders submitted, orders canceled, filled notional) of the account on a UTC day."""
+    """(orders submitted, orders canceled) of the account on a UTC day."""
     a = AccountDailyActivity
     return (
-        f"SELECT orders_submitted, orders_canceled, filled_notional FROM {_T[a]}"
+        f"SELECT orders_submitted, orders_canceled FROM {_T[a]}"
         " WHERE account_id = %s AND date = %s",
         [account_id, _f(a, "date").get_db_prep_value(day, sql.connection)],
-        [None, None, _f(a, "filled_notional")],
+        (),
+    )
+
+
+def daily_filled(account_id: int, day) -> Statement:
+    """(currency, filled notional) of the account's fills booked on a UTC day."""
+    f = AccountDailyFilled
+    return (
+        f"SELECT currency, filled_notional FROM {_T[f]} WHERE account_id = %s AND date = %s",
+        [account_id, _f(f, "date").get_db_prep_value(day, sql.connection)],
+        [None, _f(f, "filled_notional")],
+    )
+
+
+_CODE = "CAST(%s AS VARCHAR(3))"
+
+
+def fx_rates(
+    *, account_id: int, day, currencies: list[str], anchors: list[str], now, firm_wide: bool
+) -> Statement:
+    """(base, quote, rate, as of) of the latest rate, as of `now`, of every pair between a
+    currency the account's amounts are in (`currencies`, its positions, working orders and the
+    day's fills; with `firm_wide`, every instrument's) and one of `anchors` (the account's base
+    currency and the firm's): what a conversion into either may take, directly, inverted or
+    through the firm's currency (apps.trading.fx). One index probe per pair; none when every
+    amount is already in the anchors' currency."""
+    day_param = _f(AccountDailyFilled, "date").get_db_prep_value(day, sql.connection)
+    currencies = sorted({*currencies, *anchors})  # a cross converts between the anchors too
+    given = " UNION ".join(f"SELECT {_CODE}" for _ in currencies)
+    held = (
+        f" UNION SELECT i.currency FROM {_T[Position]} p"
+        f" JOIN {_T[Instrument]} i ON i.id = p.instrument_id"
+        " WHERE p.account_id = %s AND p.quantity <> 0"
+        f" UNION SELECT i.currency FROM {_T[WorkingExposure]} w"
+        f" JOIN {_T[Instrument]} i ON i.id = w.instrument_id WHERE w.account_id = %s"
+        f" UNION SELECT currency FROM {_T[AccountDailyFilled]} WHERE account_id = %s AND date = %s"
+    )
+    if firm_wide:
+        held += f" UNION SELECT currency FROM {_T[Instrument]}"
+    anchor = " UNION ".join(f"SELECT {_CODE}" for _ in anchors)
+    latest = (
+        f"SELECT r2.id FROM {_T[FxRate]} r2 WHERE r2.base = pair.b AND r2.quote = pair.q"
+        " AND r2.as_of <= %s ORDER BY r2.as_of DESC, r2.id DESC LIMIT 1"
+    )
+    return (
+        f"WITH cur(c) AS ({given}{held}), anchor(c) AS ({anchor}),"
+        " pair(b, q) AS (SELECT cur.c, anchor.c FROM cur JOIN anchor ON cur.c <> anchor.c"
+        " UNION SELECT anchor.c, cur.c FROM cur JOIN anchor ON cur.c <> anchor.c)"
+        f" SELECT r.base, r.quote, r.rate, r.as_of FROM pair JOIN {_T[FxRate]} r"
+        f" ON r.id = ({latest})",
+        [
+            *currencies,
+            account_id,
+            account_id,
+            account_id,
+            day_param,
+            *anchors,
+            sql.param_datetime(now),
+        ],
+        [None, None, _f(FxRate, "rate"), _f(FxRate, "as_of")],
+    )
+
+
+def firm_notional(day) -> Statement:
+    """(currency, amount) of the whole firm: the working notional of every account, then the
+    notional filled on a UTC day, each summed per currency (the firm-wide capital threshold)."""
+    w, f = WorkingExposure, AccountDailyFilled
+    return (
+        f"SELECT i.currency, SUM(w.buy_notional + w.sell_notional) FROM {_T[w]} w"
+        f" JOIN {_T[Instrument]} i ON i.id = w.instrument_id GROUP BY i.currency"
+        f" UNION ALL SELECT currency, SUM(filled_notional) FROM {_T[f]} WHERE date = %s"
+        " GROUP BY currency",
+        [_f(f, "date").get_db_prep_value(day, sql.connection)],
+        [None, _f(w, "buy_notional")],
     )
 
 

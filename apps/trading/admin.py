@@ -14,6 +14,7 @@ from apps.trading.models import (
     BeneficialOwner,
     DailyPrice,
     Fill,
+    FxRate,
     Instrument,
     Locate,
     Order,
@@ -28,6 +29,7 @@ from apps.trading.services import (
     beneficial_owner_create,
     beneficial_owner_name_check,
     beneficial_owner_update,
+    fx_rate_record,
     instrument_create,
     instrument_update,
     order_cancel,
@@ -140,6 +142,7 @@ class InstrumentAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
         "asset_class",
         "sector",
         "currency",
+        "multiplier",
         "underlying",
         "is_active",
     ]
@@ -158,6 +161,18 @@ class ReferencePriceAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
     date_hierarchy = "as_of"
     list_select_related = ["instrument"]
     autocomplete_fields = ["instrument"]
+
+
+@admin.register(FxRate)
+class FxRateAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    """Rates are recorded, never edited: a correction is a newer rate."""
+
+    create_service = staticmethod(fx_rate_record)
+    list_display = ["base", "quote", "rate", "as_of", "source"]
+    list_filter = ["base", "quote", "source"]
+    search_fields = ["base", "quote", "source"]
+    date_hierarchy = "as_of"
+    fields = ["base", "quote", "rate", "as_of", "source"]
 
 
 @admin.register(DailyPrice)

@@ -1,5 +1,5 @@
-"""Reference data, positions and locates. Thin: selector, filter, serializer (a locate is
-recorded through its service)."""
+"""Reference data, positions, locates and FX rates. Thin: selector, filter, serializer; the
+writes here (a locate, an FX rate) call their services."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
@@ -9,8 +9,14 @@ from rest_framework.response import Response
 from apps.core.fields import AmountField, TextOnlyField
 from apps.rbac.roles import Role
 from apps.trading import selectors
-from apps.trading.filters import AccountFilter, InstrumentFilter, LocateFilter, PositionFilter
-from apps.trading.services import account_and_instrument_known, locate_record
+from apps.trading.filters import (
+    AccountFilter,
+    FxRateFilter,
+    InstrumentFilter,
+    LocateFilter,
+    PositionFilter,
+)
+from apps.trading.services import account_and_instrument_known, fx_rate_record, locate_record
 
 
 class AccountListApi(ListAPIView):
@@ -53,6 +59,9 @@ class InstrumentListApi(ListAPIView):
         )
         lot_size = AmountField()
         tick_size = AmountField()
+        multiplier = AmountField(
+            help_text="Contract size: every notional is quantity x price x multiplier."
+        )
         reference_price = AmountField(source="latest_price", allow_null=True)
         reference_price_as_of = serializers.DateTimeField(
             source="latest_price_as_of", allow_null=True
@@ -147,3 +156,70 @@ class LocateListCreateApi(ListAPIView):
         locate = locate_record(account=account, instrument=instrument, actor=request.user, **data)
         locate = selectors.locate_list(user=request.user).get(pk=locate.pk)
         return Response(LocateOutputSerializer(locate).data, status=status.HTTP_201_CREATED)
+
+
+EXAMPLE_FX_RATE = {
+    "id": 31,
+    "base": "EUR",
+    "quote": "USD",
+    "rate": "1.085",
+    "as_of": "2026-11-20T16:00:00Z",
+    "source": "ecb",
+    "created_at": "2026-11-20T16:00:03.120000Z",
+}
+
+
+class FxRateOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    base = serializers.CharField()
+    quote = serializers.CharField()
+    rate = AmountField(help_text="One `base` buys `rate` of `quote` (EUR/USD 1.085).")
+    as_of = serializers.DateTimeField()
+    source = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class FxRateListCreateApi(ListAPIView):
+    """GET: the recorded FX rates, latest first (`?latest=true`: the latest of each pair).
+    POST: record a rate; the gate converts every account limit at the latest rate of a pair,
+    and refuses one older than FX_RATE_MAX_AGE_SECONDS (`fx_rate_unavailable`)."""
+
+    required_roles = {"GET": Role.VIEWER, "POST": Role.RISK_MANAGER}
+    filterset_class = FxRateFilter
+    serializer_class = FxRateOutputSerializer
+
+    class InputSerializer(serializers.Serializer):
+        base = TextOnlyField(max_length=3, help_text="ISO 4217 code of the currency priced.")
+        quote = TextOnlyField(max_length=3, help_text="ISO 4217 code it is priced in.")
+        rate = AmountField(positive=True)
+        as_of = serializers.DateTimeField(
+            required=False, help_text="When the rate was fixed (UTC); now when left out."
+        )
+        source = TextOnlyField(max_length=64, required=False, default="api")
+
+    def get_queryset(self):
+        return selectors.fx_rate_list()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: FxRateOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "ECB reference rate",
+                value={
+                    "base": "EUR",
+                    "quote": "USD",
+                    "rate": "1.085",
+                    "as_of": "2026-11-20T16:00:00Z",
+                    "source": "ecb",
+                },
+                request_only=True,
+            ),
+            OpenApiExample("Recorded", value=EXAMPLE_FX_RATE, response_only=True),
+        ],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = fx_rate_record(actor=request.user, **serializer.validated_data)
+        return Response(FxRateOutputSerializer(row).data, status=status.HTTP_201_CREATED)

@@ -4,9 +4,11 @@ import django_filters
 from django.db.models import Q
 
 from apps.core.time import utcnow
+from apps.trading import selectors
 from apps.trading.models import (
     Account,
     AssetClass,
+    FxRate,
     Instrument,
     Locate,
     Order,
@@ -81,3 +83,23 @@ class LocateFilter(django_filters.FilterSet):
     def filter_active(self, queryset, name, value):
         in_force = Q(expires_at__gt=utcnow())
         return queryset.filter(in_force) if value else queryset.exclude(in_force)
+
+
+class FxRateFilter(django_filters.FilterSet):
+    base = django_filters.CharFilter()
+    quote = django_filters.CharFilter()
+    currency = django_filters.CharFilter(method="filter_currency", label="Base or quote")
+    source = django_filters.CharFilter()
+    as_of_after = django_filters.IsoDateTimeFilter(field_name="as_of", lookup_expr="gte")
+    as_of_before = django_filters.IsoDateTimeFilter(field_name="as_of", lookup_expr="lt")
+    latest = django_filters.BooleanFilter(method="filter_latest", label="Latest of each pair")
+
+    class Meta:
+        model = FxRate
+        fields = ["base", "quote", "source"]
+
+    def filter_currency(self, queryset, name, value):
+        return queryset.filter(base=value) | queryset.filter(quote=value)
+
+    def filter_latest(self, queryset, name, value):
+        return selectors.fx_rate_latest_only(queryset) if value else queryset

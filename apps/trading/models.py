@@ -3,13 +3,19 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
 from apps.core.calendars import calendar_code
 from apps.core.types import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
-from apps.trading.validators import validate_isin, validate_lei, validate_mic
+from apps.trading.validators import (
+    validate_currency,
+    validate_isin,
+    validate_lei,
+    validate_mic,
+)
 
 
 def amount_field(**kwargs) -> models.DecimalField:
@@ -18,7 +24,17 @@ def amount_field(**kwargs) -> models.DecimalField:
     )
 
 
-currency_validator = RegexValidator(r"^[A-Z]{3}$", "An ISO 4217 code such as USD.")
+def firm_currency() -> str:
+    """The firm's own currency (settings.FIRM_CURRENCY): a new account's base currency by
+    default, and the currency of the firm-wide capital threshold."""
+    return settings.FIRM_CURRENCY
+
+
+def validate_positive(value) -> None:
+    if value is None or value <= 0:
+        raise ValidationError("Must be greater than zero.", code="not_positive")
+
+
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", "Letters, digits and . _ / - only."
 )
@@ -68,7 +84,13 @@ class Account(models.Model):
         help_text="Accounts with the same beneficial owner count as one (wash trades, "
         "self-trade prevention).",
     )
-    base_currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    base_currency = models.CharField(
+        max_length=3,
+        default=firm_currency,
+        validators=[validate_currency],
+        help_text="ISO 4217. The account's limits are amounts in it: orders and exposures in "
+        "other currencies are converted at the latest FX rate.",
+    )
     credit_limit = amount_field(default=Decimal("0"), validators=[MinValueValidator(0)])
     lei = models.CharField(
         "LEI",
@@ -145,7 +167,7 @@ class Instrument(models.Model):
     name = models.CharField(max_length=200)
     asset_class = models.CharField(max_length=16, choices=AssetClass.choices)
     sector = models.CharField(max_length=64, db_index=True)
-    currency = models.CharField(max_length=3, validators=[currency_validator])
+    currency = models.CharField(max_length=3, validators=[validate_currency])
     cfi = models.CharField(
         "CFI",
         max_length=6,
@@ -158,6 +180,13 @@ class Instrument(models.Model):
     )
     lot_size = amount_field(default=Decimal("1"))
     tick_size = amount_field(default=Decimal("0.01"))
+    multiplier = amount_field(
+        default=Decimal("1"),
+        validators=[validate_positive],
+        help_text="Contract size: what one unit of quantity at a price of 1 is worth (100 for "
+        "a US equity option, 50 for an E-mini S&P 500 future, 1 for cash instruments). Every "
+        "notional is quantity x price x multiplier.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -170,6 +199,9 @@ class Instrument(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(tick_size__gt=0), name="instrument_tick_size_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(multiplier__gt=0), name="instrument_multiplier_positive"
             ),
         ]
 
@@ -210,6 +242,33 @@ class ReferencePrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.price} @ {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class FxRate(models.Model):
+    """An exchange rate the firm trusts at a moment: one `base` buys `rate` of `quote` (EUR/USD
+    1.085: one euro is 1.085 dollars). Reference data with a time, like reference prices: the
+    gate converts at the latest rate of a pair and refuses one older than
+    settings.FX_RATE_MAX_AGE_SECONDS (apps.trading.fx)."""
+
+    base = models.CharField(max_length=3, validators=[validate_currency])
+    quote = models.CharField(max_length=3, validators=[validate_currency])
+    rate = amount_field(validators=[validate_positive])
+    as_of = models.DateTimeField()
+    source = models.CharField(max_length=64, default="manual")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-as_of", "-id"]
+        get_latest_by = "as_of"
+        verbose_name = "FX rate"
+        indexes = [models.Index(fields=["base", "quote", "-as_of"], name="fxrate_latest")]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gt=0), name="fx_rate_positive"),
+            models.CheckConstraint(condition=~Q(base=F("quote")), name="fx_rate_two_currencies"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.base}/{self.quote} {self.rate} @ {self.as_of:%Y-%m-%d %H:%M}"
 
 
 class DailyPrice(models.Model):
@@ -426,7 +485,9 @@ class Fill(models.Model):
 
 
 class Position(models.Model):
-    """Net position: quantity is signed (short is negative); average cost of the open quantity."""
+    """Net position: quantity is signed (short is negative); average cost of the open quantity
+    (a price, per unit); realised P&L in money (multiplier included), in the instrument's
+    currency."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
@@ -491,7 +552,6 @@ class AccountDailyActivity(models.Model):
     date = models.DateField()
     orders_submitted = models.PositiveIntegerField(default=0)
     orders_canceled = models.PositiveIntegerField(default=0)
-    filled_notional = amount_field(default=Decimal("0"))
 
     class Meta:
         ordering = ["-date", "account"]
@@ -611,3 +671,28 @@ class OrderMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.order_id} {self.sent_at:%H:%M:%S.%f}"
+
+
+class AccountDailyFilled(models.Model):
+    """Per account, UTC day and currency: the notional filled (quantity x price x multiplier),
+    kept in the instruments' own currency so that the credit and volume limits convert it at
+    the rate of the moment they judge (and the firm-wide capital threshold sums it)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="daily_filled")
+    date = models.DateField()
+    currency = models.CharField(max_length=3)
+    filled_notional = amount_field(default=Decimal("0"))
+
+    class Meta:
+        ordering = ["-date", "account", "currency"]
+        verbose_name = "account daily filled notional"
+        verbose_name_plural = "account daily filled notional"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "currency"], name="daily_filled_unique_currency"
+            )
+        ]
+        indexes = [models.Index(fields=["date", "currency"], name="daily_filled_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.date} {self.filled_notional} {self.currency}"

@@ -1,8 +1,12 @@
-"""The price that values an order, defined once.
+"""The price that values an order, and the notional it gives, defined once.
 
 Working exposure, the gate's notional and exposure figures, the amount-range check on what is
-stored, the approval queue and surveillance's charts all value an order with this; none keeps a
-copy. (No SQL computes it: the gate reads both prices and calls this.)
+stored, the approval queue, monitoring, the reports and surveillance's charts all value an order
+with these; none keeps a copy. (No SQL computes them: the gate reads the prices and calls these.)
+A price is per unit of quantity (per share, per contract's underlying unit); an amount of money
+is quantity x price x the instrument's multiplier (its contract size), in the instrument's
+currency. Converting it to another currency is apps.trading.fx's, a step of its own, so that
+the way an order is priced and the way its amount is converted compose.
 
 A market order has no limit, so it is valued at its protected price: the worst price it may
 trade at, the reference price moved against it by its protection band (the price collar rule's
@@ -71,3 +75,12 @@ def fill_price_bound(order) -> Decimal | None:
 def fill_price_within(side: str, price: Decimal, bound: Decimal) -> bool:
     """A buy fills at or below its bound, a sell (any sell side) at or above."""
     return price >= bound if is_sell(side) else price <= bound
+
+
+def notional(quantity: Decimal, price: Decimal | None, multiplier: Decimal) -> Decimal | None:
+    """What `quantity` at `price` is worth: quantity x price x multiplier (2,213 option
+    contracts at 12.35 with 100 shares each: 2,733,055), in the instrument's currency; None when
+    the price is unknown."""
+    if price is None:
+        return None
+    return quantity * price * multiplier

@@ -2,11 +2,17 @@
 take the acting user: they will show only what the user is entitled to (a later issue);
 reference data is the same for everyone."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from apps.core import sql
+from apps.trading.fx import FxTable
 from apps.trading.models import (
     Account,
+    FxRate,
     Instrument,
     Locate,
     Order,
@@ -102,3 +108,28 @@ def locate_list(*, user) -> QuerySet[Locate]:
     return Locate.objects.select_related("account", "instrument", "created_by").prefetch_related(
         Prefetch("orders", queryset=using, to_attr="using_orders")
     )
+
+
+def fx_rate_list() -> QuerySet[FxRate]:
+    """Every recorded FX rate, latest first (reference data: every role sees them)."""
+    return FxRate.objects.all()
+
+
+def fx_rate_latest_only(rates: QuerySet[FxRate]) -> QuerySet[FxRate]:
+    """Of `rates`, the latest of each pair."""
+    latest = FxRate.objects.filter(base=OuterRef("base"), quote=OuterRef("quote")).order_by(
+        "-as_of", "-id"
+    )
+    return rates.filter(pk=Subquery(latest.values("pk")[:1]))
+
+
+def fx_table(*, currencies: Iterable[str], at: datetime, max_age_seconds: int | None) -> FxTable:
+    """The conversions between `currencies` (and the firm's currency) that the latest rates
+    as of `at` allow (monitoring and reports; the gate reads its rates in its own batch)."""
+    codes = sorted({*currencies, settings.FIRM_CURRENCY})
+    rows = FxRate.objects.filter(base__in=codes, quote__in=codes, as_of__lte=at)
+    latest = rows.filter(base=OuterRef("base"), quote=OuterRef("quote")).order_by("-as_of", "-id")
+    found = rows.filter(pk=Subquery(latest.values("pk")[:1])).values_list(
+        "base", "quote", "rate", "as_of"
+    )
+    return FxTable(found, now=at, max_age_seconds=max_age_seconds, via=settings.FIRM_CURRENCY)

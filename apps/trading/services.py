@@ -30,9 +30,11 @@ from apps.trading.models import (
     WORKING_STATUSES,
     Account,
     AccountDailyActivity,
+    AccountDailyFilled,
     BeneficialOwner,
     DailyPrice,
     Fill,
+    FxRate,
     Instrument,
     Liquidity,
     Locate,
@@ -46,6 +48,7 @@ from apps.trading.models import (
     Side,
     TimeInForce,
     WorkingExposure,
+    firm_currency,
     is_sell,
     locate_ref,
     signed_quantity,
@@ -54,6 +57,7 @@ from apps.trading.owners import owner_name_key, owner_name_normalised
 from apps.trading.pricing import (
     fill_price_bound,
     fill_price_within,
+    notional,
     order_valuation_price,
     valuation_price,
 )
@@ -64,6 +68,7 @@ from apps.trading.venues import venue_problem
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal("0")
+ONE = Decimal("1")
 # A fill reported with a time this far ahead of our clock is refused (clock skew allowance).
 FILL_FUTURE_SKEW = timedelta(minutes=5)
 # A fill stamped this little before its order was stored is still taken: the venue's clock and
@@ -97,6 +102,7 @@ INSTRUMENT_FIELDS = [
     "underlying",
     "lot_size",
     "tick_size",
+    "multiplier",
     "is_active",
 ]
 
@@ -178,7 +184,7 @@ def account_create(
     code: str,
     name: str,
     beneficial_owner: BeneficialOwner | str,
-    base_currency: str = "USD",
+    base_currency: str | None = None,
     credit_limit: Decimal = ZERO,
     lei: str = "",
     webhook_url: str = "",
@@ -190,7 +196,7 @@ def account_create(
         code=code,
         name=name,
         beneficial_owner=_owner(beneficial_owner, actor),
-        base_currency=base_currency,
+        base_currency=base_currency or firm_currency(),
         credit_limit=to_decimal(credit_limit, field="credit_limit"),
         lei=lei,
         webhook_url=webhook_url,
@@ -241,6 +247,7 @@ def instrument_create(
     lot_size: Decimal = Decimal("1"),
     tick_size: Decimal = Decimal("0.01"),
     calendar: str = "",
+    multiplier: Decimal = Decimal("1"),
     actor=None,
 ) -> Instrument:
     instrument = Instrument(
@@ -256,6 +263,7 @@ def instrument_create(
         underlying=underlying,
         lot_size=to_decimal(lot_size, field="lot_size", positive=True),
         tick_size=to_decimal(tick_size, field="tick_size", positive=True),
+        multiplier=to_decimal(multiplier, field="multiplier", positive=True),
         calendar=calendar,
     )
     clean_or_raise(instrument)
@@ -266,7 +274,26 @@ def instrument_create(
 
 @transaction.atomic
 def instrument_update(*, instrument: Instrument, actor=None, **changes) -> Instrument:
-    return _update_audited(instrument, allowed=INSTRUMENT_FIELDS, changes=changes, actor=actor)
+    if "multiplier" in changes:
+        changes["multiplier"] = to_decimal(changes["multiplier"], field="multiplier", positive=True)
+    locked = Instrument.objects.select_for_update().filter(pk=instrument.pk)
+    before, currency = locked.values_list("multiplier", "currency").get()
+    if (
+        changes.get("currency", currency) != currency
+        and Order.objects.filter(instrument_id=instrument.pk, status__in=WORKING_STATUSES).exists()
+    ):
+        # Working exposure is kept in the instrument's currency: it would be misread.
+        raise Conflict(
+            "The instrument has working orders: its currency cannot change under them.",
+            code="instrument_has_working_orders",
+            details={"currency": currency},
+        )
+    updated = _update_audited(instrument, allowed=INSTRUMENT_FIELDS, changes=changes, actor=actor)
+    if updated.multiplier != before:
+        # A contract size changed (a corporate action adjusts one): what is still working is
+        # worth something else now.
+        _exposure_revalue(updated)
+    return updated
 
 
 @transaction.atomic
@@ -287,17 +314,25 @@ def reference_price_record(
         as_of=as_of,
         source=source,
     )
+    return _observation_saved(
+        row, actor, change="reference_price", value="price", instrument=instrument.symbol
+    )
+
+
+def _observation_saved(row, actor, *, change: str, value: str, **about):
+    """A price or rate observed at a moment (`as_of`, `source`): validated, stored and audited
+    with what it says (`value`: its field) and what it is about."""
     clean_or_raise(row)
     row.save()
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
         actor=actor,
-        object_type="trading.referenceprice",
+        object_type=row._meta.label_lower,
         object_id=row.pk,
         payload={
-            "change": "reference_price",
-            "instrument": instrument.symbol,
-            "after": {"price": row.price, "as_of": row.as_of, "source": source},
+            "change": change,
+            **about,
+            "after": {value: getattr(row, value), "as_of": row.as_of, "source": row.source},
         },
     )
     return row
@@ -335,6 +370,35 @@ def daily_prices_load(*, instrument: Instrument, bars: list[dict[str, Any]], act
     return len(rows)
 
 
+@transaction.atomic
+def fx_rate_record(
+    *,
+    base: str,
+    quote: str,
+    rate,
+    as_of: datetime | None = None,
+    source: str = "manual",
+    actor=None,
+) -> FxRate:
+    """Record an exchange rate (one `base` buys `rate` of `quote`) as of a moment: an FX feed,
+    a fixing typed in, the demo. Audited like a reference price."""
+    as_of = as_of or utcnow()
+    if not isinstance(as_of, datetime) or timezone.is_naive(as_of):
+        raise ValidationFailed(details=field_errors(as_of="Give a time with a time zone (UTC)."))
+    if as_of > utcnow() + FILL_FUTURE_SKEW:
+        raise ValidationFailed(details=field_errors(as_of="Lies in the future."))
+    if base == quote:
+        raise ValidationFailed(details=field_errors(quote="A rate is between two currencies."))
+    row = FxRate(
+        base=base,
+        quote=quote,
+        rate=to_decimal(rate, field="rate", positive=True),
+        as_of=as_of,
+        source=source,
+    )
+    return _observation_saved(row, actor, change="fx_rate", value="rate", pair=f"{base}/{quote}")
+
+
 # --- positions ----------------------------------------------------------------------------------
 
 
@@ -346,13 +410,14 @@ class PositionState:
 
 
 def position_after_fill(
-    state: PositionState, signed_quantity: Decimal, price: Decimal
+    state: PositionState, signed_quantity: Decimal, price: Decimal, multiplier: Decimal = ONE
 ) -> PositionState:
     """The position after a fill (buy positive, sell negative), average-cost method.
 
     Adding to a position moves the average cost; reducing it realises P&L against the average
     cost and leaves the average unchanged; crossing zero realises the whole old position and
-    opens the rest at the fill price.
+    opens the rest at the fill price. The average cost is a price (per unit, as fills are);
+    the realised P&L is money: quantity x price move x the contract's `multiplier`.
     """
     qty, avg, realised = state.quantity, state.average_cost, state.realised_pnl
     if qty == 0 or (qty > 0) == (signed_quantity > 0):
@@ -361,7 +426,7 @@ def position_after_fill(
         return PositionState(new_qty, new_avg, realised)
     closed = min(abs(signed_quantity), abs(qty))
     direction = 1 if qty > 0 else -1
-    realised = quantize(realised + closed * (price - avg) * direction)
+    realised = quantize(realised + notional(closed, price - avg, multiplier) * direction)
     new_qty = qty + signed_quantity
     if new_qty == 0:
         return PositionState(ZERO, ZERO, realised)
@@ -386,7 +451,22 @@ def _working_contribution(order: Order) -> tuple[Decimal, Decimal]:
         return ZERO, ZERO
     remaining = order.quantity - order.filled_quantity
     price = order_valuation_price(order) or ZERO
-    return remaining, quantize(remaining * price)
+    return remaining, quantize(notional(remaining, price, order.instrument.multiplier))
+
+
+def _exposure_revalue(instrument: Instrument) -> None:
+    """The working exposure of every account in `instrument`, valued again from its working
+    orders (after its multiplier changed)."""
+    sums: dict[tuple[int, bool], Decimal] = {}
+    working = Order.objects.filter(instrument=instrument, status__in=WORKING_STATUSES)
+    for order in working.select_for_update():
+        order.instrument = instrument
+        key = (order.account_id, not is_sell(order.side))
+        sums[key] = sums.get(key, ZERO) + _working_contribution(order)[1]
+    for row in WorkingExposure.objects.select_for_update().filter(instrument=instrument):
+        row.buy_notional = sums.get((row.account_id, True), ZERO)
+        row.sell_notional = sums.get((row.account_id, False), ZERO)
+        row.save(update_fields=["buy_notional", "sell_notional", "updated_at"])
 
 
 def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
@@ -496,7 +576,8 @@ def order_terms_check(
     if order_type == OrderType.MARKET and limit_price is not None:
         errors["limit_price"] = ["A market order has no limit price."]
     try:
-        check_notional(quantity, limit_price)
+        multiplier = instrument.multiplier if instrument is not None else Decimal(1)
+        check_notional(quantity, limit_price, multiplier=multiplier)
     except ValidationFailed as exc:
         errors.update(exc.details)
     if errors:
@@ -647,6 +728,7 @@ def order_create(
     check_notional(
         quantity,
         valuation_price(limit_price, reference_price, side=side, band_pct=market_band_pct),
+        multiplier=instrument.multiplier,
     )
     order = Order(
         account=account,
@@ -720,6 +802,17 @@ def _daily_add(account_id: int, **increments) -> None:
     )
 
 
+def _daily_filled_add(order: Order, quantity: Decimal, price: Decimal) -> None:
+    """Add a fill's notional to today's (UTC) filled notional of its account, in the
+    instrument's currency."""
+    instrument = order.instrument
+    _add_to_row(
+        AccountDailyFilled,
+        {"account_id": order.account_id, "date": utcnow().date(), "currency": instrument.currency},
+        {"filled_notional": quantize(notional(quantity, price, instrument.multiplier))},
+    )
+
+
 def _order_for_update(order: Order) -> Order:
     return (
         Order.objects.select_for_update().select_related("account", "instrument").get(pk=order.pk)
@@ -762,6 +855,7 @@ def order_fill(
             details={"exec_id": exec_id, "fill_id": existing.pk},
         )
     order = _order_for_update(order)
+    check_notional(quantity, price, multiplier=order.instrument.multiplier)
     if order.status not in FILLABLE_STATUSES:
         raise Conflict(
             f"An order that is {order.status} cannot be filled.",
@@ -801,12 +895,12 @@ def order_fill(
     order.status = OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
     order.save(update_fields=["filled_quantity", "avg_fill_price", "status", "updated_at"])
     _exposure_apply(order, before)
-    _daily_add(order.account_id, filled_notional=quantize(quantity * price))
+    _daily_filled_add(order, quantity, price)
 
     position = _position_for_update(order.account, order.instrument)
     signed = signed_quantity(order.side, quantity)
     before_position = PositionState(position.quantity, position.average_cost, position.realised_pnl)
-    state = position_after_fill(before_position, signed, price)
+    state = position_after_fill(before_position, signed, price, order.instrument.multiplier)
     position.quantity = state.quantity
     position.average_cost = state.average_cost
     position.realised_pnl = state.realised_pnl
@@ -935,7 +1029,9 @@ def order_amend(
             raise ValidationFailed(details=field_errors(limit_price="A market order has none."))
         order.limit_price = to_decimal(limit_price, field="limit_price", positive=True)
         fields.append("limit_price")
-    check_notional(order.quantity, order_valuation_price(order))
+    check_notional(
+        order.quantity, order_valuation_price(order), multiplier=order.instrument.multiplier
+    )
     order.save(update_fields=fields)
     _exposure_apply(order, before)
     _order_event(

@@ -7,4 +7,5 @@ urlpatterns = [
     path("instruments/", apis.InstrumentListApi.as_view(), name="instrument-list"),
     path("positions/", apis.PositionListApi.as_view(), name="position-list"),
     path("locates/", apis.LocateListCreateApi.as_view(), name="locate-list"),
+    path("fx-rates/", apis.FxRateListCreateApi.as_view(), name="fx-rate-list"),
 ]

@@ -1,8 +1,11 @@
-"""Identifier checks: ISIN (ISO 6166), LEI (ISO 17442), MIC (ISO 10383 format)."""
+"""Identifier checks: ISIN (ISO 6166), LEI (ISO 17442), MIC (ISO 10383 format), currency
+(ISO 4217)."""
 
 import re
 
 from django.core.exceptions import ValidationError
+
+from apps.core.currencies import is_currency
 
 _ISIN = re.compile(r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$")
 _LEI = re.compile(r"^[A-Z0-9]{18}[0-9]{2}$")
@@ -56,5 +59,14 @@ def validate_mic(value: str) -> None:
         raise ValidationError(
             "%(value)s is not a MIC (four capital letters or digits).",
             code="invalid_mic",
+            params={"value": value},
+        )
+
+
+def validate_currency(value: str) -> None:
+    if not is_currency(value):
+        raise ValidationError(
+            "%(value)s is not an ISO 4217 currency code (such as USD or EUR).",
+            code="invalid_currency",
             params={"value": value},
         )

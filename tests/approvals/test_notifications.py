@@ -67,7 +67,7 @@ def test_new_request_emails_the_compliance_officers_through_smtp(
     assert mail["Subject"] == f"Held for approval: buy 10 AAPL on ACC-T1 (order {answer['id']})"
     text = mail.get_payload(decode=True).decode()
     assert f"https://compliance.firm.example/approvals/{answer['approval']['id']}/" in text
-    assert "Notional 1000 is above the approval threshold 500." in text
+    assert "Notional 1000 USD is above the approval threshold 500 USD." in text
     deliveries = Delivery.objects.filter(channel="email", event="approval.requested")
     assert sorted(deliveries.values_list("status", flat=True)) == ["sent", "sent"]
 

@@ -1,5 +1,7 @@
 """The queue pages through Django's test client: roles, what a decider sees, deciding."""
 
+from decimal import Decimal
+
 import pytest
 
 from apps.approvals.models import ApprovalRequest
@@ -9,6 +11,7 @@ from apps.trading.models import Order
 from tests.approvals.conftest import ORDERS, order_body
 from tests.permissions import assert_page_role_required
 from tests.rules.factories import make_rule
+from tests.trading.factories import OptionFactory, ReferencePriceFactory
 
 
 @pytest.fixture
@@ -64,7 +67,7 @@ def test_request_page_shows_what_a_decider_needs(officer_client, trader, submit_
     assert 'id="position"' in page and "If filled" in page
     # Limits with their use: 1000 of a 2000 cap is 50%, 1000 against the 500 threshold 200%.
     assert "50.0%" in page and "200.0%" in page
-    assert "Notional 1000 is above the approval threshold 500." in page
+    assert "Notional 1000 USD is above the approval threshold 500 USD." in page
     assert "Recent alerts on ACC-T1" in page and "rejected" in page
     assert 'name="decision" value="approve"' in page and 'name="decision" value="deny"' in page
 
@@ -172,3 +175,13 @@ def test_a_held_short_sale_shows_its_marking_and_the_short_it_opens(officer_clie
     assert 'class="big">-10</span>' in page  # flat now, short 10 if filled
     rows = officer_client.get("/approvals/rows/").content.decode()
     assert "Sell short exempt 10 AAPL" in rows
+
+
+def test_the_queue_shows_an_option_at_its_contract_value(officer_client, submit_held):
+    call = OptionFactory(symbol="AAPL-C250")
+    ReferencePriceFactory(instrument=call, price=Decimal("12.35"))
+    held = submit_held("opt-held", instrument="AAPL-C250", quantity="2213", limit_price="12.35")
+    rows = officer_client.get("/approvals/rows/").content.decode()
+    assert "2,733,055" in rows  # 2,213 contracts x 12.35 x 100, not 27,331
+    page = officer_client.get(f"/approvals/{held['approval']['id']}/").content.decode()
+    assert "2,733,055.00 USD" in page

@@ -36,9 +36,9 @@ def decide(client, approval_id: int, decision: str):
 def test_approve(officer, submit_held, django_assert_max_num_queries):
     approval_id = submit_held()["approval"]["id"]
     # token, role, the request as the officer sees it; savepoint, the request locked with its
-    # order, account and instrument; re-check: rule set version and the gate's 5 reads; request
+    # order, account and instrument; re-check: rule set version and the gate's 7 reads; request
     # and order updated; two audit events (3 each); release
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(22):
         response = decide(officer, approval_id, "approve")
     assert response.status_code == 200 and response.json()["order"]["status"] == "accepted"
 

@@ -229,3 +229,58 @@ def test_simulate_flow_marks_sales_as_a_desk_does(db, monkeypatch):
     shorts = orders.filter(side="sell_short", locate__isnull=False).select_related("locate")
     assert shorts.exists() and Locate.objects.count() == shorts.count()
     assert all(o.locate.instrument_id == o.instrument_id for o in shorts)
+
+
+def test_demo_derivatives_carry_their_exchange_contract_sizes(db):
+    _seed()
+    sizes = dict(
+        Instrument.objects.filter(asset_class__in=["option", "future"]).values_list(
+            "symbol", "multiplier"
+        )
+    )
+    assert sizes == {
+        "AAPL260619C00250000": 100,  # OCC: 100 shares
+        "MSFT260619P00480000": 100,
+        "SAP-FUT-DEC26": 100,  # Eurex stock future: 100 shares
+        "ESZ6": 50,  # CME E-mini S&P 500: USD 50 x the index
+        "FESX-DEC26": 10,  # Eurex EURO STOXX 50: EUR 10 x the index
+    }
+    assert set(
+        Instrument.objects.exclude(asset_class__in=["option", "future"]).values_list(
+            "multiplier", flat=True
+        )
+    ) == {1}
+
+
+def test_an_older_demo_database_gets_the_contract_sizes(db):
+    _seed()
+    Instrument.objects.filter(symbol="ESZ6").update(multiplier=1)
+    _seed()
+    assert Instrument.objects.get(symbol="ESZ6").multiplier == 50
+
+
+def test_demo_fx_rates_are_recorded_once_while_fresh(db):
+    from apps.trading.models import FxRate
+
+    _seed()
+    pairs = set(FxRate.objects.values_list("base", "quote"))
+    assert {("EUR", "USD"), ("GBP", "USD"), ("USD", "JPY")} <= pairs
+    count = FxRate.objects.count()
+    _seed()
+    assert FxRate.objects.count() == count
+    FxRate.objects.update(as_of=utcnow() - timedelta(days=2))  # grown old: a fresh tick
+    _seed()
+    assert FxRate.objects.count() == 2 * count
+
+
+def test_a_eur_account_buys_a_usd_crypto_pair_converted(db):
+    """ACC-005 (EUR) buying bitcoin (USD): valued in EUR at the demo rate, not refused."""
+    _seed()
+    answer = gate.order_submit(
+        req=_request("ACC-005", "BTC-USD", "0.01", "eur-btc"),
+        user=get_user_model().objects.get(username="trader2"),
+    )
+    checks = _checks(answer)
+    assert checks["CREDIT-1"]["status"] == "pass", checks["CREDIT-1"]
+    assert "EUR" in checks["CREDIT-1"]["message"] and "USD at" in checks["CREDIT-1"]["message"]
+    assert checks["FIRM-CAPITAL-1"]["status"] == "pass"

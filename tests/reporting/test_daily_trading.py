@@ -37,6 +37,7 @@ def test_csv_holds_every_fill_of_the_day_in_execution_order(desk, officer):
         "side": "buy",
         "quantity": "5",
         "price": "200",
+        "multiplier": "1",
         "value": "1000",
         "commission": "2",
         "currency": "EUR",

@@ -31,6 +31,7 @@ def test_positions_at_the_end_of_the_day(desk, make_user):
             "average_price": "98.33333333",
             "mark_price": "106",
             "mark_source": "close",
+            "multiplier": "1",
             "market_value": "530",
         },
         {
@@ -44,6 +45,7 @@ def test_positions_at_the_end_of_the_day(desk, make_user):
             "average_price": "210",
             "mark_price": "205",
             "mark_source": "reference",
+            "multiplier": "1",
             "market_value": "-615",
         },
     ]

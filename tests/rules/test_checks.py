@@ -84,6 +84,7 @@ def test_every_rule_type_has_a_module(rule_type):
 # --- one passing and at least one failing case per rule type ----------------------------------
 
 OTHERS = {"exposure_by_instrument": {2: D("9000"), 3: D("10000")}}
+FIRM = {"firm_currency": "USD"}
 # A short sale of the 100 AAPL naming locate 7: 500 located, 300 used by other short sales.
 LOCATE = LocateInfo(7, 1, "Prime Lending", D("500"), D("300"), NOW + timedelta(hours=6))
 SHORT = {"side": "sell_short", "metadata": {"locate_id": 7}, "locate": LOCATE}
@@ -168,6 +169,7 @@ PASSING = [
     ("short_sale", {}, {**SHORT, "quantity": D("200")}),  # exactly what is left
     ("sale_marking", {}, {"side": "sell", "position": D("100")}),  # all of it
     ("sale_marking", {}, {"side": "sell", "position": D("250"), "working_sell": D("150")}),
+    ("firm_capital", {"max_notional": "100000"}, {"firm_used": D("99000"), **FIRM}),
 ]
 
 FAILING = [
@@ -404,6 +406,30 @@ FAILING = [
         {},
         {"side": "sell", "position": D("150"), "working_sell": D("100")},
         "mismarked_short",
+    ),
+    (
+        "firm_capital",
+        {"max_notional": "100000"},
+        {"firm_used": D("99000.01"), **FIRM},
+        "firm_capital_exceeded",
+    ),
+    (
+        "firm_capital",
+        {"max_notional": "100000"},
+        {"limit_price": None, "reference_price": None, **FIRM},
+        "no_price",
+    ),
+    (
+        "firm_capital",
+        {"max_notional": "100000"},
+        {"firm_fx_missing": frozenset({"JPY"}), **FIRM},
+        "fx_rate_unavailable",
+    ),
+    (
+        "firm_capital",
+        {"max_notional": "100000"},
+        {"fx_rate_firm": None, **FIRM},
+        "fx_rate_unavailable",
     ),
 ]
 

@@ -79,3 +79,13 @@ class ReferencePriceFactory(factory.django.DjangoModelFactory):
     price = Decimal("100")
     as_of = factory.LazyFunction(timezone.now)
     source = "test"
+
+
+class OptionFactory(InstrumentFactory):
+    """A listed US equity option: 100 shares a contract, premium quoted per share."""
+
+    symbol = factory.Sequence(lambda n: f"OPT{n}")
+    mic = "XCBO"
+    asset_class = "option"
+    multiplier = Decimal("100")
+    tick_size = Decimal("0.05")

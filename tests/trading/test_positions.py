@@ -14,6 +14,7 @@ from apps.trading.services import (
     order_fill,
     position_after_fill,
 )
+from tests.trading.factories import OptionFactory
 
 D = Decimal
 FLAT = PositionState(D("0"), D("0"), D("0"))
@@ -339,3 +340,31 @@ def test_random_fill_sequences_keep_position_invariants():
         unrealised = state.quantity * (last_price - state.average_cost)
         cash_pnl = sum(-qty * price for qty, price in fills) + state.quantity * last_price
         assert abs(state.realised_pnl + unrealised - cash_pnl) <= D("1e-6"), (seed, fills)
+
+
+def test_an_option_position_realises_its_contracts_worth(account):
+    """10 calls bought at 10 and sold at 12 on 100 shares each make 2,000, not 20."""
+    call = OptionFactory(symbol="CALL-T")
+    for side, price in (("buy", "10"), ("sell", "12")):
+        order = order_create(
+            account=account,
+            instrument=call,
+            client_order_id=f"opt-{side}",
+            side=side,
+            order_type="limit",
+            quantity="10",
+            limit_price=price,
+        )
+        order_fill(
+            order=order,
+            exec_id=f"opt-x-{side}",
+            quantity="10",
+            price=price,
+            venue="XCBO",
+            executed_at=utcnow(),
+            liquidity="removed",
+        )
+    position = Position.objects.get(account=account, instrument=call)
+    assert (position.quantity, position.realised_pnl) == (0, D("2000"))
+    # the average cost stays a per-share price, as the fill prices are
+    assert position_after_fill(FLAT, D("3"), D("10"), D("100")).average_cost == D("10")

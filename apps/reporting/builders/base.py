@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+
 from apps.core.time import rfc3339
-from apps.core.types import decimal_str
+from apps.core.types import decimal_str, quantize
+from apps.trading.selectors import fx_table
 
 CHUNK = 5000  # rows fetched per database round trip
 # Which fills a report is built from, so that a fill booked after it was built marks it for a
@@ -75,6 +78,28 @@ def pct(part, whole) -> Decimal:
     if not whole:
         return Decimal("0.00")
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+def converted_totals(
+    label: str, by_currency: dict[str, Decimal], *, at: datetime, into: str | None = None
+) -> list[tuple[str, object]]:
+    """Amounts kept in their own currencies, added up in one (the firm's by default) at the
+    latest FX rate as of `at` (the end of the report's period): "<label> in USD" and, when a
+    currency has no rate at all, "<label> not converted (no FX rate)" naming it (that total
+    then leaves it out)."""
+    into = into or settings.FIRM_CURRENCY
+    fx = fx_table(currencies=[*by_currency, into], at=at, max_age_seconds=None)
+    total, missing = Decimal(0), []
+    for currency, amount in sorted(by_currency.items()):
+        rate = fx.factor(currency, into)
+        if rate is None:
+            missing.append(currency)
+        else:
+            total += amount * rate
+    out: list[tuple[str, object]] = [(f"{label} in {into}", quantize(total))]
+    if missing:
+        out.append((f"{label} not converted (no FX rate)", ", ".join(missing)))
+    return out
 
 
 @dataclass

@@ -1,18 +1,28 @@
 """Best execution (RTS 28 style): per class of instrument, the top five venues by volume.
 
-For each class, and each currency (the platform keeps no exchange rates, so volumes in different
-currencies are not added up), the five venues with the largest traded value, with their share
-of the class's volume and orders, and the share of their orders that were passive (a fill that
-added liquidity), aggressive (a fill that removed it) and directed (the client chose the venue:
-the order's metadata has `"directed": true` or a `directed_venue`).
+For each class, and each currency (venues are ranked on amounts in their own currency), the five
+venues with the largest traded value (quantity x price x multiplier), with their share of the
+class's volume and orders, and the share of their orders that were passive (a fill that added
+liquidity), aggressive (a fill that removed it) and directed (the client chose the venue: the
+order's metadata has `"directed": true` or a `directed_venue`). The summary adds each class's
+volume up in the firm's currency at the rates of the period's end.
 """
 
 from collections import defaultdict
 from decimal import Decimal
 
 from apps.core.types import quantize
-from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table, pct
+from apps.reporting.builders.base import (
+    CHUNK,
+    Chart,
+    ReportBuilder,
+    Summary,
+    Table,
+    converted_totals,
+    pct,
+)
 from apps.trading.models import Fill
+from apps.trading.pricing import notional
 
 TOP = 5
 ZERO = Decimal("0")
@@ -73,6 +83,7 @@ class BestExecutionBuilder(ReportBuilder):
             "price",
             "liquidity",
             "order__metadata",
+            "order__instrument__multiplier",
         )
         for (
             asset_class,
@@ -83,8 +94,9 @@ class BestExecutionBuilder(ReportBuilder):
             price,
             liquidity,
             metadata,
+            multiplier,
         ) in fills.iterator(chunk_size=CHUNK):
-            value = quantize(quantity * price)
+            value = quantize(notional(quantity, price, multiplier))
             group = classes[(asset_class, currency)]
             group["value"] += value
             group["orders"].add(order_id)
@@ -121,6 +133,13 @@ class BestExecutionBuilder(ReportBuilder):
 
     def summary(self) -> Summary:
         totals = [("Instrument classes", len(self._classes))]
+        by_class: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        for (asset_class, currency), group in self._classes.items():
+            by_class[asset_class][currency] = group["value"]
+        for asset_class in sorted(by_class):
+            totals += converted_totals(
+                f"Volume {asset_class}", by_class[asset_class], at=self.period.end_at
+            )
         tables, charts = [], []
         for (asset_class, currency), group in sorted(self._classes.items()):
             totals.append((f"Volume {asset_class} {currency}", group["value"]))

@@ -1,11 +1,24 @@
-"""Daily trading: every fill of the period, with its order, instrument, venue and trader."""
+"""Daily trading: every fill of the period, with its order, instrument, venue and trader.
+
+A fill's value is quantity x price x the instrument's multiplier, in the instrument's currency;
+the summary totals each currency and adds them up in the firm's currency at the rates of the
+period's end.
+"""
 
 from collections import defaultdict
 from decimal import Decimal
 
 from apps.core.types import decimal_str, quantize
-from apps.reporting.builders.base import CHUNK, Chart, ReportBuilder, Summary, Table
+from apps.reporting.builders.base import (
+    CHUNK,
+    Chart,
+    ReportBuilder,
+    Summary,
+    Table,
+    converted_totals,
+)
 from apps.trading.models import SHORT_SIDES, Fill, is_sell
+from apps.trading.pricing import notional
 
 ZERO = Decimal("0")
 
@@ -23,6 +36,7 @@ class DailyTradingBuilder(ReportBuilder):
         "side",
         "quantity",
         "price",
+        "multiplier",
         "value",
         "commission",
         "currency",
@@ -65,22 +79,25 @@ class DailyTradingBuilder(ReportBuilder):
                 "order__client_order_id",
                 "exec_id",
                 "order__submitted_by__username",
+                "order__instrument__multiplier",
             )
         )
-        # (executed_at, account, ..., price) + value + (commission, ..., exec_id) + trader
+        # (executed_at, account, ..., price) + multiplier, value + (commission, ..., exec_id)
+        # + trader
         for row in fills.iterator(chunk_size=CHUNK):
-            quantity, price = row[5], row[6]
-            yield (row[0].date(), *row[:7], quantize(quantity * price), *row[7:14], row[14] or "")
+            quantity, price, multiplier = row[5], row[6], row[15]
+            value = quantize(notional(quantity, price, multiplier))
+            yield (row[0].date(), *row[:7], multiplier, value, *row[7:14], row[14] or "")
 
     def accumulate(self, row) -> None:
         symbol, side, quantity, value, commission, currency, venue = (
             row[3],
             row[5],
             row[6],
-            row[8],
             row[9],
             row[10],
             row[11],
+            row[12],
         )
         totals = self._currency[currency]
         totals[0] += 1
@@ -103,6 +120,8 @@ class DailyTradingBuilder(ReportBuilder):
             count, value, commission = self._currency[currency]
             totals.append((f"Traded value {currency}", value))
             totals.append((f"Commission {currency}", commission))
+        traded = {c: v[1] for c, v in self._currency.items()}
+        totals += converted_totals("Traded value", traded, at=self.period.end_at)
         by_instrument = Table(
             "By instrument",
             [

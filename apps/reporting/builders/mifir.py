@@ -8,6 +8,11 @@ longer reported. The XML is written one transaction at a time, the CSV carries t
 The seller of a sale is the account when it has an LEI of its own, else the firm. The
 short-selling indicator (field 62, `ShrtSellgInd`) is judged for that seller
 (`short_selling_indicator`).
+
+Price and quantity are per contract, as RTS 22 (fields 30 and 33) wants: the price multiplier
+(field 46) belongs to an instrument reported by its attributes (`FinInstrm/Othr`), while these
+instruments are reported by ISIN (`FinInstrm/Id`), whose reference data (FIRDS) carries it. The
+CSV and JSON add it in their last column for the reader.
 """
 
 import io
@@ -111,6 +116,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         "exec_id",
         "order_id",
         "account",
+        "price_multiplier",
     ]
 
     def __init__(self, *, cancel_tx_ids=(), version: int = 1, **kwargs) -> None:
@@ -175,6 +181,7 @@ class MifirTransactionsBuilder(ReportBuilder):
                 "order__instrument__isin",
                 "order__instrument__currency",
                 "order__instrument__asset_class",
+                "order__instrument__multiplier",
             )
         )
         for (
@@ -195,6 +202,7 @@ class MifirTransactionsBuilder(ReportBuilder):
             isin,
             currency,
             asset_class,
+            multiplier,
         ) in fills.iterator(chunk_size=CHUNK):
             key = (account_id if account_lei else None, instrument_id)
             before = positions[key]
@@ -232,6 +240,7 @@ class MifirTransactionsBuilder(ReportBuilder):
                 exec_id,
                 order_id,
                 account,
+                multiplier,
             )
 
     def accumulate(self, row) -> None:

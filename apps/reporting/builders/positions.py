@@ -3,6 +3,10 @@
 Rebuilt from the fills up to the end of the date with the book's own average-cost rule
 (`position_after_fill`), so that a past date is reported as it stood, not as the book stands
 now. Fills stream ordered by account and instrument; one position is held at a time.
+
+A market value is quantity x mark x the instrument's multiplier, in the instrument's currency;
+the summary adds each account's up in its base currency, and the firm's in the firm's, at the
+rates of the end of the date.
 """
 
 from collections import defaultdict
@@ -18,6 +22,7 @@ from apps.reporting.builders.base import (
     ReportBuilder,
     Summary,
     Table,
+    converted_totals,
 )
 from apps.trading.models import (
     Account,
@@ -27,6 +32,7 @@ from apps.trading.models import (
     ReferencePrice,
     signed_quantity,
 )
+from apps.trading.pricing import notional
 from apps.trading.services import PositionState, position_after_fill
 
 ZERO = Decimal("0")
@@ -48,12 +54,14 @@ class PositionsBuilder(ReportBuilder):
         "average_price",
         "mark_price",
         "mark_source",
+        "multiplier",
         "market_value",
     ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._by_account = defaultdict(lambda: defaultdict(lambda: [0, ZERO, ZERO]))
+        self._base_currency: dict[str, str] = {}
 
     def _marks(self) -> dict[int, tuple[Decimal | None, Decimal | None]]:
         """Per instrument: the last close on or before the date, the last reference price."""
@@ -66,14 +74,17 @@ class PositionsBuilder(ReportBuilder):
         )
         rows = Instrument.objects.annotate(
             close=Subquery(closes.values("close")[:1]), ref=Subquery(refs.values("price")[:1])
-        ).values_list("pk", "symbol", "isin", "currency", "close", "ref")
+        ).values_list("pk", "symbol", "isin", "currency", "close", "ref", "multiplier")
         return {
-            pk: (symbol, isin, currency, close, ref)
-            for pk, symbol, isin, currency, close, ref in rows
+            pk: (symbol, isin, currency, close, ref, multiplier)
+            for pk, symbol, isin, currency, close, ref, multiplier in rows
         }
 
     def fetch(self):
-        accounts = dict(Account.objects.values_list("pk", "code"))
+        accounts = {}
+        for pk, code, base in Account.objects.values_list("pk", "code", "base_currency"):
+            accounts[pk] = code
+            self._base_currency[code] = base
         instruments = self._marks()
         fills = (
             Fill.objects.filter(executed_at__lt=self.period.end_at)
@@ -89,14 +100,14 @@ class PositionsBuilder(ReportBuilder):
                     yield self._row(key, state, last_price, accounts, instruments)
                 key, state = (account_id, instrument_id), FLAT
             signed = signed_quantity(side, quantity)
-            state = position_after_fill(state, signed, price)
+            state = position_after_fill(state, signed, price, instruments[instrument_id][5])
             last_price = price
         if key is not None and state.quantity:
             yield self._row(key, state, last_price, accounts, instruments)
 
     def _row(self, key, state, last_price, accounts, instruments) -> tuple:
         account_id, instrument_id = key
-        symbol, isin, currency, close, ref = instruments[instrument_id]
+        symbol, isin, currency, close, ref, multiplier = instruments[instrument_id]
         if close is not None:
             mark, source = close, "close"
         elif ref is not None:
@@ -113,11 +124,12 @@ class PositionsBuilder(ReportBuilder):
             state.average_cost,
             mark,
             source,
-            quantize(state.quantity * mark),
+            multiplier,
+            quantize(notional(state.quantity, mark, multiplier)),
         )
 
     def accumulate(self, row) -> None:
-        account, currency, quantity, value = row[1], row[4], row[5], row[9]
+        account, currency, quantity, value = row[1], row[4], row[5], row[10]
         per = self._by_account[account][currency]
         per[0] += 1
         per[1 if quantity > 0 else 2] += value
@@ -134,14 +146,33 @@ class PositionsBuilder(ReportBuilder):
                 net_by_currency[currency] += long_value + short_value
         totals = [("Positions", self.record_count), ("As of", self.period.end)]
         totals += [(f"Net market value {c}", v) for c, v in sorted(net_by_currency.items())]
+        totals += converted_totals("Net market value", net_by_currency, at=self.period.end_at)
         table = Table(
             "By account",
             ["Account", "Currency", "Positions", "Long value", "Short value", "Net value"],
             rows,
+        )
+        in_base = []
+        for account in sorted(self._by_account):
+            base = self._base_currency.get(account, "")
+            nets = {c: v[1] + v[2] for c, v in self._by_account[account].items()}
+            found = dict(converted_totals("Net", nets, at=self.period.end_at, into=base))
+            in_base.append(
+                [
+                    account,
+                    base,
+                    found[f"Net in {base}"],
+                    found.get("Net not converted (no FX rate)", ""),
+                ]
+            )
+        base_table = Table(
+            "By account, in its base currency",
+            ["Account", "Base currency", "Net value", "Not converted (no FX rate)"],
+            in_base,
         )
         chart = Chart(
             "Gross market value by account",
             [f"{r[0]} {r[1]}" for r in rows],
             [r[3] - r[4] for r in rows],
         )
-        return Summary(totals, [table], [chart])
+        return Summary(totals, [table, base_table], [chart])

@@ -10,6 +10,7 @@ from apps.rules.checks.base import (
     fmt,
     no_extra_params,
     passed,
+    unvalued,
 )
 
 
@@ -25,18 +26,20 @@ def validate(params: dict) -> dict:
 
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     threshold = Decimal(params["notional"])
-    notional = ctx.notional
-    if notional is None:
+    if ctx.price is None:
         return failed(
             "no_price", "The notional is unknown: a human must look at it.", None, fmt(threshold)
         )
+    problem = unvalued(ctx, threshold)  # no fresh FX rate: rejected, not held (the engine)
+    if problem is not None:
+        return problem
+    notional = ctx.notional
+    text = f"Notional {ctx.money(notional)}{ctx.conversion}"
     if notional > threshold:
         return failed(
             "above_approval_threshold",
-            f"Notional {fmt(notional)} is above the approval threshold {fmt(threshold)}.",
+            f"{text} is above the approval threshold {ctx.money(threshold)}.",
             fmt(notional),
             fmt(threshold),
         )
-    return passed(
-        f"Notional {fmt(notional)} at or below {fmt(threshold)}.", fmt(notional), fmt(threshold)
-    )
+    return passed(f"{text} at or below {ctx.money(threshold)}.", fmt(notional), fmt(threshold))

@@ -12,10 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
 from apps.trading.models import is_sell
-from apps.trading.pricing import valuation_price
+from apps.trading.pricing import notional, valuation_price
 
 ZERO = Decimal("0")
+ONE = Decimal("1")
 
 
 class ParameterError(ValueError):
@@ -35,6 +38,7 @@ class InstrumentInfo:
     lot_size: Decimal
     tick_size: Decimal
     underlying_issuer: str = ""  # for derivatives: the issuer of the underlying
+    multiplier: Decimal = ONE  # contract size: notional = quantity x price x multiplier
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,20 @@ class CheckContext:
     kill_switches: list[tuple[str, str, str, str]] = field(default_factory=list)
     # the account's locate a short sale names, if it is on record
     locate: LocateInfo | None = None
+    # Money: every amount above is in the account's base currency. `fx_rate` converts the
+    # order's own amounts (instrument currency -> base; None: no fresh rate); `fx_missing` names
+    # the currencies of the account's other amounts that no fresh rate converts (left out of
+    # the sums above: a rule that adds them up must fail closed).
+    base_currency: str = ""
+    fx_rate: Decimal | None = ONE
+    fx_missing: frozenset[str] = frozenset()
+    # The firm as a whole (read only when a firm_capital rule is active): its working and
+    # today's filled notional in the firm's currency, the order's conversion into it, and the
+    # currencies no fresh rate converts.
+    firm_currency: str = ""
+    firm_used: Decimal = ZERO
+    fx_rate_firm: Decimal | None = ONE
+    firm_fx_missing: frozenset[str] = frozenset()
     # lazy lookups (one query when a rule asks)
     duplicate_within: Callable[[int], bool] = lambda seconds: False
     is_open: Callable[[str, datetime], bool | None] = lambda calendar, when: None
@@ -157,9 +175,31 @@ class CheckContext:
         )
 
     @property
+    def notional_local(self) -> Decimal | None:
+        """quantity x price x multiplier, in the instrument's currency (None: no price)."""
+        return notional(self.order.quantity, self.price, self.order.instrument.multiplier)
+
+    @property
     def notional(self) -> Decimal | None:
-        price = self.price
-        return None if price is None else self.order.quantity * price
+        """The order's notional in the account's base currency (None: no price, or no fresh FX
+        rate; `unvalued` says which)."""
+        local = self.notional_local
+        if local is None or self.fx_rate is None:
+            return None
+        return local * self.fx_rate
+
+    def money(self, amount: Decimal | None) -> str:
+        """An amount in the base currency as a message shows it: "2733055 USD"."""
+        return f"{fmt(amount)} {self.base_currency}".rstrip()
+
+    @property
+    def conversion(self) -> str:
+        """How the order's notional was converted, for messages ("" when it was not)."""
+        currency = self.order.instrument.currency
+        if not self.base_currency or currency == self.base_currency or self.fx_rate is None:
+            return ""
+        local = self.notional_local
+        return f" ({fmt(local)} {currency} at {fmt(self.fx_rate)})"
 
     @property
     def projected_position(self) -> Decimal:
@@ -189,6 +229,32 @@ def failed(code: str, message: str, observed=None, threshold=None) -> Outcome:
 
 def skipped(message: str) -> Outcome:
     return Outcome(True, message, skipped=True)
+
+
+def fx_unavailable(ctx: CheckContext, threshold, currencies, target: str) -> Outcome:
+    """Fail closed: an amount in `currencies` cannot be compared with a limit in `target`
+    because no fresh FX rate converts it (apps.trading.fx)."""
+    names = ", ".join(sorted(currencies))
+    return failed(
+        "fx_rate_unavailable",
+        f"No fresh FX rate converts {names} into {target} (missing, or older than "
+        f"{settings.FX_RATE_MAX_AGE_SECONDS} s): the limit cannot be checked.",
+        None,
+        fmt(threshold),
+    )
+
+
+def unvalued(ctx: CheckContext, threshold, *, account_wide: bool = False) -> Outcome | None:
+    """Why the order (and, with `account_wide`, the account's other amounts) cannot be valued
+    in the account's base currency, as a failing outcome; None when they can."""
+    if ctx.price is None:
+        return notional_unknown(threshold)
+    missing = set(ctx.fx_missing) if account_wide else set()
+    if ctx.fx_rate is None:
+        missing.add(ctx.order.instrument.currency)
+    if missing:
+        return fx_unavailable(ctx, threshold, missing, ctx.base_currency)
+    return None
 
 
 def notional_unknown(threshold) -> Outcome:

@@ -8,9 +8,9 @@ from apps.rules.checks.base import (
     Outcome,
     failed,
     fmt,
-    notional_unknown,
     passed,
     share_limit_params,
+    unvalued,
 )
 
 
@@ -21,9 +21,10 @@ def validate(params: dict) -> dict:
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     max_pct, floor = Decimal(params["max_pct"]), Decimal(params["min_portfolio_value"])
     symbol = ctx.order.instrument.symbol
+    problem = unvalued(ctx, max_pct, account_wide=True)
+    if problem is not None:
+        return problem
     notional = ctx.notional
-    if notional is None:
-        return notional_unknown(max_pct)
     # Every order adds, a sell too: the worst case is that it opens a short.
     held = ctx.exposure_by_instrument.get(ctx.order.instrument.id, ZERO) + notional
     total = sum(ctx.exposure_by_instrument.values(), ZERO) + notional

@@ -11,8 +11,8 @@ from apps.rules.checks.base import (
     failed,
     fmt,
     no_extra_params,
-    notional_unknown,
     passed,
+    unvalued,
 )
 
 
@@ -37,25 +37,30 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     use_account = params.get("use_account_limit", True)
     limit = ctx.account_credit_limit if use_account else Decimal(params["max_credit"])
     source = "the account's credit limit" if use_account else "the rule's credit limit"
+    problem = unvalued(ctx, limit, account_wide=True)
+    if problem is not None:
+        return problem
     notional = ctx.notional
-    if notional is None:
-        return notional_unknown(limit)
     used = ctx.account_open_notional + ctx.today_filled_notional + notional
     # A zero limit means no credit at all, whatever the order.
     if limit <= 0:
         return failed(
             "credit_limit_exceeded",
-            f"There is no credit: {source} is {fmt(limit)}, so no order may go out.",
+            f"There is no credit: {source} is {ctx.money(limit)}, so no order may go out.",
             fmt(used),
             fmt(limit),
         )
     if used > limit:
         return failed(
             "credit_limit_exceeded",
-            f"Credit used would be {fmt(used)}, above {source} of {fmt(limit)}.",
+            f"Credit used would be {ctx.money(used)} with this order's "
+            f"{ctx.money(notional)}{ctx.conversion}, above {source} of {ctx.money(limit)}.",
             fmt(used),
             fmt(limit),
         )
     return passed(
-        f"Credit used {fmt(used)} within {source} of {fmt(limit)}.", fmt(used), fmt(limit)
+        f"Credit used {ctx.money(used)} with this order's {ctx.money(notional)}"
+        f"{ctx.conversion}, within {source} of {ctx.money(limit)}.",
+        fmt(used),
+        fmt(limit),
     )

@@ -7,9 +7,9 @@ from apps.rules.checks.base import (
     Outcome,
     failed,
     fmt,
-    notional_unknown,
     one_or_more_limits,
     passed,
+    unvalued,
 )
 from apps.trading.models import is_sell, side_direction
 
@@ -42,17 +42,18 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
         observed, threshold = fmt(qty), fmt(limit)
     if "max_notional" in params:
         limit = Decimal(params["max_notional"])
-        if ctx.notional is None:
-            return notional_unknown(limit)
+        problem = unvalued(ctx, limit, account_wide=True)
+        if problem is not None:
+            return problem
         total = ctx.today_filled_notional + ctx.account_open_notional + ctx.notional
         if total > limit:
             return failed(
                 "daily_volume_notional",
-                f"Today's traded and working notional would reach {fmt(total)}, above the cap "
-                f"{fmt(limit)}.",
+                f"Today's traded and working notional would reach {ctx.money(total)}, above the "
+                f"cap {ctx.money(limit)}.",
                 fmt(total),
                 fmt(limit),
             )
-        notes.append(f"notional {fmt(total)} within {fmt(limit)}")
+        notes.append(f"notional {ctx.money(total)} within {ctx.money(limit)}")
         observed, threshold = fmt(total), fmt(limit)
     return passed(f"Today's {'; '.join(notes)}.", observed, threshold)

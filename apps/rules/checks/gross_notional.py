@@ -10,8 +10,8 @@ from apps.rules.checks.base import (
     failed,
     fmt,
     no_extra_params,
-    notional_unknown,
     passed,
+    unvalued,
 )
 
 
@@ -22,16 +22,20 @@ def validate(params: dict) -> dict:
 
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     limit = Decimal(params["max_gross_notional"])
+    problem = unvalued(ctx, limit, account_wide=True)
+    if problem is not None:
+        return problem
     notional = ctx.notional
-    if notional is None:
-        return notional_unknown(limit)
     # Every order adds, a sell too: the worst case is that it opens a short.
     gross = sum(ctx.exposure_by_instrument.values(), ZERO) + notional
     if gross > limit:
         return failed(
             "gross_notional_limit",
-            f"The account's gross notional would be {fmt(gross)}, above the limit {fmt(limit)}.",
+            f"The account's gross notional would be {ctx.money(gross)}, above the limit "
+            f"{ctx.money(limit)}.",
             fmt(gross),
             fmt(limit),
         )
-    return passed(f"Gross notional {fmt(gross)} within {fmt(limit)}.", fmt(gross), fmt(limit))
+    return passed(
+        f"Gross notional {ctx.money(gross)} within {ctx.money(limit)}.", fmt(gross), fmt(limit)
+    )

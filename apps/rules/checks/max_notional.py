@@ -1,4 +1,5 @@
-"""Max notional per order: quantity times the order's price (its limit, else the reference)."""
+"""Max notional per order: quantity x the order's price (its limit, else the reference) x the
+contract's multiplier, in the account's base currency."""
 
 from decimal import Decimal
 
@@ -9,8 +10,8 @@ from apps.rules.checks.base import (
     failed,
     fmt,
     no_extra_params,
-    notional_unknown,
     passed,
+    unvalued,
 )
 
 
@@ -21,14 +22,16 @@ def validate(params: dict) -> dict:
 
 def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     limit = Decimal(params["max_notional"])
+    problem = unvalued(ctx, limit)
+    if problem is not None:
+        return problem
     notional = ctx.notional
-    if notional is None:
-        return notional_unknown(limit)
+    text = f"Notional {ctx.money(notional)}{ctx.conversion}"
     if notional > limit:
         return failed(
             "notional_above_max",
-            f"Notional {fmt(notional)} exceeds {fmt(limit)}.",
+            f"{text} exceeds {ctx.money(limit)}.",
             fmt(notional),
             fmt(limit),
         )
-    return passed(f"Notional {fmt(notional)} within {fmt(limit)}.", fmt(notional), fmt(limit))
+    return passed(f"{text} within {ctx.money(limit)}.", fmt(notional), fmt(limit))

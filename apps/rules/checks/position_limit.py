@@ -1,4 +1,5 @@
-"""Position limit: the worst-case position after this order, in quantity and/or value."""
+"""Position limit: the worst-case position after this order, in quantity (contracts) and/or
+value (quantity x price x multiplier, in the account's base currency)."""
 
 from decimal import Decimal
 
@@ -9,7 +10,9 @@ from apps.rules.checks.base import (
     fmt,
     one_or_more_limits,
     passed,
+    unvalued,
 )
+from apps.trading.pricing import notional
 
 LIMITS = ("max_quantity", "max_value")
 
@@ -47,17 +50,20 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
             None,
             fmt(max_value),
         )
-    value = projected * ctx.price
+    problem = unvalued(ctx, max_value)
+    if problem is not None:
+        return problem
+    value = notional(projected, ctx.price, ctx.order.instrument.multiplier) * ctx.fx_rate
     if value > max_value:
         return failed(
             "position_value_limit",
-            f"The position in {symbol} could be worth {fmt(value)}, above the limit "
-            f"{fmt(max_value)}.",
+            f"The position in {symbol} could be worth {ctx.money(value)}, above the limit "
+            f"{ctx.money(max_value)}.",
             fmt(value),
             fmt(max_value),
         )
     return passed(
-        f"Position of {shown} worth {fmt(value)} within {fmt(max_value)}.",
+        f"Position of {shown} worth {ctx.money(value)} within {ctx.money(max_value)}.",
         fmt(value),
         fmt(max_value),
     )

@@ -8,9 +8,9 @@ from apps.rules.checks.base import (
     Outcome,
     failed,
     fmt,
-    notional_unknown,
     passed,
     share_limit_params,
+    unvalued,
 )
 
 
@@ -26,9 +26,10 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
         return failed(
             "no_sector", f"{inst.symbol} has no sector: sector concentration cannot be checked."
         )
+    problem = unvalued(ctx, max_pct, account_wide=True)
+    if problem is not None:
+        return problem
     notional = ctx.notional
-    if notional is None:
-        return notional_unknown(max_pct)
     # The order's own instrument may be missing from the map (a first trade in it).
     sectors = {**ctx.sector_by_instrument, inst.id: inst.sector}
     exposure = ctx.exposure_by_instrument

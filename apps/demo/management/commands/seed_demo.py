@@ -12,6 +12,7 @@ from apps.demo.reference import (
     DEFAULT_PASSWORD,
     DEMO_USERS,
     seed_accounts,
+    seed_fx_rates,
     seed_instruments,
     seed_prices,
     seed_users,
@@ -21,8 +22,8 @@ from apps.demo.rulebook import seed_rules
 
 class Command(BaseCommand):
     help = (
-        "Load idempotent demo data: users of every role, accounts, instruments, prices and a "
-        "rule set covering every rule type."
+        "Load idempotent demo data: users of every role, accounts, instruments, prices, FX "
+        "rates and a rule set covering every rule type."
     )
 
     def add_arguments(self, parser):
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             seed_accounts()
             instruments = seed_instruments()
             seed_prices(instruments, history=not no_history)
+            seed_fx_rates()
             seed_rules()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"Demo logins (password: {password}):")

@@ -42,7 +42,8 @@ The same --seed gives the same flow from the same database state (a run long eno
 a throttle may pick other accounts). Every run has its own run id
 in the client order ids and exec ids, so runs never collide. Nothing is created but orders,
 fills, cancels, the locates of the short sales (and, when a reference price has grown too old
-for the collar, a fresh tick at the same price, as a market-data feed would send).
+for the collar or an FX rate too old for the gate, a fresh tick at the same price or rate, as a
+market-data feed would send).
 """
 
 import random
@@ -52,6 +53,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
@@ -64,10 +66,12 @@ from apps.core.time import utcnow
 from apps.core.types import decimal_str
 from apps.rules import gate
 from apps.rules.models import ComplianceRule, RestrictedListEntry, RuleStatus, RuleType
+from apps.trading import pricing
 from apps.trading.models import (
     EQUITY_CLASSES,
     FILLABLE_STATUSES,
     Account,
+    FxRate,
     Instrument,
     Liquidity,
     Order,
@@ -76,8 +80,9 @@ from apps.trading.models import (
     Side,
     WorkingExposure,
 )
-from apps.trading.selectors import instrument_latest_price
+from apps.trading.selectors import fx_rate_latest_only, instrument_latest_price
 from apps.trading.services import (
+    fx_rate_record,
     locate_record,
     order_cancel,
     order_fill,
@@ -186,6 +191,7 @@ class Command(BaseCommand):
         )
         self.instruments = {i.symbol: i for i in instruments}
         self.prices = self._reference_prices(instruments)
+        self._fx_rates_refreshed()
         self.restricted = self._restricted_ids(instruments)
         tradable = [i for i in instruments if i.pk in self.prices and i.pk not in self.restricted]
         self.open = [i for i in tradable if market_is_open(i.calendar_code, self.now)]
@@ -225,6 +231,14 @@ class Command(BaseCommand):
                 )
             prices[instrument.pk] = latest.price
         return prices
+
+    def _fx_rates_refreshed(self) -> None:
+        """A rate at the same level for each pair whose latest is older than half the gate's
+        maximum age (the demo has no FX feed)."""
+        stale = self.now - timedelta(seconds=settings.FX_RATE_MAX_AGE_SECONDS / 2)
+        # The latest of each pair, where even that is old.
+        for rate in fx_rate_latest_only(FxRate.objects.filter(as_of__lt=stale)):
+            fx_rate_record(base=rate.base, quote=rate.quote, rate=rate.rate, source="simulate_flow")
 
     def _restricted_ids(self, instruments) -> set[int]:
         live = RestrictedListEntry.objects.filter(
@@ -305,8 +319,11 @@ class Command(BaseCommand):
 
     @staticmethod
     def _quantity(instrument: Instrument, notional: float, price: Decimal) -> Decimal:
+        """As many whole lots as `notional` buys at `price` (contracts: at price x multiplier);
+        one lot at least."""
         lot = instrument.lot_size
-        lots = (Decimal(str(notional)) / price / lot).quantize(Decimal(1), rounding=ROUND_DOWN)
+        per_lot = pricing.notional(lot, price, instrument.multiplier)
+        lots = (Decimal(str(notional)) / per_lot).quantize(Decimal(1), rounding=ROUND_DOWN)
         return max(lot, lots * lot)
 
     def _metadata(self, manual: bool = False) -> dict:
@@ -469,6 +486,8 @@ class Command(BaseCommand):
             low, high = DESKS[code][2]
             price = self._near(instrument)
             quantity = self._quantity(instrument, self.rng.uniform(low, high), price)
+            if pricing.notional(quantity, price, instrument.multiplier) > high:
+                continue  # one contract is more than the desk's everyday order (an index future)
             side = self._side(code, instrument)
             manual = self.rng.random() < 0.15  # typed at the desk: no signal id (a warning)
             metadata = self._metadata(manual)
