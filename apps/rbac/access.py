@@ -23,6 +23,15 @@ def user_role(user) -> Role | None:
     return role
 
 
+def remember_role(user, group_name: str | None) -> None:
+    """Cache the role of a user read with the name of their highest role group (the token
+    authentication reads it in the same statement as the token), so that `user_role` asks
+    nothing more during the request."""
+    if user.is_superuser:
+        return  # `user_role` answers Admin without a query
+    setattr(user, _CACHE_ATTR, GROUP_ROLES.get(group_name) if group_name else None)
+
+
 def forget_role(user) -> None:
     """Drop the cached role after a role change."""
     if hasattr(user, _CACHE_ATTR):

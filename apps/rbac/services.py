@@ -8,11 +8,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 
 from apps.core.errors import NotAuthenticated, ValidationFailed, field_errors
 from apps.core.hooks import audit_record
 from apps.core.time import utcnow
-from apps.rbac.access import forget_role, user_role
+from apps.rbac.access import forget_role, remember_role, user_role
 from apps.rbac.models import ApiToken
 from apps.rbac.policy import MODEL_POLICY
 from apps.rbac.roles import ROLE_GROUPS, Role
@@ -165,9 +166,25 @@ def api_token_issue(
     return token, key
 
 
+def _highest_role_group():
+    """The name of the user's highest role group, for a subquery of a row with `user_id`."""
+    rank = Case(
+        *[When(name=name, then=Value(int(role))) for role, name in ROLE_GROUPS.items()],
+        output_field=IntegerField(),
+    )
+    groups = Group.objects.filter(user=OuterRef("user_id"), name__in=ROLE_GROUPS.values())
+    return Subquery(groups.annotate(rank=rank).order_by("-rank").values("name")[:1])
+
+
 def api_token_authenticate(key: str) -> ApiToken:
-    """The live token for `key`, or NotAuthenticated (unknown, expired, revoked, user inactive)."""
-    token = ApiToken.objects.select_related("user").filter(digest=_digest(key)).first()
+    """The live token for `key`, or NotAuthenticated (unknown, expired, revoked, user inactive).
+    The user's role comes in the same statement (one query less on every API request)."""
+    token = (
+        ApiToken.objects.select_related("user")
+        .annotate(role_group=_highest_role_group())
+        .filter(digest=_digest(key))
+        .first()
+    )
     if token is None:
         raise NotAuthenticated("Invalid token.", code="invalid_token")
     if token.revoked_at is not None:
@@ -176,6 +193,7 @@ def api_token_authenticate(key: str) -> ApiToken:
         raise NotAuthenticated("Token expired.", code="token_expired")
     if not token.user.is_active:
         raise NotAuthenticated("User inactive.", code="user_inactive")
+    remember_role(token.user, token.role_group)
     return token
 
 

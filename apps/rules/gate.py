@@ -197,8 +197,7 @@ def build_context(
         "ref": reads.reference_price(info.id),
         "positions": reads.open_positions(account.pk),
         "working": reads.working_exposure(account.pk),
-        "daily": reads.daily_activity(account.pk, now.date()),
-        "filled": reads.daily_filled(account.pk, now.date()),
+        "today": reads.daily_figures(account.pk, now.date()),
         "switches": reads.active_kill_switches(intent.account_code, info.symbol),
         "fx": reads.fx_rates(
             account_id=account.pk,
@@ -308,11 +307,13 @@ def build_context(
     ctx.exposure_by_instrument = exposure
     ctx.sector_by_instrument = sectors
     ctx.account_open_notional = open_notional
-    if got["daily"]:
-        ctx.today_orders, ctx.today_cancels = got["daily"][0]
-    ctx.today_filled_notional = sum(
-        (to_base(amount, currency) for currency, amount in got["filled"]), ZERO
-    )
+    filled = ZERO
+    for currency, amount, orders, cancels in got["today"]:
+        if currency is None:
+            ctx.today_orders, ctx.today_cancels = orders, cancels
+        else:
+            filled += to_base(amount, currency)
+    ctx.today_filled_notional = filled
     ctx.fx_missing = frozenset(missing)
     if firm_wide:
         _firm_totals(ctx, got["firm"], fx, firm, own_local)

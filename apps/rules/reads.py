@@ -109,23 +109,18 @@ def working_exposure(account_id: int) -> Statement:
     )
 
 
-def daily_activity(account_id: int, day) -> Statement:
-    """(orders submitted, orders canceled) of the account on a UTC day."""
-    a = AccountDailyActivity
+def daily_figures(account_id: int, day) -> Statement:
+    """Today's figures of the account (UTC day) in one statement: a row (None, None, orders
+    submitted, orders canceled) when it has sent orders, and a row (currency, filled notional,
+    None, None) per currency it has filled in."""
+    a, f = AccountDailyActivity, AccountDailyFilled
+    date = _f(a, "date").get_db_prep_value(day, sql.connection)
     return (
-        f"SELECT orders_submitted, orders_canceled FROM {_T[a]}"
+        f"SELECT NULL, NULL, orders_submitted, orders_canceled FROM {_T[a]}"
+        " WHERE account_id = %s AND date = %s"
+        f" UNION ALL SELECT currency, filled_notional, NULL, NULL FROM {_T[f]}"
         " WHERE account_id = %s AND date = %s",
-        [account_id, _f(a, "date").get_db_prep_value(day, sql.connection)],
-        (),
-    )
-
-
-def daily_filled(account_id: int, day) -> Statement:
-    """(currency, filled notional) of the account's fills booked on a UTC day."""
-    f = AccountDailyFilled
-    return (
-        f"SELECT currency, filled_notional FROM {_T[f]} WHERE account_id = %s AND date = %s",
-        [account_id, _f(f, "date").get_db_prep_value(day, sql.connection)],
+        [account_id, date, account_id, date],
         [None, _f(f, "filled_notional")],
     )
 

@@ -35,26 +35,28 @@ def decide(client, approval_id: int, decision: str):
 
 def test_approve(officer, submit_held, django_assert_max_num_queries):
     approval_id = submit_held()["approval"]["id"]
-    # token, role, the request as the officer sees it; savepoint, the request locked with its
-    # order, account and instrument; re-check: rule set version and the gate's 7 reads; request
-    # and order updated; two audit events (3 each); release
-    with django_assert_max_num_queries(22):
+    # token with its user's role, the request as the officer sees it; savepoint, the request
+    # locked with its order, account and instrument; re-check: rule set version and the gate's
+    # 6 reads; request and order updated; two audit events (3 each); release
+    with django_assert_max_num_queries(20):
         response = decide(officer, approval_id, "approve")
     assert response.status_code == 200 and response.json()["order"]["status"] == "accepted"
 
 
 def test_deny(officer, submit_held, django_assert_max_num_queries):
     approval_id = submit_held()["approval"]["id"]
-    # token, role, the request; savepoint, the request locked with its order; request and order
-    # updated; working exposure released (2); two audit events (3 each); release
-    with django_assert_max_num_queries(16):
+    # token with its user's role, the request; savepoint, the request locked with its order;
+    # request and order updated; working exposure released (2); two audit events (3 each);
+    # release
+    with django_assert_max_num_queries(15):
         response = decide(officer, approval_id, "deny")
     assert response.status_code == 200 and response.json()["order"]["status"] == "rejected"
 
 
 def test_api_list(officer, queue, django_assert_max_num_queries):
-    # token, role, count, one page of requests with their orders, accounts, instruments, users
-    with django_assert_max_num_queries(4):
+    # token with its user's role, count, one page of requests with their orders, accounts,
+    # instruments, users
+    with django_assert_max_num_queries(3):
         response = officer.get("/api/v1/approvals/")
     assert response.json()["count"] == 5
 

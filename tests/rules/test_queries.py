@@ -24,19 +24,19 @@ def trader(api_client_for, account, instrument):
 
 
 def test_submit_accepted(trader, django_assert_max_num_queries):
-    # token, role, account, instrument; savepoint, locked account with client id and rule set
-    # version, the gate's 7 reads (price, positions, working, daily counts, today's fills by
-    # currency, kill switches, FX rates); savepoint, order, exposure (2), daily count (2), the
-    # message counted for the message limits, audit (3), release, release
-    with django_assert_max_num_queries(27):
+    # token with its user's role, account, instrument; savepoint, locked account with client id
+    # and rule set version, the gate's 6 reads (price, positions, working, today's counts and
+    # fills by currency, kill switches, FX rates); savepoint, order, exposure (2), daily count
+    # (2), the message counted for the message limits, audit (3), release, release
+    with django_assert_max_num_queries(25):
         answer = trader.post(URL, order_body("small", quantity="1"), format="json").json()
     assert answer["status"] == "accepted"
 
 
 def test_submit_held(trader, django_assert_max_num_queries):
-    # as accepted (27), and the approval request: savepoint, insert, audit (3), the compliance
+    # as accepted (25), and the approval request: savepoint, insert, audit (3), the compliance
     # officers' addresses, release
-    with django_assert_max_num_queries(34):
+    with django_assert_max_num_queries(32):
         answer = trader.post(URL, order_body("large"), format="json").json()
     assert answer["status"] == "pending_approval"
 
@@ -44,12 +44,12 @@ def test_submit_held(trader, django_assert_max_num_queries):
 def test_submit_with_message_limits_and_self_trade_prevention(
     trader, django_assert_max_num_queries
 ):
-    # as accepted (27), and in the gate's second batch: the account's and the user's messages
+    # as accepted (25), and in the gate's second batch: the account's and the user's messages
     # of the last second and minute, the owner's crossing working orders (one statement each)
     make_rule("message_rate", {"max_per_second": 20, "max_per_minute": 300})
     make_rule("self_trade", {})
     trader.post(URL, order_body("recompile", quantity="1"), format="json")  # the new rule set
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(28):
         answer = trader.post(
             URL, order_body("small", quantity="1", limit_price="99"), format="json"
         )
@@ -62,8 +62,8 @@ def test_the_firm_wide_threshold_adds_one_read_only_while_active(
     """The firm's aggregate joins the batch only when a firm_capital rule is in force."""
     make_rule("firm_capital", {"max_notional": "100000000"})
     trader.post(URL, order_body("recompile", quantity="1"), format="json")  # the new rule set
-    # as accepted (27), and the firm's working and filled notional in one statement
-    with django_assert_max_num_queries(28):
+    # as accepted (25), and the firm's working and filled notional in one statement
+    with django_assert_max_num_queries(26):
         answer = trader.post(URL, order_body("firm", quantity="1"), format="json").json()
     assert answer["status"] == "accepted"
     assert any(c["rule_type"] == "firm_capital" for c in answer["checks"])

@@ -282,7 +282,7 @@ def test_a_short_sale_costs_three_statements_more_than_a_buy(
     located = locate(account, instrument)
     warm = submit(trader, "warm-up", quantity="1")
     assert warm["status"] == "accepted"
-    # as a buy (27, see test_queries), plus the locate at the door and the gate's two reads of it
-    with django_assert_max_num_queries(30):
+    # as a buy (25, see test_queries), plus the locate at the door and the gate's two reads of it
+    with django_assert_max_num_queries(28):
         answer = short(trader, "counted", quantity="1", locate_id=located.pk)
     assert answer["status"] == "accepted"
