@@ -261,6 +261,8 @@ def build_context(
     def to_base(amount: Decimal, currency: str) -> Decimal:
         """The amount in the account's base currency; zero, noted as missing, when no fresh
         rate converts it (the rules that add such amounts up then fail closed)."""
+        if not amount:  # nothing held in that currency (a row left at zero): nothing to convert
+            return ZERO
         rate = fx.factor(currency, base)
         if rate is None:
             missing.add(currency)
@@ -404,10 +406,12 @@ def _firm_totals(
     `reads.firm_notional`), the stored order's own open notional taken out."""
     total, missing = ZERO, set()
     for currency, amount in found:
+        if not amount:  # a currency nobody holds any more needs no rate
+            continue
         rate = fx.factor(currency, firm)
         if rate is None:
             missing.add(currency)
-        elif amount:
+        else:
             total += amount * rate
     ctx.firm_currency = firm
     ctx.fx_rate_firm = fx.factor(ctx.order.instrument.currency, firm)

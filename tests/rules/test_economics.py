@@ -369,3 +369,48 @@ def test_firm_capital_without_a_rate_for_a_working_currency_fails_closed(api_cli
     answer = trader.post(URL, body, format="json").json()
     assert answer["status"] == "rejected"
     assert _check(answer, "firm_capital")["code"] == "fx_rate_unavailable"
+
+
+def _eur_rate_recorded_50_minutes_ago(settings) -> None:
+    settings.FX_RATE_MAX_AGE_SECONDS = 3600
+    as_of = timezone.now() - timedelta(minutes=50)
+    fx_rate_record(base="EUR", quote="USD", rate="1.1", as_of=as_of)
+
+
+def _eur_rate_grows_stale(settings) -> None:
+    settings.FX_RATE_MAX_AGE_SECONDS = 1800  # the 50-minute-old rate is now too old
+
+
+def _eur_order_ended(client, cid: str, account: str | None = None) -> None:
+    """A EUR order sent while its rate was fresh, then canceled: it leaves a zero row."""
+    body = {**_eur_order(cid, "10"), **({"account": account} if account else {})}
+    sent = client.post(URL, body, format="json").json()
+    assert sent["status"] == "accepted", sent["checks"]
+    assert client.post(f"{URL}{sent['id']}/cancel/", {}, format="json").status_code == 200
+
+
+def test_a_currency_the_account_no_longer_holds_needs_no_rate(trader, bund, settings):
+    """A canceled EUR order leaves the account's EUR exposure at zero: once the EUR rate has
+    gone stale, the account's USD orders still pass its credit limit (nothing to convert)."""
+    _eur_rate_recorded_50_minutes_ago(settings)
+    _credit()
+    _eur_order_ended(trader, "z-1")
+    _eur_rate_grows_stale(settings)
+    answer = trader.post(URL, order_body("z-2", quantity="10"), format="json").json()
+    assert answer["status"] == "accepted", _check(answer, "credit_limit")
+    # a EUR order itself still needs the rate (fail closed)
+    still_eur = trader.post(URL, _eur_order("z-3", "10"), format="json").json()
+    assert _check(still_eur, "credit_limit")["code"] == "fx_rate_unavailable"
+
+
+def test_firm_capital_ignores_a_currency_nobody_holds_any_more(
+    api_client_for, account, instrument, bund, settings
+):
+    _eur_rate_recorded_50_minutes_ago(settings)
+    AccountFactory(code="ACC-T4")
+    trader = api_client_for(Role.TRADER)
+    _eur_order_ended(trader, "z-4", account="ACC-T4")
+    _eur_rate_grows_stale(settings)
+    make_rule("firm_capital", {"max_notional": "100000000"})
+    answer = trader.post(URL, order_body("z-5", quantity="10"), format="json").json()
+    assert answer.get("status") == "accepted", answer
