@@ -169,3 +169,27 @@ def test_free_text_owner_names_become_owners_merging_one_person(audit_transactio
     )
     assert names["ACC-2"] == "Nadia Petrov" and names["ACC-4"] == "Acme, Inc."
     _migrate(AFTER)
+
+
+def test_going_back_before_fx_keeps_todays_fills_as_one_figure(audit_transactional_db):
+    """Trading 0007 keeps today's fills per currency; going back adds them up again into the
+    daily activity, so that the limits of the older code keep counting them."""
+    from datetime import date
+    from decimal import Decimal
+
+    with_fx = [("trading", "0007_multiplier_and_fx")]
+    new = _migrate(with_fx)
+    Account = new.get_model("trading", "Account")
+    Owner = new.get_model("trading", "BeneficialOwner")
+    owner = Owner.objects.create(name="Omar Haddad", name_key="omar haddad")
+    account = Account.objects.create(code="ACC-9", name="ACC-9", beneficial_owner=owner)
+    Filled = new.get_model("trading", "AccountDailyFilled")
+    day = date(2026, 12, 4)
+    Filled.objects.create(account=account, date=day, currency="USD", filled_notional=Decimal("100"))
+    Filled.objects.create(account=account, date=day, currency="EUR", filled_notional=Decimal("50"))
+
+    old = _migrate(AFTER)
+    activity = old.get_model("trading", "AccountDailyActivity").objects.get(account_id=account.pk)
+    assert (activity.date, activity.filled_notional) == (day, Decimal("150"))
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

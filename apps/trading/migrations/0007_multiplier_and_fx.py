@@ -29,6 +29,22 @@ def filled_by_currency(apps, schema_editor):
     )
 
 
+def filled_back_to_activity(apps, schema_editor):
+    """Going back: each account's filled notional of a day is again one figure, the sum of its
+    currencies (the earlier code added them one for one), so that the limits keep counting
+    today's fills after a downgrade."""
+    AccountDailyFilled = apps.get_model("trading", "AccountDailyFilled")
+    AccountDailyActivity = apps.get_model("trading", "AccountDailyActivity")
+    sums = {}
+    for row in AccountDailyFilled.objects.all().iterator():
+        key = (row.account_id, row.date)
+        sums[key] = sums.get(key, Decimal(0)) + row.filled_notional
+    for (account_id, date), filled in sums.items():
+        AccountDailyActivity.objects.update_or_create(
+            account_id=account_id, date=date, defaults={"filled_notional": filled}
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -66,10 +82,6 @@ class Migration(migrations.Migration):
                 'ordering': ['-as_of', '-id'],
                 'get_latest_by': 'as_of',
             },
-        ),
-        migrations.RemoveField(
-            model_name='accountdailyactivity',
-            name='filled_notional',
         ),
         migrations.AddField(
             model_name='instrument',
@@ -116,4 +128,10 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=('account', 'date', 'currency'), name='daily_filled_unique_currency'),
         ),
         migrations.RunPython(filled_by_currency, migrations.RunPython.noop),
+        # Last, so that going back the column exists again before the sums are written into it.
+        migrations.RunPython(migrations.RunPython.noop, filled_back_to_activity),
+        migrations.RemoveField(
+            model_name='accountdailyactivity',
+            name='filled_notional',
+        ),
     ]
