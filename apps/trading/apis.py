@@ -6,7 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
-from apps.core.fields import AmountField, TextOnlyField
+from apps.core.fields import AmountField, Rfc3339Field, TextOnlyField
 from apps.rbac.roles import Role
 from apps.trading import selectors
 from apps.trading.filters import (
@@ -123,7 +123,7 @@ class LocateListCreateApi(ListAPIView):
         lender = TextOnlyField(max_length=200)
         reference = TextOnlyField(max_length=64, help_text="The lender's locate reference.")
         quantity = AmountField(positive=True)
-        expires_at = serializers.DateTimeField()
+        expires_at = Rfc3339Field()
 
     def get_queryset(self):
         return selectors.locate_list(user=self.request.user)
@@ -192,8 +192,8 @@ class FxRateListCreateApi(ListAPIView):
         base = TextOnlyField(max_length=3, help_text="ISO 4217 code of the currency priced.")
         quote = TextOnlyField(max_length=3, help_text="ISO 4217 code it is priced in.")
         rate = AmountField(positive=True)
-        as_of = serializers.DateTimeField(
-            required=False, help_text="When the rate was fixed (UTC); now when left out."
+        as_of = Rfc3339Field(
+            required=False, help_text="When the rate was fixed, with its offset; now when left out."
         )
         source = TextOnlyField(max_length=64, required=False, default="api")
 

@@ -166,6 +166,7 @@ def test_a_rate_is_recorded_and_audited(api_client_for):
         {"base": "EUR", "quote": "USD"},
         {"base": "EUR", "quote": "USD", "rate": "1.1", "as_of": "2999-01-01T00:00:00Z"},
         {"base": "EUR", "quote": "USD", "rate": "1.1", "as_of": "yesterday"},
+        {"base": "EUR", "quote": "USD", "rate": "1.1", "as_of": "2026-11-20T16:00:00"},
         {"base": ["EUR"], "quote": "USD", "rate": "1.1"},
     ],
 )

@@ -111,6 +111,7 @@ def test_the_list_does_not_query_per_row(
         ({"quantity": "abc"}, "quantity"),
         ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
         ({"expires_at": "tomorrow"}, "expires_at"),
+        ({"expires_at": "2099-01-01T16:00:00"}, "expires_at"),  # no offset: whose 16:00?
         ({"account": "NOPE"}, "account"),
         ({"instrument": "NOPE"}, "instrument"),
         ({"lender": ""}, "lender"),
