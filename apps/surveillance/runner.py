@@ -12,7 +12,9 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -25,7 +27,7 @@ from apps.surveillance.models import Alert, SurveillanceCursor
 from apps.surveillance.services import alerts_record, detector_configs_ensure
 from apps.surveillance.stream import STREAM_EVENT_TYPES, event_from_record
 from apps.trading.models import Account, Instrument, Position
-from apps.trading.selectors import latest_price_subquery
+from apps.trading.selectors import fx_table, latest_price_subquery
 
 logger = logging.getLogger(__name__)
 
@@ -40,17 +42,29 @@ READ_CHUNK = 2000
 class StreamContext:
     """Reference data the detectors need: calendars by symbol, and books as the run began."""
 
-    def __init__(self, calendars: dict[str, str], book_loader=None):
+    def __init__(self, calendars: dict[str, str], book_loader=None, value_factors=None):
         self.calendars = calendars
         self.book_loader = book_loader
+        # symbol -> what one unit of price x quantity is worth in the firm's currency: the
+        # contract's multiplier times the latest FX rate (one for one when no rate was ever
+        # recorded for the currency)
+        self.value_factors: dict[str, Decimal] = value_factors or {}
 
     @classmethod
     def from_database(cls) -> "StreamContext":
-        calendars = {
-            symbol: calendar_code(calendar, mic)
-            for symbol, calendar, mic in Instrument.objects.values_list("symbol", "calendar", "mic")
+        rows = list(
+            Instrument.objects.values_list("symbol", "calendar", "mic", "multiplier", "currency")
+        )
+        calendars = {symbol: calendar_code(calendar, mic) for symbol, calendar, mic, *_ in rows}
+        fx = fx_table(currencies={row[4] for row in rows}, at=utcnow(), max_age_seconds=None)
+        factors = {
+            symbol: multiplier * (fx.factor(currency, settings.FIRM_CURRENCY) or Decimal(1))
+            for symbol, _calendar, _mic, multiplier, currency in rows
         }
-        return cls(calendars, book_loader=_book_from_database)
+        return cls(calendars, book_loader=_book_from_database, value_factors=factors)
+
+    def value_factor(self, symbol: str) -> Decimal:
+        return self.value_factors.get(symbol, Decimal(1))
 
     def close_after(self, symbol: str, ts: float) -> float | None:
         """The first session close at or after `ts` on the instrument's calendar."""

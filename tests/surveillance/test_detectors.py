@@ -187,6 +187,42 @@ def test_no_concentration_for_one_instrument_books_or_below_the_share():
     assert findings(s, "concentration", context=context) == []
 
 
+class ValuedBook(Book):
+    """A book whose instruments are worth more than price x quantity per unit (contracts)."""
+
+    def __init__(self, books, factors):
+        super().__init__(books)
+        self.factors = factors
+
+    def value_factor(self, symbol):
+        return self.factors.get(symbol, Decimal(1))
+
+
+def test_concentration_values_option_contracts_at_their_size():
+    """10 option contracts at 5 are 5,000 (x 100), not 50: against 7,000 of shares that is
+    41.7% of the book, above a 25% share; counted per unit it would be 0.7% and pass."""
+    shares = {"MSFT": [Decimal(10), Decimal(400)], "IBM": [Decimal(15), Decimal(200)]}
+    s = Stream()
+    s.trade(0, "A", "AAPL-C", "buy", "10", "5", position="10")
+    valued = ValuedBook({"A": shares}, {"AAPL-C": Decimal(100)})
+    [found] = findings(s, "concentration", context=valued)
+    assert found.instrument == "AAPL-C" and found.details["share_pct"] == "41.67"
+    assert findings(s, "concentration", context=Book({"A": shares})) == []
+
+
+@pytest.mark.django_db
+def test_the_run_context_values_units_by_multiplier_and_fx():
+    from apps.trading.services import fx_rate_record
+    from tests.trading.factories import InstrumentFactory
+
+    InstrumentFactory(symbol="OPT-T", multiplier=Decimal(100))
+    InstrumentFactory(symbol="EUR-T", currency="EUR")
+    fx_rate_record(base="EUR", quote="USD", rate="1.1")
+    context = StreamContext.from_database()
+    assert context.value_factor("OPT-T") == Decimal(100)
+    assert context.value_factor("EUR-T") == Decimal("1.1")
+
+
 # --- marking the close ------------------------------------------------------------------------
 
 

@@ -1,6 +1,8 @@
 """Concentration: one instrument grown above its share of the account's portfolio (gross
 market value). Positions come from the stream (each fill's resulting position) on top of the
-book as it stood when the run began; prices are the latest fill price, else the reference."""
+book as it stood when the run began; prices are the latest fill price, else the reference.
+A position is valued at quantity x price x the contract's multiplier, in the firm's currency
+(the context's `value_factor`)."""
 
 from decimal import Decimal
 
@@ -53,7 +55,8 @@ class ConcentrationDetector(Detector):
         book = self.books.get(account)
         if book is None:
             loader = getattr(self.context, "book", None)
-            book = self.books[account] = _Book(loader(account) if loader else {})
+            factor = getattr(self.context, "value_factor", None) or _one
+            book = self.books[account] = _Book(loader(account) if loader else {}, factor)
         return book
 
     def feed_fill(self, ev) -> None:
@@ -105,13 +108,18 @@ class ConcentrationDetector(Detector):
         )
 
 
+def _one(symbol: str) -> Decimal:
+    return Decimal(1)
+
+
 class _Book:
     """An account's positions: instrument -> [quantity, price, gross value], with the total
     and the number of positions that have a value kept as rows change."""
 
-    __slots__ = ("rows", "total", "count")
+    __slots__ = ("rows", "total", "count", "factor")
 
-    def __init__(self, loaded: dict[str, list]):
+    def __init__(self, loaded: dict[str, list], factor=None):
+        self.factor = factor or _one
         self.rows: dict[str, list] = {}
         self.total = ZERO
         self.count = 0
@@ -121,7 +129,9 @@ class _Book:
     def set(self, symbol: str, quantity: Decimal, price: Decimal | None) -> None:
         row = self.rows.get(symbol)
         old = row[2] if row else ZERO
-        new = abs(quantity * price) if quantity and price is not None else ZERO
+        new = ZERO
+        if quantity and price is not None:
+            new = abs(quantity * price) * self.factor(symbol)
         if row is None:
             self.rows[symbol] = [quantity, price, new]
         else:
