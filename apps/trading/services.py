@@ -964,6 +964,10 @@ def fill_terms_check(
     remaining = order.quantity - order.filled_quantity
     if quantity > remaining:
         errors["quantity"] = [f"At most {decimal_str(remaining)} of the order remains open."]
+    elif order.time_in_force == TimeInForce.FOK and quantity != remaining:
+        errors["quantity"] = [
+            f"A fill-or-kill order fills in full ({decimal_str(remaining)}) or not at all."
+        ]
     if errors:
         raise ValidationFailed("The fill does not fit its order.", details=errors)
 

@@ -194,6 +194,17 @@ def test_a_second_fill_may_not_exceed_what_the_first_left_open(trader):
     assert Fill.objects.count() == 1
 
 
+def test_a_fill_or_kill_order_fills_in_full_or_not_at_all(trader):
+    sent = send(trader, "fok-1", time_in_force="fok")
+    response = post_fill(trader, sent, exec_id="F-1", quantity="1")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {
+        "quantity": ["A fill-or-kill order fills in full (2) or not at all."]
+    }
+    assert_nothing_stored(sent)
+    assert post_fill(trader, sent, exec_id="F-2", quantity="2").status_code == 201
+
+
 # --- look-alikes: booked --------------------------------------------------------------------
 
 
