@@ -292,10 +292,12 @@ def crossing_orders(
         "SELECT o.id, o.client_order_id, o.account_id, a.code, b.name, o.side, o.order_type,"
         f" o.limit_price, o.quantity, o.filled_quantity, o.status FROM {o} o"
         f" JOIN {a} a ON a.id = o.account_id JOIN {b} b ON b.id = a.beneficial_owner_id"
-        f" WHERE a.beneficial_owner_id = %s AND o.instrument_id = %s AND {where}"
-        f" AND o.status IN ({statuses})"
+        # Driven by the owner's accounts, on the (account, instrument, status) index: a busy
+        # instrument's other orders are never read.
+        f" WHERE o.account_id IN (SELECT id FROM {a} WHERE beneficial_owner_id = %s)"
+        f" AND o.instrument_id = %s AND o.status IN ({statuses}) AND {where}"
         f" ORDER BY CASE WHEN o.account_id = %s THEN 0 ELSE 1 END, o.id LIMIT {CROSSING_LIMIT}",
-        [*params, *_WORKING, account_id],
+        [owner_id, instrument_id, *_WORKING, *params[2:], account_id],
         [None] * 7 + [_f(Order, n) for n in ("limit_price", "quantity", "filled_quantity")],
     )
 

@@ -434,6 +434,8 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "instrument", "status"]),
+            # the order rate and message counts: an account's orders since a time
+            models.Index(fields=["account", "created_at"], name="order_by_account_time"),
             # The expiry pass: working orders whose expire_at has passed (a small partial index).
             models.Index(
                 fields=["expire_at"],
