@@ -279,8 +279,9 @@ def crossing_orders(
     o, a, b = _T[Order], _T[Account], _T[BeneficialOwner]
     buying = side == "buy"
     # Every side but a buy sells (short sales included): the other side of a buy is any of them.
-    where = "o.side <> %s" if buying else "o.side = %s"
-    params: list = [owner_id, instrument_id, "buy"]
+    other = sorted(SELL_SIDES) if buying else ["buy"]
+    where = f"o.side IN ({', '.join(['%s'] * len(other))})"
+    params: list = [owner_id, instrument_id, *other]
     if limit_price is not None:
         where += f" AND (o.order_type = %s OR o.limit_price {'<=' if buying else '>='} %s)"
         params += ["market", _f(Order, "limit_price").get_db_prep_save(limit_price, sql.connection)]
@@ -292,8 +293,8 @@ def crossing_orders(
         "SELECT o.id, o.client_order_id, o.account_id, a.code, b.name, o.side, o.order_type,"
         f" o.limit_price, o.quantity, o.filled_quantity, o.status FROM {o} o"
         f" JOIN {a} a ON a.id = o.account_id JOIN {b} b ON b.id = a.beneficial_owner_id"
-        # Driven by the owner's accounts, on the (account, instrument, status) index: a busy
-        # instrument's other orders are never read.
+        # Driven by the owner's accounts, on the (account, instrument, side, status) index: a
+        # busy instrument's other orders, and the order's own side, are never read.
         f" WHERE o.account_id IN (SELECT id FROM {a} WHERE beneficial_owner_id = %s)"
         f" AND o.instrument_id = %s AND o.status IN ({statuses}) AND {where}"
         f" ORDER BY CASE WHEN o.account_id = %s THEN 0 ELSE 1 END, o.id LIMIT {CROSSING_LIMIT}",

@@ -433,7 +433,11 @@ class Order(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["account", "instrument", "status"]),
+            # an account's working orders in an instrument, on one side (the self-trade
+            # rule's crossing orders, the duplicate check, the kill switch's snapshot)
+            models.Index(
+                fields=["account", "instrument", "side", "status"], name="order_by_book_side"
+            ),
             # the order rate and message counts: an account's orders since a time
             models.Index(fields=["account", "created_at"], name="order_by_account_time"),
             # The expiry pass: working orders whose expire_at has passed (a small partial index).
