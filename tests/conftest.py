@@ -98,11 +98,24 @@ def audit_transactional_db(transactional_db):
     """A transactional test database whose flush at the end may empty the audit tables.
 
     The append-only triggers refuse DELETE and TRUNCATE unless the purge gate is open: open it
-    just before pytest-django flushes.
+    for pytest-django's flush.
     """
     yield
+    from django.db import connection
+
     from apps.audit.models import AuditEvent, AuditPurgeGate, Checkpoint, MerkleLeaf
 
+    if connection.vendor == "postgresql":
+        # There the gate opens only through audit_purge_gate_open() and only for the
+        # transaction that calls it: call it in the flush's own transaction, before its TRUNCATE.
+        def open_for_flush(execute, sql, params, many, context):
+            if sql.lstrip().upper().startswith("TRUNCATE"):
+                connection.execute_wrappers.remove(open_for_flush)
+                context["cursor"].execute("SELECT audit_purge_gate_open()")
+            return execute(sql, params, many, context)
+
+        connection.execute_wrappers.append(open_for_flush)
+        return
     AuditPurgeGate.objects.update_or_create(pk=1, defaults={"open": True})
     # The flush empties tables in no fixed order: on SQLite (a trigger per row) it may empty
     # the gate before the guarded tables. Empty those now, while the gate is open.

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min, Model
 
 from apps.audit import canonical, merkle, signing
@@ -390,6 +390,52 @@ def _expired_prefix_end(start: int, end: int, now: datetime) -> int:
     return end
 
 
+def _purge_gate_open(gate: AuditPurgeGate) -> None:
+    """Open the gate for this transaction only. On PostgreSQL a row update is refused: the gate
+    opens through audit_purge_gate_open() (migration 0007), which marks the transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT audit_purge_gate_open()")
+    else:  # SQLite: its triggers only read the row
+        AuditPurgeGate.objects.filter(pk=gate.pk).update(open=True)
+    gate.open = True
+
+
+def _purge_gate_close(gate: AuditPurgeGate) -> None:
+    AuditPurgeGate.objects.filter(pk=gate.pk).update(open=False)
+    gate.open = False
+
+
+def _removed_range_root(start: int, end: int) -> str:
+    """RFC 6962 root of the leaves of events start..end, as a tree of their own."""
+    leaves = MerkleLeaf.objects.filter(seq__gte=start, seq__lte=end).order_by("seq")
+    hashes = [bytes(h) for h in leaves.values_list("hash", flat=True).iterator(chunk_size=5000)]
+    if len(hashes) != end - start + 1:
+        raise ValidationFailed(
+            f"Merkle leaves missing in {start}..{end}.", code="audit_chain_broken"
+        )
+    return merkle.root(hashes).hex()
+
+
+def purge_statement(**fields) -> dict:
+    """What a purge signs: the range, the count, the Merkle root of the removed leaves
+    (`removed_root`) and of the first `purged_to` leaves (`tree_root`), and the anchor."""
+    return {"log_id": settings.AUDIT_LOG_ID, **fields}
+
+
+def purge_statement_message(statement: dict) -> bytes:
+    return b"audit-purge\n" + canonical.canonical_bytes(statement)
+
+
+def purge_statement_valid(payload: dict, public_key: bytes | None = None) -> bool:
+    """Check the signature on a DATA_PURGED payload's statement."""
+    statement = payload.get("statement")
+    signature = payload.get("signature")
+    if not isinstance(statement, dict) or not isinstance(signature, str):
+        return False
+    return signing.verify(purge_statement_message(statement), signature, public_key)
+
+
 @transaction.atomic
 def audit_purge(*, actor, now: datetime | None = None) -> PurgeResult:
     """Delete the oldest events past their retention, keeping the chain verifiable.
@@ -416,11 +462,19 @@ def audit_purge(*, actor, now: datetime | None = None) -> PurgeResult:
     merkle_leaves_extend(up_to=head.seq)
     anchor = AuditEvent.objects.get(seq=end)
     frontier = _frontier_at(end)
-    gate.open = True
-    gate.save(update_fields=["open"])
+    removed = _removed_range_root(start, end)
+    _purge_gate_open(gate)
     count, _ = AuditEvent.objects.filter(seq__gte=start, seq__lte=end).delete()
-    gate.open = False
-    gate.save(update_fields=["open"])
+    _purge_gate_close(gate)
+    statement = purge_statement(
+        purged_from=start,
+        purged_to=end,
+        count=count,
+        removed_root=removed,
+        tree_root=frontier.root().hex(),
+        anchor_hash=anchor.hash,
+        as_of=rfc3339(now),
+    )
     event = audit_record(
         event_type=EventType.DATA_PURGED,
         actor=actor,
@@ -433,6 +487,9 @@ def audit_purge(*, actor, now: datetime | None = None) -> PurgeResult:
             "anchor_frontier": frontier.to_list(),
             "retention_days": dict(settings.AUDIT_RETENTION_DAYS),
             "as_of": now,
+            "statement": statement,
+            "key_id": signing.key_id(),
+            "signature": signing.sign(purge_statement_message(statement)),
         },
     )
     logger.info("audit purge", extra={"purged_from": start, "purged_to": end, "count": count})
