@@ -3,20 +3,57 @@
 import json
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.utils.html import format_html
 
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.selectors import audit_verify
-from apps.audit.services import audit_record
+from apps.audit.services import audit_read_record, audit_record, read_params
 from apps.rbac.access import has_role
 from apps.rbac.admin import ReadOnlyAdminMixin
 from apps.rbac.roles import Role
 
 
+class RecordsReadsAdminMixin:
+    """Each list or detail page of the trail shown writes one DATA_ACCESS event: the filters and
+    the keys shown (`read_key`: seq, or tree_size for checkpoints). The page's rows are fetched
+    once here and the template reuses them, so recording costs no second read."""
+
+    read_key = "seq"
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and cl is not None:
+            keys = [getattr(row, self.read_key) for row in cl.result_list]
+            audit_read_record(
+                actor=request.user,
+                action=f"admin_list:{self.model._meta.label_lower}",
+                via="admin",
+                params=read_params(request.GET),
+                count=len(keys),
+                **{
+                    f"first_{self.read_key}": min(keys, default=None),
+                    f"last_{self.read_key}": max(keys, default=None),
+                },
+            )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and original is not None:
+            audit_read_record(
+                actor=request.user,
+                action=f"admin_detail:{self.model._meta.label_lower}",
+                via="admin",
+                **{self.read_key: getattr(original, self.read_key)},
+            )
+        return response
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditEventAdmin(RecordsReadsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "seq",
         "occurred_at",
@@ -68,13 +105,16 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Verify the whole audit chain", permissions=["verify"])
     def verify_chain(self, request, queryset) -> None:
         result = audit_verify()
-        with transaction.atomic():
-            audit_record(
-                event_type=EventType.DATA_ACCESS,
-                actor=request.user,
-                object_type="audit.auditevent",
-                payload={"action": "verify", "result": result.as_dict()},
-            )
+        audit_read_record(
+            actor=request.user,
+            action="verify",
+            via="admin",
+            ok=result.ok,
+            first_bad_seq=result.first_bad_seq,
+            count=result.events_checked,
+            first_seq=result.first_seq,
+            last_seq=result.last_seq,
+        )
         level = messages.SUCCESS if result.ok else messages.ERROR
         self.message_user(request, result.summary(), level)
 
@@ -83,7 +123,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CheckpointAdmin(RecordsReadsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    read_key = "tree_size"
     list_display = ["tree_size", "created_at", "root_hash", "key_id"]
     date_hierarchy = "created_at"
 

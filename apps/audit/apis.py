@@ -2,7 +2,6 @@
 
 import json
 
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,9 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit import selectors
-from apps.audit.events import EventType
 from apps.audit.filters import AuditEventFilter
-from apps.audit.services import audit_purge, audit_record
+from apps.audit.services import audit_purge, audit_read_record, read_params, seq_range
 from apps.core.errors import NotFound, ValidationFailed, field_errors
 from apps.rbac.roles import Role
 
@@ -34,7 +32,26 @@ def _int_param(request, name: str, *, required: bool = False) -> int | None:
     return value
 
 
-class AuditEventListApi(ListAPIView):
+class _RecordsReads:
+    """Every read of the trail writes one DATA_ACCESS event naming the reader (after the read,
+    so a list never contains its own event). A refused attempt by a signed-in user is recorded
+    too, as `outcome: refused`: someone below the role probing the trail is worth knowing."""
+
+    read_action = ""
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.user and request.user.is_authenticated:
+            audit_read_record(
+                actor=request.user,
+                action=self.read_action,
+                via="api",
+                outcome="refused",
+                params=read_params(request.query_params),
+            )
+        super().permission_denied(request, message=message, code=code)
+
+
+class AuditEventListApi(_RecordsReads, ListAPIView):
     """The trail, oldest first; each item is the hashed event plus its "hash"."""
 
     required_role = Role.VIEWER
@@ -45,45 +62,60 @@ class AuditEventListApi(ListAPIView):
             return {**json.loads(instance.record), "hash": instance.hash}
 
     serializer_class = OutputSerializer
+    read_action = "list"
 
     def get_queryset(self):
         return selectors.event_list(user=self.request.user).order_by("seq")
 
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = list(page if page is not None else queryset)
+        data = self.get_serializer(rows, many=True).data
+        audit_read_record(
+            actor=request.user,
+            action=self.read_action,
+            via="api",
+            params=read_params(request.query_params),
+            **seq_range([row.seq for row in rows]),
+        )
+        if page is not None:
+            return self.get_paginated_response(data)
+        return Response(data)
 
-class AuditVerifyApi(APIView):
+
+class AuditVerifyApi(_RecordsReads, APIView):
     required_role = Role.COMPLIANCE_OFFICER
+    read_action = "verify"
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         result = selectors.audit_verify()
-        with transaction.atomic():
-            audit_record(
-                event_type=EventType.DATA_ACCESS,
-                actor=request.user,
-                object_type="audit.auditevent",
-                payload={
-                    "action": "verify",
-                    "ok": result.ok,
-                    "first_bad_seq": result.first_bad_seq,
-                },
-            )
+        audit_read_record(
+            actor=request.user,
+            action=self.read_action,
+            via="api",
+            ok=result.ok,
+            first_bad_seq=result.first_bad_seq,
+            count=result.events_checked,
+            first_seq=result.first_seq,
+            last_seq=result.last_seq,
+        )
         return Response({**result.as_dict(), "summary": result.summary()})
 
 
-class AuditExportApi(APIView):
+class AuditExportApi(_RecordsReads, APIView):
     """The whole trail as JSON Lines (streamed), for an outside verifier."""
 
     required_role = Role.COMPLIANCE_OFFICER
+    read_action = "export"
 
     @extend_schema(responses={(200, "application/jsonl"): OpenApiTypes.STR})
     def get(self, request):
-        with transaction.atomic():
-            event = audit_record(
-                event_type=EventType.DATA_ACCESS,
-                actor=request.user,
-                object_type="audit.auditevent",
-                payload={"action": "export", "target": "api"},
-            )
+        # Recorded first: the export runs up to and includes its own event.
+        event = audit_read_record(
+            actor=request.user, action=self.read_action, via="api", target="api"
+        )
         response = StreamingHttpResponse(
             selectors.audit_export_lines(up_to=event.seq), content_type="application/jsonl"
         )
@@ -91,36 +123,51 @@ class AuditExportApi(APIView):
         return response
 
 
-class CheckpointLatestApi(APIView):
+class CheckpointLatestApi(_RecordsReads, APIView):
     required_role = Role.VIEWER
+    read_action = "checkpoint"
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         checkpoint = selectors.checkpoint_latest()
         if checkpoint is None:
             raise NotFound("No checkpoint has been signed yet.", code="checkpoint_not_found")
+        audit_read_record(
+            actor=request.user,
+            action=self.read_action,
+            via="api",
+            tree_size=checkpoint.tree_size,
+        )
         return Response(selectors.checkpoint_as_dict(checkpoint))
 
 
-class AuditEventProofApi(APIView):
+class AuditEventProofApi(_RecordsReads, APIView):
     """Inclusion proof of event `seq` in the checkpoint of `tree_size` (default the latest)."""
 
     required_role = Role.VIEWER
+    read_action = "inclusion_proof"
 
     @extend_schema(
         parameters=[OpenApiParameter("tree_size", int, required=False)],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, seq: int):
-        return Response(
-            selectors.inclusion_proof(seq=seq, tree_size=_int_param(request, "tree_size"))
+        proof = selectors.inclusion_proof(seq=seq, tree_size=_int_param(request, "tree_size"))
+        audit_read_record(
+            actor=request.user,
+            action=self.read_action,
+            via="api",
+            seq=seq,
+            tree_size=proof["tree_size"],
         )
+        return Response(proof)
 
 
-class ConsistencyProofApi(APIView):
+class ConsistencyProofApi(_RecordsReads, APIView):
     """Proof that the checkpoint of size `second` (default the latest) extends `first`."""
 
     required_role = Role.VIEWER
+    read_action = "consistency_proof"
 
     @extend_schema(
         parameters=[
@@ -130,12 +177,16 @@ class ConsistencyProofApi(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        return Response(
-            selectors.consistency_proof(
-                first=_int_param(request, "first", required=True),
-                second=_int_param(request, "second"),
-            )
+        first = _int_param(request, "first", required=True)
+        proof = selectors.consistency_proof(first=first, second=_int_param(request, "second"))
+        audit_read_record(
+            actor=request.user,
+            action=self.read_action,
+            via="api",
+            first=first,
+            second=proof["second"]["tree_size"],
         )
+        return Response(proof)
 
 
 class AuditPurgeApi(APIView):

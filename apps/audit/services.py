@@ -181,6 +181,42 @@ def audit_record(
 # --- changing a row, audited -----------------------------------------------------------------
 
 
+READ_PARAM_CHARS = 200  # a query value recorded with a read is cut to this length
+
+
+def read_params(params) -> dict[str, str | list[str]]:
+    """A request's query parameters as a payload value: repeated names become lists, long
+    values are cut, so a read is recorded with what it asked for but cannot bloat the trail."""
+    out: dict[str, str | list[str]] = {}
+    for name in sorted(params)[:20]:
+        values = [str(v)[:READ_PARAM_CHARS] for v in params.getlist(name)][:20]
+        out[str(name)[:64]] = values[0] if len(values) == 1 else values
+    return out
+
+
+def audit_read_record(*, actor=None, action: str, via: str, **details) -> AuditEvent:
+    """Record one read of the trail (list, page, proof, verify, export) as DATA_ACCESS on
+    `audit.auditevent`, in its own transaction (nested in the caller's when there is one).
+
+    One event per request: what was read (`action`, the filters, the count and the range of
+    sequence numbers returned), through what (`via`: api, admin, command) and by whom."""
+    with transaction.atomic():
+        return audit_record(
+            event_type=EventType.DATA_ACCESS,
+            actor=actor,
+            object_type="audit.auditevent",
+            payload={"action": action, "via": via, **details},
+        )
+
+
+def seq_range(keys: Collection[int]) -> dict[str, int | None]:
+    return {
+        "count": len(keys),
+        "first_seq": min(keys, default=None),
+        "last_seq": max(keys, default=None),
+    }
+
+
 def field_values(instance, names: Iterable[str]) -> dict[str, Any]:
     """The values of fields as the trail keeps them: a related row by its primary key."""
     out = {}

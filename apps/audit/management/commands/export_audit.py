@@ -3,11 +3,9 @@
 import os
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from apps.audit.events import EventType
 from apps.audit.selectors import audit_export_lines
-from apps.audit.services import audit_record
+from apps.audit.services import audit_read_record
 from apps.core.context import acting_as_system
 
 
@@ -18,12 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="File to write ('-' for stdout).")
 
     def handle(self, *args, out: str, **options):
-        with acting_as_system("command:export_audit"), transaction.atomic():
+        with acting_as_system("command:export_audit"):
             # The export is itself an access to the records, and it includes its own event.
-            event = audit_record(
-                event_type=EventType.DATA_ACCESS,
-                object_type="audit.auditevent",
-                payload={"action": "export", "target": "file" if out != "-" else "stdout"},
+            event = audit_read_record(
+                action="export", via="command", target="file" if out != "-" else "stdout"
             )
         count = 0
         if out == "-":
