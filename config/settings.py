@@ -292,6 +292,9 @@ PERIODIC_TASKS = {
 AUDIT_SIGNING_KEY = env("AUDIT_SIGNING_KEY", default="")
 AUDIT_SIGNING_KEY_FILE = env("AUDIT_SIGNING_KEY_FILE", default="")
 AUDIT_LOG_ID = env("AUDIT_LOG_ID", default="trade-compliance-audit")
+# Where every signed checkpoint is also appended (JSON Lines, one file per day), outside the
+# database; verify_audit holds the database to it. Empty: no witness.
+AUDIT_WITNESS_DIR = env("AUDIT_WITNESS_DIR", default="")
 # Retention in days per class (SEC 17a-4: 6 years at least; orders and trades kept 7).
 AUDIT_RETENTION_DAYS = {
     "trading": env.int("AUDIT_RETENTION_TRADING_DAYS", default=7 * 365),

@@ -36,6 +36,9 @@ class VerifyResult:
     checkpoint_tree_size: int | None
     first_bad_seq: int | None = None
     problem: str = ""
+    # None: no witness was read. Otherwise how many witnessed checkpoints were checked.
+    witness_checked: int | None = None
+    key_pinned: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -47,6 +50,15 @@ class VerifyResult:
                 if self.checkpoint_tree_size
                 else "; no checkpoint yet"
             )
+            if self.witness_checked is None:
+                cp += (
+                    "; no witness was checked (AUDIT_WITNESS_DIR not set), so this shows only "
+                    "that the database agrees with itself, not that nobody rewrote it"
+                )
+            else:
+                cp += f"; agrees with {self.witness_checked} witnessed checkpoints"
+            if not self.key_pinned:
+                cp += "; signatures checked with the platform's own key (no --public-key)"
             if not self.events_checked:
                 return "OK: the audit trail is empty" + cp
             return (
@@ -163,37 +175,89 @@ def _stream_events() -> Iterator[tuple]:
                     reader.join(0.01)
 
 
-def audit_verify() -> VerifyResult:
-    """Check the whole stored chain, then the latest signed checkpoint against it.
+def audit_verify(
+    *, witness_dir: str | None = None, public_key: bytes | None = None
+) -> VerifyResult:
+    """Check the whole stored chain, then the signed checkpoints against it.
 
     Each event: its sequence number follows the previous one, its record names the previous
     hash, its hash is SHA-256 of its record, and its columns agree with the record. Then the
     Merkle root of the first tree_size events must equal the signed checkpoint root (this is
     what catches a truncated tail or a rewritten history).
+
+    With a witness (`witness_dir`, by default AUDIT_WITNESS_DIR), every witnessed checkpoint
+    must be signed, covered by the stored events with the same root, and still stored: this is
+    what catches a rewrite whose author also rewrote or deleted the stored checkpoints. With
+    `public_key` (pinned by the operator), every signature is checked with that key only.
     """
+    from django.conf import settings
     from django.db import connection, transaction
 
+    from apps.audit.witness import witness_read
+
+    witness_dir = witness_dir or settings.AUDIT_WITNESS_DIR or None
+    # Read before the database snapshot: a checkpoint reaches the witness only after it has
+    # committed, so every line read here is in the snapshot taken next.
+    witnessed = witness_read(witness_dir) if witness_dir else None
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _verify()  # inside a caller's transaction: its snapshot rules
+        return _verify(witnessed, public_key)  # inside a caller's transaction: its snapshot rules
     # One snapshot for the checkpoint, the purge anchor and the events, so that a purge or a
     # checkpoint committing meanwhile cannot make a good trail look broken.
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return _verify()
+        return _verify(witnessed, public_key)
 
 
-def _verify() -> VerifyResult:
+def _witness_signature_valid(entry: dict, public_key: bytes) -> bool:
+    from datetime import datetime
+
+    from apps.audit import signing
+    from apps.audit.services import checkpoint_message
+
+    try:
+        created = datetime.fromisoformat(entry["created_at"].replace("Z", "+00:00"))
+        message = checkpoint_message(
+            tree_size=entry["tree_size"], root_hash=entry["root_hash"], created_at=created
+        )
+    except (AttributeError, TypeError, ValueError):
+        return False
+    if entry["key_id"] != signing.key_id_of(public_key):
+        return False
+    return signing.verify(message, str(entry["signature"]), public_key)
+
+
+def _verify(witnessed: list[dict] | None = None, public_key: bytes | None = None) -> VerifyResult:
+    from apps.audit import signing
+
     checkpoint = checkpoint_latest()
     expected_seq, prev_hash, frontier = _purge_anchor()
-    result = VerifyResult(True, 0, None, None, None, None)
+    result = VerifyResult(True, 0, None, None, None, None, key_pinned=public_key is not None)
 
     def broken(seq: int, problem: str) -> VerifyResult:
         result.ok, result.first_bad_seq, result.problem = False, seq, problem
         return result
 
+    key = public_key if public_key is not None else signing.public_key_bytes()
+    witness = witnessed or []
+    for entry in witness:
+        if not _witness_signature_valid(entry, key):
+            return broken(
+                entry["prev_tree_size"] + 1,
+                f"the witnessed checkpoint at {entry['tree_size']} (key id {entry['key_id']}) is "
+                "not signed by the " + ("pinned key" if public_key else "platform's key"),
+            )
+    # Witnessed roots to recompute, in ascending tree size; those below the purge anchor cannot
+    # be recomputed from the stored events (the stored checkpoint table still answers for them).
+    to_check = [e for e in witness if e["tree_size"] >= expected_seq]
+    next_witness = to_check[0]["tree_size"] if to_check else None
+    witness_index, witness_matched = 0, expected_seq - 1
     sha256 = hashlib.sha256
     check_root_at = checkpoint.tree_size if checkpoint else None
+    # Every tree size whose root is checked, so that the loop compares one number per event.
+    stops = sorted({e["tree_size"] for e in to_check} | ({check_root_at} if checkpoint else set()))
+    stop_index = 0
+    next_stop = stops[0] if stops else None
     # The Merkle frontier, inlined (a list of complete subtree hashes): this loop runs once per
     # event and is the cost of verification.
     subtrees, size = list(frontier.hashes()), frontier.size
@@ -236,18 +300,50 @@ def _verify() -> VerifyResult:
             carry >>= 1
         subtrees.append(node)
         size += 1
-        if seq == check_root_at:
+        if seq == next_stop:
             root = merkle.Frontier.from_hashes(subtrees, size).root().hex()
-            if root != checkpoint.root_hash:
+            if seq == check_root_at and root != checkpoint.root_hash:
                 return broken(seq, "Merkle root differs from the signed checkpoint")
+            while seq == next_witness:
+                if root != to_check[witness_index]["root_hash"]:
+                    return broken(
+                        witness_matched + 1,
+                        f"events {witness_matched + 1}..{seq} do not give the root of the "
+                        f"witnessed checkpoint at {seq} (rewritten after the last matching "
+                        f"checkpoint, at {witness_matched or 'the start'})",
+                    )
+                witness_matched, witness_index = seq, witness_index + 1
+                next_witness = (
+                    to_check[witness_index]["tree_size"] if witness_index < len(to_check) else None
+                )
+            stop_index += 1
+            next_stop = stops[stop_index] if stop_index < len(stops) else None
         if result.first_seq is None:
             result.first_seq = seq
         result.events_checked += 1
         prev_hash, expected_seq = digest, seq + 1
     result.last_seq = expected_seq - 1 if result.events_checked else None
     result.last_hash = prev_hash if result.events_checked else None
+    if witness and witness[-1]["tree_size"] > expected_seq - 1:
+        return broken(
+            expected_seq,
+            f"the trail ends at {expected_seq - 1} but the witnessed checkpoint at "
+            f"{witness[-1]['tree_size']} ({witness[-1]['created_at']}) covers "
+            f"{witness[-1]['tree_size']} events (truncated)",
+        )
     if checkpoint is not None:
-        if not checkpoint_signature_valid(checkpoint):
+        if public_key is not None:
+            # Pinned: every stored checkpoint, not only the latest, must carry the pinned key.
+            previous = 0
+            for stored in Checkpoint.objects.order_by("tree_size").iterator(chunk_size=CHUNK):
+                if not checkpoint_signature_valid(stored, public_key):
+                    return broken(
+                        previous + 1,
+                        f"the stored checkpoint at {stored.tree_size} (key id {stored.key_id}) "
+                        "is not signed by the pinned key",
+                    )
+                previous = stored.tree_size
+        elif not checkpoint_signature_valid(checkpoint):
             return broken(checkpoint.tree_size, "the latest checkpoint's signature is invalid")
         if expected_seq - 1 < checkpoint.tree_size:
             return broken(
@@ -256,6 +352,24 @@ def _verify() -> VerifyResult:
                 f"{checkpoint.tree_size} events (truncated)",
             )
         result.checkpoint_tree_size = checkpoint.tree_size
+    if witnessed is not None:
+        stored = {
+            size: (root, signature)
+            for size, root, signature in Checkpoint.objects.filter(
+                tree_size__gte=witness[0]["tree_size"] if witness else 0
+            )
+            .values_list("tree_size", "root_hash", "signature")
+            .iterator(chunk_size=CHUNK)
+        }
+        for entry in witness:
+            if stored.get(entry["tree_size"]) != (entry["root_hash"], entry["signature"]):
+                return broken(
+                    entry["prev_tree_size"] + 1,
+                    f"the witnessed checkpoint at {entry['tree_size']} "
+                    f"({entry['created_at']}) is missing from the database or differs there "
+                    "(deleted)",
+                )
+        result.witness_checked = len(witness)
     return result
 
 
@@ -384,19 +498,23 @@ def _anchor_in_export(lines, purged_to: int) -> tuple[str, merkle.Frontier] | No
     return found
 
 
-def verify_export(open_lines, *, checkpoint: dict | None = None) -> VerifyResult:
+def verify_export(
+    open_lines, *, checkpoint: dict | None = None, public_key: bytes | None = None
+) -> VerifyResult:
     """Verify JSON Lines exported by `export_audit`, knowing only docs/audit-format.md.
 
     Every line is re-canonicalised from its parsed fields (so an edit anywhere is caught), its
     hash recomputed, and the chain followed; a `checkpoint` (as the API returns it) has its
     signature and Merkle root checked too. A purged export starts at its anchor, which its own
     DATA_PURGED event must vouch for (hash and Merkle frontier). `open_lines()` returns the
-    export's lines, afresh each call (a purged export is read twice).
+    export's lines, afresh each call (a purged export is read twice). With `public_key` (pinned
+    by the operator) the checkpoint must be signed by that key; the key inside the checkpoint
+    file is then ignored.
     """
     from apps.audit import canonical, signing
     from apps.audit.services import checkpoint_message
 
-    result = VerifyResult(True, 0, None, None, None, None)
+    result = VerifyResult(True, 0, None, None, None, None, key_pinned=public_key is not None)
 
     def broken(seq, problem: str) -> VerifyResult:
         result.ok, result.first_bad_seq, result.problem = False, seq, problem
@@ -452,9 +570,14 @@ def verify_export(open_lines, *, checkpoint: dict | None = None) -> VerifyResult
             root_hash=checkpoint["root_hash"],
             created_at=created,
         )
-        if not signing.verify(
-            message, checkpoint["signature"], bytes.fromhex(checkpoint["public_key"])
-        ):
+        if public_key is not None and checkpoint.get("key_id") != signing.key_id_of(public_key):
+            return broken(
+                checkpoint["tree_size"],
+                f"the checkpoint is signed by key id {checkpoint.get('key_id')}, "
+                "not the pinned key",
+            )
+        key = public_key if public_key is not None else bytes.fromhex(checkpoint["public_key"])
+        if not signing.verify(message, checkpoint["signature"], key):
             return broken(checkpoint["tree_size"], "the checkpoint's signature is invalid")
         if (result.last_seq or 0) < checkpoint["tree_size"]:
             return broken((result.last_seq or 0) + 1, "the export is shorter than the checkpoint")

@@ -20,7 +20,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, transaction
 from django.db.models import Max, Min, Model
 
-from apps.audit import canonical, merkle, signing
+from apps.audit import canonical, merkle, signing, witness
 from apps.audit.events import EVENT_DEFAULTS, EventType, RetentionClass
 from apps.audit.models import (
     AuditChainHead,
@@ -363,16 +363,22 @@ def checkpoint_create() -> Checkpoint | None:
     )
     checkpoint.full_clean()
     checkpoint.save()
+    # Outside the database once it is stored for good: the witness never holds a checkpoint
+    # that was rolled back, and a witness that cannot be written never undoes one.
+    transaction.on_commit(lambda: witness.witness_append(checkpoint, latest))
     return checkpoint
 
 
-def checkpoint_signature_valid(checkpoint: Checkpoint) -> bool:
+def checkpoint_signature_valid(checkpoint: Checkpoint, public_key: bytes | None = None) -> bool:
+    """Signed by `public_key` (the pinned key), or by the platform's own key without one."""
     message = checkpoint_message(
         tree_size=checkpoint.tree_size,
         root_hash=checkpoint.root_hash,
         created_at=checkpoint.created_at,
     )
-    return signing.verify(message, checkpoint.signature)
+    if public_key is not None and checkpoint.key_id != signing.key_id_of(public_key):
+        return False
+    return signing.verify(message, checkpoint.signature, public_key)
 
 
 # --- retention ----------------------------------------------------------------------------------

@@ -56,8 +56,28 @@ def public_key_bytes() -> bytes:
     )
 
 
+def key_id_of(public_key: bytes) -> str:
+    return hashlib.sha256(public_key).hexdigest()[:16]
+
+
 def key_id() -> str:
-    return hashlib.sha256(public_key_bytes()).hexdigest()[:16]
+    return key_id_of(public_key_bytes())
+
+
+def load_public_key(path: str) -> bytes:
+    """A pinned public key from the operator: a PEM file, or the raw 32 bytes as hex (as the
+    checkpoint API shows it). Raises ValueError when it is neither an Ed25519 key."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data.lstrip().startswith(b"-----BEGIN"):
+        key = serialization.load_pem_public_key(data)
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("the public key is not an Ed25519 key")
+        return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = bytes.fromhex(data.decode("ascii").strip())
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes (64 hex digits)")
+    return raw
 
 
 def sign(message: bytes) -> str:

@@ -1,0 +1,103 @@
+"""The witness: every signed checkpoint, also outside the database.
+
+With AUDIT_WITNESS_DIR set, each checkpoint is appended as one JSON line to
+`witness-YYYY-MM-DD.jsonl` (the checkpoint's UTC day) in that directory: opened with O_APPEND
+only, flushed and fsynced, never rewritten. Each line names the checkpoint before it (tree size
+and root), so a missing line is itself visible. `verify_audit` reads these lines back and holds
+the database to them: whoever controls the database cannot unsign what the witness holds.
+"""
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from django.conf import settings
+
+from apps.audit.models import Checkpoint
+from apps.core.time import rfc3339
+
+logger = logging.getLogger(__name__)
+
+FIELDS = (
+    "log_id",
+    "tree_size",
+    "root_hash",
+    "created_at",
+    "key_id",
+    "signature",
+    "prev_tree_size",
+    "prev_root_hash",
+)
+
+
+def witness_line(checkpoint: Checkpoint, previous: Checkpoint | None) -> str:
+    entry = {
+        "log_id": settings.AUDIT_LOG_ID,
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash,
+        "created_at": rfc3339(checkpoint.created_at),
+        "key_id": checkpoint.key_id,
+        "signature": checkpoint.signature,
+        "prev_tree_size": previous.tree_size if previous else 0,
+        "prev_root_hash": previous.root_hash if previous else None,
+    }
+    return json.dumps(entry, separators=(",", ":")) + "\n"
+
+
+def witness_append(checkpoint: Checkpoint, previous: Checkpoint | None) -> bool:
+    """Append the checkpoint to today's witness file; False (logged as an error) when it cannot.
+
+    Called once the checkpoint has committed: the witness never holds a checkpoint the database
+    rolled back. A failure does not undo the checkpoint; the next line's `prev_tree_size` then
+    names a checkpoint the witness lacks, and the error log says which.
+    """
+    directory = settings.AUDIT_WITNESS_DIR
+    if not directory:
+        return False
+    path = Path(directory) / f"witness-{checkpoint.created_at.strftime('%Y-%m-%d')}.jsonl"
+    data = witness_line(checkpoint, previous).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(f"short write ({written} of {len(data)} bytes)")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        logger.error(
+            "audit witness not written",
+            extra={"tree_size": checkpoint.tree_size, "path": str(path), "error": str(exc)},
+        )
+        return False
+    return True
+
+
+class WitnessError(ValueError):
+    pass
+
+
+def witness_read(directory: str | os.PathLike) -> list[dict]:
+    """Every witnessed checkpoint in the directory, by tree size. Raises WitnessError when the
+    directory cannot be read or a line is not a witness line."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise WitnessError(f"the witness directory {root} does not exist")
+    entries = []
+    for path in sorted(root.glob("witness-*.jsonl")):
+        with open(path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                try:
+                    entry = json.loads(line)
+                    ok = isinstance(entry, dict) and set(FIELDS) <= set(entry)
+                    ok = ok and type(entry["tree_size"]) is int and entry["tree_size"] > 0
+                    ok = ok and type(entry["prev_tree_size"]) is int
+                except ValueError:
+                    ok = False
+                if not ok:
+                    raise WitnessError(f"{path.name} line {number} is not a witness line")
+                entries.append(entry)
+    entries.sort(key=lambda e: e["tree_size"])
+    return entries
