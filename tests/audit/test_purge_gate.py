@@ -18,10 +18,6 @@ from apps.audit.services import (
 )
 from apps.rbac.roles import Role
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SQLite keeps a row gate (docs/architecture.md)"
-)
-
 
 def _expired_then_recent(now):
     old = now - timedelta(days=4 * 365)
@@ -40,43 +36,44 @@ def _raw(sql):
         cursor.execute(sql)
 
 
-@postgresql_only
-def test_a_plain_update_cannot_open_the_gate(db):
-    AuditPurgeGate.objects.get_or_create(pk=1)
-    for attempt in (
-        "UPDATE audit_auditpurgegate SET open = true WHERE id = 1",
-        "INSERT INTO audit_auditpurgegate (id, open) VALUES (1, true) "
-        "ON CONFLICT (id) DO UPDATE SET open = true",
-    ):
-        with pytest.raises(DatabaseError, match="opens only through"):
-            _raw(attempt)
-    with pytest.raises(DatabaseError), transaction.atomic():
-        AuditPurgeGate.objects.filter(pk=1).update(open=True)
-    assert AuditPurgeGate.objects.get(pk=1).open is False
+# --- PostgreSQL: a row update cannot open the gate (SQLite keeps a row gate) ---------------
+
+if connection.vendor == "postgresql":
+
+    def test_a_plain_update_cannot_open_the_gate(db):
+        AuditPurgeGate.objects.get_or_create(pk=1)
+        for attempt in (
+            "UPDATE audit_auditpurgegate SET open = true WHERE id = 1",
+            "INSERT INTO audit_auditpurgegate (id, open) VALUES (1, true) "
+            "ON CONFLICT (id) DO UPDATE SET open = true",
+        ):
+            with pytest.raises(DatabaseError, match="opens only through"):
+                _raw(attempt)
+        with pytest.raises(DatabaseError), transaction.atomic():
+            AuditPurgeGate.objects.filter(pk=1).update(open=True)
+        assert AuditPurgeGate.objects.get(pk=1).open is False
 
 
-@postgresql_only
-def test_a_gate_left_open_opens_nothing_for_another_transaction(db):
-    audit_record(event_type=EventType.SYSTEM_ACCESS, actor="t", payload={})
-    AuditPurgeGate.objects.get_or_create(pk=1)
-    # Forced open past the guard trigger (a superuser could), as if committed earlier.
-    _raw("ALTER TABLE audit_auditpurgegate DISABLE TRIGGER audit_auditpurgegate_guard")
-    _raw("UPDATE audit_auditpurgegate SET open = true WHERE id = 1")
-    _raw("ALTER TABLE audit_auditpurgegate ENABLE TRIGGER audit_auditpurgegate_guard")
-    with pytest.raises(DatabaseError, match="append-only"):
-        _raw("DELETE FROM audit_auditevent")
-    assert AuditEvent.objects.exists()
+    def test_a_gate_left_open_opens_nothing_for_another_transaction(db):
+        audit_record(event_type=EventType.SYSTEM_ACCESS, actor="t", payload={})
+        AuditPurgeGate.objects.get_or_create(pk=1)
+        # Forced open past the guard trigger (a superuser could), as if committed earlier.
+        _raw("ALTER TABLE audit_auditpurgegate DISABLE TRIGGER audit_auditpurgegate_guard")
+        _raw("UPDATE audit_auditpurgegate SET open = true WHERE id = 1")
+        _raw("ALTER TABLE audit_auditpurgegate ENABLE TRIGGER audit_auditpurgegate_guard")
+        with pytest.raises(DatabaseError, match="append-only"):
+            _raw("DELETE FROM audit_auditevent")
+        assert AuditEvent.objects.exists()
 
 
-@postgresql_only
-def test_the_gate_function_opens_it_for_its_own_transaction_only(db):
-    audit_record(event_type=EventType.SYSTEM_ACCESS, actor="t", payload={})
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT audit_purge_gate_open()")
-        assert AuditPurgeGate.objects.get(pk=1).open is True
-        transaction.set_rollback(True)
-    assert AuditPurgeGate.objects.get(pk=1).open is False
+    def test_the_gate_function_opens_it_for_its_own_transaction_only(db):
+        audit_record(event_type=EventType.SYSTEM_ACCESS, actor="t", payload={})
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT audit_purge_gate_open()")
+            assert AuditPurgeGate.objects.get(pk=1).open is True
+            transaction.set_rollback(True)
+        assert AuditPurgeGate.objects.get(pk=1).open is False
 
 
 def test_the_purge_closes_the_gate_and_signs_what_it_removed(db, make_user):
