@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent, Checkpoint
-from apps.audit.selectors import audit_verify
+from apps.audit.selectors import WitnessUnavailable, audit_verify_for_staff
 from apps.audit.services import audit_read_record, audit_record, read_params
 from apps.rbac.access import has_role
 from apps.rbac.admin import ReadOnlyAdminMixin
@@ -104,7 +104,11 @@ class AuditEventAdmin(RecordsReadsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
     @admin.action(description="Verify the whole audit chain", permissions=["verify"])
     def verify_chain(self, request, queryset) -> None:
-        result = audit_verify()
+        try:
+            result = audit_verify_for_staff()
+        except WitnessUnavailable as exc:
+            self.message_user(request, f"{exc.message} ({exc.details['witness']})", messages.ERROR)
+            return
         audit_read_record(
             actor=request.user,
             action="verify",

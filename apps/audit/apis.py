@@ -90,7 +90,7 @@ class AuditVerifyApi(_RecordsReads, APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        result = selectors.audit_verify()
+        result = selectors.audit_verify_for_staff()
         audit_read_record(
             actor=request.user,
             action=self.read_action,

@@ -12,7 +12,7 @@ from apps.audit import merkle
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent, Checkpoint, MerkleLeaf
 from apps.audit.services import GENESIS_HASH, checkpoint_signature_valid, export_line
-from apps.core.errors import NotFound, ValidationFailed, field_errors
+from apps.core.errors import NotFound, PlatformError, ValidationFailed, field_errors
 
 CHUNK = 5000
 
@@ -173,6 +173,23 @@ def _stream_events() -> Iterator[tuple]:
                     chunks.get_nowait()
                 except queue.Empty:
                     reader.join(0.01)
+
+
+class WitnessUnavailable(PlatformError):
+    status_code = 503
+    code = "witness_unavailable"
+    default_message = "The audit witness cannot be read; the trail was not verified."
+
+
+def audit_verify_for_staff() -> "VerifyResult":
+    """`audit_verify` for the API and the admin: a witness directory that is configured but
+    cannot be read is a 503 with the error body, not a crash (the command says it its own way)."""
+    from apps.audit.witness import WitnessError
+
+    try:
+        return audit_verify()
+    except (OSError, WitnessError) as exc:
+        raise WitnessUnavailable(details={"witness": str(exc)}) from None
 
 
 def audit_verify(

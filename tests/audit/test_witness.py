@@ -21,6 +21,7 @@ from apps.audit.events import EventType
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.selectors import audit_verify
 from apps.audit.services import audit_record, checkpoint_create
+from apps.rbac.roles import Role
 from tests.audit.test_tampering import raw
 
 
@@ -305,3 +306,19 @@ def test_an_export_checkpoint_is_checked_with_the_pinned_key_not_its_own(
         )
     assert exc.value.code == 1
     assert "not the pinned key" in capsys.readouterr().err
+
+
+def test_the_verify_api_answers_503_when_the_witness_cannot_be_read(
+    db, settings, tmp_path, api_client_for
+):
+    broken = tmp_path / "broken-witness"
+    broken.mkdir()
+    (broken / "witness-2026-12-01.jsonl").write_text("not json\n")
+    settings.AUDIT_WITNESS_DIR = str(broken)
+    response = api_client_for(Role.COMPLIANCE_OFFICER).get("/api/v1/audit/verify/")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "witness_unavailable"
+    # a readable witness (here: none yet) verifies as before
+    settings.AUDIT_WITNESS_DIR = str(tmp_path / "empty")
+    (tmp_path / "empty").mkdir()
+    assert api_client_for(Role.COMPLIANCE_OFFICER).get("/api/v1/audit/verify/").status_code == 200
