@@ -34,6 +34,9 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.ordermessage": {"view": R, "add": None, "change": None, "delete": None},
     "trading.accountdailyfilled": {"view": V, "add": None, "change": None, "delete": None},
     # rules change only through maker-checker; the kill switch through its services
+    # configuration changes: proposed and decided through their services (maker-checker);
+    # each role sees the kinds it may propose or approve (apps.changes.selectors)
+    "changes.configchange": {"view": R, "add": None, "change": None, "delete": None},
     "rules.compliancerule": {"view": V, "add": C, "change": C, "delete": None},
     "rules.rulechange": {"view": V, "add": None, "change": None, "delete": None},
     "rules.ruleversion": {"view": V, "add": None, "change": None, "delete": None},
