@@ -16,7 +16,9 @@ V, T, R, C, A = (
 
 MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     # reference data: compliance maintains it
-    "trading.account": {"view": V, "add": C, "change": C, "delete": None},
+    # (a Risk Manager changes an account's risk limits only, and only by proposing them:
+    # AccountAdmin leaves the other fields read-only below a Compliance Officer)
+    "trading.account": {"view": V, "add": C, "change": R, "delete": None},
     "trading.beneficialowner": {"view": V, "add": C, "change": C, "delete": None},
     "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
     "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},

@@ -243,6 +243,14 @@ class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.
     guarded_fields = ACCOUNT_LIMIT_FIELDS
     guarded_on_create = True
     natural_key_field = "code"
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not has_role(request.user, Role.COMPLIANCE_OFFICER):
+            # A Risk Manager proposes risk limits; the rest of an account is compliance's.
+            names = [f.name for f in Account._meta.fields if f.editable and f.name != "id"]
+            readonly += [n for n in names if n not in self.guarded_fields]
+        return readonly
     list_display = [
         "code",
         "name",

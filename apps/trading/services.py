@@ -190,6 +190,7 @@ def account_create(
     webhook_url: str = "",
     webhook_secret: str = "",
     is_market_maker: bool = False,
+    is_active: bool = True,
     actor=None,
 ) -> Account:
     account = Account(
@@ -202,6 +203,7 @@ def account_create(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         is_market_maker=is_market_maker,
+        is_active=is_active,
     )
     clean_or_raise(account)
     account.save()
