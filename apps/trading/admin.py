@@ -251,6 +251,7 @@ class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.
             names = [f.name for f in Account._meta.fields if f.editable and f.name != "id"]
             readonly += [n for n in names if n not in self.guarded_fields]
         return readonly
+
     list_display = [
         "code",
         "name",

@@ -219,6 +219,21 @@ def test_the_command_records_a_rate(db):
     assert AuditEvent.objects.get(object_type="trading.fxrate").actor == "command:record_fx_rate"
 
 
+def test_the_command_proposes_a_rate_typed_in_by_a_person(make_user):
+    maker = make_user(Role.RISK_MANAGER)
+    call_command("record_fx_rate", "EUR", "USD", "1.085", "--proposed-by", maker.username)
+    assert not FxRate.objects.exists()
+    change = ConfigChange.objects.get(kind="fx_rate")
+    assert change.proposed_by == maker and change.proposed["rate"] == "1.085"
+    with pytest.raises(CommandError):
+        call_command("record_fx_rate", "EUR", "USD", "1.1", "--proposed-by", "nobody")
+    with pytest.raises(CommandError):  # a trader may not propose rates
+        call_command(
+            "record_fx_rate", "EUR", "USD", "1.1", "--proposed-by", make_user(Role.TRADER).username
+        )
+    assert ConfigChange.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "args", [("EUR", "XYZ", "1.1"), ("EUR", "USD", "0"), ("EUR", "USD", "1", "--as-of", "x")]
 )
