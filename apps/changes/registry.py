@@ -41,8 +41,8 @@ class ChangeKind:
     target_model: str | None = None  # "trading.account": the row the key names, if a row
     stale_checked: bool = True
     one_pending: bool = True  # at most one pending change of this kind per target
-    # True when the target is a user who may not decide their own change (a role).
-    target_is_user: bool = False
+    # The user a change is about (a role's, an entitlement's): that user may not decide it.
+    concerns_user: Callable[[Any], Any] | None = None
 
     @property
     def lowest_role(self) -> Role:

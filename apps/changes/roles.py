@@ -63,7 +63,7 @@ USER_ROLE = ChangeKind(
     check=_check,
     before=_before,
     apply=_apply,
-    target_is_user=True,
+    concerns_user=lambda user: user,
 )
 
 

@@ -210,7 +210,8 @@ def config_change_decide(
             FOUR_EYES_MESSAGE, code="four_eyes", details={"change_id": change.pk}
         )
     target = _decision_target(kind, change)
-    if kind.target_is_user and getattr(target, "pk", None) == actor.pk:
+    concerned = kind.concerns_user(target) if kind.concerns_user is not None else None
+    if concerned is not None and concerned.pk == actor.pk:
         raise PermissionDenied(
             "four-eyes: nobody decides a change of their own access.",
             code="four_eyes",
