@@ -429,3 +429,19 @@ def test_a_rate_proposed_without_a_time_is_as_of_the_proposal(make_user):
     )
     as_of = change.proposed["as_of"]
     assert abs((timezone.now() - timezone.datetime.fromisoformat(as_of)).total_seconds()) < 60
+
+
+def test_the_list_reads_in_a_fixed_number_of_queries(
+    api_client_for, make_user, django_assert_max_num_queries
+):
+    client = api_client_for(Role.RISK_MANAGER)
+    for n in range(5):
+        config_change_propose(
+            kind="fx_rate",
+            target="EUR/USD",
+            values={"rate": f"1.{n + 1}"},
+            actor=make_user(Role.RISK_MANAGER),
+        )
+    with django_assert_max_num_queries(6):
+        rows = client.get(URL).json()["results"]
+    assert len(rows) == 5
