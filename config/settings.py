@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.rbac",
     "apps.audit",
     "apps.notifications",
+    "apps.changes",
     "apps.trading",
     "apps.approvals",
     "apps.killswitch",

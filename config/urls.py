@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("apps.rbac.urls")),
     path("", include("apps.audit.urls")),
     path("", include("apps.trading.urls")),
+    path("", include("apps.changes.urls")),
     path("", include("apps.rules.urls")),
     path("", include("apps.killswitch.urls")),
     path("", include("apps.approvals.urls")),

@@ -3,11 +3,13 @@
 import contextlib
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 
+from apps.core.errors import PlatformError
+from apps.rbac import hooks
 from apps.rbac.access import can, user_role
 from apps.rbac.models import ApiToken
 from apps.rbac.roles import Role
@@ -15,7 +17,6 @@ from apps.rbac.services import (
     USER_FIELDS,
     api_token_revoke,
     user_create,
-    user_role_set,
     user_update,
 )
 
@@ -102,21 +103,35 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin):
         return role.group_name if role else "—"
 
     def save_model(self, request, obj, form, change) -> None:
-        """Through the services, so that every change of a user is validated and audited."""
+        """Through the services, so that every change of a user is validated and audited. The
+        role is proposed, not set: it changes when another Admin approves it (maker-checker);
+        a new user starts with no role until then."""
         data = form.cleaned_data
         slug = data.get("role") or ""
         role = Role.from_slug(slug) if slug else None
         if change:
             fields = [f for f in form.changed_data if f in USER_FIELDS]
             user = user_update(user=obj, actor=request.user, **{f: data[f] for f in fields})
-            user_role_set(user=user, role=role, actor=request.user)
         else:
             user = user_create(
                 username=data["username"],
                 password=data["password"],
-                role=role,
+                role=None,
                 email=data.get("email", ""),
                 actor=request.user,
+            )
+        try:
+            proposal = hooks.user_role_propose(user=user, role=role, actor=request.user)
+        except PlatformError as exc:  # a role change of this user is pending already, say
+            self.message_user(request, f"No role proposed: {exc.message}", messages.ERROR)
+            proposal = None
+        if proposal is not None:
+            self.message_user(
+                request,
+                f"The role {role.group_name if role else '(none)'} for {user.get_username()} is "
+                f"proposed as configuration change #{proposal.pk}: it takes effect when "
+                "another admin approves it.",
+                messages.SUCCESS,
             )
         obj.pk = user.pk
         obj.refresh_from_db()

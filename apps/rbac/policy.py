@@ -16,7 +16,9 @@ V, T, R, C, A = (
 
 MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     # reference data: compliance maintains it
-    "trading.account": {"view": V, "add": C, "change": C, "delete": None},
+    # (a Risk Manager changes an account's risk limits only, and only by proposing them:
+    # AccountAdmin leaves the other fields read-only below a Compliance Officer)
+    "trading.account": {"view": V, "add": C, "change": R, "delete": None},
     "trading.beneficialowner": {"view": V, "add": C, "change": C, "delete": None},
     "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
     "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},
@@ -34,6 +36,9 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.ordermessage": {"view": R, "add": None, "change": None, "delete": None},
     "trading.accountdailyfilled": {"view": V, "add": None, "change": None, "delete": None},
     # rules change only through maker-checker; the kill switch through its services
+    # configuration changes: proposed and decided through their services (maker-checker);
+    # each role sees the kinds it may propose or approve (apps.changes.selectors)
+    "changes.configchange": {"view": R, "add": None, "change": None, "delete": None},
     "rules.compliancerule": {"view": V, "add": C, "change": C, "delete": None},
     "rules.rulechange": {"view": V, "add": None, "change": None, "delete": None},
     "rules.ruleversion": {"view": V, "add": None, "change": None, "delete": None},

@@ -1,14 +1,24 @@
 """Back office for the trading domain. The order book is read-only here: it changes through the
-order services (the API and the admin actions call the same ones)."""
+order services (the API and the admin actions call the same ones).
+
+An account's risk limits, an instrument's economics, manual reference prices and FX rates are
+proposed here, never written: saving them creates a pending configuration change
+(apps.changes) that another person approves in "Configuration changes"."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html_join
 
+from apps.changes.models import ChangeStatus, ConfigChange
+from apps.changes.services import config_change_check, config_change_propose
 from apps.core.errors import PlatformError, ValidationFailed
 from apps.rbac.access import has_role
 from apps.rbac.admin import ReadOnlyAdminMixin, RoleAdminMixin
 from apps.rbac.roles import Role
+from apps.trading.config_changes import ACCOUNT_LIMIT_FIELDS, INSTRUMENT_ECONOMIC_FIELDS
 from apps.trading.models import (
     Account,
     BeneficialOwner,
@@ -24,17 +34,41 @@ from apps.trading.models import (
     WorkingExposure,
 )
 from apps.trading.services import (
+    INSTRUMENT_FIELDS,
     account_create,
     account_update,
     beneficial_owner_create,
     beneficial_owner_name_check,
     beneficial_owner_update,
-    fx_rate_record,
     instrument_create,
     instrument_update,
     order_cancel,
-    reference_price_record,
 )
+
+CHANGES_URL = "admin:changes_configchange_changelist"
+
+
+def _errors_to_form(form: forms.Form, exc: PlatformError) -> None:
+    """A service's error next to the form's fields (the rest above the form)."""
+    if not isinstance(exc, ValidationFailed) or not exc.details:
+        form.add_error(None, exc.message)
+        return
+    for name, msgs in exc.details.items():
+        msgs = [str(m) for m in msgs] if isinstance(msgs, list) else [str(msgs)]
+        if name in form.fields:
+            if name not in form.errors:
+                form.add_error(name, msgs)
+        else:
+            form.add_error(None, [f"{name}: {m}" for m in msgs])
+
+
+def _proposed_message(admin_, request, change: ConfigChange) -> None:
+    admin_.message_user(
+        request,
+        f"Proposed as configuration change #{change.pk} ({change.kind} of {change.target_key}): "
+        "it takes effect when another person approves it.",
+        messages.SUCCESS,
+    )
 
 
 class ServiceSaveMixin:
@@ -44,17 +78,44 @@ class ServiceSaveMixin:
     create_service = None
     update_service = None
     instance_kwarg = ""
+    # Fields that change only under maker-checker: an edit of them is proposed as a change
+    # of `change_kind`; with `guarded_on_create`, a new row starts at their defaults and the
+    # values given are proposed too.
+    change_kind = ""
+    guarded_fields: tuple[str, ...] = ()
+    guarded_on_create = False
 
     def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        guarded = {}
         if change:
-            changes = {name: form.cleaned_data[name] for name in form.changed_data}
-            saved = type(self).update_service(
-                **{self.instance_kwarg: type(obj).objects.get(pk=obj.pk)},
-                actor=request.user,
-                **changes,
-            )
+            saved = type(obj).objects.get(pk=obj.pk)
+            direct = {n: data[n] for n in form.changed_data if n not in self.guarded_fields}
+            guarded = {
+                n: data[n]
+                for n in form.changed_data
+                if n in self.guarded_fields and data[n] != getattr(saved, n)
+            }
+            if direct:
+                saved = type(self).update_service(
+                    **{self.instance_kwarg: saved}, actor=request.user, **direct
+                )
         else:
-            saved = type(self).create_service(actor=request.user, **form.cleaned_data)
+            fields = dict(data)
+            if self.guarded_on_create:
+                guarded = {n: fields.pop(n) for n in self.guarded_fields if n in fields}
+            saved = type(self).create_service(actor=request.user, **fields)
+            guarded = {n: v for n, v in guarded.items() if v != getattr(saved, n)}
+        if guarded:
+            try:
+                proposal = config_change_propose(
+                    kind=self.change_kind, target=saved, values=guarded, actor=request.user
+                )
+            except PlatformError as exc:
+                # Checked in the form a moment ago: only a race gets here.
+                self.message_user(request, f"Nothing was proposed: {exc.message}", messages.ERROR)
+            else:
+                _proposed_message(self, request, proposal)
         obj.pk = saved.pk
         obj.refresh_from_db()
 
@@ -97,11 +158,100 @@ class BeneficialOwnerAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
         return ", ".join(a.code for a in obj.accounts.all()) or "-"
 
 
+class GuardedFieldsForm(forms.ModelForm):
+    """A change of a guarded field is checked as a proposal (the kind's own checks, a change
+    already pending), so that its errors show next to the field."""
+
+    change_kind = ""
+    guarded_fields: tuple[str, ...] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None or self.errors:
+            return cleaned
+        values = {
+            n: cleaned[n]
+            for n in self.changed_data
+            if n in self.guarded_fields and cleaned[n] != getattr(self.instance, n)
+        }
+        if values:
+            try:
+                config_change_check(kind=self.change_kind, target=self.instance, values=values)
+            except PlatformError as exc:
+                _errors_to_form(self, exc)
+        return cleaned
+
+
+class AccountForm(GuardedFieldsForm):
+    change_kind = "account_limits"
+    guarded_fields = ACCOUNT_LIMIT_FIELDS
+
+    class Meta:
+        model = Account
+        fields = list(ACCOUNT_LIMIT_FIELDS)  # the admin's fieldsets add the rest
+
+
+class InstrumentForm(GuardedFieldsForm):
+    change_kind = "instrument_economics"
+    guarded_fields = INSTRUMENT_ECONOMIC_FIELDS
+
+    class Meta:
+        model = Instrument
+        fields = INSTRUMENT_FIELDS
+
+
+class PendingChangesMixin:
+    """Shows a row's pending configuration changes on its form."""
+
+    @admin.display(description="pending changes")
+    def pending_changes(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        key = getattr(obj, self.natural_key_field)
+        pending = ConfigChange.objects.filter(
+            kind=self.change_kind, target_key=key, status=ChangeStatus.PENDING
+        )
+        if not pending:
+            return "—"
+        url = reverse(CHANGES_URL)
+        return format_html_join(
+            "",
+            '<div><a href="{}?kind={}">#{}</a> proposed by {}: {}</div>',
+            (
+                (
+                    url,
+                    c.kind,
+                    c.pk,
+                    c.proposed_by,
+                    ", ".join(f"{k} → {v}" for k, v in c.proposed.items()),
+                )
+                for c in pending
+            ),
+        )
+
+
 @admin.register(Account)
-class AccountAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    """Saving a new credit limit, base currency or market-maker flag proposes it (kind
+    `account_limits`, approved by another Risk Manager or above); the other fields save."""
+
     create_service = staticmethod(account_create)
     update_service = staticmethod(account_update)
     instance_kwarg = "account"
+    form = AccountForm
+    change_kind = "account_limits"
+    guarded_fields = ACCOUNT_LIMIT_FIELDS
+    guarded_on_create = True
+    natural_key_field = "code"
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not has_role(request.user, Role.COMPLIANCE_OFFICER):
+            # A Risk Manager proposes risk limits; the rest of an account is compliance's.
+            names = [f.name for f in Account._meta.fields if f.editable and f.name != "id"]
+            readonly += [n for n in names if n not in self.guarded_fields]
+        return readonly
+
     list_display = [
         "code",
         "name",
@@ -116,13 +266,23 @@ class AccountAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
     search_fields = ["code", "name", "beneficial_owner__name", "lei"]
     list_select_related = ["beneficial_owner"]
     autocomplete_fields = ["beneficial_owner"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["pending_changes", "created_at", "updated_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["code", "name", "beneficial_owner", "is_active"]}),
         (
             "Limits and identity",
-            {"fields": ["base_currency", "credit_limit", "lei", "is_market_maker"]},
+            {
+                "description": "A new credit limit, base currency or market-maker flag is "
+                "proposed when saved: it takes effect when another risk manager approves it.",
+                "fields": [
+                    "base_currency",
+                    "credit_limit",
+                    "is_market_maker",
+                    "pending_changes",
+                    "lei",
+                ],
+            },
         ),
         ("Client notifications", {"fields": ["webhook_url", "webhook_secret"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
@@ -130,10 +290,18 @@ class AccountAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+class InstrumentAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    """An edit of the multiplier, currency, lot or tick size proposes it (kind
+    `instrument_economics`, approved by another Compliance Officer); the other fields save. A
+    new instrument is created with its economics: it has no orders, positions or prices yet."""
+
     create_service = staticmethod(instrument_create)
     update_service = staticmethod(instrument_update)
     instance_kwarg = "instrument"
+    form = InstrumentForm
+    change_kind = "instrument_economics"
+    guarded_fields = INSTRUMENT_ECONOMIC_FIELDS
+    natural_key_field = "symbol"
     list_display = [
         "symbol",
         "name",
@@ -149,12 +317,91 @@ class InstrumentAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
     list_filter = ["asset_class", "sector", "mic", "currency", "is_active"]
     search_fields = ["symbol", "isin", "name", "issuer"]
     autocomplete_fields = ["underlying"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["pending_changes", "created_at", "updated_at"]
+
+
+class ProposalForm(forms.ModelForm):
+    """The add form of a row that is proposed, not written: checked as a proposal."""
+
+    change_kind = ""
+
+    def proposal(self) -> tuple[object, dict]:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            target, values = self.proposal()
+            try:
+                config_change_check(kind=self.change_kind, target=target, values=values)
+            except PlatformError as exc:
+                _errors_to_form(self, exc)
+        return cleaned
+
+    def _post_clean(self) -> None:
+        # Checked in clean() by the kind's own checks; the row is written only on approval.
+        return None
+
+
+class ReferencePriceForm(ProposalForm):
+    change_kind = "reference_price"
+
+    class Meta:
+        model = ReferencePrice
+        fields = ["instrument", "price", "as_of", "source"]
+
+    def proposal(self):
+        data = self.cleaned_data
+        return data["instrument"], {n: data[n] for n in ("price", "as_of", "source")}
+
+
+class FxRateForm(ProposalForm):
+    change_kind = "fx_rate"
+
+    class Meta:
+        model = FxRate
+        fields = ["base", "quote", "rate", "as_of", "source"]
+
+    def proposal(self):
+        data = self.cleaned_data
+        target = f"{data['base']}/{data['quote']}"
+        return target, {n: data[n] for n in ("rate", "as_of", "source")}
+
+
+class ProposeOnAddMixin:
+    """Adding a row proposes it: saving creates a pending configuration change, and the answer
+    goes to the list of changes. Rows are never edited here: a correction is a newer row."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        target, values = form.proposal()
+        try:
+            request._config_change = config_change_propose(
+                kind=form.change_kind, target=target, values=values, actor=request.user
+            )
+        except PlatformError as exc:
+            request._config_change_error = exc.message
+
+    def save_related(self, request, form, formsets, change) -> None:
+        return None
+
+    def log_addition(self, request, obj, message):
+        return None  # nothing was added yet; the proposal is in the audit trail
+
+    def response_add(self, request, obj, post_url_continue=None):
+        error = getattr(request, "_config_change_error", None)
+        if error:
+            self.message_user(request, f"Nothing was proposed: {error}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        _proposed_message(self, request, request._config_change)
+        return HttpResponseRedirect(reverse(CHANGES_URL))
 
 
 @admin.register(ReferencePrice)
-class ReferencePriceAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
-    create_service = staticmethod(reference_price_record)
+class ReferencePriceAdmin(ProposeOnAddMixin, RoleAdminMixin, admin.ModelAdmin):
+    """A manual reference price is proposed (kind `reference_price`) and recorded when another
+    Compliance Officer approves it."""
+
+    form = ReferencePriceForm
     list_display = ["instrument", "price", "as_of", "source"]
     list_filter = ["source", "instrument__sector"]
     search_fields = ["instrument__symbol"]
@@ -164,10 +411,11 @@ class ReferencePriceAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
-    """Rates are recorded, never edited: a correction is a newer rate."""
+class FxRateAdmin(ProposeOnAddMixin, RoleAdminMixin, admin.ModelAdmin):
+    """A rate typed in is proposed (kind `fx_rate`) and recorded when another Risk Manager
+    approves it. Rates are never edited: a correction is a newer rate."""
 
-    create_service = staticmethod(fx_rate_record)
+    form = FxRateForm
     list_display = ["base", "quote", "rate", "as_of", "source"]
     list_filter = ["base", "quote", "source"]
     search_fields = ["base", "quote", "source"]

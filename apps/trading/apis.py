@@ -6,6 +6,8 @@ from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
+from apps.changes.apis import EXAMPLE_CHANGE, ConfigChangeOutputSerializer
+from apps.changes.services import config_change_propose
 from apps.core.fields import AmountField, Rfc3339Field, TextOnlyField
 from apps.rbac.roles import Role
 from apps.trading import selectors
@@ -16,7 +18,7 @@ from apps.trading.filters import (
     LocateFilter,
     PositionFilter,
 )
-from apps.trading.services import account_and_instrument_known, fx_rate_record, locate_record
+from apps.trading.services import account_and_instrument_known, locate_record
 
 
 class AccountListApi(ListAPIView):
@@ -158,14 +160,13 @@ class LocateListCreateApi(ListAPIView):
         return Response(LocateOutputSerializer(locate).data, status=status.HTTP_201_CREATED)
 
 
-EXAMPLE_FX_RATE = {
-    "id": 31,
-    "base": "EUR",
-    "quote": "USD",
-    "rate": "1.085",
-    "as_of": "2026-11-20T16:00:00Z",
-    "source": "ecb",
-    "created_at": "2026-11-20T16:00:03.120000Z",
+EXAMPLE_FX_PROPOSAL = {
+    **EXAMPLE_CHANGE,
+    "kind": "fx_rate",
+    "target": "EUR/USD",
+    "before": {"rate": "1.084", "as_of": "2026-11-19T16:00:00Z", "source": "ecb"},
+    "proposed": {"rate": "1.085", "as_of": "2026-11-20T16:00:00Z", "source": "ecb"},
+    "reason": "",
 }
 
 
@@ -181,8 +182,11 @@ class FxRateOutputSerializer(serializers.Serializer):
 
 class FxRateListCreateApi(ListAPIView):
     """GET: the recorded FX rates, latest first (`?latest=true`: the latest of each pair).
-    POST: record a rate; the gate converts every account limit at the latest rate of a pair,
-    and refuses one older than FX_RATE_MAX_AGE_SECONDS (`fx_rate_unavailable`)."""
+    POST: propose a rate (maker-checker): the answer is 202 with the pending configuration
+    change (kind `fx_rate`); the rate is recorded when another Risk Manager approves it
+    (`POST /api/v1/changes/{id}/approve/`). The gate converts every account limit at the latest
+    rate of a pair, and refuses one older than FX_RATE_MAX_AGE_SECONDS (`fx_rate_unavailable`).
+    400 for a bad code, rate or time, which stores nothing."""
 
     required_roles = {"GET": Role.VIEWER, "POST": Role.RISK_MANAGER}
     filterset_class = FxRateFilter
@@ -202,7 +206,7 @@ class FxRateListCreateApi(ListAPIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: FxRateOutputSerializer},
+        responses={202: ConfigChangeOutputSerializer},
         examples=[
             OpenApiExample(
                 "ECB reference rate",
@@ -215,11 +219,13 @@ class FxRateListCreateApi(ListAPIView):
                 },
                 request_only=True,
             ),
-            OpenApiExample("Recorded", value=EXAMPLE_FX_RATE, response_only=True),
+            OpenApiExample("Proposed", value=EXAMPLE_FX_PROPOSAL, response_only=True),
         ],
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        row = fx_rate_record(actor=request.user, **serializer.validated_data)
-        return Response(FxRateOutputSerializer(row).data, status=status.HTTP_201_CREATED)
+        data = dict(serializer.validated_data)
+        pair = f"{data.pop('base')}/{data.pop('quote')}"
+        change = config_change_propose(kind="fx_rate", target=pair, values=data, actor=request.user)
+        return Response(ConfigChangeOutputSerializer(change).data, status=status.HTTP_202_ACCEPTED)

@@ -190,6 +190,7 @@ def account_create(
     webhook_url: str = "",
     webhook_secret: str = "",
     is_market_maker: bool = False,
+    is_active: bool = True,
     actor=None,
 ) -> Account:
     account = Account(
@@ -202,6 +203,7 @@ def account_create(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         is_market_maker=is_market_maker,
+        is_active=is_active,
     )
     clean_or_raise(account)
     account.save()
@@ -296,6 +298,24 @@ def instrument_update(*, instrument: Instrument, actor=None, **changes) -> Instr
     return updated
 
 
+def reference_price_build(
+    *, instrument: Instrument, price, as_of: datetime | None = None, source: str = "manual"
+) -> ReferencePrice:
+    """A reference price checked as `reference_price_record` stores it, not saved (a proposed
+    manual price is checked with it when proposed)."""
+    as_of = as_of or utcnow()
+    if not isinstance(as_of, datetime) or timezone.is_naive(as_of):
+        raise ValidationFailed(details=field_errors(as_of="Give a time zone (UTC)."))
+    row = ReferencePrice(
+        instrument=instrument,
+        price=to_decimal(price, field="price", positive=True),
+        as_of=as_of,
+        source=source,
+    )
+    clean_or_raise(row)
+    return row
+
+
 @transaction.atomic
 def reference_price_record(
     *,
@@ -305,24 +325,16 @@ def reference_price_record(
     source: str = "manual",
     actor=None,
 ) -> ReferencePrice:
-    as_of = as_of or utcnow()
-    if timezone.is_naive(as_of):
-        raise ValidationFailed(details=field_errors(as_of="Give a time zone (UTC)."))
-    row = ReferencePrice(
-        instrument=instrument,
-        price=to_decimal(price, field="price", positive=True),
-        as_of=as_of,
-        source=source,
-    )
+    row = reference_price_build(instrument=instrument, price=price, as_of=as_of, source=source)
     return _observation_saved(
         row, actor, change="reference_price", value="price", instrument=instrument.symbol
     )
 
 
 def _observation_saved(row, actor, *, change: str, value: str, **about):
-    """A price or rate observed at a moment (`as_of`, `source`): validated, stored and audited
-    with what it says (`value`: its field) and what it is about."""
-    clean_or_raise(row)
+    """A price or rate observed at a moment (`as_of`, `source`): stored and audited
+    with what it says (`value`: its field) and what it is about. `row` comes checked from
+    its builder (`reference_price_build`, `fx_rate_build`)."""
     row.save()
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
@@ -382,6 +394,15 @@ def fx_rate_record(
 ) -> FxRate:
     """Record an exchange rate (one `base` buys `rate` of `quote`) as of a moment: an FX feed,
     a fixing typed in, the demo. Audited like a reference price."""
+    row = fx_rate_build(base=base, quote=quote, rate=rate, as_of=as_of, source=source)
+    return _observation_saved(row, actor, change="fx_rate", value="rate", pair=f"{base}/{quote}")
+
+
+def fx_rate_build(
+    *, base: str, quote: str, rate, as_of: datetime | None = None, source: str = "manual"
+) -> FxRate:
+    """An FX rate checked as `fx_rate_record` stores it, not saved (a proposed manual rate is
+    checked with it when proposed)."""
     as_of = as_of or utcnow()
     if not isinstance(as_of, datetime) or timezone.is_naive(as_of):
         raise ValidationFailed(details=field_errors(as_of="Give a time with a time zone (UTC)."))
@@ -396,7 +417,8 @@ def fx_rate_record(
         as_of=as_of,
         source=source,
     )
-    return _observation_saved(row, actor, change="fx_rate", value="rate", pair=f"{base}/{quote}")
+    clean_or_raise(row)
+    return row
 
 
 # --- positions ----------------------------------------------------------------------------------

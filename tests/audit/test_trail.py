@@ -231,10 +231,15 @@ def test_admin_changes_go_through_services_and_are_audited(client, make_user, ac
     }
     response = client.post(f"/admin/trading/account/{account.pk}/change/", data)
     assert response.status_code == 302, response.content[:800]
-    change = events(EventType.CONFIG_CHANGED)[-1]
-    assert change["actor"] == officer.username
-    assert change["payload"]["before"] == {"name": account.name, "credit_limit": "1000000"}
-    assert change["payload"]["after"] == {"name": "Renamed Ltd", "credit_limit": "5000"}
+    renamed, proposed = events(EventType.CONFIG_CHANGED)[-2:]
+    assert renamed["actor"] == officer.username
+    assert renamed["payload"]["before"] == {"name": account.name}
+    assert renamed["payload"]["after"] == {"name": "Renamed Ltd"}
+    # The credit limit is proposed (maker-checker), not changed.
+    assert proposed["actor"] == officer.username
+    assert proposed["payload"]["stage"] == "proposed"
+    assert proposed["payload"]["before"] == {"credit_limit": "1000000"}
+    assert proposed["payload"]["proposed"] == {"credit_limit": "5000"}
 
 
 def test_admin_user_edits_are_audited(client, make_user):

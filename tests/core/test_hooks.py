@@ -9,6 +9,7 @@ from django.core.management.base import SystemCheckError
 from apps.approvals import hooks as approval_hooks
 from apps.approvals.services import approval_close_for_order
 from apps.audit.services import audit_record
+from apps.changes.roles import user_role_propose
 from apps.core import hooks
 from apps.notifications import hooks as notification_hooks
 from apps.notifications.secrets import SecretUnavailable, resolve
@@ -40,6 +41,7 @@ def test_every_declared_hook_is_filled_once_the_apps_are_loaded():
         "apps.trading.hooks.held_order_ended": approval_close_for_order,
         "apps.trading.hooks.fill_booked": report_mark_for_rerun,
         "apps.approvals.hooks.recheck_held_order": recheck_held_order,
+        "apps.rbac.hooks.user_role_propose": user_role_propose,
     }
     assert [m for m in run_checks() if m.id == "core.E001"] == []
 

@@ -18,6 +18,7 @@ FLOORS = [
     ["killswitch"],
     ["approvals"],
     ["trading"],
+    ["changes"],
     ["notifications"],
     ["audit"],
     ["rbac"],

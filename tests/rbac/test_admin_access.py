@@ -1,11 +1,16 @@
 """The back office: each role sees and changes only what the policy allows it."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from apps.changes.models import ConfigChange
+from apps.changes.services import config_change_decide
 from apps.rbac.access import user_role
 from apps.rbac.roles import Role
 from tests.conftest import PASSWORD
 from tests.permissions import assert_page_role_required
+
+User = get_user_model()
 
 
 @pytest.mark.parametrize(
@@ -78,8 +83,9 @@ def test_admin_login_form_refuses_users_without_role(client, make_user):
     assert "_auth_user_id" not in client.session
 
 
-def test_admin_sets_a_role_through_the_user_form(client, make_user):
-    client.force_login(make_user(Role.ADMIN))
+def test_admin_proposes_a_role_through_the_user_form(client, make_user):
+    maker = make_user(Role.ADMIN)
+    client.force_login(maker)
     target = make_user(Role.VIEWER)
     response = client.post(
         f"/admin/auth/user/{target.pk}/change/",
@@ -93,6 +99,25 @@ def test_admin_sets_a_role_through_the_user_form(client, make_user):
         },
     )
     assert response.status_code == 302, response.content[:500]
-    target.refresh_from_db()
+    target = User.objects.get(pk=target.pk)
+    assert user_role(target) == Role.VIEWER  # proposed, not set
+    change = ConfigChange.objects.get(kind="user_role", target_key=target.username)
+    assert (change.before, change.proposed) == ({"role": "viewer"}, {"role": "risk_manager"})
+    assert change.proposed_by == maker
+    config_change_decide(change=change, actor=make_user(Role.ADMIN), approve=True, comment="ok")
+    target = User.objects.get(pk=target.pk)
     assert user_role(target) == Role.RISK_MANAGER
     assert target.is_staff
+
+
+def test_a_user_added_in_the_admin_has_no_role_until_another_admin_approves(client, make_user):
+    client.force_login(make_user(Role.ADMIN))
+    response = client.post(
+        "/admin/auth/user/add/",
+        {"username": "newbie", "password": "long-enough-pw", "email": "", "role": "trader"},
+    )
+    assert response.status_code == 302, response.content[:500]
+    newbie = User.objects.get(username="newbie")
+    assert user_role(newbie) is None and not newbie.is_staff
+    change = ConfigChange.objects.get(kind="user_role", target_key="newbie")
+    assert change.before == {"role": None} and change.proposed == {"role": "trader"}

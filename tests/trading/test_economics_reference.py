@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
+from apps.changes.models import ConfigChange
+from apps.changes.services import config_change_decide
 from apps.core.errors import Conflict, ValidationFailed
 from apps.rbac.roles import Role
 from apps.trading.models import FxRate, Instrument, WorkingExposure
@@ -112,19 +114,26 @@ def test_the_admin_refuses_a_zero_multiplier(client, make_user, instrument):
     data.update(multiplier="100")
     assert client.post(url, data).status_code == 302
     instrument.refresh_from_db()
+    assert instrument.multiplier == 1  # proposed, not applied
+    change = ConfigChange.objects.get(kind="instrument_economics", target_key="AAPL")
+    assert (change.before, change.proposed) == ({"multiplier": "1"}, {"multiplier": "100"})
+    config_change_decide(
+        change=change, actor=make_user(Role.COMPLIANCE_OFFICER), approve=True, comment="ok"
+    )
+    instrument.refresh_from_db()
     assert instrument.multiplier == 100
 
 
 # --- FX rates ----------------------------------------------------------------------------------
 
 
-def test_fx_rates_need_viewer_to_read_and_risk_to_record(api_client_for):
+def test_fx_rates_need_viewer_to_read_and_risk_to_propose(api_client_for):
     assert_api_role_required(api_client_for, "get", URL, Role.VIEWER)
     body = {"base": "EUR", "quote": "USD", "rate": "1.085"}
     assert_api_role_required(api_client_for, "post", URL, Role.RISK_MANAGER, body)
 
 
-def test_a_rate_is_recorded_and_audited(api_client_for):
+def test_a_rate_is_proposed_then_recorded_on_approval_and_audited(api_client_for):
     risk = api_client_for(Role.RISK_MANAGER)
     as_of = (timezone.now() - timedelta(hours=1)).replace(microsecond=0)
     response = risk.post(
@@ -138,8 +147,18 @@ def test_a_rate_is_recorded_and_audited(api_client_for):
         },
         format="json",
     )
-    assert response.status_code == 201, response.json()
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert (body["kind"], body["target"], body["status"]) == ("fx_rate", "EUR/USD", "pending")
+    assert body["proposed"]["rate"] == "1.085"
+    assert not FxRate.objects.exists()
+    checker = api_client_for(Role.RISK_MANAGER)
+    approved = checker.post(
+        f"/api/v1/changes/{body['id']}/approve/", {"comment": "ECB fixing"}, format="json"
+    )
+    assert approved.status_code == 200, approved.json()
     row = FxRate.objects.get()
+    assert approved.json()["applied_id"] == str(row.pk)
     assert (row.base, row.quote, row.rate, row.as_of, row.source) == (
         "EUR",
         "USD",
@@ -147,9 +166,8 @@ def test_a_rate_is_recorded_and_audited(api_client_for):
         as_of,
         "ecb",
     )
-    assert response.json()["rate"] == "1.085"
     event = AuditEvent.objects.get(object_type="trading.fxrate")
-    assert event.event_type == "CONFIG_CHANGED" and event.actor == risk.user.username
+    assert event.event_type == "CONFIG_CHANGED" and event.actor == checker.user.username
 
 
 @pytest.mark.parametrize(
@@ -175,6 +193,7 @@ def test_a_bad_rate_is_400_and_stores_nothing(api_client_for, bad):
     assert response.status_code == 400, response.json()
     assert set(response.json()["error"]) == {"code", "message", "details"}
     assert not FxRate.objects.exists()
+    assert not ConfigChange.objects.exists()
     assert not AuditEvent.objects.filter(object_type="trading.fxrate").exists()
 
 
@@ -200,6 +219,21 @@ def test_the_command_records_a_rate(db):
     assert AuditEvent.objects.get(object_type="trading.fxrate").actor == "command:record_fx_rate"
 
 
+def test_the_command_proposes_a_rate_typed_in_by_a_person(make_user):
+    maker = make_user(Role.RISK_MANAGER)
+    call_command("record_fx_rate", "EUR", "USD", "1.085", "--proposed-by", maker.username)
+    assert not FxRate.objects.exists()
+    change = ConfigChange.objects.get(kind="fx_rate")
+    assert change.proposed_by == maker and change.proposed["rate"] == "1.085"
+    with pytest.raises(CommandError):
+        call_command("record_fx_rate", "EUR", "USD", "1.1", "--proposed-by", "nobody")
+    with pytest.raises(CommandError):  # a trader may not propose rates
+        call_command(
+            "record_fx_rate", "EUR", "USD", "1.1", "--proposed-by", make_user(Role.TRADER).username
+        )
+    assert ConfigChange.objects.count() == 1
+
+
 @pytest.mark.parametrize(
     "args", [("EUR", "XYZ", "1.1"), ("EUR", "USD", "0"), ("EUR", "USD", "1", "--as-of", "x")]
 )
@@ -209,10 +243,11 @@ def test_the_command_refuses_a_bad_rate(db, args):
     assert not FxRate.objects.exists()
 
 
-def test_the_admin_records_a_rate_for_risk_only(client, make_user):
+def test_the_admin_proposes_a_rate_for_risk_only(client, make_user):
     client.force_login(make_user(Role.TRADER))
     assert client.get("/admin/trading/fxrate/add/").status_code == 403
-    client.force_login(make_user(Role.RISK_MANAGER))
+    maker = make_user(Role.RISK_MANAGER)
+    client.force_login(maker)
     now = timezone.now()
     response = client.post(
         "/admin/trading/fxrate/add/",
@@ -226,6 +261,13 @@ def test_the_admin_records_a_rate_for_risk_only(client, make_user):
         },
     )
     assert response.status_code == 302, response.content[:2000]
+    assert response["Location"] == "/admin/changes/configchange/"
+    assert not FxRate.objects.exists()
+    change = ConfigChange.objects.get(kind="fx_rate", target_key="EUR/USD")
+    assert change.proposed_by == maker and change.proposed["source"] == "desk"
+    config_change_decide(
+        change=change, actor=make_user(Role.RISK_MANAGER), approve=True, comment="desk rate"
+    )
     assert FxRate.objects.get().rate == D("1.1")
     assert AuditEvent.objects.filter(object_type="trading.fxrate").count() == 1
 
