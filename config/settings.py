@@ -303,7 +303,15 @@ AUDIT_RETENTION_DAYS = {
     "limit_breach": env.int("AUDIT_RETENTION_LIMIT_BREACH_DAYS", default=10 * 365),
     "default": env.int("AUDIT_RETENTION_DEFAULT_DAYS", default=2555),
 }
-PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}
+# A checkpoint is signed at least this often while events arrive (beat, `audit.checkpoint`).
+AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=60)
+PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": AUDIT_CHECKPOINT_SECONDS}
+# The bound on the unsigned tail: verify_audit fails, and the monitor raises a critical alert,
+# when an event has waited longer than this for a signed (with a witness: witnessed) checkpoint.
+# Five checkpoint periods by default: one missed beat is not an incident, five are.
+AUDIT_MAX_UNSIGNED_SECONDS = env.int(
+    "AUDIT_MAX_UNSIGNED_SECONDS", default=5 * AUDIT_CHECKPOINT_SECONDS
+)
 
 # --- Pre-trade gate and approvals -------------------------------------------------------------
 APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)
