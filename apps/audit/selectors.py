@@ -27,6 +27,42 @@ def checkpoint_latest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-tree_size").first()
 
 
+def audit_tail(*, now: datetime) -> dict:
+    """The last witnessed checkpoint (the last stored one when no witness is configured), how
+    old it is, and the events past it: how many, and how long the oldest has waited."""
+    from django.conf import settings
+    from django.db.models import Max
+
+    from apps.audit.witness import witness_latest
+
+    witnessed = bool(settings.AUDIT_WITNESS_DIR)
+    size, created = 0, None
+    if witnessed:
+        entry = witness_latest(settings.AUDIT_WITNESS_DIR)
+        if entry is not None:
+            size = entry["tree_size"]
+            created = datetime.fromisoformat(str(entry["created_at"]).replace("Z", "+00:00"))
+    else:
+        latest = checkpoint_latest()
+        if latest is not None:
+            size, created = latest.tree_size, latest.created_at
+    head = AuditEvent.objects.aggregate(m=Max("seq"))["m"] or 0
+    oldest = (
+        AuditEvent.objects.filter(seq__gt=size)
+        .order_by("seq")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    return {
+        "witnessed": witnessed,
+        "tree_size": size,
+        "created_at": created,
+        "age_seconds": int((now - created).total_seconds()) if created else None,
+        "unsigned_events": max(0, head - size),
+        "oldest_unsigned_seconds": max(0, int((now - oldest).total_seconds())) if oldest else 0,
+    }
+
+
 @dataclass
 class VerifyResult:
     ok: bool

@@ -363,6 +363,12 @@ def checkpoint_create(*, rotate_to=None) -> Checkpoint | None:
     latest = Checkpoint.objects.order_by("-tree_size").first()
     if size == 0 or (latest is not None and latest.tree_size >= size):
         return None
+    current = signing.public_key_bytes().hex()
+    if Checkpoint.objects.filter(rotation__isnull=False, rotation__from=current).exists():
+        # This key handed over: nothing it signs now would verify. Sign nothing until the new
+        # key is configured (the unsigned tail grows and the monitor says so).
+        logger.error("audit checkpoint not signed: the configured key was rotated out")
+        return None
     previous = merkle.Frontier.from_list(latest.frontier) if latest else merkle.Frontier()
     added = _leaves_between(previous.size, size)
     # The proof that this tree extends the previous checkpoint's, for the witness line.
@@ -407,6 +413,40 @@ def checkpoint_signature_valid(checkpoint: Checkpoint, public_key: bytes | None 
     if public_key is not None and checkpoint.key_id != signing.key_id_of(public_key):
         return False
     return signing.verify(message, checkpoint.signature, public_key)
+
+
+@transaction.atomic
+def audit_key_rotate(*, actor, new_key) -> Checkpoint:
+    """Hand checkpoint signing over to `new_key` (an Ed25519 private key): record the rotation
+    and sign a checkpoint over it that names both public keys, signed by the current key and by
+    the new one. From then on the current key signs nothing; configure the new one
+    (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE) and restart. Raises ValidationFailed when the
+    new key is the current one."""
+    new_public = signing.raw_public(new_key)
+    old_public = signing.public_key_bytes().hex()
+    if new_public == old_public:
+        raise ValidationFailed(details=field_errors(new_key="Is the key in use already."))
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type="audit.signingkey",
+        object_id=signing.key_id_of(bytes.fromhex(new_public)),
+        payload={
+            "action": "rotate",
+            "before": {"key_id": signing.key_id(), "public_key": old_public},
+            "after": {
+                "key_id": signing.key_id_of(bytes.fromhex(new_public)),
+                "public_key": new_public,
+            },
+        },
+    )
+    checkpoint = checkpoint_create(rotate_to=new_key)
+    if checkpoint is None:  # the current key was rotated out already
+        raise ValidationFailed(
+            "The configured key was rotated out already; configure its successor.",
+            code="audit_key_retired",
+        )
+    return checkpoint
 
 
 # --- retention ----------------------------------------------------------------------------------
