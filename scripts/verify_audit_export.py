@@ -351,7 +351,7 @@ def verify(path, witness, keyring, log_id) -> str:
     check_witness(witness, keyring)
     roots = {e["tree_size"]: e["root_hash"] for e in witness}
     frontier, prev_hash, expected = Frontier(), None, None
-    matched, count, first, last_time = 0, 0, None, ""
+    matched, count, first, last_time, last_event = 0, 0, None, "", None
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             where = f"line {number}"
@@ -396,7 +396,19 @@ def verify(path, witness, keyring, log_id) -> str:
                 matched = seq
             count += 1
             prev_hash, expected, last_time = digest, seq + 1, event["occurred_at"]
+            last_event = event
     last = expected - 1 if count else 0
+    payload = last_event.get("payload") if last_event else None
+    if not (
+        isinstance(payload, dict)
+        and last_event["event_type"] == "DATA_ACCESS"
+        and last_event["object_type"] == "audit.auditevent"
+        and payload.get("action") == "export"
+    ):
+        raise Broken(
+            last + 1,
+            f"the export ends at {last} with no export event of its own: it was cut short",
+        )
     missed = [e for e in witness if e["tree_size"] > last and e["created_at"] <= last_time]
     if missed:
         raise Broken(

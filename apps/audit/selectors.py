@@ -690,6 +690,17 @@ def _anchor_in_export(lines, purged_to: int) -> tuple[str, merkle.Frontier] | No
     return found
 
 
+def _is_export_event(event: dict | None) -> bool:
+    """Whether `event` is the DATA_ACCESS event that records an export of the trail."""
+    payload = event.get("payload") if isinstance(event, dict) else None
+    return (
+        isinstance(payload, dict)
+        and event.get("event_type") == "DATA_ACCESS"
+        and event.get("object_type") == "audit.auditevent"
+        and payload.get("action") == "export"
+    )
+
+
 def verify_export(
     open_lines,
     *,
@@ -744,7 +755,7 @@ def verify_export(
     roots = {e["tree_size"]: e["root_hash"] for e in witness or []}
     matched = 0
     frontier = merkle.Frontier()
-    prev_hash, expected, last_time = None, None, ""
+    prev_hash, expected, last_time, last_event = None, None, "", None
     for number, line in enumerate(open_lines(), start=1):
         where = f"line {number}"
         try:
@@ -797,8 +808,16 @@ def verify_export(
         result.first_seq = result.first_seq or seq
         result.events_checked += 1
         prev_hash, expected, last_time = digest, seq + 1, event["occurred_at"]
+        last_event = event
     result.last_seq = expected - 1 if result.events_checked else None
     result.last_hash = prev_hash
+    if witness is not None and not _is_export_event(last_event):
+        last = result.last_seq or 0
+        return broken(
+            last + 1,
+            f"the export ends at {last} with no export event of its own (an export ends with the "
+            "DATA_ACCESS event that records it): it was cut short",
+        )
     if witness:
         last = result.last_seq or 0
         # A checkpoint witnessed before the export's last event was written covered only events
