@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0007_purge_gate_guard'),
+        ("audit", "0007_purge_gate_guard"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='checkpoint',
-            name='rotation',
-            field=models.JSONField(blank=True, help_text="A key rotation this checkpoint announces: the outgoing and incoming public keys (hex) and the incoming key's signature of the same message.", null=True),
+            model_name="checkpoint",
+            name="rotation",
+            field=models.JSONField(
+                blank=True,
+                help_text="A key rotation this checkpoint announces: the outgoing and incoming public keys (hex) and the incoming key's signature of the same message.",
+                null=True,
+            ),
         ),
     ]
