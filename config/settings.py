@@ -295,6 +295,12 @@ AUDIT_LOG_ID = env("AUDIT_LOG_ID", default="trade-compliance-audit")
 # Where every signed checkpoint is also appended (JSON Lines, one file per day), outside the
 # database; verify_audit holds the database to it. Empty: no witness.
 AUDIT_WITNESS_DIR = env("AUDIT_WITNESS_DIR", default="")
+# Further witnesses, through the notifications app: every witness line is also mailed to these
+# addresses (comma-separated; the compliance mailbox) and posted, signed with
+# AUDIT_WITNESS_WEBHOOK_SECRET (as docs/notifications.md describes), to this URL. Empty: none.
+AUDIT_WITNESS_EMAILS = env.list("AUDIT_WITNESS_EMAILS", default=[])
+AUDIT_WITNESS_WEBHOOK_URL = env("AUDIT_WITNESS_WEBHOOK_URL", default="")
+AUDIT_WITNESS_WEBHOOK_SECRET = env("AUDIT_WITNESS_WEBHOOK_SECRET", default="")
 # Retention in days per class (SEC 17a-4: 6 years at least; orders and trades kept 7).
 AUDIT_RETENTION_DAYS = {
     "trading": env.int("AUDIT_RETENTION_TRADING_DAYS", default=7 * 365),

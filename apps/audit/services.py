@@ -398,7 +398,7 @@ def checkpoint_create(*, rotate_to=None) -> Checkpoint | None:
     checkpoint.save()
     # Outside the database once it is stored for good: the witness never holds a checkpoint
     # that was rolled back, and a witness that cannot be written never undoes one.
-    transaction.on_commit(lambda: witness.witness_append(checkpoint, latest, proof))
+    transaction.on_commit(lambda: witness.witness_everywhere(checkpoint, latest, proof))
     return checkpoint
 
 

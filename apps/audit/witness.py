@@ -38,7 +38,13 @@ FIELDS = (
 def witness_line(
     checkpoint: Checkpoint, previous: Checkpoint | None, proof: list[bytes] | None = None
 ) -> str:
-    entry = {
+    return json.dumps(witness_entry(checkpoint, previous, proof), separators=(",", ":")) + "\n"
+
+
+def witness_entry(
+    checkpoint: Checkpoint, previous: Checkpoint | None, proof: list[bytes] | None = None
+) -> dict:
+    return {
         "log_id": settings.AUDIT_LOG_ID,
         "tree_size": checkpoint.tree_size,
         "root_hash": checkpoint.root_hash,
@@ -50,7 +56,22 @@ def witness_line(
         "consistency_proof": [h.hex() for h in proof or []],
         "rotation": checkpoint.rotation,
     }
-    return json.dumps(entry, separators=(",", ":")) + "\n"
+
+
+def witness_everywhere(
+    checkpoint: Checkpoint, previous: Checkpoint | None, proof: list[bytes] | None = None
+) -> None:
+    """The witness directory, then the further witnesses (email, signed webhook) when the
+    settings name any. Once the checkpoint has committed; a failure is logged, never raised."""
+    witness_append(checkpoint, previous, proof)
+    if not (settings.AUDIT_WITNESS_EMAILS or settings.AUDIT_WITNESS_WEBHOOK_URL):
+        return
+    from apps.audit import hooks
+
+    try:
+        hooks.checkpoint_witness_send(line=witness_entry(checkpoint, previous, proof))
+    except Exception:  # noqa: BLE001 - a witness that cannot be reached never undoes a checkpoint
+        logger.exception("audit witness not sent", extra={"tree_size": checkpoint.tree_size})
 
 
 def witness_append(
