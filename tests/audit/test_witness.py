@@ -283,3 +283,28 @@ def test_the_verify_api_answers_503_when_the_witness_cannot_be_read(
     settings.AUDIT_WITNESS_DIR = str(tmp_path / "empty")
     (tmp_path / "empty").mkdir()
     assert api_client_for(Role.COMPLIANCE_OFFICER).get("/api/v1/audit/verify/").status_code == 200
+
+
+def test_opening_the_purge_gate_with_an_update_to_delete_events_is_caught(trail, settings):
+    """PostgreSQL refuses the UPDATE (only audit_purge_gate_open() opens the gate, inside the
+    purge); SQLite's gate is a row the update opens, and the deletion it lets through is then
+    caught against the witness, naming the first missing event."""
+    from django.db import DatabaseError, transaction
+
+    from apps.audit.models import AuditPurgeGate
+
+    AuditPurgeGate.objects.get_or_create(pk=1)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with pytest.raises(DatabaseError, match="opens only through"), transaction.atomic():
+                cursor.execute("UPDATE audit_auditpurgegate SET open = true WHERE id = 1")
+            with pytest.raises(DatabaseError), transaction.atomic():
+                cursor.execute("DELETE FROM audit_auditevent WHERE seq > 12")
+            assert AuditEvent.objects.count() == 15
+            return
+        cursor.execute("UPDATE audit_auditpurgegate SET open = %s WHERE id = 1", [True])
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq > 12")
+        cursor.execute("UPDATE audit_auditpurgegate SET open = %s WHERE id = 1", [False])
+    delete_checkpoints("tree_size > 12")
+    problem = assert_caught(13, settings=settings)
+    assert "truncated" in problem
