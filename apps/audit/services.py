@@ -425,7 +425,10 @@ def audit_key_rotate(*, actor, new_key) -> Checkpoint:
     new_public = signing.raw_public(new_key)
     old_public = signing.public_key_bytes().hex()
     if new_public == old_public:
-        raise ValidationFailed(details=field_errors(new_key="Is the key in use already."))
+        raise ValidationFailed(
+            "The new key is the key in use already.",
+            details=field_errors(new_key="Is the key in use already."),
+        )
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
         actor=actor,

@@ -287,3 +287,20 @@ def test_a_rewritten_purge_statement_is_caught(purged):
     result = audit_verify()
     assert not result.ok and result.first_bad_seq == row.seq, result.summary()
     assert "purge statement's signature" in result.problem
+
+
+def test_rotating_to_the_key_in_use_is_refused(db, platform_key, tmp_path):
+    same = tmp_path / "same.pem"
+    same.write_bytes(
+        platform_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    audit_record(event_type=EventType.CONFIG_CHANGED, actor="t", payload={})
+    with pytest.raises(CommandError, match="in use already"):
+        call_command("rotate_audit_key", "--new-key-file", str(same))
+    assert not Checkpoint.objects.exists()
+    with pytest.raises(CommandError, match="Cannot read the new key"):
+        call_command("rotate_audit_key", "--new-key-file", str(tmp_path / "missing.pem"))
