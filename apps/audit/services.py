@@ -429,6 +429,11 @@ def audit_key_rotate(*, actor, new_key) -> Checkpoint:
             "The new key is the key in use already.",
             details=field_errors(new_key="Is the key in use already."),
         )
+    if Checkpoint.objects.filter(rotation__isnull=False, rotation__from=new_public).exists():
+        raise ValidationFailed(
+            "The new key handed over once already; a retired key is never used again.",
+            details=field_errors(new_key="Was retired by an earlier rotation."),
+        )
     audit_record(
         event_type=EventType.CONFIG_CHANGED,
         actor=actor,
