@@ -296,6 +296,12 @@ AUDIT_LOG_ID = env("AUDIT_LOG_ID", default="trade-compliance-audit")
 # Where every signed checkpoint is also appended (JSON Lines, one file per day), outside the
 # database; verify_audit holds the database to it. Empty: no witness.
 AUDIT_WITNESS_DIR = env("AUDIT_WITNESS_DIR", default="")
+# Further witnesses, through the notifications app: every witness line is also mailed to these
+# addresses (comma-separated; the compliance mailbox) and posted, signed with
+# AUDIT_WITNESS_WEBHOOK_SECRET (as docs/notifications.md describes), to this URL. Empty: none.
+AUDIT_WITNESS_EMAILS = env.list("AUDIT_WITNESS_EMAILS", default=[])
+AUDIT_WITNESS_WEBHOOK_URL = env("AUDIT_WITNESS_WEBHOOK_URL", default="")
+AUDIT_WITNESS_WEBHOOK_SECRET = env("AUDIT_WITNESS_WEBHOOK_SECRET", default="")
 # Retention in days per class (SEC 17a-4: 6 years at least; orders and trades kept 7).
 AUDIT_RETENTION_DAYS = {
     "trading": env.int("AUDIT_RETENTION_TRADING_DAYS", default=7 * 365),
@@ -304,7 +310,15 @@ AUDIT_RETENTION_DAYS = {
     "limit_breach": env.int("AUDIT_RETENTION_LIMIT_BREACH_DAYS", default=10 * 365),
     "default": env.int("AUDIT_RETENTION_DEFAULT_DAYS", default=2555),
 }
-PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": 60}
+# A checkpoint is signed at least this often while events arrive (beat, `audit.checkpoint`).
+AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=60)
+PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": AUDIT_CHECKPOINT_SECONDS}
+# The bound on the unsigned tail: verify_audit fails, and the monitor raises a critical alert,
+# when an event has waited longer than this for a signed (with a witness: witnessed) checkpoint.
+# Five checkpoint periods by default: one missed beat is not an incident, five are.
+AUDIT_MAX_UNSIGNED_SECONDS = env.int(
+    "AUDIT_MAX_UNSIGNED_SECONDS", default=5 * AUDIT_CHECKPOINT_SECONDS
+)
 
 # --- Pre-trade gate and approvals -------------------------------------------------------------
 APPROVAL_TTL_SECONDS = env.int("APPROVAL_TTL_SECONDS", default=300)

@@ -26,6 +26,7 @@ __all__ = [
     "HASH_SIZE",
     "Frontier",
     "consistency_proof",
+    "consistency_proof_extending",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
@@ -135,6 +136,51 @@ def consistency_proof(old_size: int, new_size: int, get_leaves: GetLeaves) -> li
     if not complete:  # SUBPROOF(m, D[m], false) = {MTH(D[m])}; with true it is {}
         proof.append(subtree_hash(start, end, get_leaves))
     proof.reverse()  # the RFC lists the deepest hash first
+    return proof
+
+
+def consistency_proof_extending(old: "Frontier", new_leaves: Sequence[bytes]) -> list[bytes]:
+    """PROOF(old.size, D[old.size + len(new_leaves)]), from the old tree's frontier and the
+    leaves appended since, without reading the old leaves.
+
+    Every hash the proof takes from inside the old tree is one of its complete subtrees (the
+    frontier holds them), and every other lies wholly among the new leaves; so a checkpoint can
+    prove it extends the one before it at the cost of the leaves appended between them.
+    """
+    old_size = old.size
+    new_size = old_size + len(new_leaves)
+    if old_size == 0:
+        return []
+    # The old tree's complete subtrees by (start, end), largest (leftmost) first.
+    blocks: dict[tuple[int, int], bytes] = {}
+    position = 0
+    hashes = iter(old.hashes())
+    for bit in reversed(range(old_size.bit_length())):
+        if old_size >> bit & 1:
+            blocks[(position, position + (1 << bit))] = next(hashes)
+            position += 1 << bit
+    leaves = [_as_hash(leaf, "leaf hash") for leaf in new_leaves]
+
+    def get(start: int, end: int) -> bytes:
+        if (start, end) in blocks:
+            return blocks[(start, end)]
+        if start < old_size:  # cannot happen for a proof; guards the reasoning above
+            raise ValueError(f"subtree [{start}, {end}) is neither old nor new")
+        return root(leaves[start - old_size : end - old_size])
+
+    proof: list[bytes] = []
+    start, end, m, complete = 0, new_size, old_size, True
+    while m != end - start:
+        k = _split(end - start)
+        if m <= k:
+            proof.append(get(start + k, end))
+            end = start + k
+        else:
+            proof.append(get(start, start + k))
+            start, m, complete = start + k, m - k, False
+    if not complete:
+        proof.append(get(start, end))
+    proof.reverse()
     return proof
 
 

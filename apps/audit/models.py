@@ -65,6 +65,12 @@ class Checkpoint(models.Model):
     key_id = models.CharField(max_length=16)
     signature = models.CharField(max_length=128, help_text="Ed25519, base64.")
     frontier = models.JSONField(default=list, help_text="Complete subtree hashes, for appending.")
+    rotation = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="A key rotation this checkpoint announces: the outgoing and incoming public "
+        "keys (hex) and the incoming key's signature of the same message.",
+    )
 
     class Meta:
         ordering = ["-tree_size"]

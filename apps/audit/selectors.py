@@ -2,8 +2,9 @@
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 import orjson
 from django.db.models import QuerySet
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 from apps.audit import merkle
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent, Checkpoint, MerkleLeaf
-from apps.audit.services import GENESIS_HASH, checkpoint_signature_valid, export_line
+from apps.audit.services import GENESIS_HASH, export_line
 from apps.core.errors import NotFound, PlatformError, ValidationFailed, field_errors
 
 CHUNK = 5000
@@ -24,6 +25,42 @@ def event_list(*, user) -> QuerySet[AuditEvent]:
 
 def checkpoint_latest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-tree_size").first()
+
+
+def audit_tail(*, now: datetime) -> dict:
+    """The last witnessed checkpoint (the last stored one when no witness is configured), how
+    old it is, and the events past it: how many, and how long the oldest has waited."""
+    from django.conf import settings
+    from django.db.models import Max
+
+    from apps.audit.witness import witness_latest
+
+    witnessed = bool(settings.AUDIT_WITNESS_DIR)
+    size, created = 0, None
+    if witnessed:
+        entry = witness_latest(settings.AUDIT_WITNESS_DIR)
+        if entry is not None:
+            size = entry["tree_size"]
+            created = datetime.fromisoformat(str(entry["created_at"]).replace("Z", "+00:00"))
+    else:
+        latest = checkpoint_latest()
+        if latest is not None:
+            size, created = latest.tree_size, latest.created_at
+    head = AuditEvent.objects.aggregate(m=Max("seq"))["m"] or 0
+    oldest = (
+        AuditEvent.objects.filter(seq__gt=size)
+        .order_by("seq")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    return {
+        "witnessed": witnessed,
+        "tree_size": size,
+        "created_at": created,
+        "age_seconds": int((now - created).total_seconds()) if created else None,
+        "unsigned_events": max(0, head - size),
+        "oldest_unsigned_seconds": max(0, int((now - oldest).total_seconds())) if oldest else 0,
+    }
 
 
 @dataclass
@@ -39,33 +76,58 @@ class VerifyResult:
     # None: no witness was read. Otherwise how many witnessed checkpoints were checked.
     witness_checked: int | None = None
     key_pinned: bool = False
+    # Past the last signed checkpoint (the last witnessed one when a witness was read): how many
+    # events, and how long the oldest of them has waited for a signature, in whole seconds.
+    unsigned_events: int = 0
+    unsigned_seconds: int = 0
+    # The tree size the witness starts from (0 unless its first line names an earlier one).
+    witness_from: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def summary(self) -> str:
-        if self.ok:
-            cp = (
-                f"; matches signed checkpoint at {self.checkpoint_tree_size}"
-                if self.checkpoint_tree_size
-                else "; no checkpoint yet"
+        if not self.ok:
+            return f"BROKEN at sequence {self.first_bad_seq}: {self.problem}"
+        cp = (
+            f"; matches signed checkpoint at {self.checkpoint_tree_size}"
+            if self.checkpoint_tree_size
+            else "; no checkpoint yet"
+        )
+        if self.witness_checked is not None:
+            cp += (
+                f"; agrees with {self.witness_checked} witnessed checkpoints, chained by "
+                "consistency proofs"
             )
-            if self.witness_checked is None:
-                cp += (
-                    "; no witness was checked (AUDIT_WITNESS_DIR not set), so this shows only "
-                    "that the database agrees with itself, not that nobody rewrote it"
-                )
-            else:
-                cp += f"; agrees with {self.witness_checked} witnessed checkpoints"
-            if not self.key_pinned:
-                cp += "; signatures checked with the platform's own key (no --public-key)"
-            if not self.events_checked:
-                return "OK: the audit trail is empty" + cp
-            return (
-                f"OK: {self.events_checked} events, sequence {self.first_seq}..{self.last_seq}, "
+            if self.witness_from:
+                cp += f" from tree size {self.witness_from} on"
+        if not self.key_pinned:
+            cp += "; signatures checked with the platform's own key (no --public-key)"
+        if self.unsigned_events:
+            past = "witnessed" if self.witness_checked is not None else "signed"
+            cp += (
+                f"; {self.unsigned_events} events past the last {past} checkpoint, the oldest "
+                f"waiting {self.unsigned_seconds} s"
+            )
+        if not self.events_checked:
+            head = "the audit trail is empty" + cp
+        else:
+            head = (
+                f"{self.events_checked} events, sequence {self.first_seq}..{self.last_seq}, "
                 f"last hash {self.last_hash}{cp}"
             )
-        return f"BROKEN at sequence {self.first_bad_seq}: {self.problem}"
+        if self.witness_checked is None and self.checkpoint_tree_size and self.key_pinned:
+            return (
+                f"NOT WITNESSED: {head}. Only the checkpoint, signed by the pinned key, vouches "
+                "for the events it covers; no witness was checked."
+            )
+        if self.witness_checked is None:
+            return (
+                f"NOT WITNESSED: {head}. The database agrees with itself, but nothing outside "
+                "the database vouches for this trail (no witness: set AUDIT_WITNESS_DIR or pass "
+                "--witness); whoever controls the database could have rewritten it unseen."
+            )
+        return f"OK: {head}"
 
 
 def _purge_anchor() -> tuple[int, str, merkle.Frontier]:
@@ -193,77 +255,140 @@ def audit_verify_for_staff() -> "VerifyResult":
 
 
 def audit_verify(
-    *, witness_dir: str | None = None, public_key: bytes | None = None
+    *,
+    witness_dir: str | None = None,
+    public_key: bytes | None = None,
+    public_keys: Sequence[bytes] | None = None,
+    max_unsigned_seconds: int | None = None,
+    now: datetime | None = None,
 ) -> VerifyResult:
     """Check the whole stored chain, then the signed checkpoints against it.
 
     Each event: its sequence number follows the previous one, its record names the previous
-    hash, its hash is SHA-256 of its record, and its columns agree with the record. Then the
-    Merkle root of the first tree_size events must equal the signed checkpoint root (this is
-    what catches a truncated tail or a rewritten history).
+    hash, its hash is SHA-256 of its record, and its columns agree with the record; a
+    DATA_PURGED event's statement must be signed by a trusted key. Then the Merkle root of the
+    first tree_size events must equal the signed checkpoint root (this is what catches a
+    truncated tail or a rewritten history).
 
-    With a witness (`witness_dir`, by default AUDIT_WITNESS_DIR), every witnessed checkpoint
-    must be signed, covered by the stored events with the same root, and still stored: this is
-    what catches a rewrite whose author also rewrote or deleted the stored checkpoints. With
-    `public_key` (pinned by the operator), every signature is checked with that key only.
+    With a witness (`witness_dir`, by default AUDIT_WITNESS_DIR), the witnessed checkpoints must
+    form one chain (each line names the one before it and proves, by its consistency proof, that
+    it extends it), every one must be signed, covered by the stored events with the same root,
+    and still stored: this is what catches a rewrite whose author also rewrote or deleted the
+    stored checkpoints. With `public_key`/`public_keys` (pinned by the operator), every
+    signature is checked with those keys only (and the keys a rotation hands over to or from
+    them). With `max_unsigned_seconds`, events waiting longer than that for a signed (with a
+    witness: witnessed) checkpoint break the trail at the first of them.
     """
     from django.conf import settings
     from django.db import connection, transaction
 
     from apps.audit.witness import witness_read
 
+    pinned = list(public_keys or []) + ([public_key] if public_key is not None else [])
     witness_dir = witness_dir or settings.AUDIT_WITNESS_DIR or None
     # Read before the database snapshot: a checkpoint reaches the witness only after it has
     # committed, so every line read here is in the snapshot taken next.
     witnessed = witness_read(witness_dir) if witness_dir else None
+    args = (witnessed, pinned or None, max_unsigned_seconds, now)
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _verify(witnessed, public_key)  # inside a caller's transaction: its snapshot rules
+        return _verify(*args)  # inside a caller's transaction: its snapshot rules
     # One snapshot for the checkpoint, the purge anchor and the events, so that a purge or a
     # checkpoint committing meanwhile cannot make a good trail look broken.
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return _verify(witnessed, public_key)
+        return _verify(*args)
 
 
-def _witness_signature_valid(entry: dict, public_key: bytes) -> bool:
-    from datetime import datetime
+def witness_chain_problem(witness: list[dict]) -> tuple[int, str] | None:
+    """The first break in a chain of witness lines (sorted by tree size), as (the first sequence
+    number it leaves unaccounted for, why), or None: each line must name the line before it
+    (tree size and root) and carry a consistency proof from that tree to its own."""
+    for index, entry in enumerate(witness):
+        size, prev_size = entry["tree_size"], entry["prev_tree_size"]
+        if index:
+            before = witness[index - 1]
+            if before["tree_size"] == size:
+                return (
+                    prev_size + 1,
+                    f"the witness holds two checkpoints at tree size {size} (a fork)",
+                )
+            if (prev_size, entry["prev_root_hash"]) != (before["tree_size"], before["root_hash"]):
+                return (
+                    before["tree_size"] + 1,
+                    f"a gap in the witnessed checkpoints: the line at {size} names the "
+                    f"checkpoint at {prev_size} before it, but the witness's previous line is "
+                    f"at {before['tree_size']} (a witness line is missing or was replaced)",
+                )
+        try:
+            old_root = bytes.fromhex(entry["prev_root_hash"]) if prev_size else merkle.EMPTY_ROOT
+            proof = [bytes.fromhex(h) for h in entry["consistency_proof"]]
+            new_root = bytes.fromhex(entry["root_hash"])
+        except (TypeError, ValueError):
+            old_root, proof, new_root = b"", [], b""
+        if not merkle.verify_consistency(prev_size, size, old_root, new_root, proof):
+            return (
+                prev_size + 1,
+                f"the consistency proof of the witnessed checkpoint at {size} does not show "
+                f"that it extends the one at {prev_size}",
+            )
+    return None
 
+
+def _purge_statement_problem(payload: dict, keyring) -> str | None:
+    from apps.audit.services import purge_statement_message
+
+    statement, signature = payload.get("statement"), payload.get("signature")
+    if not isinstance(statement, dict) or not isinstance(signature, str):
+        return "the purge carries no signed statement"
+    for name in ("purged_from", "purged_to", "count", "anchor_hash"):
+        if statement.get(name) != payload.get(name):
+            return f"the purge statement's {name} differs from the event's"
     from apps.audit import signing
-    from apps.audit.services import checkpoint_message
 
-    try:
-        created = datetime.fromisoformat(entry["created_at"].replace("Z", "+00:00"))
-        message = checkpoint_message(
-            tree_size=entry["tree_size"], root_hash=entry["root_hash"], created_at=created
-        )
-    except (AttributeError, TypeError, ValueError):
-        return False
-    if entry["key_id"] != signing.key_id_of(public_key):
-        return False
-    return signing.verify(message, str(entry["signature"]), public_key)
+    key = keyring.keys.get(payload.get("key_id"))
+    if key is None:
+        return f"the purge statement is signed by key id {payload.get('key_id')}, not a pinned key"
+    if not signing.verify(purge_statement_message(statement), signature, key):
+        return "the purge statement's signature does not verify"
+    return None
 
 
-def _verify(witnessed: list[dict] | None = None, public_key: bytes | None = None) -> VerifyResult:
+def _verify(
+    witnessed: list[dict] | None = None,
+    public_keys: list[bytes] | None = None,
+    max_unsigned_seconds: int | None = None,
+    now: datetime | None = None,
+) -> VerifyResult:
     from apps.audit import signing
+    from apps.audit.keyring import Keyring, as_entry
+    from apps.core.time import utcnow
 
     checkpoint = checkpoint_latest()
     expected_seq, prev_hash, frontier = _purge_anchor()
-    result = VerifyResult(True, 0, None, None, None, None, key_pinned=public_key is not None)
+    result = VerifyResult(True, 0, None, None, None, None, key_pinned=public_keys is not None)
 
     def broken(seq: int, problem: str) -> VerifyResult:
         result.ok, result.first_bad_seq, result.problem = False, seq, problem
         return result
 
-    key = public_key if public_key is not None else signing.public_key_bytes()
+    keyring = Keyring(public_keys if public_keys is not None else [signing.public_key_bytes()])
     witness = witnessed or []
+    rotations = Checkpoint.objects.filter(rotation__isnull=False).order_by("tree_size")
+    keyring.learn([*witness, *(as_entry(c) for c in rotations)])
+    who = "the pinned key" if public_keys is not None else "the platform's key"
     for entry in witness:
-        if not _witness_signature_valid(entry, key):
+        problem = keyring.problem(entry)
+        if problem:
             return broken(
                 entry["prev_tree_size"] + 1,
-                f"the witnessed checkpoint at {entry['tree_size']} (key id {entry['key_id']}) is "
-                "not signed by the " + ("pinned key" if public_key else "platform's key"),
+                f"the witnessed checkpoint at {entry['tree_size']} is not signed by {who}: "
+                f"{problem}",
             )
+    chain = witness_chain_problem(witness)
+    if chain is not None:
+        return broken(*chain)
+    result.witness_from = witness[0]["prev_tree_size"] if witness else 0
     # Witnessed roots to recompute, in ascending tree size; those below the purge anchor cannot
     # be recomputed from the stored events (the stored checkpoint table still answers for them).
     to_check = [e for e in witness if e["tree_size"] >= expected_seq]
@@ -311,6 +436,13 @@ def _verify(witnessed: list[dict] | None = None, public_key: bytes | None = None
         raw = record.encode()
         if sha256(raw).hexdigest() != digest:
             return broken(seq, "hash does not match the record (the event was altered)")
+        if columns[0] == "DATA_PURGED":
+            payload = event.get("payload")
+            problem = _purge_statement_problem(
+                payload if isinstance(payload, dict) else {}, keyring
+            )
+            if problem:
+                return broken(seq, problem)
         node, carry = sha256(b"\x00" + raw).digest(), size
         while carry & 1:
             node = sha256(b"\x01" + subtrees.pop() + node).digest()
@@ -349,18 +481,19 @@ def _verify(witnessed: list[dict] | None = None, public_key: bytes | None = None
             f"{witness[-1]['tree_size']} events (truncated)",
         )
     if checkpoint is not None:
-        if public_key is not None:
-            # Pinned: every stored checkpoint, not only the latest, must carry the pinned key.
+        if public_keys is not None:
+            # Pinned: every stored checkpoint, not only the latest, must carry a trusted key.
             previous = 0
             for stored in Checkpoint.objects.order_by("tree_size").iterator(chunk_size=CHUNK):
-                if not checkpoint_signature_valid(stored, public_key):
+                problem = keyring.problem(as_entry(stored))
+                if problem:
                     return broken(
                         previous + 1,
-                        f"the stored checkpoint at {stored.tree_size} (key id {stored.key_id}) "
-                        "is not signed by the pinned key",
+                        f"the stored checkpoint at {stored.tree_size} is not signed by the "
+                        f"pinned key: {problem}",
                     )
                 previous = stored.tree_size
-        elif not checkpoint_signature_valid(checkpoint):
+        elif keyring.problem(as_entry(checkpoint)):
             return broken(checkpoint.tree_size, "the latest checkpoint's signature is invalid")
         if expected_seq - 1 < checkpoint.tree_size:
             return broken(
@@ -387,6 +520,31 @@ def _verify(witnessed: list[dict] | None = None, public_key: bytes | None = None
                     "(deleted)",
                 )
         result.witness_checked = len(witness)
+    # The unsigned tail: events past the last checkpoint the verdict rests on.
+    if witnessed is not None:
+        signed_to = witness[-1]["tree_size"] if witness else 0
+    else:
+        signed_to = checkpoint.tree_size if checkpoint else 0
+    last = result.last_seq or 0
+    if last > signed_to:
+        first_unsigned = max(signed_to + 1, result.first_seq or 1)
+        result.unsigned_events = last - first_unsigned + 1
+        oldest = (
+            AuditEvent.objects.filter(seq=first_unsigned)
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        if oldest is not None:
+            waited = ((now or utcnow()) - oldest).total_seconds()
+            result.unsigned_seconds = max(0, int(waited))
+        if max_unsigned_seconds is not None and result.unsigned_seconds > max_unsigned_seconds:
+            return broken(
+                first_unsigned,
+                f"{result.unsigned_events} events past the last "
+                f"{'witnessed' if witnessed is not None else 'signed'} checkpoint (at "
+                f"{signed_to}), the oldest waiting {result.unsigned_seconds} s, more than the "
+                f"{max_unsigned_seconds} s allowed",
+            )
     return result
 
 
@@ -424,7 +582,6 @@ def _checkpoint(tree_size: int | None) -> Checkpoint:
 def checkpoint_as_dict(checkpoint: Checkpoint) -> dict:
     from django.conf import settings
 
-    from apps.audit import signing
     from apps.core.time import rfc3339
 
     return {
@@ -434,8 +591,26 @@ def checkpoint_as_dict(checkpoint: Checkpoint) -> dict:
         "created_at": rfc3339(checkpoint.created_at),
         "key_id": checkpoint.key_id,
         "signature": checkpoint.signature,
-        "public_key": signing.public_key_bytes().hex(),
+        "rotation": checkpoint.rotation,
+        "public_key": _public_key_of(checkpoint.key_id),
     }
+
+
+def _public_key_of(key_id: str) -> str | None:
+    """The public key (hex) with this key id: the platform's, or one a rotation named."""
+    from apps.audit import signing
+
+    current = signing.public_key_bytes()
+    if signing.key_id_of(current) == key_id:
+        return current.hex()
+    for rotation in Checkpoint.objects.filter(rotation__isnull=False).values_list(
+        "rotation", flat=True
+    ):
+        for side in ("from", "to"):
+            key = rotation.get(side, "")
+            if signing.key_id_of(bytes.fromhex(key)) == key_id:
+                return key
+    return None
 
 
 def inclusion_proof(*, seq: int, tree_size: int | None = None) -> dict:
@@ -515,8 +690,24 @@ def _anchor_in_export(lines, purged_to: int) -> tuple[str, merkle.Frontier] | No
     return found
 
 
+def _is_export_event(event: dict | None) -> bool:
+    """Whether `event` is the DATA_ACCESS event that records an export of the trail."""
+    payload = event.get("payload") if isinstance(event, dict) else None
+    return (
+        isinstance(payload, dict)
+        and event.get("event_type") == "DATA_ACCESS"
+        and event.get("object_type") == "audit.auditevent"
+        and payload.get("action") == "export"
+    )
+
+
 def verify_export(
-    open_lines, *, checkpoint: dict | None = None, public_key: bytes | None = None
+    open_lines,
+    *,
+    checkpoint: dict | None = None,
+    public_key: bytes | None = None,
+    public_keys: Sequence[bytes] | None = None,
+    witness: list[dict] | None = None,
 ) -> VerifyResult:
     """Verify JSON Lines exported by `export_audit`, knowing only docs/audit-format.md.
 
@@ -524,21 +715,47 @@ def verify_export(
     hash recomputed, and the chain followed; a `checkpoint` (as the API returns it) has its
     signature and Merkle root checked too. A purged export starts at its anchor, which its own
     DATA_PURGED event must vouch for (hash and Merkle frontier). `open_lines()` returns the
-    export's lines, afresh each call (a purged export is read twice). With `public_key` (pinned
-    by the operator) the checkpoint must be signed by that key; the key inside the checkpoint
-    file is then ignored.
-    """
-    from apps.audit import canonical, signing
-    from apps.audit.services import checkpoint_message
+    export's lines, afresh each call (a purged export is read twice). With `public_key` or
+    `public_keys` (pinned by the operator) every signature must be made by those keys; the key
+    inside the checkpoint file is then ignored.
 
-    result = VerifyResult(True, 0, None, None, None, None, key_pinned=public_key is not None)
+    With `witness` (the lines of a witness, by tree size), the witness must be one signed chain,
+    every witnessed tree size the export covers must give the witnessed root, and the export must
+    reach every checkpoint witnessed before its last event (else it was cut short).
+    """
+    from apps.audit import canonical
+    from apps.audit.keyring import Keyring, message_of
+
+    pinned = list(public_keys or []) + ([public_key] if public_key is not None else [])
+    result = VerifyResult(True, 0, None, None, None, None, key_pinned=bool(pinned))
 
     def broken(seq, problem: str) -> VerifyResult:
         result.ok, result.first_bad_seq, result.problem = False, seq, problem
         return result
 
+    keyring = None
+    if pinned or witness is not None:
+        from apps.audit import signing
+
+        keyring = Keyring(pinned or [signing.public_key_bytes()])
+        keyring.learn(witness or [])
+    if witness is not None:
+        for entry in witness:
+            problem = keyring.problem(entry)
+            if problem:
+                return broken(
+                    entry["prev_tree_size"] + 1,
+                    f"the witnessed checkpoint at {entry['tree_size']} is not signed by a "
+                    f"trusted key: {problem}",
+                )
+        chain = witness_chain_problem(witness)
+        if chain is not None:
+            return broken(*chain)
+        result.witness_from = witness[0]["prev_tree_size"] if witness else 0
+    roots = {e["tree_size"]: e["root_hash"] for e in witness or []}
+    matched = 0
     frontier = merkle.Frontier()
-    prev_hash, expected = None, None
+    prev_hash, expected, last_time, last_event = None, None, "", None
     for number, line in enumerate(open_lines(), start=1):
         where = f"line {number}"
         try:
@@ -563,39 +780,73 @@ def verify_export(
                         "event in it anchors the chain there",
                     )
                 prev_hash, frontier = anchor
+            matched = seq - 1
         if seq != expected:
             return broken(expected, f"{where}: expected sequence {expected}, found {seq}")
         if event["prev_hash"] != prev_hash:
             return broken(seq, f"{where}: prev_hash does not match the previous event's hash")
         if hashlib.sha256(record).hexdigest() != digest:
             return broken(seq, f"{where}: hash does not match the event (it was altered)")
+        if keyring is not None and event["event_type"] == "DATA_PURGED":
+            payload = event["payload"] if isinstance(event["payload"], dict) else {}
+            problem = _purge_statement_problem(payload, keyring)
+            if problem:
+                return broken(seq, f"{where}: {problem}")
         frontier.append(merkle.leaf_hash(record))
         at_checkpoint = checkpoint and seq == checkpoint["tree_size"] == frontier.size
         if at_checkpoint and frontier.root().hex() != checkpoint["root_hash"]:
             return broken(seq, "Merkle root differs from the signed checkpoint")
+        if seq in roots:
+            if frontier.root().hex() != roots[seq]:
+                return broken(
+                    matched + 1,
+                    f"events {matched + 1}..{seq} do not give the root of the witnessed "
+                    f"checkpoint at {seq} (rewritten after the last matching checkpoint, at "
+                    f"{matched or 'the start'})",
+                )
+            matched = seq
         result.first_seq = result.first_seq or seq
         result.events_checked += 1
-        prev_hash, expected = digest, seq + 1
+        prev_hash, expected, last_time = digest, seq + 1, event["occurred_at"]
+        last_event = event
     result.last_seq = expected - 1 if result.events_checked else None
     result.last_hash = prev_hash
-    if checkpoint:
-        from datetime import datetime
-
-        created = datetime.fromisoformat(checkpoint["created_at"].replace("Z", "+00:00"))
-        message = checkpoint_message(
-            tree_size=checkpoint["tree_size"],
-            root_hash=checkpoint["root_hash"],
-            created_at=created,
+    if witness is not None and not _is_export_event(last_event):
+        last = result.last_seq or 0
+        return broken(
+            last + 1,
+            f"the export ends at {last} with no export event of its own (an export ends with the "
+            "DATA_ACCESS event that records it): it was cut short",
         )
-        if public_key is not None and checkpoint.get("key_id") != signing.key_id_of(public_key):
+    if witness:
+        last = result.last_seq or 0
+        # A checkpoint witnessed before the export's last event was written covered only events
+        # before it: the export must reach it. (RFC 3339 UTC strings compare as times.)
+        missed = [e for e in witness if e["tree_size"] > last and e["created_at"] <= last_time]
+        if missed:
             return broken(
-                checkpoint["tree_size"],
-                f"the checkpoint is signed by key id {checkpoint.get('key_id')}, "
-                "not the pinned key",
+                last + 1,
+                f"the export ends at {last} but the checkpoint at {missed[-1]['tree_size']} was "
+                f"witnessed ({missed[-1]['created_at']}) before its last event (truncated)",
             )
-        key = public_key if public_key is not None else bytes.fromhex(checkpoint["public_key"])
-        if not signing.verify(message, checkpoint["signature"], key):
-            return broken(checkpoint["tree_size"], "the checkpoint's signature is invalid")
+        result.witness_checked = sum(1 for e in witness if e["tree_size"] <= last)
+    if checkpoint:
+        from apps.audit import signing
+
+        if pinned:
+            problem = keyring.problem(checkpoint)
+            if problem and checkpoint.get("key_id") not in keyring.keys:
+                return broken(
+                    checkpoint["tree_size"],
+                    f"the checkpoint is signed by key id {checkpoint.get('key_id')}, "
+                    "not the pinned key",
+                )
+            if problem:
+                return broken(checkpoint["tree_size"], "the checkpoint's signature is invalid")
+        else:
+            key = bytes.fromhex(checkpoint["public_key"])
+            if not signing.verify(message_of(checkpoint), checkpoint["signature"], key):
+                return broken(checkpoint["tree_size"], "the checkpoint's signature is invalid")
         if (result.last_seq or 0) < checkpoint["tree_size"]:
             return broken((result.last_seq or 0) + 1, "the export is shorter than the checkpoint")
         result.checkpoint_tree_size = checkpoint["tree_size"]

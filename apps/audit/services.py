@@ -293,9 +293,15 @@ def export_line(record: str, digest: str) -> str:
 # --- checkpoints --------------------------------------------------------------------------------
 
 
-def checkpoint_message(*, tree_size: int, root_hash: str, created_at: datetime) -> bytes:
-    """What the signature covers: four lines, each ending in a newline."""
-    return (f"{settings.AUDIT_LOG_ID}\n{tree_size}\n{root_hash}\n{rfc3339(created_at)}\n").encode()
+def checkpoint_message(
+    *, tree_size: int, root_hash: str, created_at: datetime, rotation: dict | None = None
+) -> bytes:
+    """What the signature covers: four lines, each ending in a newline; a checkpoint that
+    announces a new key adds a fifth, `rotate <outgoing key> <incoming key>` (raw keys, hex)."""
+    message = f"{settings.AUDIT_LOG_ID}\n{tree_size}\n{root_hash}\n{rfc3339(created_at)}\n"
+    if rotation:
+        message += f"rotate {rotation['from']} {rotation['to']}\n"
+    return message.encode()
 
 
 def _lock_maintenance() -> AuditPurgeGate:
@@ -331,41 +337,68 @@ def _frontier_at(size: int) -> merkle.Frontier:
     """The frontier of the first `size` leaves, from the nearest checkpoint at or below it."""
     base = Checkpoint.objects.filter(tree_size__lte=size).order_by("-tree_size").first()
     frontier = merkle.Frontier.from_list(base.frontier) if base else merkle.Frontier()
-    start = base.tree_size if base else 0
-    leaves = MerkleLeaf.objects.filter(seq__gt=start, seq__lte=size).order_by("seq")
-    for leaf in leaves.values_list("hash", flat=True).iterator(chunk_size=5000):
-        frontier.append(bytes(leaf))
-    if frontier.size != size:
-        raise ValidationFailed(f"Merkle leaves missing below {size}.", code="audit_chain_broken")
+    frontier.extend(_leaves_between(base.tree_size if base else 0, size))
     return frontier
 
 
+def _leaves_between(start: int, end: int) -> list[bytes]:
+    """The leaf hashes of events start + 1 .. end."""
+    rows = MerkleLeaf.objects.filter(seq__gt=start, seq__lte=end).order_by("seq")
+    leaves = [bytes(h) for h in rows.values_list("hash", flat=True).iterator(chunk_size=5000)]
+    if len(leaves) != end - start:
+        raise ValidationFailed(f"Merkle leaves missing below {end}.", code="audit_chain_broken")
+    return leaves
+
+
 @transaction.atomic
-def checkpoint_create() -> Checkpoint | None:
-    """Sign the Merkle root of every event so far; None when nothing was appended since."""
+def checkpoint_create(*, rotate_to=None) -> Checkpoint | None:
+    """Sign the Merkle root of every event so far; None when nothing was appended since.
+
+    `rotate_to` (an Ed25519 private key) makes this the checkpoint that hands signing over to
+    that key: its message names the outgoing and incoming public keys, the outgoing key signs it
+    as usual and the incoming key signs the same message too (see `audit_key_rotate`).
+    """
     _lock_maintenance()
     size = merkle_leaves_extend()
     latest = Checkpoint.objects.order_by("-tree_size").first()
     if size == 0 or (latest is not None and latest.tree_size >= size):
         return None
-    frontier = _frontier_at(size)
+    current = signing.public_key_bytes().hex()
+    if Checkpoint.objects.filter(rotation__isnull=False, rotation__from=current).exists():
+        # This key handed over: nothing it signs now would verify. Sign nothing until the new
+        # key is configured (the unsigned tail grows and the monitor says so).
+        logger.error("audit checkpoint not signed: the configured key was rotated out")
+        return None
+    previous = merkle.Frontier.from_list(latest.frontier) if latest else merkle.Frontier()
+    added = _leaves_between(previous.size, size)
+    # The proof that this tree extends the previous checkpoint's, for the witness line.
+    proof = merkle.consistency_proof_extending(previous, added)
+    frontier = merkle.Frontier.from_hashes(previous.hashes(), previous.size)
+    frontier.extend(added)
     root = frontier.root().hex()
     created_at = utcnow()
+    rotation = None
+    if rotate_to is not None:
+        rotation = {"from": signing.public_key_bytes().hex(), "to": signing.raw_public(rotate_to)}
+    message = checkpoint_message(
+        tree_size=size, root_hash=root, created_at=created_at, rotation=rotation
+    )
+    if rotation is not None:
+        rotation["to_signature"] = signing.sign(message, rotate_to)
     checkpoint = Checkpoint(
         tree_size=size,
         root_hash=root,
         created_at=created_at,
         key_id=signing.key_id(),
-        signature=signing.sign(
-            checkpoint_message(tree_size=size, root_hash=root, created_at=created_at)
-        ),
+        signature=signing.sign(message),
         frontier=frontier.to_list(),
+        rotation=rotation,
     )
     checkpoint.full_clean()
     checkpoint.save()
     # Outside the database once it is stored for good: the witness never holds a checkpoint
     # that was rolled back, and a witness that cannot be written never undoes one.
-    transaction.on_commit(lambda: witness.witness_append(checkpoint, latest))
+    transaction.on_commit(lambda: witness.witness_everywhere(checkpoint, latest, proof))
     return checkpoint
 
 
@@ -375,10 +408,53 @@ def checkpoint_signature_valid(checkpoint: Checkpoint, public_key: bytes | None 
         tree_size=checkpoint.tree_size,
         root_hash=checkpoint.root_hash,
         created_at=checkpoint.created_at,
+        rotation=checkpoint.rotation,
     )
     if public_key is not None and checkpoint.key_id != signing.key_id_of(public_key):
         return False
     return signing.verify(message, checkpoint.signature, public_key)
+
+
+@transaction.atomic
+def audit_key_rotate(*, actor, new_key) -> Checkpoint:
+    """Hand checkpoint signing over to `new_key` (an Ed25519 private key): record the rotation
+    and sign a checkpoint over it that names both public keys, signed by the current key and by
+    the new one. From then on the current key signs nothing; configure the new one
+    (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE) and restart. Raises ValidationFailed when the
+    new key is the current one."""
+    new_public = signing.raw_public(new_key)
+    old_public = signing.public_key_bytes().hex()
+    if new_public == old_public:
+        raise ValidationFailed(
+            "The new key is the key in use already.",
+            details=field_errors(new_key="Is the key in use already."),
+        )
+    if Checkpoint.objects.filter(rotation__isnull=False, rotation__from=new_public).exists():
+        raise ValidationFailed(
+            "The new key handed over once already; a retired key is never used again.",
+            details=field_errors(new_key="Was retired by an earlier rotation."),
+        )
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type="audit.signingkey",
+        object_id=signing.key_id_of(bytes.fromhex(new_public)),
+        payload={
+            "action": "rotate",
+            "before": {"key_id": signing.key_id(), "public_key": old_public},
+            "after": {
+                "key_id": signing.key_id_of(bytes.fromhex(new_public)),
+                "public_key": new_public,
+            },
+        },
+    )
+    checkpoint = checkpoint_create(rotate_to=new_key)
+    if checkpoint is None:  # the current key was rotated out already
+        raise ValidationFailed(
+            "The configured key was rotated out already; configure its successor.",
+            code="audit_key_retired",
+        )
+    return checkpoint
 
 
 # --- retention ----------------------------------------------------------------------------------

@@ -80,8 +80,23 @@ def load_public_key(path: str) -> bytes:
     return raw
 
 
-def sign(message: bytes) -> str:
-    return base64.b64encode(private_key().sign(message)).decode()
+def raw_public(key: Ed25519PrivateKey) -> str:
+    """The raw public key of a private key, as 64 hex digits."""
+    public = key.public_key()
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def load_private_key(path: str) -> Ed25519PrivateKey:
+    """An Ed25519 private key from a PEM file (PKCS8, unencrypted)."""
+    with open(path, "rb") as fh:
+        key = serialization.load_pem_private_key(fh.read(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the private key is not an Ed25519 key")
+    return key
+
+
+def sign(message: bytes, key: Ed25519PrivateKey | None = None) -> str:
+    return base64.b64encode((key or private_key()).sign(message)).decode()
 
 
 def verify(message: bytes, signature_b64: str, public_key: bytes | None = None) -> bool:

@@ -146,7 +146,12 @@ def kill_switch_state() -> dict:
     }
 
 
-def latest_checkpoint() -> dict | None:
+def latest_checkpoint(*, now: datetime | None = None) -> dict | None:
+    """The latest signed checkpoint, with `witness`: the last witnessed one (the last stored one
+    when no witness is configured), its age and the events waiting past it."""
+    from apps.audit.selectors import audit_tail
+    from apps.core.time import utcnow
+
     checkpoint = Checkpoint.objects.order_by("-tree_size").first()
     if checkpoint is None:
         return None
@@ -155,6 +160,7 @@ def latest_checkpoint() -> dict | None:
         "root_hash": checkpoint.root_hash,
         "created_at": checkpoint.created_at,
         "key_id": checkpoint.key_id,
+        "witness": audit_tail(now=now or utcnow()),
     }
 
 
@@ -166,5 +172,5 @@ def dashboard_data(*, now: datetime) -> dict:
         "active_violations": violations_active_by_severity(),
         "open_alerts_by_detector": open_alerts_by_detector(),
         "kill_switch": kill_switch_state(),
-        "latest_checkpoint": latest_checkpoint(),
+        "latest_checkpoint": latest_checkpoint(now=now),
     }

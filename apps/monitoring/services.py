@@ -594,3 +594,49 @@ def _reconcile(now: datetime, calendars: set[str], open_now: set[str]) -> Monito
         violations_resolved=resolved,
         active_violations=Violation.objects.filter(status=ViolationStatus.ACTIVE).count(),
     )
+
+
+# --- the audit trail's unsigned tail ----------------------------------------------------------
+
+
+def audit_tail_check(*, now: datetime | None = None) -> dict | None:
+    """Raise a critical alert when an audit event has waited longer than
+    AUDIT_MAX_UNSIGNED_SECONDS for a witnessed checkpoint (a signed one without a witness): the
+    checkpoint job has stopped, or its witness cannot be written. Once per first unsigned event:
+    the alert names it, and a later run that finds the same one raises nothing again. Returns
+    the tail when it alerted, None otherwise."""
+    from apps.audit.selectors import audit_tail
+    from apps.notifications.models import Delivery
+
+    now = now or utcnow()
+    tail = audit_tail(now=now)
+    bound = settings.AUDIT_MAX_UNSIGNED_SECONDS
+    if bound <= 0 or tail["oldest_unsigned_seconds"] <= bound:
+        return None
+    first = tail["tree_size"] + 1
+    kind = "audit_checkpoint_stale"
+    if Delivery.objects.filter(event=kind, object_type="audit.auditevent", object_id=str(first)):
+        return None
+    what = "witnessed" if tail["witnessed"] else "signed"
+    with transaction.atomic():
+        alert_notify(
+            kind=kind,
+            severity="critical",
+            subject=f"Audit trail: no {what} checkpoint for {tail['oldest_unsigned_seconds']} s",
+            text=(
+                f"{tail['unsigned_events']} audit events, from sequence {first}, wait for a {what} "
+                f"checkpoint; the oldest for {tail['oldest_unsigned_seconds']} s (bound: {bound} "
+                "s). Check the audit.checkpoint beat job and the witness directory."
+            ),
+            payload={
+                "first_unsigned_seq": first,
+                "unsigned_events": tail["unsigned_events"],
+                "oldest_unsigned_seconds": tail["oldest_unsigned_seconds"],
+                "last_checkpoint_tree_size": tail["tree_size"],
+                "witnessed": tail["witnessed"],
+            },
+            object_type="audit.auditevent",
+            object_id=first,
+        )
+    metrics.COMPLIANCE_ISSUES.labels("critical", "audit_checkpoint_stale").inc()
+    return tail

@@ -14,7 +14,16 @@ class SecretUnavailable(LookupError):
     """No key for the reference: the message is not sent unsigned."""
 
 
+AUDIT_WITNESS_REF = "audit_witness:webhook"
+
+
 def resolve(ref: str) -> str:
+    if ref == AUDIT_WITNESS_REF:  # the platform's own setting, not a client's key
+        from django.conf import settings
+
+        if not settings.AUDIT_WITNESS_WEBHOOK_SECRET:
+            raise SecretUnavailable("AUDIT_WITNESS_WEBHOOK_SECRET is not set")
+        return settings.AUDIT_WITNESS_WEBHOOK_SECRET
     kind, _, key = ref.partition(":")
     source = _SOURCES.get(kind)
     if source is None or not source.filled or not key:

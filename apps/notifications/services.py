@@ -116,6 +116,43 @@ def notify(
     return deliveries
 
 
+def audit_witness_send(*, line: dict) -> int:
+    """The further witnesses of a signed audit checkpoint (fills apps.audit.hooks
+    .checkpoint_witness_send): the witness line mailed to AUDIT_WITNESS_EMAILS and posted,
+    signed, to AUDIT_WITNESS_WEBHOOK_URL. Returns how many deliveries were queued."""
+    import json
+
+    from apps.notifications.secrets import AUDIT_WITNESS_REF
+
+    about = {"object_type": "audit.checkpoint", "object_id": line["tree_size"]}
+    text = json.dumps(line, separators=(",", ":"))
+    subject = f"Audit checkpoint {line['tree_size']} ({line['log_id']})"
+    count = 0
+    with transaction.atomic():
+        for address in dict.fromkeys(settings.AUDIT_WITNESS_EMAILS):
+            if address:
+                delivery_create(
+                    channel=Channel.EMAIL,
+                    event="audit.checkpoint",
+                    target=address,
+                    subject=subject,
+                    payload={"text": text},
+                    **about,
+                )
+                count += 1
+        if settings.AUDIT_WITNESS_WEBHOOK_URL:
+            delivery_create(
+                channel=Channel.WEBHOOK,
+                event="audit.checkpoint",
+                target=settings.AUDIT_WITNESS_WEBHOOK_URL,
+                payload=line,
+                secret_ref=AUDIT_WITNESS_REF,
+                **about,
+            )
+            count += 1
+    return count
+
+
 def retry_delay(attempts: int) -> int:
     """Seconds before the next attempt after `attempts` failed ones: base, 2 x base, 4 x base..."""
     base = settings.NOTIFICATIONS_RETRY_BASE_SECONDS

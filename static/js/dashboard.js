@@ -69,6 +69,10 @@
     set("checkpoint-size", cp ? String(cp.tree_size) : "no checkpoint yet");
     set("checkpoint-time", cp ? cp.created_at.replace("T", " ").slice(0, 19) + " UTC" : "");
     set("checkpoint-root", cp ? cp.root_hash.slice(0, 16) + "…" : "");
+    var w = cp ? cp.witness : null;
+    set("checkpoint-witness-age", !w || w.age_seconds === null ? "none yet"
+      : w.age_seconds + " s ago (" + (w.witnessed ? "witness" : "no witness configured: database only") + ")");
+    set("checkpoint-unsigned", w ? w.unsigned_events + (w.unsigned_events ? ", oldest " + w.oldest_unsigned_seconds + " s" : "") : "");
     set("dash-updated", d.generated_at.slice(11, 19) + " UTC");
     root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
   }

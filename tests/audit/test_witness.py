@@ -20,7 +20,7 @@ from apps.audit.canonical import canonical_bytes
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.selectors import audit_verify
-from apps.audit.services import audit_record, checkpoint_create
+from apps.audit.services import audit_record
 from apps.rbac.roles import Role
 from tests.audit.test_tampering import raw
 
@@ -39,45 +39,6 @@ def _public_pem(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-
-
-@pytest.fixture
-def platform_key(settings):
-    key = Ed25519PrivateKey.generate()
-    settings.AUDIT_SIGNING_KEY = _seed(key)
-    signing.private_key.cache_clear()
-    yield key
-    signing.private_key.cache_clear()
-
-
-@pytest.fixture
-def witness_dir(settings, tmp_path):
-    path = tmp_path / "witness"
-    path.mkdir()
-    settings.AUDIT_WITNESS_DIR = str(path)
-    return path
-
-
-@pytest.fixture
-def checkpoint(django_capture_on_commit_callbacks):
-    """Sign a checkpoint and run what follows its commit (the witness append)."""
-
-    def make():
-        with django_capture_on_commit_callbacks(execute=True):
-            return checkpoint_create()
-
-    return make
-
-
-@pytest.fixture
-def trail(db, platform_key, witness_dir, checkpoint):
-    """Events 1..15, checkpoints at 5, 10 and 15, all witnessed."""
-    for n in range(15):
-        audit_record(event_type=EventType.CONFIG_CHANGED, actor="t", payload={"n": n})
-        if n % 5 == 4:
-            checkpoint()
-    assert audit_verify().ok
-    return witness_dir
 
 
 def delete_checkpoints(where: str = "1 = 1") -> None:
@@ -146,7 +107,7 @@ def test_an_intact_trail_agrees_with_the_witness(trail, capsys):
 def test_without_a_witness_the_summary_says_so(trail, settings, capsys):
     settings.AUDIT_WITNESS_DIR = ""
     call_command("verify_audit")
-    assert "no witness was checked" in capsys.readouterr().out
+    assert "nothing outside the database vouches for this trail" in capsys.readouterr().out
     call_command("verify_audit", "--witness", str(trail))
     assert "agrees with 3 witnessed checkpoints" in capsys.readouterr().out
 
@@ -322,3 +283,28 @@ def test_the_verify_api_answers_503_when_the_witness_cannot_be_read(
     settings.AUDIT_WITNESS_DIR = str(tmp_path / "empty")
     (tmp_path / "empty").mkdir()
     assert api_client_for(Role.COMPLIANCE_OFFICER).get("/api/v1/audit/verify/").status_code == 200
+
+
+def test_opening_the_purge_gate_with_an_update_to_delete_events_is_caught(trail, settings):
+    """PostgreSQL refuses the UPDATE (only audit_purge_gate_open() opens the gate, inside the
+    purge); SQLite's gate is a row the update opens, and the deletion it lets through is then
+    caught against the witness, naming the first missing event."""
+    from django.db import DatabaseError, transaction
+
+    from apps.audit.models import AuditPurgeGate
+
+    AuditPurgeGate.objects.get_or_create(pk=1)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with pytest.raises(DatabaseError, match="opens only through"), transaction.atomic():
+                cursor.execute("UPDATE audit_auditpurgegate SET open = true WHERE id = 1")
+            with pytest.raises(DatabaseError), transaction.atomic():
+                cursor.execute("DELETE FROM audit_auditevent WHERE seq > 12")
+            assert AuditEvent.objects.count() == 15
+            return
+        cursor.execute("UPDATE audit_auditpurgegate SET open = %s WHERE id = 1", [True])
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq > 12")
+        cursor.execute("UPDATE audit_auditpurgegate SET open = %s WHERE id = 1", [False])
+    delete_checkpoints("tree_size > 12")
+    problem = assert_caught(13, settings=settings)
+    assert "truncated" in problem

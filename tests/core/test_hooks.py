@@ -13,6 +13,7 @@ from apps.changes.roles import user_role_propose
 from apps.core import hooks
 from apps.notifications import hooks as notification_hooks
 from apps.notifications.secrets import SecretUnavailable, resolve
+from apps.notifications.services import audit_witness_send
 from apps.reporting.services import report_mark_for_rerun
 from apps.rules.approval_recheck import recheck_held_order
 from apps.trading import hooks as trading_hooks
@@ -42,6 +43,7 @@ def test_every_declared_hook_is_filled_once_the_apps_are_loaded():
         "apps.trading.hooks.fill_booked": report_mark_for_rerun,
         "apps.approvals.hooks.recheck_held_order": recheck_held_order,
         "apps.rbac.hooks.user_role_propose": user_role_propose,
+        "apps.audit.hooks.checkpoint_witness_send": audit_witness_send,
     }
     assert [m for m in run_checks() if m.id == "core.E001"] == []
 

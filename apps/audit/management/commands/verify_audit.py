@@ -2,19 +2,24 @@
 
 Without options it checks the stored trail, against the witness when AUDIT_WITNESS_DIR (or
 --witness DIR) is set. With --export FILE it checks a JSON Lines export the way an outside
-auditor would (optionally against a checkpoint saved from the API). --public-key FILE pins the
-key every signature must be made with; the key a checkpoint names is never trusted on its own.
+auditor would (optionally against a checkpoint saved from the API, and against a witness
+directory). --public-key FILE (repeatable) and --keyring FILE pin the keys every signature must
+be made with; the key a checkpoint names is never trusted on its own, its key id only selects
+among the pinned keys. --max-unsigned-seconds bounds how long an event may wait for a signed
+(with a witness: witnessed) checkpoint.
 """
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from apps.audit.keyring import load_keyring
 from apps.audit.selectors import audit_verify, verify_export
 from apps.audit.services import audit_read_record
 from apps.audit.signing import load_public_key
-from apps.audit.witness import WitnessError
+from apps.audit.witness import WitnessError, witness_read
 from apps.core.context import acting_as_system
 
 
@@ -28,13 +33,31 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--witness",
-            help="The witness directory to hold the database to (default: AUDIT_WITNESS_DIR).",
+            help="The witness directory to hold the trail (or --export) to (default for the "
+            "stored trail: AUDIT_WITNESS_DIR).",
         )
         parser.add_argument(
             "--public-key",
             dest="public_key",
-            help="The Ed25519 public key (PEM, or 64 hex digits) every signature must be made "
-            "with.",
+            action="append",
+            default=[],
+            help="An Ed25519 public key (PEM, or 64 hex digits) signatures may be made with; "
+            "give it once per key.",
+        )
+        parser.add_argument(
+            "--keyring",
+            action="append",
+            default=[],
+            help="A file of pinned public keys (PEM blocks, or one 64-hex-digit key a line).",
+        )
+        parser.add_argument(
+            "--max-unsigned-seconds",
+            dest="max_unsigned_seconds",
+            type=int,
+            default=None,
+            help="Fail when an event has waited longer than this for a signed (with a witness: "
+            "witnessed) checkpoint (default: AUDIT_MAX_UNSIGNED_SECONDS, 300; 0 or less: no "
+            "bound). Not applied to --export.",
         )
 
     def handle(
@@ -43,25 +66,31 @@ class Command(BaseCommand):
         export: str | None,
         checkpoint: str | None,
         witness: str | None,
-        public_key: str | None,
+        public_key: list[str],
+        keyring: list[str],
+        max_unsigned_seconds: int | None,
         **options,
     ):
         if checkpoint and not export:
             raise CommandError("--checkpoint goes with --export.")
-        if witness and export:
-            raise CommandError("--witness checks the stored trail, not an export.")
-        pinned = None
-        if public_key:
-            try:
-                pinned = load_public_key(public_key)
-            except (OSError, ValueError) as exc:
-                raise CommandError(f"Cannot read the public key: {exc}") from None
+        pinned: list[bytes] = []
+        try:
+            for path in public_key:
+                pinned.append(load_public_key(path))
+            for path in keyring:
+                pinned.extend(load_keyring(path))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"Cannot read the public key: {exc}") from None
+        if max_unsigned_seconds is None:
+            max_unsigned_seconds = settings.AUDIT_MAX_UNSIGNED_SECONDS
+        bound = max_unsigned_seconds if max_unsigned_seconds > 0 else None
         if export:
             try:
                 saved = None
                 if checkpoint:
                     with open(checkpoint, encoding="utf-8") as fh:
                         saved = json.load(fh)
+                witnessed = witness_read(witness) if witness else None
                 with open(export, encoding="utf-8") as first:
                     first.read(1)  # fail early, with a clear message, when it cannot be read
 
@@ -69,12 +98,20 @@ class Command(BaseCommand):
                     with open(export, encoding="utf-8") as lines:
                         yield from lines
 
-                result = verify_export(open_lines, checkpoint=saved, public_key=pinned)
+                result = verify_export(
+                    open_lines, checkpoint=saved, public_keys=pinned or None, witness=witnessed
+                )
+            except WitnessError as exc:
+                raise CommandError(f"Cannot read the witness: {exc}") from None
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise CommandError(f"Cannot read the files: {exc}") from None
         else:
             try:
-                result = audit_verify(witness_dir=witness, public_key=pinned)
+                result = audit_verify(
+                    witness_dir=witness,
+                    public_keys=pinned or None,
+                    max_unsigned_seconds=bound,
+                )
             except (OSError, WitnessError) as exc:
                 raise CommandError(f"Cannot read the witness: {exc}") from None
             try:
