@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotAuthenticated, TooManyAttempts, ValidationFailed
+from apps.core.serializers import StrictInputSerializer, refuse_body
 from apps.rbac.access import user_role
 from apps.rbac.lockout import MESSAGE
 from apps.rbac.mfa import is_enrolled, mfa_required, otp_match
@@ -23,7 +24,7 @@ class TokenObtainApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
         name = serializers.CharField(max_length=100, required=False, default="api")
@@ -101,6 +102,7 @@ class TokenRevokeApi(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
+        refuse_body(request)
         if not isinstance(request.auth, ApiToken):
             raise ValidationFailed("This request was not made with an API token.")
         api_token_revoke(token=request.auth, actor=request.user)
