@@ -209,6 +209,8 @@ AXES_LOCKOUT_CALLABLE = "apps.rbac.lockout.lockout_response"
 AXES_VERBOSE = False
 
 API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12))
+# The largest request body (file uploads aside) in bytes: above it, 413 payload_too_large.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
 # Roles that must pass a TOTP second factor (django-otp) for pages, the admin and token issue:
 # slugs (risk, compliance, admin; or trader, viewer). Empty in the DEBUG demo.

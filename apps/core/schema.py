@@ -36,11 +36,13 @@ ERROR_SCHEMA = {
     },
 }
 ERROR_STATUSES = {
-    "400": "Invalid input",
+    "400": "Invalid input (`validation_error`), or a field the endpoint does not take "
+    "(`unknown_field`); nothing was stored",
     "401": "Not authenticated",
     "403": "The role does not allow it",
     "404": "Not found",
     "409": "Conflict with the current state",
+    "413": "The body is larger than the server accepts (`payload_too_large`)",
     "429": "Too many attempts",
     "503": "The database could not complete the request; nothing was stored (retry)",
 }
@@ -57,7 +59,10 @@ def add_error_responses(result, generator, request, public):
             if method in ("post", "put", "patch"):
                 statuses.append("409")
             if not operation.get("security") or operation["security"] == [{}]:
-                statuses = ["400", "429"]
+                # Public: the token endpoint, whose refusals (credentials, second factor) are 401s.
+                statuses = ["400", "429"] + (["401"] if method == "post" else [])
+            if method in ("post", "put", "patch"):
+                statuses.append("413")
             for status in statuses:
                 responses.setdefault(
                     status,
