@@ -234,21 +234,26 @@ def test_pages_and_api_answers_carry_csp_and_no_store(client, make_user, api_cli
         assert "frame-ancestors 'none'" in policy
 
 
-def test_no_template_has_an_inline_script():
-    """The policy allows scripts from files only: a template with an inline script (or an
-    on* handler) would break under it."""
+def test_no_template_has_an_inline_script_or_style():
+    """The policy allows scripts and styles from files only: a template with an inline script,
+    an on* handler, a <style> element or a style attribute would break under it (a value a
+    style needs goes in a data- attribute: static/js/page.js applies data-bar-width)."""
     from pathlib import Path
 
     from django.conf import settings
 
     inline = re.compile(
-        r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>|\son[a-z]+\s*=\s*[\"']",
+        r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>"
+        r"|\son[a-z]+\s*=\s*[\"']"
+        r"|<style\b"
+        r"|\sstyle\s*=\s*[\"']",
         re.IGNORECASE,
     )
     offenders = []
     for template in Path(settings.BASE_DIR, "templates").rglob("*.html"):
-        if inline.search(template.read_text()):
-            offenders.append(str(template))
+        found = inline.search(template.read_text())
+        if found:
+            offenders.append(f"{template}: {found.group(0)}")
     assert offenders == []
 
 
