@@ -49,8 +49,13 @@ ERROR_STATUSES = {
 
 
 def add_error_responses(result, generator, request, public):
-    """Every operation documents the one error body for the statuses it can answer with."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    """Every operation documents the one error body for the statuses it can answer with, and
+    every request body says that it takes no field beyond those listed (unknown_field)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name, schema in schemas.items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema.setdefault("additionalProperties", False)
     ref = {"$ref": "#/components/schemas/Error"}
     for path in result.get("paths", {}).values():
         for method, operation in path.items():

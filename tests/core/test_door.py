@@ -262,3 +262,14 @@ def test_the_api_docs_page_loads_its_script_from_a_file(client, db):
     assert page.status_code == 200
     html = page.content.decode()
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S", html), "an inline script"
+
+
+def test_the_openapi_description_says_request_bodies_are_closed(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    schemas = schema["components"]["schemas"]
+    requests = {name: s for name, s in schemas.items() if name.endswith("Request")}
+    assert "OrderInputRequest" in requests and "TokenObtainInputRequest" in requests
+    assert all(s.get("additionalProperties") is False for s in requests.values())
+    token = schema["paths"]["/api/v1/auth/token/"]["post"]
+    assert {"401", "413"} <= set(token["responses"])
+    assert "otp" in schemas["TokenObtainInputRequest"]["properties"]
