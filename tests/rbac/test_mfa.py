@@ -287,3 +287,13 @@ def test_enrolment_pages_need_a_sign_in(client, db):
     for url in ("/accounts/otp/", "/accounts/otp/setup/", "/accounts/otp/recovery-codes/"):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_enrolment_needs_a_role(client, make_user):
+    from tests.permissions import assert_page_role_required
+
+    assert_page_role_required(client, make_user, "/accounts/otp/setup/", Role.VIEWER)
+    client.force_login(make_user(None))
+    for url in ("/accounts/otp/", "/accounts/otp/recovery-codes/"):
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"otp": "123456"}).status_code == 403
