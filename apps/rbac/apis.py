@@ -31,6 +31,7 @@ class TokenObtainApi(APIView):
         otp = serializers.CharField(
             max_length=64,
             required=False,
+            allow_blank=True,
             default="",
             help_text="The second factor, for roles that need one (MFA_REQUIRED_ROLES): the "
             "6-digit code of the user's authenticator app, or an unused recovery code.",
