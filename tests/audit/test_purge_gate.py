@@ -53,6 +53,7 @@ if connection.vendor == "postgresql":
             AuditPurgeGate.objects.filter(pk=1).update(open=True)
         assert AuditPurgeGate.objects.get(pk=1).open is False
 
+
     def test_a_gate_left_open_opens_nothing_for_another_transaction(db):
         audit_record(event_type=EventType.SYSTEM_ACCESS, actor="t", payload={})
         AuditPurgeGate.objects.get_or_create(pk=1)
@@ -63,6 +64,7 @@ if connection.vendor == "postgresql":
         with pytest.raises(DatabaseError, match="append-only"):
             _raw("DELETE FROM audit_auditevent")
         assert AuditEvent.objects.exists()
+
 
     def test_the_gate_function_opens_it_for_its_own_transaction_only(db):
         audit_record(event_type=EventType.SYSTEM_ACCESS, actor="t", payload={})
