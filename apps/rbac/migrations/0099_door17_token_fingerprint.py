@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rbac', '0002_role_groups'),
+        ("rbac", "0002_role_groups"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apitoken',
-            name='credential_fingerprint',
+            model_name="apitoken",
+            name="credential_fingerprint",
             field=models.CharField(blank=True, editable=False, max_length=64),
         ),
     ]
