@@ -25,7 +25,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/python manage.py setup_schedules
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo $${DEMO_PASSWORD:+--password "$$DEMO_PASSWORD"}
 
 run: demo
 	DEBUG=$${DEBUG:-true} ./scripts/run.sh

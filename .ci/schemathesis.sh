@@ -30,7 +30,7 @@ trap 'exit 130' INT TERM
 
 unset DATABASE_URL REDIS_URL
 export VAR_DIR="$WORK/var" DEBUG=false ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false \
-  LOG_LEVEL=WARNING DJANGO_SETTINGS_MODULE=config.settings \
+  LOG_LEVEL=WARNING DJANGO_SETTINGS_MODULE=config.settings MFA_REQUIRED_ROLES= \
   HYPOTHESIS_STORAGE_DIRECTORY="$WORK/hypothesis"
 SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(50))')
 AUDIT_SIGNING_KEY=$("$BIN/python" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
@@ -39,7 +39,7 @@ PORT=$("$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1"
 BASE="http://127.0.0.1:$PORT"
 
 "$BIN/python" manage.py migrate --noinput -v 0
-"$BIN/python" manage.py seed_demo --no-history >/dev/null
+"$BIN/python" manage.py seed_demo --no-history --password demo-pass-2026 >/dev/null
 
 "$BIN/gunicorn" config.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
   --no-control-socket --log-level warning >"$WORK/gunicorn.log" 2>&1 &
@@ -64,6 +64,8 @@ print(json.load(urllib.request.urlopen(req, timeout=10))["token"])
 EOF
 )
 
+# The run uses an admin token without a second factor (MFA_REQUIRED_ROLES is emptied above):
+# what is fuzzed is the API behind the token; tests/rbac/test_mfa.py covers the second factor.
 # Left out, not because they are bugs: the retention purge (it deletes data past retention),
 # and the token revocation (it would revoke the very token the rest of the run uses).
 timeout --signal INT "${SCHEMATHESIS_TIMEOUT:-480}" "$BIN/schemathesis" run "$BASE/api/schema/" \

@@ -107,7 +107,13 @@ def seed(relax_throttles: bool) -> None:
     from apps.rules.models import ComplianceRule, RuleStatus
 
     call_command("migrate", verbosity=0, interactive=False)
-    call_command("seed_demo", no_history=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    # The server runs with DEBUG off, where seed_demo takes no default password.
+    call_command(
+        "seed_demo",
+        no_history=True,
+        password=PASSWORD,
+        stdout=open(os.devnull, "w"),  # noqa: SIM115
+    )
     active = ComplianceRule.objects.filter(status=RuleStatus.ACTIVE)
     if active.count() < MIN_RULES:
         fallback_rules()

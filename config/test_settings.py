@@ -21,3 +21,5 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 LOGGING["loggers"]["django"]["level"] = "ERROR"  # noqa: F405
 # A fixed, test-only checkpoint signing key (tests run with DEBUG off, which needs one).
 AUDIT_SIGNING_KEY = "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmcta2V5LTMyYiE="
+# No second factor unless a test asks for one (settings.MFA_REQUIRED_ROLES in tests/rbac).
+MFA_REQUIRED_ROLES: list[str] = []

@@ -2,10 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
 from apps.core.api import json_error_view
+from apps.rbac import views as rbac_views
 from apps.trading import views as trading_views
 
 api_v1 = [
@@ -25,6 +26,13 @@ urlpatterns = [
     path("", trading_views.DashboardView.as_view(), name="dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/otp/", rbac_views.OtpVerifyView.as_view(), name="otp-verify"),
+    path("accounts/otp/setup/", rbac_views.OtpSetupView.as_view(), name="otp-setup"),
+    path(
+        "accounts/otp/recovery-codes/",
+        rbac_views.OtpRecoveryCodesView.as_view(),
+        name="otp-recovery-codes",
+    ),
     path("admin/", admin.site.urls),
     path("", include("apps.killswitch.page_urls")),
     path("", include("apps.approvals.page_urls")),
@@ -33,7 +41,8 @@ urlpatterns = [
     path("", include("apps.reporting.page_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves the page's start-up script as a file: no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     # Unknown API paths answer with the error body, in DEBUG too.

@@ -12,6 +12,7 @@ from apps.approvals.filters import ApprovalFilter
 from apps.approvals.services import COMMENT_MAX_LENGTH, DECIDER_ROLE, Decision, approval_decide
 from apps.core.errors import NotFound
 from apps.core.fields import AmountField, TextOnlyField
+from apps.core.serializers import StrictInputSerializer
 from apps.rbac.roles import Role
 
 EXAMPLE_APPROVAL = {
@@ -118,7 +119,7 @@ class _ApprovalDecisionApi(APIView):
     required_role = DECIDER_ROLE
     decision: Decision
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         comment = TextOnlyField(max_length=COMMENT_MAX_LENGTH, help_text="Why; required.")
 
     def post(self, request, approval_id: int):

@@ -14,6 +14,7 @@ from apps.audit import selectors
 from apps.audit.filters import AuditEventFilter
 from apps.audit.services import audit_purge, audit_read_record, read_params, seq_range
 from apps.core.errors import NotFound, ValidationFailed, field_errors
+from apps.core.serializers import refuse_body
 from apps.rbac.roles import Role
 
 
@@ -196,6 +197,7 @@ class AuditPurgeApi(APIView):
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
+        refuse_body(request)
         result = audit_purge(actor=request.user)
         return Response(
             {

@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError
 from django.http import Http404, JsonResponse
@@ -48,6 +49,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             error_body("validation_error", "Invalid input.", django_validation_details(exc)),
             status=400,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        # Normally refused earlier on its declared length (BodyLimitMiddleware).
+        set_rollback()
+        return Response(
+            error_body("payload_too_large", "The request body is larger than this server accepts."),
+            status=413,
         )
     if isinstance(exc, RecursionError):
         set_rollback()

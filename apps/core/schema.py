@@ -36,19 +36,26 @@ ERROR_SCHEMA = {
     },
 }
 ERROR_STATUSES = {
-    "400": "Invalid input",
+    "400": "Invalid input (`validation_error`), or a field the endpoint does not take "
+    "(`unknown_field`); nothing was stored",
     "401": "Not authenticated",
     "403": "The role does not allow it",
     "404": "Not found",
     "409": "Conflict with the current state",
+    "413": "The body is larger than the server accepts (`payload_too_large`)",
     "429": "Too many attempts",
     "503": "The database could not complete the request; nothing was stored (retry)",
 }
 
 
 def add_error_responses(result, generator, request, public):
-    """Every operation documents the one error body for the statuses it can answer with."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    """Every operation documents the one error body for the statuses it can answer with, and
+    every request body says that it takes no field beyond those listed (unknown_field)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name, schema in schemas.items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema.setdefault("additionalProperties", False)
     ref = {"$ref": "#/components/schemas/Error"}
     for path in result.get("paths", {}).values():
         for method, operation in path.items():
@@ -57,7 +64,10 @@ def add_error_responses(result, generator, request, public):
             if method in ("post", "put", "patch"):
                 statuses.append("409")
             if not operation.get("security") or operation["security"] == [{}]:
-                statuses = ["400", "429"]
+                # Public: the token endpoint, whose refusals (credentials, second factor) are 401s.
+                statuses = ["400", "429"] + (["401"] if method == "post" else [])
+            if method in ("post", "put", "patch"):
+                statuses.append("413")
             for status in statuses:
                 responses.setdefault(
                     status,

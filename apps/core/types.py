@@ -1,5 +1,6 @@
 """Money and quantity types: Decimal end to end, never float."""
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from apps.core.errors import ValidationFailed, field_errors
@@ -8,6 +9,10 @@ from apps.core.errors import ValidationFailed, field_errors
 AMOUNT_MAX_DIGITS = 24
 AMOUNT_DECIMAL_PLACES = 8
 QUANT = Decimal(1).scaleb(-AMOUNT_DECIMAL_PLACES)
+# What a client may send as an amount: ASCII digits, one optional point and sign, an optional
+# exponent. Python's Decimal also reads other scripts' digits ("١") and underscores ("1_0"),
+# which no trading system means as an amount.
+_AMOUNT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 # The largest absolute amount that fits the columns (16 digits before the point).
 AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES)
 
@@ -20,6 +25,12 @@ def to_decimal(value, *, field: str, positive: bool = False, allow_zero: bool = 
     """Parse a client amount: a decimal string or int. Floats, NaN, infinities are refused."""
     if isinstance(value, bool | float):
         raise ValidationFailed(details=field_errors(**{field: "Send amounts as decimal strings."}))
+    if isinstance(value, str) and not _AMOUNT_TEXT.fullmatch(value.strip()):
+        if value.strip().lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
+            raise ValidationFailed(details=field_errors(**{field: "Must be a finite number."}))
+        raise ValidationFailed(
+            details=field_errors(**{field: "Not a decimal number (ASCII digits 0-9 only)."})
+        )
     try:
         dec = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError, TypeError):

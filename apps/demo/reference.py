@@ -98,9 +98,14 @@ def _bars(spec: dict, end: date) -> list[dict]:
 
 
 @transaction.atomic
-def seed_users(password: str) -> None:
-    """One demo user per role (two traders, two compliance officers for four-eyes checks)."""
+def seed_users(password: str, *, reset: bool = False) -> list[str]:
+    """One demo user per role (two traders, two compliance officers for four-eyes checks).
+
+    Creates the missing ones; an existing user keeps the password, role and active flag an
+    installer gave it (a locked-down `admin` stays locked down) unless `reset`. Returns the
+    names of the users created or reset, that is, those whose password is now `password`."""
     User = get_user_model()
+    touched = []
     for username, role in DEMO_USERS:
         user = User.objects.filter(username=username).first()
         if user is None:
@@ -110,10 +115,13 @@ def seed_users(password: str) -> None:
                 role=role,
                 email=f"{username}@demo.invalid",
             )
-        else:
+            touched.append(username)
+        elif reset:
             user_password_set(user=user, password=password, actor="command:seed_demo")
             user = user_update(user=user, is_active=True, actor="command:seed_demo")
             user_role_set(user=user, role=role, actor="command:seed_demo")
+            touched.append(username)
+    return touched
 
 
 @transaction.atomic

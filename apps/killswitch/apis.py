@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotFound
+from apps.core.serializers import StrictInputSerializer
 from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
 from apps.killswitch.selectors import kill_switch_list
 from apps.killswitch.services import (
@@ -113,7 +114,7 @@ class KillSwitchListCreateApi(ListAPIView):
     filterset_class = KillSwitchFilter
     serializer_class = KillSwitchOutputSerializer
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         scope = serializers.ChoiceField(choices=KillSwitchScope.choices)
         target = serializers.CharField(
             max_length=64,
@@ -155,7 +156,7 @@ class KillSwitchDeactivateApi(APIView):
 
     required_role = Role.RISK_MANAGER
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         comment = serializers.CharField(
             max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default=""
         )

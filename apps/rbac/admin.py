@@ -16,6 +16,7 @@ from apps.rbac.roles import Role
 from apps.rbac.services import (
     USER_FIELDS,
     api_token_revoke,
+    mfa_device_remove,
     user_create,
     user_update,
 )
@@ -145,14 +146,52 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "expires_at", "revoked_at"]
     list_filter = ["revoked_at", "expires_at"]
     search_fields = ["name", "user__username", "prefix"]
-    exclude = ["digest"]
+    exclude = ["digest", "credential_fingerprint"]
     actions = ["revoke"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name != "digest"]
+        hidden = ("digest", "credential_fingerprint")
+        return [f.name for f in self.model._meta.fields if f.name not in hidden]
 
     @admin.action(description="Revoke selected tokens", permissions=["view"])
     def revoke(self, request, queryset) -> None:
         for token in queryset:
             api_token_revoke(token=token, actor=request.user)
         self.message_user(request, f"{queryset.count()} token(s) revoked.")
+
+
+class SecondFactorDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Second-factor devices: an Admin sees who has enrolled and removes a lost device (its
+    user enrols again at the next sign-in). Secrets and recovery codes are never shown."""
+
+    list_display = ["user", "name", "confirmed", "last_used_at", "created_at"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__username"]
+    shown = ["user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count"]
+    actions = ["delete_selected"]
+
+    def get_fields(self, request, obj=None):
+        return self.shown
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.shown
+
+    def delete_model(self, request, obj) -> None:
+        mfa_device_remove(device=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for device in queryset:
+            mfa_device_remove(device=device, actor=request.user)
+
+
+def _register_second_factor_admins() -> None:
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for model in (TOTPDevice, StaticDevice):
+        with contextlib.suppress(admin.sites.NotRegistered):
+            admin.site.unregister(model)
+        admin.site.register(model, SecondFactorDeviceAdmin)
+
+
+_register_second_factor_admins()

@@ -9,7 +9,7 @@ class RbacConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from apps.rbac import schema  # noqa: F401 - registers the OpenAPI auth scheme
+        from apps.rbac import mfa, schema  # noqa: F401 - the MFA settings check, the auth scheme
 
         post_migrate.connect(_sync_after_migrate, dispatch_uid="rbac.role_groups_sync")
 

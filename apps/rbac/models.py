@@ -11,6 +11,9 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, help_text="Which client holds it, e.g. 'oms-prod'.")
     prefix = models.CharField(max_length=8, help_text="First characters of the key, to tell it.")
     digest = models.CharField(max_length=64, unique=True)
+    # A keyed hash of the user's password hash at issue: a password change (or a reset) makes
+    # the token stop working without a query more on each request (apps.rbac.services).
+    credential_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -69,6 +69,10 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "auth.user": {"view": A, "add": A, "change": A, "delete": None},
     "auth.group": {"view": A, "add": None, "change": None, "delete": None},
     "rbac.apitoken": {"view": A, "add": None, "change": None, "delete": None},
+    # second-factor devices: an Admin removes a lost one (audited); secrets never shown
+    "otp_totp.totpdevice": {"view": A, "add": None, "change": None, "delete": A},
+    "otp_static.staticdevice": {"view": A, "add": None, "change": None, "delete": A},
+    "otp_static.statictoken": {"view": None, "add": None, "change": None, "delete": None},
     "axes.accessattempt": {"view": A, "add": None, "change": None, "delete": A},
     "axes.accessfailurelog": {"view": A, "add": None, "change": None, "delete": None},
     "axes.accesslog": {"view": A, "add": None, "change": None, "delete": None},

@@ -1,6 +1,7 @@
 """Writes for users, roles and API tokens."""
 
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
+from django.utils.crypto import salted_hmac
 
 from apps.core.errors import NotAuthenticated, ValidationFailed, field_errors
 from apps.core.hooks import audit_record
@@ -136,6 +138,12 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def credential_fingerprint(user) -> str:
+    """A keyed hash of the user's stored password hash: it changes whenever the password does
+    (and with SECRET_KEY, which retires every token, as it does every session)."""
+    return salted_hmac("apps.rbac.ApiToken", user.password, algorithm="sha256").hexdigest()
+
+
 @transaction.atomic
 def api_token_issue(
     *, user, name: str = "api", ttl: timedelta | None = None
@@ -147,6 +155,7 @@ def api_token_issue(
         name=(name or "api")[:100],
         prefix=key[:8],
         digest=_digest(key),
+        credential_fingerprint=credential_fingerprint(user),
         expires_at=utcnow() + (ttl or settings.API_TOKEN_TTL),
     )
     token.full_clean()
@@ -177,8 +186,9 @@ def _highest_role_group():
 
 
 def api_token_authenticate(key: str) -> ApiToken:
-    """The live token for `key`, or NotAuthenticated (unknown, expired, revoked, user inactive).
-    The user's role comes in the same statement (one query less on every API request)."""
+    """The live token for `key`, or NotAuthenticated (unknown, expired, revoked, user inactive,
+    password changed since issue). The user's role comes in the same statement (one query less
+    on every API request); the password check reads the user row that statement loaded."""
     token = (
         ApiToken.objects.select_related("user")
         .annotate(role_group=_highest_role_group())
@@ -193,6 +203,10 @@ def api_token_authenticate(key: str) -> ApiToken:
         raise NotAuthenticated("Token expired.", code="token_expired")
     if not token.user.is_active:
         raise NotAuthenticated("User inactive.", code="user_inactive")
+    if not hmac.compare_digest(token.credential_fingerprint, credential_fingerprint(token.user)):
+        raise NotAuthenticated(
+            "The password changed after this token was issued.", code="credentials_changed"
+        )
     remember_role(token.user, token.role_group)
     return token
 
@@ -210,3 +224,101 @@ def api_token_revoke(*, token: ApiToken, actor=None) -> ApiToken:
             payload={"action": "token_revoked", "token_name": token.name, "prefix": token.prefix},
         )
     return token
+
+
+# --- Second factor (django-otp) ---------------------------------------------------------------
+
+RECOVERY_DEVICE_NAME = "recovery codes"
+
+
+def _mfa_record(*, user, action: str, actor=None, **payload) -> None:
+    audit_record(
+        event_type="SYSTEM_ACCESS",
+        actor=actor or user,
+        object_type="auth.user",
+        object_id=user.pk,
+        payload={"action": action, "username": user.get_username(), **payload},
+    )
+
+
+@transaction.atomic
+def mfa_totp_begin(*, user):
+    """The user's unconfirmed authenticator (a new secret unless one waits already): shown to
+    be scanned, it counts only once a code from it is confirmed (mfa_totp_confirm)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice(user=user, name="authenticator", confirmed=False)
+        device.full_clean()
+        device.save()
+        _mfa_record(user=user, action="mfa_enrolment_started", device_id=device.pk)
+    return device
+
+
+def mfa_totp_confirm(*, user, device, code: str) -> list[str]:
+    """Confirm `device` with a code it shows, retire the user's other authenticators, and
+    issue fresh recovery codes (returned once, never stored in clear elsewhere)."""
+    from django_otp import verify_token
+
+    # Verified in its own transaction (django-otp's), so that a wrong code's throttle step
+    # is kept even though the refusal below rolls back.
+    if device.user_id != user.pk or device.confirmed:
+        raise ValidationFailed("No enrolment is waiting for this code.", code="otp_invalid")
+    if verify_token(user, device.persistent_id, (code or "").strip()) is None:
+        raise ValidationFailed(
+            "The code does not match: check the clock of the device and try the next code.",
+            code="otp_invalid",
+        )
+    return _mfa_totp_confirmed(user=user, device=device)
+
+
+@transaction.atomic
+def _mfa_totp_confirmed(*, user, device) -> list[str]:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    retired = list(TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).values_list("pk"))
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    _mfa_record(user=user, action="mfa_enrolled", device_id=device.pk, retired_devices=len(retired))
+    return mfa_recovery_codes_generate(user=user)
+
+
+@transaction.atomic
+def mfa_recovery_codes_generate(*, user, actor=None) -> list[str]:
+    """Replace the user's recovery codes: each works once in place of an authenticator code.
+    The trail records that new codes were issued and how many, never the codes."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    device, _created = StaticDevice.objects.get_or_create(
+        user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(settings.MFA_RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    _mfa_record(user=user, actor=actor, action="mfa_recovery_codes_issued", count=len(codes))
+    return codes
+
+
+def mfa_recovery_codes_left(*, user) -> int:
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+@transaction.atomic
+def mfa_device_remove(*, device, actor=None) -> None:
+    """Remove a second-factor device (a lost phone): its user enrols again at next sign-in."""
+    user = device.user
+    kind = device._meta.label_lower
+    device_id = device.pk
+    device.delete()
+    _mfa_record(user=user, actor=actor, action="mfa_device_removed", device=kind, id=device_id)
+
+
+@transaction.atomic
+def mfa_passed(*, user, device) -> None:
+    """Record that a sign-in passed its second factor, and with what."""
+    kind = "recovery_code" if device._meta.model_name == "staticdevice" else "totp"
+    _mfa_record(user=user, action="mfa_passed", method=kind)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotFound
+from apps.core.serializers import StrictInputSerializer
 from apps.rbac.roles import Role
 from apps.reporting import selectors
 from apps.reporting.filters import ReportFilter
@@ -105,7 +106,7 @@ class ReportListCreateApi(ListAPIView):
     filterset_class = ReportFilter
     serializer_class = ReportOutputSerializer
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         report_type = serializers.ChoiceField(choices=ReportType.choices)
         period_start = serializers.DateField()
         period_end = serializers.DateField()
@@ -198,7 +199,7 @@ class ReportStatusApi(APIView):
 
     required_role = GENERATOR_ROLE
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         status = serializers.ChoiceField(
             choices=[s for s in ReportStatus.choices if s[0] != ReportStatus.GENERATED]
         )

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.fields import AmountField, Rfc3339Field
+from apps.core.serializers import StrictInputSerializer, refuse_body
 from apps.core.time import rfc3339
 from apps.core.types import decimal_str
 from apps.rbac.roles import Role
@@ -81,7 +82,7 @@ EXAMPLE_ANSWER = {
 }
 
 
-class OrderInputSerializer(serializers.Serializer):
+class OrderInputSerializer(StrictInputSerializer):
     """The shape of an order: types, required fields, choices, decimal formats, plain-JSON
     metadata. What the values mean (the account, the instrument, the price for the order type,
     the notional) is trading's to check (`order_terms_resolve`)."""
@@ -344,7 +345,7 @@ class OrderFillApi(APIView):
 
     required_role = Role.TRADER
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         exec_id = serializers.CharField(max_length=64)
         quantity = AmountField(positive=True)
         price = AmountField(positive=True)
@@ -386,6 +387,7 @@ class OrderCancelApi(APIView):
 
     @extend_schema(request=None, responses={200: OrderOutputSerializer})
     def post(self, request, order_id: int):
+        refuse_body(request)
         # A held order's approval request closes with it (trading's held_order_ended hook).
         order = order_cancel(
             order=_order_or_404(request, order_id), actor=request.user, reason="api"
@@ -398,7 +400,7 @@ class OrderAmendApi(APIView):
 
     required_role = Role.TRADER
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         quantity = AmountField(positive=True, required=False)
         limit_price = AmountField(positive=True, required=False)
 

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import NotFound, ValidationFailed, field_errors
 from apps.core.fields import AmountField, TextOnlyField
+from apps.core.serializers import StrictInputSerializer
 from apps.rbac.roles import Role
 from apps.surveillance import selectors
 from apps.surveillance.filters import AlertFilter
@@ -129,7 +130,7 @@ class AlertAssignApi(APIView):
 
     required_role = CASE_ROLE
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         assignee = TextOnlyField(max_length=150, allow_null=True, help_text="A username, or null.")
 
     @extend_schema(
@@ -154,7 +155,7 @@ class AlertAssignApi(APIView):
 class AlertCommentApi(APIView):
     required_role = CASE_ROLE
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         text = TextOnlyField(max_length=COMMENT_MAX_LENGTH)
 
     @extend_schema(
@@ -184,7 +185,7 @@ class AlertStatusApi(APIView):
 
     required_role = CASE_ROLE
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         status = serializers.ChoiceField(
             choices=[s for s in AlertStatus.values if s != AlertStatus.CLOSED]
         )
@@ -214,7 +215,7 @@ class AlertCloseApi(APIView):
 
     required_role = CASE_ROLE
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         disposition = serializers.ChoiceField(choices=Disposition.choices)
         comment = TextOnlyField(max_length=COMMENT_MAX_LENGTH)
 
@@ -286,7 +287,7 @@ class ExecutionListCreateApi(ListAPIView):
     required_roles = {"GET": Role.VIEWER, "POST": Role.TRADER}
     serializer_class = ExecutionOutputSerializer
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         exec_id = serializers.CharField(max_length=64)
         account = serializers.CharField(max_length=32)
         instrument = serializers.CharField(max_length=32, help_text="Symbol or ISIN.")

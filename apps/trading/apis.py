@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from apps.changes.apis import EXAMPLE_CHANGE, ConfigChangeOutputSerializer
 from apps.changes.services import config_change_propose
 from apps.core.fields import AmountField, Rfc3339Field, TextOnlyField
+from apps.core.serializers import StrictInputSerializer
 from apps.rbac.roles import Role
 from apps.trading import selectors
 from apps.trading.filters import (
@@ -119,7 +120,7 @@ class LocateListCreateApi(ListAPIView):
     serializer_class = LocateOutputSerializer
     filterset_class = LocateFilter
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         account = serializers.CharField(max_length=32)
         instrument = serializers.CharField(max_length=32, help_text="Symbol or ISIN.")
         lender = TextOnlyField(max_length=200)
@@ -192,7 +193,7 @@ class FxRateListCreateApi(ListAPIView):
     filterset_class = FxRateFilter
     serializer_class = FxRateOutputSerializer
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         base = TextOnlyField(max_length=3, help_text="ISO 4217 code of the currency priced.")
         quote = TextOnlyField(max_length=3, help_text="ISO 4217 code it is priced in.")
         rate = AmountField(positive=True)

@@ -132,6 +132,23 @@ def test_login_gets_a_token(desk):
     assert caught.value.code == "invalid_credentials"
 
 
+def test_login_with_a_second_factor(desk, settings):
+    from django.contrib.auth import get_user_model
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.MFA_REQUIRED_ROLES = ["compliance"]
+    device = TOTPDevice.objects.create(
+        user=get_user_model().objects.get(username="officer"), name="phone", confirmed=True
+    )
+    with pytest.raises(AuthenticationFailed) as caught:
+        ComplianceClient.login(desk.url, "officer", PASSWORD)
+    assert caught.value.code == "otp_required"
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits):06d}"
+    with ComplianceClient.login(desk.url, "officer", PASSWORD, otp=code) as client:
+        assert client.me()["role"] == "compliance_officer"
+
+
 def test_fill_amend_cancel_and_positions(client_for):
     client = client_for("trader")
     placed = client.submit(order("life-1"))

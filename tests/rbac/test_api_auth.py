@@ -128,3 +128,87 @@ def test_page_login_works(make_user, client):
     response = client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_token_dies_when_the_password_changes(make_user):
+    from apps.rbac.services import user_password_set
+
+    user = make_user(Role.TRADER)
+    _token, key = api_token_issue(user=user, name="oms")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/auth/me/").status_code == 200
+    user_password_set(user=user, password="a-new-long-password")
+    response = client.get("/api/v1/auth/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == (
+        "The password changed after this token was issued."
+    )
+    # A token issued after the change works.
+    _token, fresh = api_token_issue(user=user, name="oms")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {fresh}")
+    assert client.get("/api/v1/auth/me/").status_code == 200
+
+
+def test_token_dies_when_the_password_is_changed_outside_the_services(make_user):
+    """An admin's password form or `manage.py changepassword` saves the user directly."""
+    user = make_user(Role.VIEWER)
+    _token, key = api_token_issue(user=user, name="t")
+    user.set_password("another-long-password")
+    user.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/auth/me/").status_code == 401
+
+
+def test_token_dies_when_the_user_is_deactivated_through_the_service(make_user):
+    from apps.rbac.services import user_update
+
+    user = make_user(Role.TRADER)
+    _token, key = api_token_issue(user=user, name="t")
+    user_update(user=user, is_active=False)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = client.get("/api/v1/auth/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "User inactive."
+
+
+def test_token_check_reads_the_password_in_the_same_statement(
+    api_client_for, django_assert_num_queries
+):
+    client = api_client_for(Role.VIEWER)
+    # One statement for the token, its user and role; one for the last-used stamp at most.
+    with django_assert_num_queries(1):
+        assert client.get("/api/v1/auth/me/").status_code == 200
+
+
+def test_a_stranger_cannot_lock_a_user_out_from_elsewhere(make_user, settings):
+    """Failures count per username AND address: five wrong passwords from one address lock
+    that user at that address only."""
+    settings.AXES_FAILURE_LIMIT = 5
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    stranger = APIClient(REMOTE_ADDR="203.0.113.9")
+    for _ in range(4):
+        assert _login(stranger, officer.username, "guess").status_code == 401
+    assert _login(stranger, officer.username, "guess").status_code == 429
+    # Locked from the stranger's address, even with the right password...
+    assert _login(stranger, officer.username).status_code == 429
+    # ...while the officer at their own desk signs in.
+    desk = APIClient(REMOTE_ADDR="10.1.2.3")
+    assert _login(desk, officer.username).status_code == 201
+
+
+def test_a_page_login_lockout_is_per_address_too(make_user, settings):
+    from django.test import Client
+
+    settings.AXES_FAILURE_LIMIT = 3
+    user = make_user(Role.VIEWER)
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(3):
+        stranger.post("/accounts/login/", {"username": user.username, "password": "x"})
+    locked = stranger.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    assert locked.status_code == 429
+    desk = Client(REMOTE_ADDR="10.1.2.3")
+    response = desk.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302

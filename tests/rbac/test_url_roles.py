@@ -16,7 +16,7 @@ from apps.rbac.permissions import HasRequiredRole
 PUBLIC = {
     "apps.rbac.apis.TokenObtainApi": "trades a username and password for a token: no role yet",
     "drf_spectacular.views.SpectacularAPIView": "the OpenAPI description, public like the docs",
-    "drf_spectacular.views.SpectacularSwaggerView": "the API docs page over that description",
+    "drf_spectacular.views.SpectacularSwaggerSplitView": "the API docs page over that description",
     "django.contrib.auth.views.LoginView": "signing in",
     "django.contrib.auth.views.LogoutView": "signing out",
     "apps.core.views.healthz": "the load balancer's liveness probe: no data",

@@ -218,13 +218,13 @@ def kill_switch_deactivate(switch_id: int, *, comment: str = "") -> Call[KillSwi
     )
 
 
-def token(username: str, password: str, name: str = "compliance-client") -> Call[str]:
-    return Call(
-        "POST",
-        f"{API}/auth/token/",
-        lambda b, _s: str(b["token"]),
-        body={"username": username, "password": password, "name": name},
-    )
+def token(
+    username: str, password: str, name: str = "compliance-client", otp: str | None = None
+) -> Call[str]:
+    body = {"username": username, "password": password, "name": name}
+    if otp is not None:  # roles that need a second factor (MFA_REQUIRED_ROLES)
+        body["otp"] = otp
+    return Call("POST", f"{API}/auth/token/", lambda b, _s: str(b["token"]), body=body)
 
 
 def me() -> Call[dict[str, str]]:

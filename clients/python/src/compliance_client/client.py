@@ -187,10 +187,13 @@ class ComplianceClient(_Base):
         )
 
     @classmethod
-    def login(cls, base_url: str, username: str, password: str, **options: Any) -> ComplianceClient:
-        """A client holding a fresh API token for this user."""
+    def login(
+        cls, base_url: str, username: str, password: str, *, otp: str | None = None, **options: Any
+    ) -> ComplianceClient:
+        """A client holding a fresh API token for this user. `otp`: the authenticator's code
+        (or a recovery code) for the roles that need a second factor."""
         with cls(base_url, **options) as anonymous:
-            key = anonymous._send(_ops.token(username, password))
+            key = anonymous._send(_ops.token(username, password, otp=otp))
         return cls(base_url, key, **options)
 
     def close(self) -> None:
@@ -394,10 +397,10 @@ class AsyncComplianceClient(_Base):
 
     @classmethod
     async def login(
-        cls, base_url: str, username: str, password: str, **options: Any
+        cls, base_url: str, username: str, password: str, *, otp: str | None = None, **options: Any
     ) -> AsyncComplianceClient:
         async with cls(base_url, **options) as anonymous:
-            key = await anonymous._send(_ops.token(username, password))
+            key = await anonymous._send(_ops.token(username, password, otp=otp))
         return cls(base_url, key, **options)
 
     async def aclose(self) -> None:
