@@ -16,8 +16,9 @@ from apps.changes.services import (
     config_change_decide,
     config_change_propose,
 )
-from apps.core.errors import NotFound, ValidationFailed
+from apps.core.errors import NotFound
 from apps.core.fields import TextOnlyField
+from apps.core.serializers import StrictInputSerializer
 from apps.rbac.roles import Role
 
 EXAMPLE_CHANGE = {
@@ -82,16 +83,6 @@ def _change_or_404(request, change_id: int):
     return change
 
 
-def _no_unknown_fields(data, serializer) -> None:
-    unknown = sorted(set(data) - set(serializer.fields)) if isinstance(data, dict) else []
-    if unknown:
-        raise ValidationFailed(
-            "Unknown fields in the body.",
-            code="unknown_field",
-            details={name: ["Unknown field."] for name in unknown},
-        )
-
-
 class ConfigChangeListProposeApi(ListAPIView):
     """GET: the configuration changes of the kinds your role may propose or approve, newest
     first (filter by status, kind, target, proposer, time). POST: propose one; nothing changes
@@ -105,7 +96,7 @@ class ConfigChangeListProposeApi(ListAPIView):
     filterset_class = ConfigChangeFilter
     serializer_class = ConfigChangeOutputSerializer
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         kind = TextOnlyField(max_length=40)
         target = TextOnlyField(max_length=200)
         values = serializers.DictField(help_text="Field names and their new values.")
@@ -129,7 +120,6 @@ class ConfigChangeListProposeApi(ListAPIView):
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
-        _no_unknown_fields(request.data, serializer)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         change = config_change_propose(
@@ -157,13 +147,12 @@ class _ConfigChangeDecisionApi(APIView):
     required_role = Role.RISK_MANAGER
     approve: bool
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         comment = TextOnlyField(max_length=COMMENT_MAX_LENGTH, help_text="Why; required.")
 
     def post(self, request, change_id: int):
         change = _change_or_404(request, change_id)
         serializer = self.InputSerializer(data=request.data)
-        _no_unknown_fields(request.data, serializer)
         serializer.is_valid(raise_exception=True)
         decided = config_change_decide(
             change=change,
