@@ -19,6 +19,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.account": {"view": V, "add": C, "change": C, "delete": None},
     "trading.beneficialowner": {"view": V, "add": C, "change": C, "delete": None},
     "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
+    # natural persons' identities for MiFIR: personal data, compliance only
+    "trading.clientperson": {"view": C, "add": C, "change": C, "delete": None},
     "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},
     "trading.dailyprice": {"view": V, "add": None, "change": None, "delete": None},
     # FX rates: recorded (never edited) by risk, or by a feed through the API
@@ -64,6 +66,7 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "auth.user": {"view": A, "add": A, "change": A, "delete": None},
     "auth.group": {"view": A, "add": None, "change": None, "delete": None},
     "rbac.apitoken": {"view": A, "add": None, "change": None, "delete": None},
+    "rbac.staffidentity": {"view": C, "add": C, "change": C, "delete": None},
     "axes.accessattempt": {"view": A, "add": None, "change": None, "delete": A},
     "axes.accessfailurelog": {"view": A, "add": None, "change": None, "delete": None},
     "axes.accesslog": {"view": A, "add": None, "change": None, "delete": None},
