@@ -21,3 +21,8 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 LOGGING["loggers"]["django"]["level"] = "ERROR"  # noqa: F405
 # A fixed, test-only checkpoint signing key (tests run with DEBUG off, which needs one).
 AUDIT_SIGNING_KEY = "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmcta2V5LTMyYiE="
+# A test-only firm LEI (synthetic, valid ISO 17442 check digits).
+REPORTING_FIRM_LEI = "TEST00FIRMTEST000024"
+# The ESMA schemas live beside the repository: a file is validated whenever they are there, and
+# a clone without them still runs the suite (tests that need them say so).
+MIFIR_SCHEMA_REQUIRED = False

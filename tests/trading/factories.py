@@ -69,6 +69,7 @@ class InstrumentFactory(factory.django.DjangoModelFactory):
     issuer = factory.LazyAttribute(lambda o: f"{o.symbol} Inc.")
     lot_size = Decimal("1")
     tick_size = Decimal("0.01")
+    mifir_reportable = True
 
 
 class ReferencePriceFactory(factory.django.DjangoModelFactory):
