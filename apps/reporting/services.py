@@ -37,6 +37,7 @@ GENERATOR_ROLE = Role.COMPLIANCE_OFFICER
 OBJECT_TYPE = "reporting.regulatoryreport"
 logger = logging.getLogger(__name__)
 MAX_PERIOD_DAYS = 366
+NOTHING_TO_REPORT = "mifir_nothing_to_report"
 COPY_CHUNK = 1 << 20
 # Which status may follow which (a rejected report is fixed by a new version, then submitted).
 TRANSITIONS = {
@@ -152,6 +153,13 @@ def report_generate(
         WRITERS[fmt](builder, out)
         spool.seek(0)
         if report_type == ReportType.MIFIR_TRANSACTIONS and fmt == ReportFormat.XML:
+            if builder.record_count == 0:
+                # auth.016 holds at least one transaction: a day with none has no file to file.
+                raise Conflict(
+                    "No MiFIR-reportable transaction in the period: there is no file to send.",
+                    code=NOTHING_TO_REPORT,
+                    details={"summary": builder.summary().as_dict()},
+                )
             _mifir_schema_check(spool)
             spool.seek(0)
         report = RegulatoryReport(
@@ -524,6 +532,12 @@ def _scheduled_build(
             report_type=report_type, period_start=start, period_end=end, fmt=fmt, schedule=schedule
         )
     except PlatformError as exc:
+        if exc.code == NOTHING_TO_REPORT:  # a day without reportable trades: nothing to file
+            logger.info(
+                "scheduled report not needed",
+                extra={"report_type": report_type, "format": fmt, "day": str(end)},
+            )
+            return None
         logger.error(
             "scheduled report not built",
             extra={

@@ -15,6 +15,7 @@ from apps.demo.reference import (
     seed_fx_rates,
     seed_instruments,
     seed_prices,
+    seed_staff_identities,
     seed_users,
 )
 from apps.demo.rulebook import seed_rules
@@ -39,6 +40,7 @@ class Command(BaseCommand):
     def handle(self, *args, password: str, no_history: bool, **options):
         with transaction.atomic():
             seed_users(password)
+            seed_staff_identities()
             seed_accounts()
             instruments = seed_instruments()
             seed_prices(instruments, history=not no_history)
