@@ -55,6 +55,7 @@ def book_fill(
     trader=None,
     metadata: dict | None = None,
     exec_id: str | None = None,
+    counterparty_lei: str = "",
 ):
     n = next(_ids)
     order = order_create(
@@ -82,6 +83,7 @@ def book_fill(
         executed_at=executed_at,
         liquidity=liquidity,
         commission=commission,
+        counterparty_lei=counterparty_lei,
     )
     return fill
 
