@@ -63,6 +63,8 @@ def test_an_off_venue_fill_of_a_reportable_instrument_names_its_counterparty(api
     booked = post_fill(desk, order, counterparty_lei=DEALER)
     assert booked.status_code == 201, booked.json()
     assert Fill.objects.get().counterparty_lei == DEALER
+    filled = AuditEvent.objects.get(event_type="ORDER_FILLED")
+    assert json.loads(filled.record)["payload"]["fill"]["counterparty_lei"] == DEALER
 
 
 def test_a_venue_fill_needs_no_counterparty(api_client_for, order):
