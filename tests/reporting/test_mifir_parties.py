@@ -250,6 +250,34 @@ def test_the_counterparty_lei_off_venue(desk, officer):
     assert text(new, "t:Sellr/t:AcctOwnr/t:Id/t:LEI") == settings.REPORTING_FIRM_LEI
 
 
+def test_an_off_venue_fill_without_its_counterparty_refuses_the_file(desk, officer):
+    """Booked while its instrument was out of scope (the door asks for the LEI only in scope),
+    then the instrument was brought into scope: the file cannot name the other side. Another
+    off-venue fill's LEI does not stand in for it."""
+    bond = InstrumentFactory(symbol="BOND1", mic="XOFF", asset_class="bond", sector="Debt")
+    Instrument.objects.filter(pk=bond.pk).update(mifir_reportable=False)
+    bond.refresh_from_db()
+    for hhmm, lei, exec_id in (("17:00", "549300XOFFDEALER0028", "EX-B1"), ("17:01", "", "EX-B2")):
+        book_fill(
+            account=desk["t1"],
+            instrument=bond,
+            side="buy",
+            quantity="1",
+            price="99",
+            venue="XOFF",
+            executed_at=at(DAY, hhmm),
+            trader=desk["tina"],
+            counterparty_lei=lei,
+            exec_id=exec_id,
+        )
+    Instrument.objects.filter(pk=bond.pk).update(mifir_reportable=True)
+    with pytest.raises(ValidationFailed) as refused:
+        generate(officer, "csv")
+    assert refused.value.details["problems"] == [
+        "fill EX-B2 (ACC-T1): an off-venue (XOFF) execution without its counterparty's LEI"
+    ]
+
+
 @needs_schemas
 def test_a_decision_maker_under_a_power_of_attorney(moreau, mc, desk, officer):
     manager = beneficial_owner_create(name="Northbridge Asset Management LLC", lei=CLIENT_LEI)

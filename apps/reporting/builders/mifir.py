@@ -67,6 +67,7 @@ from apps.trading.models import (
     is_sell,
     signed_quantity,
 )
+from apps.trading.venues import OFF_VENUE
 
 NS_BIZ = "urn:iso:std:iso:20022:tech:xsd:head.003.001.01"
 NS_HDR = "urn:iso:std:iso:20022:tech:xsd:head.001.001.01"
@@ -306,6 +307,8 @@ class MifirTransactionsBuilder(ReportBuilder):
             )
         )
         checked_isins: set[str] = set()
+        checked_venues: dict[tuple, str | None] = {}
+        other_sides: dict[str, Party] = {}  # a venue's CCP or MIC (off venue: each fill's own)
         for (
             pk,
             exec_id,
@@ -335,10 +338,18 @@ class MifirTransactionsBuilder(ReportBuilder):
                 checked_isins.add(isin)
                 if problem := isin_problem(isin, symbol):
                     self._problem(exec_id, account.code, problem)
-            if problem := mic_problem(venue, executed_at.date()):
+            day = executed_at.date()
+            if (venue, day) not in checked_venues:
+                checked_venues[(venue, day)] = mic_problem(venue, day)
+            if problem := checked_venues[(venue, day)]:
                 self._problem(exec_id, account.code, problem)
             try:
-                other = counterparty(venue, counterparty_lei)
+                if venue == OFF_VENUE:
+                    other = counterparty(venue, counterparty_lei)
+                else:
+                    if venue not in other_sides:
+                        other_sides[venue] = counterparty(venue, "")
+                    other = other_sides[venue]
                 if capacity == TradingCapacity.DEAL:
                     us, our_maker = firm, None
                 else:
