@@ -80,6 +80,9 @@ NEW, CANCEL = "NEWT", "CANC"
 # RTS 22 field 62: short sale with no exemption, with an exemption, no short sale (UNDI,
 # information not available, is never needed: the side and the book always answer).
 SESH, SSEX, SELL = "SESH", "SSEX", "SELL"
+# Trading capacities as plain strings (compared once per fill).
+DEAL = TradingCapacity.DEAL.value
+CAPACITIES = frozenset(TradingCapacity.values)
 # Problems listed in a refusal (the first ones: one is enough to fix the data).
 MAX_PROBLEMS = 50
 
@@ -243,11 +246,11 @@ class MifirTransactionsBuilder(ReportBuilder):
         execution the client decided."""
         if metadata.get("decision_source") == "algo":
             algo = ("algo", algo_id(str(metadata.get("strategy", ""))))
-            return (algo if capacity == TradingCapacity.DEAL else ("", "")), algo
+            return (algo if capacity == DEAL else ("", "")), algo
         if user_id is None:
             return ("", ""), ("client", "NORE")
         person = ("person", staff_code(staff.get(user_id), firm_country=self.country))
-        return (person if capacity == TradingCapacity.DEAL else ("", "")), person
+        return (person if capacity == DEAL else ("", "")), person
 
     def _left_out_fills(self) -> list[tuple[str, str, int]]:
         """Fills of the period in instruments outside MiFIR art. 26: (symbol, class, count)."""
@@ -332,7 +335,7 @@ class MifirTransactionsBuilder(ReportBuilder):
             account = accounts[account_id]
             metadata = metadata if isinstance(metadata, dict) else {}
             capacity = metadata.get("trading_capacity") or account.trading_capacity
-            if capacity not in TradingCapacity.values:
+            if capacity not in CAPACITIES:
                 capacity = account.trading_capacity
             if isin not in checked_isins:
                 checked_isins.add(isin)
@@ -350,7 +353,7 @@ class MifirTransactionsBuilder(ReportBuilder):
                     if venue not in other_sides:
                         other_sides[venue] = counterparty(venue, "")
                     other = other_sides[venue]
-                if capacity == TradingCapacity.DEAL:
+                if capacity == DEAL:
                     us, our_maker = firm, None
                 else:
                     if account_id not in clients:
@@ -363,7 +366,7 @@ class MifirTransactionsBuilder(ReportBuilder):
             except PartyProblem as exc:
                 self._problem(exec_id, account.code, str(exc))
                 continue
-            key = (None if capacity == TradingCapacity.DEAL else account_id, instrument_id)
+            key = (None if capacity == DEAL else account_id, instrument_id)
             before = positions[key]
             positions[key] = before + signed_quantity(side, quantity)
             if is_sell(side):
