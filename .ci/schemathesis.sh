@@ -34,7 +34,9 @@ export VAR_DIR="$WORK/var" DEBUG=false ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRE
   HYPOTHESIS_STORAGE_DIRECTORY="$WORK/hypothesis"
 SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(50))')
 AUDIT_SIGNING_KEY=$("$BIN/python" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
-export SECRET_KEY AUDIT_SIGNING_KEY
+# A synthetic firm LEI (valid check digits): required with DEBUG off.
+REPORTING_FIRM_LEI=TEST00FIRMCI00000015
+export SECRET_KEY AUDIT_SIGNING_KEY REPORTING_FIRM_LEI
 PORT=$("$BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
 

@@ -68,6 +68,8 @@ def server_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         AUDIT_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        # required with DEBUG off: a made-up LEI with valid check digits
+        REPORTING_FIRM_LEI="TEST00FIRMCI00000015",
         BENCH_NOOP_VIEW="true",
         VAR_DIR=str(var_dir),
         LOG_LEVEL="WARNING",

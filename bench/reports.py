@@ -56,6 +56,7 @@ def load_fills(n: int, day) -> None:
             asset_class="equity" if i % 4 else "etf",
             sector="Bench",
             currency="USD",
+            mifir_reportable=True,
         )
         for i in range(40)
     )
@@ -106,6 +107,8 @@ def main() -> None:
         from apps.reporting.services import report_generate
 
         settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="bench-reports-")
+        # A made-up firm LEI (valid check digits) unless one is configured.
+        settings.REPORTING_FIRM_LEI = settings.REPORTING_FIRM_LEI or "TEST00FIRMCI00000015"
         day = utcnow().date() - timedelta(days=1)
         print(f"database: {connection.vendor}; {args.fills:,} fills on {day}")
         t0 = time.perf_counter()

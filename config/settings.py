@@ -425,8 +425,10 @@ BENCH_NOOP_VIEW = env.bool("BENCH_NOOP_VIEW", default=False)
 # reports page and API re-check each file's SHA-256 before handing it out).
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "files")))
 MEDIA_URL = "/media/"
-# What a firm sets once for its MiFIR transaction reports (RTS 22).
-REPORTING_FIRM_LEI = env("REPORTING_FIRM_LEI", default="529900T8BM49AURSDO55")
+# What a firm sets once for its MiFIR transaction reports (RTS 22). The firm's own LEI (ISO
+# 17442, check digits verified): no default; required when DEBUG is off (system check
+# reporting.E001), and a MiFIR report is refused without a valid one.
+REPORTING_FIRM_LEI = env("REPORTING_FIRM_LEI", default="")
 REPORTING_FIRM_COUNTRY = env("REPORTING_FIRM_COUNTRY", default="GB")
 REPORTING_AUTHORITY_COUNTRY = env("REPORTING_AUTHORITY_COUNTRY", default=REPORTING_FIRM_COUNTRY)
 # The exchange calendar whose business days the daily reports follow.
@@ -435,6 +437,12 @@ REPORTING_CALENDAR = env("REPORTING_CALENDAR", default="XNYS")
 MIFIR_SCHEMA_DIR = Path(
     env("MIFIR_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared/schemas/mifir"))
 )
+# Every MiFIR file is validated against those schemas before it is stored. Where they are not
+# installed, a file is refused unless this is off (a developer's machine without them).
+MIFIR_SCHEMA_REQUIRED = env.bool("MIFIR_SCHEMA_REQUIRED", default=not DEBUG)
+# Which CCP clears each venue's trades (MiFIR counterparty, RTS 22 fields 7 and 16): a CSV of
+# mic,ccp_lei,ccp_name; empty means the list shipped in apps/reporting/data/venue_ccps.csv.
+MIFIR_VENUE_CCP_FILE = env("MIFIR_VENUE_CCP_FILE", default="")
 # After the close (22:15 UTC): on a business day, the previous business day's reports.
 PERIODIC_TASKS["daily reports"] = {
     "task": "reporting.generate_daily",

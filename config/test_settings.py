@@ -23,3 +23,8 @@ LOGGING["loggers"]["django"]["level"] = "ERROR"  # noqa: F405
 AUDIT_SIGNING_KEY = "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmcta2V5LTMyYiE="
 # No second factor unless a test asks for one (settings.MFA_REQUIRED_ROLES in tests/rbac).
 MFA_REQUIRED_ROLES: list[str] = []
+# A test-only firm LEI (synthetic, valid ISO 17442 check digits).
+REPORTING_FIRM_LEI = "TEST00FIRMTEST000024"
+# The ESMA schemas live beside the repository: a file is validated whenever they are there, and
+# a clone without them still runs the suite (tests that need them say so).
+MIFIR_SCHEMA_REQUIRED = False

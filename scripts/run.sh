@@ -8,6 +8,10 @@ PORT=${PORT:-8000}
 
 trap 'trap - EXIT INT TERM; kill 0 2>/dev/null; wait' EXIT INT TERM
 
+# The demo firm's LEI for its MiFIR reports: a made-up one (valid check digits, "DEMO" in it)
+# unless REPORTING_FIRM_LEI is set. Settings have no default: a real firm sets its own.
+export REPORTING_FIRM_LEI="${REPORTING_FIRM_LEI:-DEMO00FIRMDEMO000068}"
+
 # Prometheus multiprocess mode: every process below writes its samples here; start from zero.
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${VAR_DIR:-var}/prometheus}"
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR"

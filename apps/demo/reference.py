@@ -17,13 +17,28 @@ from django.db import transaction
 
 from apps.core.time import utcnow
 from apps.core.types import quantize
-from apps.demo.reference_data import ACCOUNTS, FX_RATES, INSTRUMENTS
+from apps.demo.reference_data import (
+    ACCOUNTS,
+    CLIENT_PERSONS,
+    FX_RATES,
+    INSTRUMENTS,
+    STAFF_IDENTITIES,
+)
+from apps.rbac.models import StaffIdentity
 from apps.rbac.roles import Role
-from apps.rbac.services import user_create, user_password_set, user_role_set, user_update
-from apps.trading.models import Account, FxRate, Instrument
+from apps.rbac.services import (
+    staff_identity_set,
+    user_create,
+    user_password_set,
+    user_role_set,
+    user_update,
+)
+from apps.trading.models import Account, ClientPerson, FxRate, Instrument
 from apps.trading.services import (
     account_create,
+    account_update,
     beneficial_owner_resolve,
+    client_person_set,
     daily_prices_load,
     fx_rate_record,
     instrument_create,
@@ -124,16 +139,50 @@ def seed_users(password: str, *, reset: bool = False) -> list[str]:
     return touched
 
 
+def _identity_fields(spec: dict) -> dict:
+    return {**spec, "birth_date": date.fromisoformat(spec["birth_date"])}
+
+
 @transaction.atomic
 def seed_accounts() -> None:
+    """The demo accounts, their natural persons' MiFIR identities and the power of attorney.
+    An account seeded before trading capacities (still DEAL) becomes its demo capacity."""
     for spec in ACCOUNTS:
-        if not Account.objects.filter(code=spec["code"]).exists():
-            fields = {k: v for k, v in spec.items() if k != "beneficial_owner_lei"}
+        maker = spec.get("decision_maker")
+        maker = beneficial_owner_resolve(name=maker, actor="command:seed_demo") if maker else None
+        found = Account.objects.filter(code=spec["code"]).first()
+        if found is None:
+            fields = {
+                k: v for k, v in spec.items() if k not in ("beneficial_owner_lei", "decision_maker")
+            }
             owner = beneficial_owner_resolve(
                 name=spec["beneficial_owner"], lei=spec.get("beneficial_owner_lei", "")
             )
-            fields.update(beneficial_owner=owner, credit_limit=Decimal(spec["credit_limit"]))
+            fields.update(
+                beneficial_owner=owner,
+                credit_limit=Decimal(spec["credit_limit"]),
+                decision_maker=maker,
+            )
             account_create(**fields)
+        elif found.trading_capacity == "DEAL" and spec.get("trading_capacity", "DEAL") != "DEAL":
+            changes = {"trading_capacity": spec["trading_capacity"]}
+            if maker is not None and found.decision_maker_id is None:
+                changes["decision_maker"] = maker
+            account_update(account=found, actor="command:seed_demo", **changes)
+    for name, spec in CLIENT_PERSONS.items():
+        owner = beneficial_owner_resolve(name=name, actor="command:seed_demo")
+        if not ClientPerson.objects.filter(owner=owner).exists():
+            client_person_set(owner=owner, actor="command:seed_demo", **_identity_fields(spec))
+
+
+@transaction.atomic
+def seed_staff_identities() -> None:
+    """The MiFIR identities of the demo users who trade (created when missing)."""
+    User = get_user_model()
+    for username, spec in STAFF_IDENTITIES.items():
+        user = User.objects.filter(username=username).first()
+        if user is not None and not StaffIdentity.objects.filter(user=user).exists():
+            staff_identity_set(user=user, actor="command:seed_demo", **_identity_fields(spec))
 
 
 @transaction.atomic
@@ -143,11 +192,17 @@ def seed_instruments() -> dict[str, Instrument]:
     # Underlyings first, so that derivatives can point at them.
     for spec in sorted(INSTRUMENTS, key=lambda s: bool(s["underlying"])):
         multiplier = Decimal(spec.get("multiplier", "1"))
+        reportable = spec.get("mifir_reportable", True)
         found = existing.get(spec["symbol"])
         if found is not None:
+            changes = {}
             if found.multiplier == 1 and multiplier != 1:  # seeded before contract sizes
+                changes["multiplier"] = multiplier
+            if found.mifir_reportable != reportable:  # the demo's MiFIR scope (see the data)
+                changes["mifir_reportable"] = reportable
+            if changes:
                 existing[spec["symbol"]] = instrument_update(
-                    instrument=found, multiplier=multiplier, actor="command:seed_demo"
+                    instrument=found, actor="command:seed_demo", **changes
                 )
             continue
         existing[spec["symbol"]] = instrument_create(
@@ -156,6 +211,7 @@ def seed_instruments() -> dict[str, Instrument]:
             lot_size=Decimal(spec["lot_size"]),
             tick_size=Decimal(spec["tick_size"]),
             multiplier=multiplier,
+            mifir_reportable=reportable,
         )
     return existing
 

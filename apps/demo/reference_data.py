@@ -14,6 +14,12 @@ Plain data only: no Django imports. Prices are illustrative, not market data.
 #   exchange's contract specifications: 100 shares for US equity options (OCC) and for Eurex
 #   stock futures, USD 50 per index point for the CME E-mini S&P 500, EUR 10 per index point for
 #   the Eurex EURO STOXX 50 future. Cash instruments leave it out (1).
+# - ``mifir_reportable`` (MiFIR art. 26 scope; true when left out): the shares and ETFs carry
+#   their real ISINs and are admitted to trading on EU venues. Crypto spot is outside MiFIR.
+#   The listed derivatives are in scope in reality (Eurex is an EU venue; the option's
+#   underlying trades on EU venues), but their ISINs here are synthetic, and the platform
+#   reports instruments by ISIN only (not by their attributes): they are marked out of scope
+#   so that no made-up ISIN reaches a regulator. A firm sets the real ISIN and the flag.
 INSTRUMENTS = [
     # --- Communication Services ---
     {
@@ -198,6 +204,7 @@ INSTRUMENTS = [
     {
         "symbol": "BTC-USD",
         "isin": "XSDEMOBTC019",  # synthetic, check digit valid
+        "mifir_reportable": False,
         "mic": "XOFF",
         "name": "Bitcoin / US Dollar",
         "asset_class": "crypto",
@@ -214,6 +221,7 @@ INSTRUMENTS = [
     {
         "symbol": "ETH-USD",
         "isin": "XSDEMOETH012",  # synthetic, check digit valid
+        "mifir_reportable": False,
         "mic": "XOFF",
         "name": "Ether / US Dollar",
         "asset_class": "crypto",
@@ -230,6 +238,7 @@ INSTRUMENTS = [
     {
         "symbol": "SOL-USD",
         "isin": "XSDEMOSOL015",  # synthetic, check digit valid
+        "mifir_reportable": False,
         "mic": "XOFF",
         "name": "Solana / US Dollar",
         "asset_class": "crypto",
@@ -540,6 +549,7 @@ INSTRUMENTS = [
         # CME E-mini S&P 500 future: USD 50 x the index, tick 0.25 index points (USD 12.50).
         "symbol": "ESZ6",
         "isin": "XSDEMOESZ6F0",  # synthetic, check digit valid
+        "mifir_reportable": False,
         "mic": "XCME",
         "name": "E-mini S&P 500 Future Dec 2026",
         "asset_class": "future",
@@ -558,6 +568,7 @@ INSTRUMENTS = [
         # Eurex EURO STOXX 50 index future (FESX): EUR 10 x the index, tick 1 point (EUR 10).
         "symbol": "FESX-DEC26",
         "isin": "XSDEMOFESX67",  # synthetic, check digit valid
+        "mifir_reportable": False,
         "mic": "XEUR",
         "name": "EURO STOXX 50 Index Future Dec 2026",
         "asset_class": "future",
@@ -674,6 +685,7 @@ INSTRUMENTS = [
         # Listed call option, 100-share contract; price is the premium per share.
         "symbol": "AAPL260619C00250000",
         "isin": "XSDEMOAAPLC6",  # synthetic, check digit valid
+        "mifir_reportable": False,
         "mic": "XCBO",
         "name": "AAPL 19 Jun 2026 250.00 Call",
         "asset_class": "option",
@@ -724,6 +736,7 @@ INSTRUMENTS = [
         # Listed put option, 100-share contract; price is the premium per share.
         "symbol": "MSFT260619P00480000",
         "isin": "XSDEMOMSFTP9",  # synthetic, check digit valid
+        "mifir_reportable": False,
         "mic": "XCBO",
         "name": "MSFT 19 Jun 2026 480.00 Put",
         "asset_class": "option",
@@ -774,6 +787,7 @@ INSTRUMENTS = [
         # Eurex single-stock future, 100-share contract, cash settled.
         "symbol": "SAP-FUT-DEC26",
         "isin": "XSDEMOSAPFU2",  # synthetic, check digit valid
+        "mifir_reportable": False,
         "mic": "XEUR",
         "name": "SAP SE Stock Future Dec 2026",
         "asset_class": "future",
@@ -790,11 +804,12 @@ INSTRUMENTS = [
     },
 ]
 
-# Client accounts. ACC-001 and ACC-004 share one beneficial owner (Victor A. Hale trades
-# through his family office and a personal account; the personal account's papers write him
-# "Hale, Victor A.", which is the same owner). LEIs are SYNTHETIC but pass the ISO 17442
-# mod-97 check; natural persons have no LEI (""). A fund that owns its account has the
-# account's LEI as the owner's (`beneficial_owner_lei`).
+# Client accounts. The firm acts as each client's agent (MiFIR trading capacity AOTC): the
+# client is the buyer or seller in the MiFIR report. ACC-001 and ACC-004 share one beneficial
+# owner (Victor A. Hale trades through his family office and a personal account; the personal
+# account's papers write him "Hale, Victor A.", which is the same owner). LEIs are SYNTHETIC
+# but pass the ISO 17442 mod-97 check; natural persons have no LEI (""). A fund that owns its
+# account has the account's LEI as the owner's (`beneficial_owner_lei`).
 ACCOUNTS = [
     {
         "code": "ACC-001",
@@ -803,6 +818,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "25000000",
         "lei": "5493000HALEFAMOFC012",
+        "trading_capacity": "AOTC",
     },
     {
         "code": "ACC-002",
@@ -812,6 +828,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "50000000",
         "lei": "5493000NBRIDGEAM0055",
+        "trading_capacity": "AOTC",
     },
     {
         "code": "ACC-003",
@@ -820,6 +837,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "250000",
         "lei": "",
+        "trading_capacity": "AOTC",
     },
     {
         "code": "ACC-004",
@@ -828,6 +846,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "2000000",
         "lei": "",
+        "trading_capacity": "AOTC",
     },
     {
         "code": "ACC-005",
@@ -837,14 +856,19 @@ ACCOUNTS = [
         "base_currency": "EUR",
         "credit_limit": "40000000",
         "lei": "5299000RHEINPK000016",
+        "trading_capacity": "AOTC",
     },
     {
         "code": "ACC-006",
         "name": "Lucas Moreau",
         "beneficial_owner": "Lucas Moreau",
+        # Northbridge manages this account under a power of attorney: it takes the decisions
+        # (MiFIR buyer/seller decision maker).
+        "decision_maker": "Northbridge Asset Management LLC",
         "base_currency": "EUR",
         "credit_limit": "500000",
         "lei": "",
+        "trading_capacity": "AOTC",
     },
     {
         "code": "ACC-007",
@@ -854,8 +878,63 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "10000000",
         "lei": "5493000BLUEHBR000037",
+        "trading_capacity": "AOTC",
     },
 ]
+
+# The natural persons among the beneficial owners, as MiFIR identifies them (personal data:
+# SYNTHETIC people; "QQ" National Insurance numbers are never issued). Amelia Chen is British:
+# her National Insurance number ranks first (RTS 22 Annex II). Victor Hale (American, no
+# passport on file) and Lucas Moreau (French) are identified by CONCAT.
+CLIENT_PERSONS = {
+    "Amelia Chen": {
+        "first_names": "Amelia",
+        "surnames": "Chen",
+        "birth_date": "1985-07-23",
+        "nationality": "GB",
+        "national_id": "QQ123456C",
+        "national_id_kind": "NIDN",
+    },
+    "Victor A. Hale": {
+        "first_names": "Victor Alan",
+        "surnames": "Hale",
+        "birth_date": "1961-02-09",
+        "nationality": "US",
+    },
+    "Lucas Moreau": {
+        "first_names": "Lucas",
+        "surnames": "Moreau",
+        "birth_date": "1979-11-30",
+        "nationality": "FR",
+    },
+}
+
+# The demo's traders and risk manager as MiFIR names them when they decide or execute
+# (fields 57 and 59; synthetic people, "QQ" numbers are never issued).
+STAFF_IDENTITIES = {
+    "trader": {
+        "first_names": "Samuel",
+        "surnames": "Carter",
+        "birth_date": "1990-04-12",
+        "nationality": "GB",
+        "national_id": "QQ654321A",
+        "national_id_kind": "NIDN",
+    },
+    "trader2": {
+        "first_names": "Lena",
+        "surnames": "Hoffmann",
+        "birth_date": "1992-09-03",
+        "nationality": "DE",
+    },
+    "risk": {
+        "first_names": "Priya",
+        "surnames": "Nair",
+        "birth_date": "1984-01-27",
+        "nationality": "GB",
+        "national_id": "QQ112233B",
+        "national_id_kind": "NIDN",
+    },
+}
 
 # Exchange rates: one base buys rate of quote (illustrative, not market data). seed_demo records
 # each pair when it has no rate younger than half of FX_RATE_MAX_AGE_SECONDS (the demo has no

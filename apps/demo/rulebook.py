@@ -33,13 +33,15 @@ from apps.rules.models import (
 from apps.rules.services import restricted_entry_fields, rule_snapshot
 from apps.trading.models import Instrument
 
+# code, name, jurisdiction, and the country of a national competent authority that receives
+# MiFIR transaction reports ("" for the others: ESMA receives none from firms).
 REGULATORY_ENTITIES = [
-    ("SEC", "U.S. Securities and Exchange Commission", "United States"),
-    ("FINRA", "Financial Industry Regulatory Authority", "United States"),
-    ("CFTC", "U.S. Commodity Futures Trading Commission", "United States"),
-    ("ESMA", "European Securities and Markets Authority", "European Union"),
-    ("FCA", "Financial Conduct Authority", "United Kingdom"),
-    ("BaFin", "Bundesanstalt für Finanzdienstleistungsaufsicht", "Germany"),
+    ("SEC", "U.S. Securities and Exchange Commission", "United States", ""),
+    ("FINRA", "Financial Industry Regulatory Authority", "United States", ""),
+    ("CFTC", "U.S. Commodity Futures Trading Commission", "United States", ""),
+    ("ESMA", "European Securities and Markets Authority", "European Union", ""),
+    ("FCA", "Financial Conduct Authority", "United Kingdom", "GB"),
+    ("BaFin", "Bundesanstalt für Finanzdienstleistungsaufsicht", "Germany", "DE"),
 ]
 
 # The demo has no market-data feed: reference prices are as old as the last seed_demo or
@@ -499,12 +501,11 @@ def _audit_created(row, after: dict) -> None:
 @transaction.atomic
 def seed_entities() -> dict[str, RegulatoryEntity]:
     out = {}
-    for code, name, jurisdiction in REGULATORY_ENTITIES:
-        entity, created = RegulatoryEntity.objects.get_or_create(
-            code=code, defaults={"name": name, "jurisdiction": jurisdiction}
-        )
+    for code, name, jurisdiction, nca_country in REGULATORY_ENTITIES:
+        fields = {"name": name, "jurisdiction": jurisdiction, "nca_country": nca_country}
+        entity, created = RegulatoryEntity.objects.get_or_create(code=code, defaults=fields)
         if created:
-            _audit_created(entity, {"code": code, "name": name, "jurisdiction": jurisdiction})
+            _audit_created(entity, {"code": code, **fields})
         out[code] = entity
     return out
 

@@ -11,12 +11,13 @@ from django.contrib.auth.models import Group
 from apps.core.errors import PlatformError
 from apps.rbac import hooks
 from apps.rbac.access import can, user_role
-from apps.rbac.models import ApiToken
+from apps.rbac.models import ApiToken, StaffIdentity
 from apps.rbac.roles import Role
 from apps.rbac.services import (
     USER_FIELDS,
     api_token_revoke,
     mfa_device_remove,
+    staff_identity_set,
     user_create,
     user_update,
 )
@@ -195,3 +196,36 @@ def _register_second_factor_admins() -> None:
 
 
 _register_second_factor_admins()
+@admin.register(StaffIdentity)
+class StaffIdentityAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Who a member of staff is for MiFIR (investment decision, execution): personal data,
+    Compliance Officers and above only. Saved through `staff_identity_set` (audited)."""
+
+    list_display = ["user", "nationality", "national_id_kind", "branch_country", "updated_at"]
+    search_fields = ["user__username", "surnames"]
+    fields = [
+        "user",
+        "first_names",
+        "surnames",
+        "birth_date",
+        "nationality",
+        "national_id",
+        "national_id_kind",
+        "branch_country",
+        "updated_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "updated_at"] if obj is not None else ["updated_at"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = dict(form.cleaned_data)
+        user = obj.user if change else data.pop("user")
+        data.pop("user", None)
+        changes = data if not change else {n: data[n] for n in form.changed_data if n in data}
+        saved = staff_identity_set(user=user, actor=request.user, **changes)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        return None

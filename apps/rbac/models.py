@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -25,3 +26,61 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class PersonIdentity(models.Model):
+    """What MiFIR needs to identify a natural person (RTS 22 art. 6): personal data, shown to
+    Compliance Officers and above only. The identifier itself is derived from these fields
+    (apps.core.person_ids)."""
+
+    class Kind(models.TextChoices):
+        NONE = "", "none (CONCAT where the nationality allows it)"
+        NATIONAL_ID = "NIDN", "national identifier of RTS 22 Annex II"
+        PASSPORT = "CCPT", "passport number"
+
+    first_names = models.CharField(max_length=140, blank=True)
+    surnames = models.CharField(max_length=140, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    nationality = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", "An ISO 3166-1 alpha-2 country code.")],
+        help_text="ISO 3166-1 alpha-2; of several, the first EEA one in alphabetical order.",
+    )
+    national_id = models.CharField(
+        "national identifier",
+        max_length=33,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9 +-]*$", "Letters, digits, + and - only.")],
+        help_text="The highest-priority identifier of RTS 22 Annex II the person has, "
+        "without the country code.",
+    )
+    national_id_kind = models.CharField(
+        "identifier kind", max_length=4, blank=True, choices=Kind.choices
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class StaffIdentity(PersonIdentity):
+    """A member of staff who takes investment decisions or executes orders (RTS 22 fields 57
+    and 59)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_identity"
+    )
+    branch_country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", "An ISO 3166-1 alpha-2 country code.")],
+        help_text="The branch that supervises the person; empty: the firm's country.",
+    )
+
+    class Meta:
+        verbose_name = "staff identity (MiFIR)"
+        verbose_name_plural = "staff identities (MiFIR)"
+
+    def __str__(self) -> str:
+        return f"{self.user} (MiFIR identity)"

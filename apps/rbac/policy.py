@@ -21,6 +21,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.account": {"view": V, "add": C, "change": R, "delete": None},
     "trading.beneficialowner": {"view": V, "add": C, "change": C, "delete": None},
     "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
+    # natural persons' identities for MiFIR: personal data, compliance only
+    "trading.clientperson": {"view": C, "add": C, "change": C, "delete": None},
     "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},
     "trading.dailyprice": {"view": V, "add": None, "change": None, "delete": None},
     # FX rates: recorded (never edited) by risk, or by a feed through the API
@@ -73,6 +75,7 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "otp_totp.totpdevice": {"view": A, "add": None, "change": None, "delete": A},
     "otp_static.staticdevice": {"view": A, "add": None, "change": None, "delete": A},
     "otp_static.statictoken": {"view": None, "add": None, "change": None, "delete": None},
+    "rbac.staffidentity": {"view": C, "add": C, "change": C, "delete": None},
     "axes.accessattempt": {"view": A, "add": None, "change": None, "delete": A},
     "axes.accessfailurelog": {"view": A, "add": None, "change": None, "delete": None},
     "axes.accesslog": {"view": A, "add": None, "change": None, "delete": None},

@@ -16,7 +16,7 @@ from apps.core.errors import NotAuthenticated, ValidationFailed, field_errors
 from apps.core.hooks import audit_record
 from apps.core.time import utcnow
 from apps.rbac.access import forget_role, remember_role, user_role
-from apps.rbac.models import ApiToken
+from apps.rbac.models import ApiToken, StaffIdentity
 from apps.rbac.policy import MODEL_POLICY
 from apps.rbac.roles import ROLE_GROUPS, Role
 
@@ -322,3 +322,64 @@ def mfa_passed(*, user, device) -> None:
     """Record that a sign-in passed its second factor, and with what."""
     kind = "recovery_code" if device._meta.model_name == "staticdevice" else "totp"
     _mfa_record(user=user, action="mfa_passed", method=kind)
+# --- MiFIR identities of natural persons (personal data) --------------------------------------
+
+IDENTITY_FIELDS = [
+    "first_names",
+    "surnames",
+    "birth_date",
+    "nationality",
+    "national_id",
+    "national_id_kind",
+]
+
+
+def person_identity_save(identity, *, changes: dict, allowed: list[str], actor, object_type: str):
+    """Set fields of a person's MiFIR identity (a new row or a locked one) and record it.
+
+    The audit event names the fields that changed, not their values: they are personal data,
+    and the trail is kept for years and exported."""
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise ValidationFailed(details={f: ["Cannot be changed here."] for f in sorted(unknown)})
+    created = identity.pk is None
+    before = {name: getattr(identity, name) for name in changes}
+    for name, value in changes.items():
+        if name in ("nationality",) and isinstance(value, str):
+            value = value.strip().upper()
+        setattr(identity, name, value)
+    changed = [name for name in changes if created or before[name] != getattr(identity, name)]
+    if not changed and not created:
+        return identity
+    # Imported here: apps.core.validation loads DRF, whose settings load this module.
+    from apps.core.validation import clean_or_raise
+
+    clean_or_raise(identity)
+    identity.save()
+    audit_record(
+        event_type="CONFIG_CHANGED",
+        actor=actor,
+        object_type=object_type,
+        object_id=identity.pk,
+        payload={
+            "change": "identity_created" if created else "identity_updated",
+            "fields": sorted(changed),
+            "personal_data": "values kept out of the trail",
+        },
+    )
+    return identity
+
+
+@transaction.atomic
+def staff_identity_set(*, user, actor=None, **changes) -> StaffIdentity:
+    """Record who a member of staff is for MiFIR (fields 57 and 59 name them)."""
+    identity = StaffIdentity.objects.select_for_update().filter(user=user).first() or StaffIdentity(
+        user=user
+    )
+    return person_identity_save(
+        identity,
+        changes=changes,
+        allowed=[*IDENTITY_FIELDS, "branch_country"],
+        actor=actor,
+        object_type="rbac.staffidentity",
+    )

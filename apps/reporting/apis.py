@@ -100,7 +100,11 @@ def _report_or_404(request, report_id: int):
 
 class ReportListCreateApi(ListAPIView):
     """GET: reports, newest first (filter by type, format, status, entity, period).
-    POST: generate one now (Compliance Officer); a re-run makes a new version."""
+    POST: generate one now (Compliance Officer); a re-run makes a new version. A MiFIR report
+    is refused with a 400 and nothing stored when the firm's LEI is invalid
+    (`firm_lei_invalid`), the entity is not a national competent authority (`entity_not_nca`),
+    a transaction cannot be identified as RTS 22 wants (`mifir_report_invalid`, every problem
+    in `details.problems`) or the file fails ESMA's schemas (`mifir_schema_invalid`)."""
 
     required_roles = {"GET": Role.VIEWER, "POST": GENERATOR_ROLE}
     filterset_class = ReportFilter
@@ -127,6 +131,17 @@ class ReportListCreateApi(ListAPIView):
                     "period_start": "2026-11-20",
                     "period_end": "2026-11-20",
                     "format": "csv",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "MiFIR transactions for BaFin",
+                value={
+                    "report_type": "mifir_transactions",
+                    "period_start": "2026-11-20",
+                    "period_end": "2026-11-20",
+                    "format": "xml",
+                    "regulatory_entity": "BaFin",
                 },
                 request_only=True,
             ),

@@ -32,10 +32,24 @@ def mifir_schema(directory: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.fromstring(wrapper.encode()))
 
 
+TRANSACTION = f"{{{NS_TX}}}Tx"
+REPORT = f"{{{NS_TX}}}FinInstrmRptgTxRpt"
+
+
 def mifir_errors(source, directory: Path) -> list[str]:
-    """The schema errors of a report file (a path or a binary file); [] when it is valid."""
+    """The schema errors of a report file (a path or a binary file); [] when it is valid.
+
+    The file is validated as it is parsed, and each transaction is dropped once read, so that
+    memory does not grow with the file (a day's file holds hundreds of thousands)."""
     schema = mifir_schema(str(directory))
-    document = etree.parse(source)
-    if schema.validate(document):
-        return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    try:
+        for _event, element in etree.iterparse(source, tag=TRANSACTION, schema=schema):
+            parent = element.getparent()
+            if parent is not None and parent.tag == REPORT:
+                element.clear()
+                while element.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as exc:
+        errors = [f"line {e.line}: {e.message}" for e in exc.error_log]
+        return errors or [str(exc)]
+    return []

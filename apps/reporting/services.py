@@ -11,6 +11,7 @@ import logging
 import tempfile
 from datetime import UTC, date, datetime
 
+from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
@@ -29,12 +30,14 @@ from apps.reporting.builders.base import FILLS_IN_PERIOD, FILLS_TO_PERIOD_END
 from apps.reporting.builders.mifir import transaction_ids
 from apps.reporting.formats import WRITERS, HashingWriter
 from apps.reporting.models import RegulatoryReport, ReportFormat, ReportStatus, ReportType
+from apps.reporting.schemas import mifir_errors, schemas_present
 from apps.trading.models import Fill
 
 GENERATOR_ROLE = Role.COMPLIANCE_OFFICER
 OBJECT_TYPE = "reporting.regulatoryreport"
 logger = logging.getLogger(__name__)
 MAX_PERIOD_DAYS = 366
+NOTHING_TO_REPORT = "mifir_nothing_to_report"
 COPY_CHUNK = 1 << 20
 # Which status may follow which (a rejected report is fixed by a new version, then submitted).
 TRANSITIONS = {
@@ -98,7 +101,9 @@ def _mifir_cancellations(period: Period, entity, *, actor) -> set[str]:
     with _verified_copy(previous, actor=actor) as handle:  # what was filed, checked
         reported = transaction_ids(handle)
     current = Fill.objects.filter(
-        executed_at__gte=period.start_at, executed_at__lt=period.end_at
+        executed_at__gte=period.start_at,
+        executed_at__lt=period.end_at,
+        order__instrument__mifir_reportable=True,
     ).values_list("pk", flat=True)
     return reported - {tx_id(pk) for pk in current.iterator(chunk_size=5000)}
 
@@ -120,6 +125,17 @@ def report_generate(
     if actor is not None:
         require_role(actor, GENERATOR_ROLE, "generate reports")
     period = _checked_request(report_type, period_start, period_end, fmt)
+    if (
+        report_type == ReportType.MIFIR_TRANSACTIONS
+        and entity is not None
+        and not entity.nca_country
+    ):
+        raise ValidationFailed(
+            f"{entity.code} is not a national competent authority under MiFIR: MiFIR "
+            "transaction reports go to an NCA.",
+            code="entity_not_nca",
+            details=field_errors(regulatory_entity=f"{entity.code} receives no MiFIR reports."),
+        )
     same = _same_report(report_type, period, fmt, entity)
     version = (same.aggregate(v=Max("version"))["v"] or 0) + 1
     options = {}
@@ -136,6 +152,16 @@ def report_generate(
         out = HashingWriter(spool)
         WRITERS[fmt](builder, out)
         spool.seek(0)
+        if report_type == ReportType.MIFIR_TRANSACTIONS and fmt == ReportFormat.XML:
+            if builder.record_count == 0:
+                # auth.016 holds at least one transaction: a day with none has no file to file.
+                raise Conflict(
+                    "No MiFIR-reportable transaction in the period: there is no file to send.",
+                    code=NOTHING_TO_REPORT,
+                    details={"summary": builder.summary().as_dict()},
+                )
+            _mifir_schema_check(spool)
+            spool.seek(0)
         report = RegulatoryReport(
             report_type=report_type,
             regulatory_entity=entity,
@@ -181,6 +207,31 @@ def report_generate(
                 details={"version": version},
             ) from None
     return report
+
+
+def _mifir_schema_check(spool) -> None:
+    """The file against ESMA's schemas (head.003, head.001, auth.016) before it is stored: an
+    invalid file is an error, never a stored report. Without the schemas (MIFIR_SCHEMA_DIR),
+    the file is refused unless settings.MIFIR_SCHEMA_REQUIRED is off."""
+    directory = settings.MIFIR_SCHEMA_DIR
+    if not schemas_present(directory):
+        if settings.MIFIR_SCHEMA_REQUIRED:
+            raise Conflict(
+                "ESMA's MiFIR schemas are not installed: the file cannot be validated, so it "
+                "is not stored.",
+                code="mifir_schemas_missing",
+                details={"MIFIR_SCHEMA_DIR": str(directory)},
+            )
+        logger.warning("MiFIR file not validated: no schemas in %s", directory)
+        return
+    errors = mifir_errors(spool, directory)
+    if errors:
+        logger.error("MiFIR file invalid against the schemas", extra={"errors": errors[:5]})
+        raise ValidationFailed(
+            "The MiFIR file is not valid against ESMA's schemas: nothing was stored.",
+            code="mifir_schema_invalid",
+            details={"schema_errors": errors[:50]},
+        )
 
 
 # --- re-runs: fills booked after a report was built -----------------------------------------
@@ -481,6 +532,12 @@ def _scheduled_build(
             report_type=report_type, period_start=start, period_end=end, fmt=fmt, schedule=schedule
         )
     except PlatformError as exc:
+        if exc.code == NOTHING_TO_REPORT:  # a day without reportable trades: nothing to file
+            logger.info(
+                "scheduled report not needed",
+                extra={"report_type": report_type, "format": fmt, "day": str(end)},
+            )
+            return None
         logger.error(
             "scheduled report not built",
             extra={

@@ -90,6 +90,8 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             )
         except ValidationFailed as exc:
             problems = [f"{k}: {' '.join(map(str, v))}" for k, v in exc.details.items()]
+            if exc.code != ValidationFailed.code:  # a refusal with its own reason (MiFIR checks)
+                problems = [exc.message, *problems]
             return self._again(problems or [exc.message], form, status=400)
         except PlatformError as exc:
             return self._again([exc.message], form, status=exc.status_code)

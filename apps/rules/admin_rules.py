@@ -74,7 +74,7 @@ def _errors_to_form(form: forms.Form, exc: PlatformError) -> None:
 
 @admin.register(RegulatoryEntity)
 class RegulatoryEntityAdmin(RoleAdminMixin, admin.ModelAdmin):
-    list_display = ["code", "name", "jurisdiction"]
+    list_display = ["code", "name", "jurisdiction", "nca_country"]
     search_fields = ["code", "name", "jurisdiction"]
 
     def save_model(self, request, obj, form, change) -> None:
@@ -83,7 +83,11 @@ class RegulatoryEntityAdmin(RoleAdminMixin, admin.ModelAdmin):
             saved = regulatory_entity_update(
                 entity=obj,
                 actor=request.user,
-                **{n: data[n] for n in form.changed_data if n in ("code", "name", "jurisdiction")},
+                **{
+                    n: data[n]
+                    for n in form.changed_data
+                    if n in ("code", "name", "jurisdiction", "nca_country")
+                },
             )
         else:
             saved = regulatory_entity_create(
@@ -91,6 +95,7 @@ class RegulatoryEntityAdmin(RoleAdminMixin, admin.ModelAdmin):
                 code=data["code"],
                 name=data["name"],
                 jurisdiction=data["jurisdiction"],
+                nca_country=data.get("nca_country", ""),
             )
         obj.pk = saved.pk
         obj.refresh_from_db()

@@ -353,6 +353,14 @@ class OrderFillApi(APIView):
         executed_at = serializers.DateTimeField()
         liquidity = serializers.ChoiceField(choices=Liquidity.choices)
         commission = AmountField(required=False, default="0")
+        counterparty_lei = serializers.CharField(
+            max_length=20,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="The counterparty's LEI (ISO 17442): required for an off-venue (XOFF) "
+            "execution of a MiFIR-reportable instrument, which the MiFIR report names.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         fill_id = serializers.IntegerField(source="fill.pk")

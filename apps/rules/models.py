@@ -1,6 +1,7 @@
 """Compliance rules as data, their maker-checker changes, the restricted list."""
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -9,6 +10,14 @@ class RegulatoryEntity(models.Model):
     code = models.CharField(max_length=16, unique=True)  # SEC, FINRA, CFTC, ESMA, FCA, BaFin
     name = models.CharField(max_length=200)
     jurisdiction = models.CharField(max_length=64)
+    nca_country = models.CharField(
+        "NCA country",
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", "An ISO 3166-1 alpha-2 country code.")],
+        help_text="The country whose national competent authority this is under MiFIR (it "
+        "receives transaction reports); empty: not an NCA, no MiFIR report is made for it.",
+    )
 
     class Meta:
         ordering = ["code"]

@@ -641,7 +641,7 @@ def restricted_entry_end(
 
 # --- regulatory entities ----------------------------------------------------------------------
 
-ENTITY_FIELDS = ["code", "name", "jurisdiction"]
+ENTITY_FIELDS = ["code", "name", "jurisdiction", "nca_country"]
 
 
 def _entity_fields(entity: RegulatoryEntity) -> dict[str, str]:
@@ -649,10 +649,15 @@ def _entity_fields(entity: RegulatoryEntity) -> dict[str, str]:
 
 
 @transaction.atomic
-def regulatory_entity_create(*, actor, code: str, name: str, jurisdiction: str) -> RegulatoryEntity:
+def regulatory_entity_create(
+    *, actor, code: str, name: str, jurisdiction: str, nca_country: str = ""
+) -> RegulatoryEntity:
     require_role(actor, OFFICER, "change regulatory entities")
     entity = RegulatoryEntity(
-        code=(code or "").strip(), name=(name or "").strip(), jurisdiction=jurisdiction.strip()
+        code=(code or "").strip(),
+        name=(name or "").strip(),
+        jurisdiction=jurisdiction.strip(),
+        nca_country=(nca_country or "").strip().upper(),
     )
     clean_or_raise(entity)
     entity.save()

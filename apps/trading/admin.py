@@ -22,6 +22,7 @@ from apps.trading.config_changes import ACCOUNT_LIMIT_FIELDS, INSTRUMENT_ECONOMI
 from apps.trading.models import (
     Account,
     BeneficialOwner,
+    ClientPerson,
     DailyPrice,
     Fill,
     FxRate,
@@ -40,6 +41,7 @@ from apps.trading.services import (
     beneficial_owner_create,
     beneficial_owner_name_check,
     beneficial_owner_update,
+    client_person_set,
     instrument_create,
     instrument_update,
     order_cancel,
@@ -262,10 +264,10 @@ class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.
         "is_market_maker",
         "is_active",
     ]
-    list_filter = ["is_active", "is_market_maker", "base_currency"]
+    list_filter = ["is_active", "is_market_maker", "trading_capacity", "base_currency"]
     search_fields = ["code", "name", "beneficial_owner__name", "lei"]
     list_select_related = ["beneficial_owner"]
-    autocomplete_fields = ["beneficial_owner"]
+    autocomplete_fields = ["beneficial_owner", "decision_maker"]
     readonly_fields = ["pending_changes", "created_at", "updated_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
@@ -284,9 +286,55 @@ class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.
                 ],
             },
         ),
+        ("MiFIR", {"fields": ["trading_capacity", "decision_maker"]}),
         ("Client notifications", {"fields": ["webhook_url", "webhook_secret"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
+
+
+class PersonIdentitySaveMixin:
+    """A person's MiFIR identity saves through its service (audited without the values)."""
+
+    set_service = None
+    owner_field = ""
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = dict(form.cleaned_data)
+        owner = getattr(obj, self.owner_field) if change else data.pop(self.owner_field)
+        data.pop(self.owner_field, None)
+        changes = data if not change else {n: data[n] for n in form.changed_data if n in data}
+        saved = type(self).set_service(**{self.owner_field: owner}, actor=request.user, **changes)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        return None
+
+
+@admin.register(ClientPerson)
+class ClientPersonAdmin(PersonIdentitySaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    """Natural-person clients as MiFIR identifies them: Compliance Officers and above only."""
+
+    set_service = staticmethod(client_person_set)
+    owner_field = "owner"
+    list_display = ["owner", "nationality", "national_id_kind", "updated_at"]
+    search_fields = ["owner__name", "surnames"]
+    autocomplete_fields = ["owner"]
+    fields = [
+        "owner",
+        "first_names",
+        "surnames",
+        "birth_date",
+        "nationality",
+        "national_id",
+        "national_id_kind",
+        "updated_at",
+    ]
+    readonly_fields = ["updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The owner is who the record is of: chosen once.
+        return ["owner", "updated_at"] if obj is not None else ["updated_at"]
 
 
 @admin.register(Instrument)
@@ -312,9 +360,10 @@ class InstrumentAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, adm
         "currency",
         "multiplier",
         "underlying",
+        "mifir_reportable",
         "is_active",
     ]
-    list_filter = ["asset_class", "sector", "mic", "currency", "is_active"]
+    list_filter = ["asset_class", "sector", "mic", "currency", "mifir_reportable", "is_active"]
     search_fields = ["symbol", "isin", "name", "issuer"]
     autocomplete_fields = ["underlying"]
     readonly_fields = ["pending_changes", "created_at", "updated_at"]

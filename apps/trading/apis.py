@@ -34,6 +34,9 @@ class AccountListApi(ListAPIView):
         base_currency = serializers.CharField()
         credit_limit = AmountField()
         lei = serializers.CharField()
+        trading_capacity = serializers.CharField(
+            help_text="MiFIR trading capacity (RTS 22 field 29): DEAL, MTCH or AOTC."
+        )
         is_market_maker = serializers.BooleanField()
         is_active = serializers.BooleanField()
 
@@ -64,6 +67,9 @@ class InstrumentListApi(ListAPIView):
         tick_size = AmountField()
         multiplier = AmountField(
             help_text="Contract size: every notional is quantity x price x multiplier."
+        )
+        mifir_reportable = serializers.BooleanField(
+            help_text="In the scope of MiFIR art. 26: its fills are in the transaction report."
         )
         reference_price = AmountField(source="latest_price", allow_null=True)
         reference_price_as_of = serializers.DateTimeField(

@@ -38,10 +38,20 @@ class InstrumentFilter(django_filters.FilterSet):
     asset_class = django_filters.ChoiceFilter(choices=AssetClass.choices)
     currency = django_filters.CharFilter()
     is_active = django_filters.BooleanFilter()
+    mifir_reportable = django_filters.BooleanFilter()
 
     class Meta:
         model = Instrument
-        fields = ["symbol", "isin", "mic", "sector", "asset_class", "currency", "is_active"]
+        fields = [
+            "symbol",
+            "isin",
+            "mic",
+            "sector",
+            "asset_class",
+            "currency",
+            "is_active",
+            "mifir_reportable",
+        ]
 
 
 class PositionFilter(django_filters.FilterSet):

@@ -10,6 +10,7 @@ from django.db.models import F, Q
 
 from apps.core.calendars import calendar_code
 from apps.core.types import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from apps.rbac.models import PersonIdentity
 from apps.trading.validators import (
     validate_currency,
     validate_isin,
@@ -74,6 +75,29 @@ class BeneficialOwner(models.Model):
         return self.name
 
 
+class ClientPerson(PersonIdentity):
+    """The identity of a beneficial owner who is a natural person, as MiFIR reports a client
+    (RTS 22 fields 7-11 and 16-20): personal data, kept apart from the owner's name so that only
+    Compliance Officers and above see it."""
+
+    owner = models.OneToOneField(BeneficialOwner, on_delete=models.CASCADE, related_name="person")
+
+    class Meta:
+        verbose_name = "client identity (MiFIR)"
+        verbose_name_plural = "client identities (MiFIR)"
+
+    def __str__(self) -> str:
+        return f"{self.owner} (MiFIR identity)"
+
+
+class TradingCapacity(models.TextChoices):
+    """RTS 22 field 29: how the firm traded."""
+
+    DEAL = "DEAL", "Dealing on own account"
+    MTCH = "MTCH", "Matched principal"
+    AOTC = "AOTC", "Any other capacity (agency for the client)"
+
+
 class Account(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
@@ -97,7 +121,24 @@ class Account(models.Model):
         max_length=20,
         blank=True,
         validators=[validate_lei],
-        help_text="ISO 17442 Legal Entity Identifier, for MiFIR reports.",
+        help_text="ISO 17442 Legal Entity Identifier of the account's holder, for MiFIR reports; "
+        "empty: the holder is the beneficial owner (a natural person's identity on record).",
+    )
+    trading_capacity = models.CharField(
+        max_length=4,
+        choices=TradingCapacity.choices,
+        default=TradingCapacity.DEAL,
+        help_text="MiFIR field 29. DEAL: the firm's own book, the firm is buyer or seller. "
+        "AOTC/MTCH: the client is. An order may override it (metadata.trading_capacity).",
+    )
+    decision_maker = models.ForeignKey(
+        BeneficialOwner,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who decides for the client under a power of attorney (MiFIR fields 12-15 "
+        "and 21-24); empty when the client decides.",
     )
     webhook_url = models.URLField(blank=True, help_text="Where order outcomes are sent.")
     webhook_secret = models.CharField(
@@ -186,6 +227,12 @@ class Instrument(models.Model):
         help_text="Contract size: what one unit of quantity at a price of 1 is worth (100 for "
         "a US equity option, 50 for an E-mini S&P 500 future, 1 for cash instruments). Every "
         "notional is quantity x price x multiplier.",
+    )
+    mifir_reportable = models.BooleanField(
+        "MiFIR reportable",
+        default=False,
+        help_text="In the scope of MiFIR art. 26: admitted to trading or traded on an EU trading "
+        "venue, or with such an underlying (FIRDS). Transaction reports include only these.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -471,6 +518,13 @@ class Fill(models.Model):
     quantity = amount_field()
     price = amount_field()
     venue = models.CharField("venue MIC", max_length=4, validators=[validate_mic])
+    counterparty_lei = models.CharField(
+        "counterparty LEI",
+        max_length=20,
+        blank=True,
+        validators=[validate_lei],
+        help_text="The other side of an off-venue (XOFF) execution, for MiFIR reports.",
+    )
     executed_at = models.DateTimeField(db_index=True)
     commission = amount_field(default=Decimal("0"))
     liquidity = models.CharField(max_length=8, choices=Liquidity.choices)

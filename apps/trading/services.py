@@ -22,6 +22,7 @@ from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.time import rfc3339, utcnow
 from apps.core.types import check_notional, decimal_str, quantize, to_decimal
 from apps.core.validation import clean_or_raise
+from apps.rbac.services import IDENTITY_FIELDS, person_identity_save
 from apps.trading import trail
 from apps.trading.expiry import EXPIRES, expire_at_checked, order_expire_at
 from apps.trading.hooks import fill_booked, held_order_ended
@@ -32,6 +33,7 @@ from apps.trading.models import (
     AccountDailyActivity,
     AccountDailyFilled,
     BeneficialOwner,
+    ClientPerson,
     DailyPrice,
     Fill,
     FxRate,
@@ -47,6 +49,7 @@ from apps.trading.models import (
     ReferencePrice,
     Side,
     TimeInForce,
+    TradingCapacity,
     WorkingExposure,
     firm_currency,
     is_sell,
@@ -63,7 +66,8 @@ from apps.trading.pricing import (
 )
 from apps.trading.selectors import account_and_instrument
 from apps.trading.trail import order_snapshot
-from apps.trading.venues import venue_problem
+from apps.trading.validators import lei_is_valid
+from apps.trading.venues import OFF_VENUE, venue_problem
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +88,8 @@ ACCOUNT_FIELDS = [
     "base_currency",
     "credit_limit",
     "lei",
+    "trading_capacity",
+    "decision_maker",
     "webhook_url",
     "is_market_maker",
     "is_active",
@@ -103,6 +109,7 @@ INSTRUMENT_FIELDS = [
     "lot_size",
     "tick_size",
     "multiplier",
+    "mifir_reportable",
     "is_active",
 ]
 
@@ -169,6 +176,22 @@ def beneficial_owner_resolve(*, name: str, lei: str = "", actor=None) -> Benefic
     return found or beneficial_owner_create(name=name, lei=lei, actor=actor)
 
 
+@transaction.atomic
+def client_person_set(*, owner: BeneficialOwner, actor=None, **changes) -> ClientPerson:
+    """Record who a beneficial owner who is a natural person is, for MiFIR (the client's
+    national identifier or CONCAT). Personal data: the trail names the fields, not the values."""
+    identity = ClientPerson.objects.select_for_update().filter(owner=owner).first() or ClientPerson(
+        owner=owner
+    )
+    return person_identity_save(
+        identity,
+        changes=changes,
+        allowed=IDENTITY_FIELDS,
+        actor=actor,
+        object_type="trading.clientperson",
+    )
+
+
 def _owner(value: Any, actor) -> Any:
     """An account's owner given as an owner, or as a name (found or created)."""
     if isinstance(value, str):
@@ -187,6 +210,8 @@ def account_create(
     base_currency: str | None = None,
     credit_limit: Decimal = ZERO,
     lei: str = "",
+    trading_capacity: str = TradingCapacity.DEAL,
+    decision_maker: BeneficialOwner | None = None,
     webhook_url: str = "",
     webhook_secret: str = "",
     is_market_maker: bool = False,
@@ -200,6 +225,8 @@ def account_create(
         base_currency=base_currency or firm_currency(),
         credit_limit=to_decimal(credit_limit, field="credit_limit"),
         lei=lei,
+        trading_capacity=trading_capacity,
+        decision_maker=decision_maker,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         is_market_maker=is_market_maker,
@@ -250,6 +277,7 @@ def instrument_create(
     tick_size: Decimal = Decimal("0.01"),
     calendar: str = "",
     multiplier: Decimal = Decimal("1"),
+    mifir_reportable: bool = False,
     actor=None,
 ) -> Instrument:
     instrument = Instrument(
@@ -266,6 +294,7 @@ def instrument_create(
         lot_size=to_decimal(lot_size, field="lot_size", positive=True),
         tick_size=to_decimal(tick_size, field="tick_size", positive=True),
         multiplier=to_decimal(multiplier, field="multiplier", positive=True),
+        mifir_reportable=mifir_reportable,
         calendar=calendar,
     )
     clean_or_raise(instrument)
@@ -550,6 +579,13 @@ def metadata_checked(metadata: Any) -> dict:
     if len(encoded) > METADATA_MAX_BYTES:
         raise ValidationFailed(
             details=field_errors(metadata=f"At most {METADATA_MAX_BYTES} bytes of JSON.")
+        )
+    capacity = metadata.get("trading_capacity")
+    if capacity is not None and capacity not in TradingCapacity.values:
+        raise ValidationFailed(
+            details=field_errors(
+                metadata=f"trading_capacity is one of {', '.join(TradingCapacity.values)}."
+            )
         )
     if b"\\u0000" in encoded and _has_nul(metadata):  # the encoding escapes NUL as \u0000
         raise ValidationFailed(details=field_errors(metadata="Must not contain NUL characters."))
@@ -852,6 +888,7 @@ def order_fill(
     executed_at: datetime,
     liquidity: str,
     commission=ZERO,
+    counterparty_lei: str = "",
     actor=None,
 ) -> tuple[Fill, Position]:
     """Book an execution: the fill, the order's filled quantity and status, the position.
@@ -891,6 +928,7 @@ def order_fill(
         venue=venue,
         executed_at=executed_at,
         now=utcnow(),
+        counterparty_lei=counterparty_lei,
     )
     fill = Fill(
         order=order,
@@ -901,6 +939,7 @@ def order_fill(
         executed_at=executed_at,
         commission=commission,
         liquidity=liquidity,
+        counterparty_lei=counterparty_lei or "",
     )
     clean_or_raise(fill, exclude=["order"], constraints=False)
     fill.save()
@@ -949,6 +988,7 @@ def fill_terms_check(
     venue: str,
     executed_at: datetime,
     now: datetime,
+    counterparty_lei: str = "",
 ) -> None:
     """What a fill's values mean for its order, every error at once (a 400 that stores
     nothing): the price within the order's limit (a buy at or below it, a sell, of any sell
@@ -983,6 +1023,14 @@ def fill_terms_check(
     problem = venue_problem(venue, executed_at.date())
     if problem is not None:
         errors["venue"] = [problem]
+    if counterparty_lei and not lei_is_valid(counterparty_lei):
+        errors["counterparty_lei"] = [f"{counterparty_lei} is not a valid LEI (ISO 17442)."]
+    elif venue == OFF_VENUE and order.instrument.mifir_reportable and not counterparty_lei:
+        # MiFIR reports the other side of an OTC trade by its LEI (RTS 22 fields 7 and 16).
+        errors["counterparty_lei"] = [
+            "An off-venue (XOFF) execution of a MiFIR-reportable instrument names its "
+            "counterparty's LEI."
+        ]
     remaining = order.quantity - order.filled_quantity
     if quantity > remaining:
         errors["quantity"] = [f"At most {decimal_str(remaining)} of the order remains open."]

@@ -48,6 +48,7 @@ class FillKey:
     EXECUTED_AT = "executed_at"
     LIQUIDITY = "liquidity"
     COMMISSION = "commission"
+    COUNTERPARTY_LEI = "counterparty_lei"  # an off-venue execution's other side, when given
 
 
 class PositionKey:
@@ -87,7 +88,7 @@ def order_snapshot(order: Order) -> dict[str, Any]:
 def fill_record(fill: Fill) -> dict[str, Any]:
     """What the trail keeps of an execution."""
     k = FillKey
-    return {
+    record = {
         k.ID: fill.pk,
         k.EXEC_ID: fill.exec_id,
         k.QUANTITY: fill.quantity,
@@ -97,6 +98,9 @@ def fill_record(fill: Fill) -> dict[str, Any]:
         k.LIQUIDITY: fill.liquidity,
         k.COMMISSION: fill.commission,
     }
+    if fill.counterparty_lei:
+        record[k.COUNTERPARTY_LEI] = fill.counterparty_lei
+    return record
 
 
 def position_change(*, order: Order, fill: Fill, before, after) -> dict[str, Any]:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 MIC_FILE = Path(__file__).resolve().parent / "data" / "iso10383_mics.csv"
 EXPIRED = "expired"
+# ISO 10383's code for a trade off any venue (OTC).
+OFF_VENUE = "XOFF"
 
 
 @dataclass(frozen=True)

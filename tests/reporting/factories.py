@@ -11,6 +11,11 @@ Business day 2026-11-20 (a Friday), UTC:
 | 4 | 15:00 | ACC-T1 | AAPL | sell | 4  | 110 | 440 USD  | 0.5  | XNAS | removed |
 | 5 | 16:00 | ACC-T1 | AAPL | sell | 3  | 105 | 315 USD  | 0.25 | BATS | removed |
 
+ACC-T1 is the firm's own book (DEAL); ACC-T2 is a client with its own LEI, traded for as its
+agent (AOTC). The trader `tina` has her MiFIR identity on record (British, a National Insurance
+number). XETR's trades are cleared by Eurex Clearing (the CCP); XNAS and BATS have no CCP in the
+shipped mapping, so the venue's MIC stands for the other side there.
+
 Fill 3 was decided by an algorithm (strategy mean-rev-7), the others by the trader `tina`;
 fill 2 sells more SAP than ACC-T2 holds (a short sale); the client directed fill 5 to BATS.
 Closing prices: AAPL 106 on 11-20; SAP has none, its reference price is 205 (11-20 16:00).
@@ -21,7 +26,7 @@ from decimal import Decimal
 from itertools import count
 
 from apps.rbac.roles import Role
-from apps.rbac.services import user_create
+from apps.rbac.services import staff_identity_set, user_create
 from apps.trading.models import DailyPrice, Order
 from apps.trading.services import order_create, order_fill
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
@@ -50,6 +55,7 @@ def book_fill(
     trader=None,
     metadata: dict | None = None,
     exec_id: str | None = None,
+    counterparty_lei: str = "",
 ):
     n = next(_ids)
     order = order_create(
@@ -77,14 +83,24 @@ def book_fill(
         executed_at=executed_at,
         liquidity=liquidity,
         commission=commission,
+        counterparty_lei=counterparty_lei,
     )
     return fill
 
 
 def make_desk() -> dict:
     tina = user_create(username="tina", password="x-password-1", role=Role.TRADER)
+    staff_identity_set(
+        user=tina,
+        first_names="Tina",
+        surnames="Fairweather",
+        birth_date=date(1988, 3, 14),
+        nationality="GB",
+        national_id="QQ123456C",
+        national_id_kind="NIDN",
+    )
     t1 = AccountFactory(code="ACC-T1")
-    t2 = AccountFactory(code="ACC-T2", lei="5493001KJTIIGC8Y1R12")
+    t2 = AccountFactory(code="ACC-T2", lei="5493001KJTIIGC8Y1R12", trading_capacity="AOTC")
     aapl = InstrumentFactory(symbol="AAPL", isin="US0378331005", mic="XNAS")
     sap = InstrumentFactory(
         symbol="SAP", isin="DE0007164600", mic="XETR", currency="EUR", sector="Software"

@@ -25,6 +25,7 @@ needs_schemas = pytest.mark.skipif(
     reason=f"the official MiFIR schemas are not beside the repository ({SCHEMAS})",
 )
 NS = {"b": NS_BIZ, "h": NS_HDR, "t": NS_TX}
+EUREX_CLEARING = "529900LN3S50JPU47S06"  # the CCP of Xetra (apps/reporting/data/venue_ccps.csv)
 
 
 @pytest.fixture
@@ -101,12 +102,18 @@ def test_fields_of_a_transaction(desk, officer):
     assert text(buy, "t:ExctgPrsn/t:Algo") == "MEANREV7"
     assert buy.find("t:AddtlAttrbts/t:ShrtSellgInd", NS) is None  # a buy
 
-    # fill 2: ACC-T2 (its own LEI) sells 8 SAP holding 5: a short sale, by the trader tina
+    # fill 2: ACC-T2 (a client with its LEI, AOTC) sells 8 SAP holding 5 on XETR: a short
+    # sale, executed by the trader tina; the buyer is the CCP that clears Xetra
     short = news[tx_id(fills[2].pk)]
+    assert text(short, "t:Tx/t:TradgCpcty") == "AOTC"
     assert text(short, "t:Sellr/t:AcctOwnr/t:Id/t:LEI") == "5493001KJTIIGC8Y1R12"
-    assert text(short, "t:Buyr/t:AcctOwnr/t:Id/t:MIC") == "XETR"
+    assert text(short, "t:Sellr/t:AcctOwnr/t:CtryOfBrnch") == settings.REPORTING_FIRM_COUNTRY
+    assert text(short, "t:Buyr/t:AcctOwnr/t:Id/t:LEI") == EUREX_CLEARING
     assert text(short, "t:AddtlAttrbts/t:ShrtSellgInd") == "SESH"
-    assert text(short, "t:InvstmtDcsnPrsn/t:Prsn/t:Othr/t:Id") == "GBTINA"
+    # the client took the investment decision: no field 57; tina executed it (field 59), by
+    # her National Insurance number, as RTS 22 Annex II ranks it first for the GB
+    assert short.find("t:InvstmtDcsnPrsn", NS) is None
+    assert text(short, "t:ExctgPrsn/t:Prsn/t:Othr/t:Id") == "GBQQ123456C"
     assert text(short, "t:ExctgPrsn/t:Prsn/t:Othr/t:SchmeNm/t:Cd") == "NIDN"
     assert short.find("t:Tx/t:Pric/t:Pric/t:MntryVal/t:Amt", NS).get("Ccy") == "EUR"
 
@@ -192,7 +199,7 @@ def test_the_indicator_of_each_side(side, asset_class, held, expected):
 
 
 def test_short_sales_are_reported_by_their_side(desk, officer, tmp_path):
-    # ACC-T2 (its own LEI, so the seller) is short 3 SAP after the desk's day.
+    # ACC-T2 (a client with its LEI, so the seller) is short 3 SAP after the desk's day.
     t2, sap = desk["t2"], desk["sap"]
     for n, (side, quantity) in enumerate(
         [("sell_short", "2"), ("sell_short_exempt", "1"), ("buy", "10"), ("sell", "4")]
@@ -208,7 +215,7 @@ def test_short_sales_are_reported_by_their_side(desk, officer, tmp_path):
         )
     rows = csv_rows(generate(officer, "csv"), officer)
     assert [r["short_selling"] for r in rows[-4:]] == ["SESH", "SSEX", "", "SELL"]
-    assert [r["seller"] for r in rows[-4:]] == ["5493001KJTIIGC8Y1R12"] * 2 + ["XETR"] + [
+    assert [r["seller"] for r in rows[-4:]] == ["5493001KJTIIGC8Y1R12"] * 2 + [EUREX_CLEARING] + [
         "5493001KJTIIGC8Y1R12"
     ]
     report = generate(officer)
@@ -223,11 +230,11 @@ def test_short_sales_are_reported_by_their_side(desk, officer, tmp_path):
 
 
 def test_the_indicator_is_judged_for_the_entity_reported_as_seller(desk, officer):
-    """ACC-T1 and ACC-T3 have no LEI of their own: the firm is the seller of their sales, so a
-    long sale is judged on what the firm holds in both (T1 holds 5 AAPL). ACC-T4 has its own
-    LEI: its sale is judged on its own position, none."""
+    """ACC-T1 and ACC-T3 are the firm's own book (DEAL): the firm is the seller of their sales,
+    so a long sale is judged on what the firm holds in both (T1 holds 5 AAPL). ACC-T4 is a
+    client (AOTC): its sale is judged on its own position, none."""
     t3 = AccountFactory(code="ACC-T3")
-    t4 = AccountFactory(code="ACC-T4", lei="529900T8BM49AURSDO55")
+    t4 = AccountFactory(code="ACC-T4", lei="529900T8BM49AURSDO55", trading_capacity="AOTC")
     for account, hhmm in ((t3, "17:00"), (t4, "17:01")):
         book_fill(
             account=account,

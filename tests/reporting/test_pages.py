@@ -62,6 +62,17 @@ def test_bad_form_is_a_400_and_stores_nothing(client, make_user, desk):
     assert not RegulatoryReport.objects.exists()
 
 
+def test_a_refused_mifir_report_says_why_on_the_page(client, make_user, desk, settings):
+    settings.REPORTING_FIRM_LEI = "529900T8BM49AURSDO56"  # a check digit off
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    response = client.post(PAGE, {**FORM, "report_type": "mifir_transactions", "format": "xml"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The firm&#x27;s LEI is missing or invalid" in page
+    assert "not a valid LEI (ISO 17442 check digits)" in page
+    assert not RegulatoryReport.objects.exists()
+
+
 def test_filters_and_bad_filters(client, make_user, desk):
     client.force_login(make_user(Role.COMPLIANCE_OFFICER))
     client.post(PAGE, FORM)

@@ -69,6 +69,8 @@ class InstrumentFactory(factory.django.DjangoModelFactory):
     issuer = factory.LazyAttribute(lambda o: f"{o.symbol} Inc.")
     lot_size = Decimal("1")
     tick_size = Decimal("0.01")
+    # MiFIR art. 26: crypto spot is outside it, the rest of the test instruments inside.
+    mifir_reportable = factory.LazyAttribute(lambda o: o.asset_class != "crypto")
 
 
 class ReferencePriceFactory(factory.django.DjangoModelFactory):

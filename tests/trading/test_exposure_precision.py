@@ -14,7 +14,7 @@ from tests.trading.factories import InstrumentFactory
 
 
 def test_many_fractional_orders_leave_exposure_exactly_zero(account):
-    coin = InstrumentFactory(symbol="BTC-T", lot_size=Decimal("0.0001"))
+    coin = InstrumentFactory(symbol="BTC-T", lot_size=Decimal("0.0001"), asset_class="crypto")
     prices = ["91234.57", "0.00012345", "3.33333333", "77777.77777777"]
     for n in range(40):
         order = order_create(

@@ -19,6 +19,7 @@ from apps.demo.reference import (
     seed_fx_rates,
     seed_instruments,
     seed_prices,
+    seed_staff_identities,
     seed_users,
 )
 from apps.demo.rulebook import seed_rules
@@ -56,6 +57,7 @@ class Command(BaseCommand):
             password = DEFAULT_PASSWORD
         with transaction.atomic():
             touched = seed_users(password, reset=reset_users)
+            seed_staff_identities()
             seed_accounts()
             instruments = seed_instruments()
             seed_prices(instruments, history=not no_history)
