@@ -25,6 +25,8 @@ def account_form(account, **overrides) -> dict:
         "lei": "",
         "webhook_url": "",
         "webhook_secret": "",
+        "trading_capacity": account.trading_capacity,
+        "decision_maker": "",
     }
     data.update(overrides)
     return data
