@@ -1,9 +1,11 @@
 """MiFIR transaction report (RTS 22): one ISO 20022 `BizData` file per period.
 
 `BizData` (head.003) holds the business application header `AppHdr` (head.001) and the
-`FinInstrmRptgTxRpt` document (auth.016) with one `Tx/New` per fill, the firm dealing on own
-account (DEAL), and a `Tx/Cxl` for each transaction of an earlier submitted version that is no
-longer reported. The XML is written one transaction at a time, the CSV carries the same rows.
+`FinInstrmRptgTxRpt` document (auth.016), the firm dealing on own account (DEAL). Which fills
+go in with which action is the report's life (`apps.reporting.lifecycle`): against what the
+regulator holds for the period, a `Tx/New` for each fill it does not hold, a `Tx/Cxl` and a
+`Tx/New` for each whose content changed, a `Tx/Cxl` for each no longer reported, nothing for
+the unchanged. The XML is written one transaction at a time, the CSV carries the same rows.
 
 The seller of a sale is the account when it has an LEI of its own, else the firm. The
 short-selling indicator (field 62, `ShrtSellgInd`) is judged for that seller
@@ -18,6 +20,7 @@ CSV and JSON add it in their last column for the reader.
 import io
 import re
 from collections import defaultdict
+from datetime import UTC
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
@@ -34,7 +37,16 @@ from apps.reporting.builders.base import (
     Summary,
     Table,
 )
-from apps.trading.models import Account, AssetClass, Fill, Side, is_sell, signed_quantity
+from apps.reporting.lifecycle import Ledger, content_hash, transaction_reference
+from apps.trading.models import (
+    Account,
+    AssetClass,
+    Fill,
+    FillStatus,
+    Side,
+    is_sell,
+    signed_quantity,
+)
 
 NS_BIZ = "urn:iso:std:iso:20022:tech:xsd:head.003.001.01"
 NS_HDR = "urn:iso:std:iso:20022:tech:xsd:head.001.001.01"
@@ -64,11 +76,6 @@ def short_selling_indicator(side: str, asset_class: str, held: Decimal, quantity
     if side == Side.SELL_SHORT:
         return SESH
     return SELL if held >= quantity else SESH
-
-
-def tx_id(fill_id: int) -> str:
-    """The transaction reference: stable per fill, capital letters and digits (max 52)."""
-    return f"TX{fill_id:012d}"
 
 
 def _code(text: str, limit: int) -> str:
@@ -119,10 +126,13 @@ class MifirTransactionsBuilder(ReportBuilder):
         "price_multiplier",
     ]
 
-    def __init__(self, *, cancel_tx_ids=(), version: int = 1, **kwargs) -> None:
+    def __init__(self, *, ledger: Ledger | None = None, version: int = 1, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.cancel_tx_ids = sorted(cancel_tx_ids)
+        self.ledger = ledger if ledger is not None else Ledger()
         self.version = version
+        # What the file carries, for the table of reported transactions:
+        # (action, reference, fill id, version, trade date, content hash).
+        self.lines: list[tuple[str, str, int, int, object, str]] = []
         self.lei = settings.REPORTING_FIRM_LEI
         self.country = settings.REPORTING_FIRM_COUNTRY
         self._actions = defaultdict(int)
@@ -130,6 +140,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         self._short = 0
         self._exempt = 0
         self._algo = 0
+        self._unchanged = 0
 
     # --- rows ---------------------------------------------------------------------------------
 
@@ -141,16 +152,39 @@ class MifirTransactionsBuilder(ReportBuilder):
             output_field=DecimalField(max_digits=30, decimal_places=8),
         )
         rows = (
-            Fill.objects.filter(executed_at__lt=self.period.start_at)
+            Fill.objects.filter(status=FillStatus.ACTIVE, executed_at__lt=self.period.start_at)
             .values_list("order__account_id", "order__instrument_id")
             .annotate(net=Sum(signed))
             .order_by()
         )
         return {(a, i): Decimal(str(net)) for a, i, net in rows}
 
+    def _cancel(self, fill_id: int, held) -> tuple:
+        self.lines.append((CANCEL, held.reference, fill_id, 0, held.trade_date, ""))
+        return (CANCEL, held.reference, self.lei, self.lei, *[""] * (len(self.columns) - 4))
+
     def fetch(self):
-        for cancel in self.cancel_tx_ids:
-            yield (CANCEL, cancel, self.lei, self.lei, *[""] * (len(self.columns) - 4))
+        """The period's transactions as the regulator should hold them, less what it holds."""
+        held = dict(self.ledger.held)
+        for fill_id, exec_id, row in self.transactions():
+            digest = content_hash(row)
+            before = held.pop(fill_id, None)
+            if before is not None and before.content_hash == digest:
+                self._unchanged += 1  # reported already, unchanged
+                continue
+            if before is not None:
+                yield self._cancel(fill_id, before)
+            version = self.ledger.next_version(fill_id)
+            reference = transaction_reference(exec_id, version)
+            day = row[self.columns.index("trade_time")].astimezone(UTC).date()
+            self.lines.append((NEW, reference, fill_id, version, day, digest))
+            yield (row[0], reference, *row[2:])
+        for fill_id, before in sorted(held.items(), key=lambda kv: kv[1].reference):
+            yield self._cancel(fill_id, before)
+
+    def transactions(self):
+        """(fill id, exec_id, New row) for each transaction of the period, the row's reference
+        left empty (`fetch` sets it)."""
         # Each seller's position per instrument: (account id, instrument id) for an account
         # with its own LEI, (None, instrument id) for the firm and the accounts it reports as
         # itself, summed (the short-sale flag is the seller's).
@@ -160,7 +194,9 @@ class MifirTransactionsBuilder(ReportBuilder):
             positions[(None if account_id in as_firm else account_id, instrument_id)] += net
         fills = (
             Fill.objects.filter(
-                executed_at__gte=self.period.start_at, executed_at__lt=self.period.end_at
+                status=FillStatus.ACTIVE,
+                executed_at__gte=self.period.start_at,
+                executed_at__lt=self.period.end_at,
             )
             .order_by("executed_at", "id")
             .values_list(
@@ -220,27 +256,31 @@ class MifirTransactionsBuilder(ReportBuilder):
                 decision, execution = ("", ""), ("client", "NORE")
             short = short_selling_indicator(side, asset_class, before, quantity)
             yield (
-                NEW,
-                tx_id(pk),
-                self.lei,
-                self.lei,
-                *buyer,
-                *seller,
-                "DEAL",
-                executed_at,
-                quantity,
-                price,
-                currency,
-                venue,
-                self.country,
-                isin,
-                *decision,
-                *execution,
-                short,
+                pk,
                 exec_id,
-                order_id,
-                account,
-                multiplier,
+                (
+                    NEW,
+                    "",
+                    self.lei,
+                    self.lei,
+                    *buyer,
+                    *seller,
+                    "DEAL",
+                    executed_at,
+                    quantity,
+                    price,
+                    currency,
+                    venue,
+                    self.country,
+                    isin,
+                    *decision,
+                    *execution,
+                    short,
+                    exec_id,
+                    order_id,
+                    account,
+                    multiplier,
+                ),
             )
 
     def accumulate(self, row) -> None:
@@ -255,6 +295,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         totals = [
             ("Transactions (New)", self._actions[NEW]),
             ("Cancellations (Cxl)", self._actions[CANCEL]),
+            ("Unchanged since filed (not sent again)", self._unchanged),
             ("Short sales", self._short),
             ("Short sales exempt", self._exempt),
             ("Executed by an algorithm", self._algo),
