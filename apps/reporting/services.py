@@ -124,6 +124,8 @@ def report_generate(
         out = HashingWriter(spool)
         WRITERS[fmt](builder, out)
         spool.seek(0)
+        if options.get("ledger") is not None and options["ledger"].held and not builder.lines:
+            _nothing_to_send(same, period, builder, actor=actor, schedule=schedule)
         report = RegulatoryReport(
             report_type=report_type,
             regulatory_entity=entity,
@@ -191,6 +193,40 @@ def _transactions_record(report: RegulatoryReport, builder) -> None:
             for action, reference, fill_id, version, day, digest in lines
         ],
         batch_size=2000,
+    )
+
+
+def _nothing_to_send(same, period: Period, builder, *, actor, schedule: str):
+    """A MiFIR build after filing found every transaction of the period held by the regulator,
+    unchanged: there is no file to send (an auth.016 file holds at least one transaction).
+    The versions waiting for a re-run are cleared (the check is the re-run), audited, and the
+    caller hears 409 `nothing_to_send`."""
+    with transaction.atomic():
+        waiting = list(
+            same.select_for_update().filter(stale_since__isnull=False).values_list("pk", flat=True)
+        )
+        latest = same.order_by("-version").values_list("pk", flat=True).first()
+        audit_record(
+            event_type=EventType.REPORT_GENERATED,
+            actor=actor,
+            object_type=OBJECT_TYPE,
+            object_id=latest or "",
+            payload={
+                "outcome": "nothing_to_send",
+                "report_type": ReportType.MIFIR_TRANSACTIONS,
+                "period_start": str(period.start),
+                "period_end": str(period.end),
+                "unchanged": builder.unchanged,
+                "schedule": schedule,
+                "rerun_of": waiting,
+            },
+        )
+        if waiting:
+            RegulatoryReport.objects.filter(pk__in=waiting).update(stale_since=None, stale_fills=0)
+    raise Conflict(
+        "Every transaction of the period is held by the regulator unchanged: nothing to send.",
+        code="nothing_to_send",
+        details={"unchanged": builder.unchanged, "rerun_of": waiting},
     )
 
 

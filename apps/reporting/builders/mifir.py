@@ -140,7 +140,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         self._short = 0
         self._exempt = 0
         self._algo = 0
-        self._unchanged = 0
+        self.unchanged = 0
 
     # --- rows ---------------------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class MifirTransactionsBuilder(ReportBuilder):
             digest = content_hash(row)
             before = held.pop(fill_id, None)
             if before is not None and before.content_hash == digest:
-                self._unchanged += 1  # reported already, unchanged
+                self.unchanged += 1  # reported already, unchanged
                 continue
             if before is not None:
                 yield self._cancel(fill_id, before)
@@ -295,7 +295,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         totals = [
             ("Transactions (New)", self._actions[NEW]),
             ("Cancellations (Cxl)", self._actions[CANCEL]),
-            ("Unchanged since filed (not sent again)", self._unchanged),
+            ("Unchanged since filed (not sent again)", self.unchanged),
             ("Short sales", self._short),
             ("Short sales exempt", self._exempt),
             ("Executed by an algorithm", self._algo),
