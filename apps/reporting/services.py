@@ -28,7 +28,7 @@ from apps.rbac.roles import Role
 from apps.reporting.builders import BUILDERS, Period
 from apps.reporting.builders.base import FILLS_IN_PERIOD, FILLS_TO_PERIOD_END
 from apps.reporting.formats import WRITERS, HashingWriter
-from apps.reporting.lifecycle import FILED, feedback_parse, ledger_for, reporting_days
+from apps.reporting.lifecycle import FILED, SENT, feedback_parse, ledger_for, reporting_days
 from apps.reporting.models import (
     FeedbackStatus,
     RegulatoryReport,
@@ -458,7 +458,8 @@ def _invalid_transition(report: RegulatoryReport, status: str) -> ValidationFail
 
 def _outdated_check(report: RegulatoryReport) -> None:
     """A MiFIR report is the difference from what the regulator held when it was built: once
-    another report of an overlapping period was filed after that, it is out of date (409)."""
+    another report of an overlapping period was filed, accepted or rejected after that (or its
+    feedback imported), it is out of date (409)."""
     if report.report_type != ReportType.MIFIR_TRANSACTIONS:
         return
     later = RegulatoryReport.objects.filter(
@@ -466,10 +467,17 @@ def _outdated_check(report: RegulatoryReport) -> None:
         regulatory_entity=report.regulatory_entity,
         period_start__lte=report.period_end,
         period_end__gte=report.period_start,
-        status__in=FILED,
+        status__in=SENT,
         status_changed_at__gt=report.generated_at,
     ).exclude(pk=report.pk)
-    newer = later.order_by("pk").values_list("pk", flat=True).first()
+    feedback_since = ReportFeedback.objects.filter(
+        report__report_type=ReportType.MIFIR_TRANSACTIONS,
+        report__regulatory_entity=report.regulatory_entity,
+        report__period_start__lte=report.period_end,
+        report__period_end__gte=report.period_start,
+        imported_at__gt=report.generated_at,
+    ).values_list("report_id", flat=True)
+    newer = later.order_by("pk").values_list("pk", flat=True).first() or feedback_since.first()
     if newer is not None:
         raise Conflict(
             "Another report of this period was filed after this one was built: build the "

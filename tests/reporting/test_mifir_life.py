@@ -497,3 +497,21 @@ def test_the_reports_page_shows_the_deadlines(client, make_user, desk):
     client.force_login(make_user(Role.VIEWER))
     page = client.get("/reports/")
     assert page.status_code == 200 and b'id="mifir-deadlines"' in page.content
+
+
+def test_a_report_built_before_feedback_was_imported_is_out_of_date(desk, officer):
+    first = submitted(officer)
+    report_status_set(report=first, actor=officer, status="accepted", note="ok")
+    fill_correct(fill=desk["fills"][1], quantity="4", price="200", reason="qty", actor=officer)
+    pending = build(officer)
+    report_feedback_import(report=first, actor=officer, raw=feedback_for(desk))
+    with pytest.raises(Conflict) as refused:
+        report_status_set(report=pending, actor=officer, status="submitted", note="FCA-3")
+    assert refused.value.code == "report_outdated"
+    # Built again, it carries the correction and the rejected transaction.
+    again = build(officer)
+    assert actions(again, officer) == [
+        ("Cxl", ref(desk["fills"][1], 1)),
+        ("New", ref(desk["fills"][1], 2)),
+        ("New", ref(desk["fills"][3], 2)),
+    ]
