@@ -83,7 +83,8 @@ class ReportOutputSerializer(serializers.Serializer):
     schedule = serializers.CharField()
     generated_at = serializers.DateTimeField()
     needs_rerun = serializers.BooleanField(
-        help_text="A fill was booked in the report's period after it was built: build it again."
+        help_text="A fill was booked, corrected or busted in the report's period after it was "
+        "built: build it again."
     )
     stale_since = serializers.DateTimeField(allow_null=True)
     stale_fills = serializers.IntegerField(
