@@ -515,3 +515,26 @@ def test_a_report_built_before_feedback_was_imported_is_out_of_date(desk, office
         ("New", ref(desk["fills"][1], 2)),
         ("New", ref(desk["fills"][3], 2)),
     ]
+
+
+def test_the_schedule_rebuilds_a_filed_day_a_correction_changed(desk, officer):
+    ids = generate_daily(reports=[["mifir_transactions", "xml"]], today="2026-11-21")
+    first = RegulatoryReport.objects.get(pk__in=ids, period_start=DAY)
+    report_status_set(report=first, actor=officer, status="submitted", note="FCA-1")
+    fill = desk["fills"][4]
+    fill_correct(fill=fill, quantity="4", price="111", reason="venue", actor=officer)
+    rebuilt = generate_daily(reports=[["mifir_transactions", "xml"]], today="2026-11-22")
+    second = RegulatoryReport.objects.get(pk__in=rebuilt, period_start=DAY)
+    assert second.version == 2 and second.status == "draft"
+    assert actions(second, officer) == [("Cxl", ref(fill, 1)), ("New", ref(fill, 2))]
+    assert not RegulatoryReport.objects.get(pk=first.pk).needs_rerun
+
+
+def test_the_reports_page_warns_of_a_missing_day(client, make_user, desk, monkeypatch):
+    from apps.reporting import views
+
+    monkeypatch.setattr(views, "utcnow", lambda: at(date(2026, 11, 24), "09:00"))
+    client.force_login(make_user(Role.VIEWER))
+    page = client.get("/reports/").content.decode()
+    assert 'id="mifir-day-2026-11-20"' in page
+    assert "Not submitted (overdue: T+1 deadline 2026-11-23)" in page
