@@ -431,8 +431,15 @@ MEDIA_URL = "/media/"
 REPORTING_FIRM_LEI = env("REPORTING_FIRM_LEI", default="")
 REPORTING_FIRM_COUNTRY = env("REPORTING_FIRM_COUNTRY", default="GB")
 REPORTING_AUTHORITY_COUNTRY = env("REPORTING_AUTHORITY_COUNTRY", default=REPORTING_FIRM_COUNTRY)
-# The exchange calendar whose business days the daily reports follow.
+# The exchange calendar whose business days the daily reports follow (MiFIR excepted).
 REPORTING_CALENDAR = env("REPORTING_CALENDAR", default="XNYS")
+# The business days of the firm's home NCA (an exchange_calendars code; XLON for the FCA):
+# MiFIR transaction reports are built for each of them, plus every day an instrument's own
+# calendar trades (every day for a 24/7 venue) and every day with a fill; each is due T+1,
+# by the end of the firm's next business day.
+FIRM_REPORTING_CALENDAR = env("FIRM_REPORTING_CALENDAR", default="XLON")
+# How many days back each scheduled run looks for MiFIR days still unbuilt.
+MIFIR_CATCH_UP_DAYS = env.int("MIFIR_CATCH_UP_DAYS", default=5)
 # The official MiFIR schemas (reference data kept beside the repository, used by the tests).
 MIFIR_SCHEMA_DIR = Path(
     env("MIFIR_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared/schemas/mifir"))

@@ -16,6 +16,8 @@ class EventType(StrEnum):
     ORDER_REJECTED = "ORDER_REJECTED"
     ORDER_ACCEPTED = "ORDER_ACCEPTED"
     ORDER_FILLED = "ORDER_FILLED"
+    FILL_CORRECTED = "FILL_CORRECTED"  # quantity and/or price changed after booking
+    FILL_BUSTED = "FILL_BUSTED"  # the execution was canceled: out of positions and reports
     ORDER_CANCELED = "ORDER_CANCELED"
     ORDER_AMENDED = "ORDER_AMENDED"
     ORDER_EXPIRED = "ORDER_EXPIRED"
@@ -39,6 +41,7 @@ class EventType(StrEnum):
     REPORT_DOWNLOADED = "REPORT_DOWNLOADED"
     REPORT_STATUS_CHANGED = "REPORT_STATUS_CHANGED"  # submitted, accepted, rejected
     REPORT_RERUN_NEEDED = "REPORT_RERUN_NEEDED"  # a fill booked late lands in its period
+    REPORT_FEEDBACK_IMPORTED = "REPORT_FEEDBACK_IMPORTED"  # the regulator's per-transaction file
     DATA_PURGED = "DATA_PURGED"
     SYSTEM_ACCESS = "SYSTEM_ACCESS"
     DATA_ACCESS = "DATA_ACCESS"
@@ -51,6 +54,8 @@ EVENT_DEFAULTS: dict[EventType, tuple[RetentionClass, bool]] = {
     EventType.ORDER_REJECTED: (R.TRADING, True),
     EventType.ORDER_ACCEPTED: (R.TRADING, True),
     EventType.ORDER_FILLED: (R.TRADING, True),
+    EventType.FILL_CORRECTED: (R.TRADING, True),
+    EventType.FILL_BUSTED: (R.TRADING, True),
     EventType.ORDER_CANCELED: (R.TRADING, True),
     EventType.ORDER_AMENDED: (R.TRADING, True),
     EventType.ORDER_EXPIRED: (R.TRADING, True),
@@ -74,6 +79,7 @@ EVENT_DEFAULTS: dict[EventType, tuple[RetentionClass, bool]] = {
     EventType.REPORT_DOWNLOADED: (R.ACCESS, False),
     EventType.REPORT_STATUS_CHANGED: (R.TRADING, True),
     EventType.REPORT_RERUN_NEEDED: (R.TRADING, True),
+    EventType.REPORT_FEEDBACK_IMPORTED: (R.TRADING, True),
     EventType.DATA_PURGED: (R.CONFIGURATION, True),
     EventType.SYSTEM_ACCESS: (R.ACCESS, False),
     EventType.DATA_ACCESS: (R.ACCESS, False),

@@ -36,7 +36,7 @@ from apps.monitoring.models import (
 from apps.notifications.services import alert_notify
 from apps.rules.checks.portfolio import SPECS
 from apps.rules.models import PORTFOLIO_RULE_TYPES, ComplianceRule, RuleScope, RuleStatus
-from apps.trading.models import DailyPrice, Fill, Instrument, Position, is_sell
+from apps.trading.models import DailyPrice, Fill, FillStatus, Instrument, Position, is_sell
 from apps.trading.selectors import fx_table, latest_price_subquery
 
 logger = logging.getLogger(__name__)
@@ -237,6 +237,7 @@ def _shortfall(m: _Measures, window_minutes: int):
     books = m.books
     rows = list(
         Fill.objects.filter(
+            status=FillStatus.ACTIVE,
             executed_at__gte=m.now - timedelta(minutes=window_minutes),
             order__reference_price__isnull=False,
             order__reference_price__gt=0,

@@ -6,19 +6,29 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.errors import NotFound
+from apps.core.errors import NotFound, ValidationFailed
 from apps.core.serializers import StrictInputSerializer
 from apps.rbac.roles import Role
 from apps.reporting import selectors
 from apps.reporting.filters import ReportFilter
 from apps.reporting.formats import CONTENT_TYPES
-from apps.reporting.models import ReportFormat, ReportStatus, ReportType
+from apps.reporting.lifecycle import FEEDBACK_MAX_BYTES
+from apps.reporting.models import (
+    FeedbackStatus,
+    ReportedTransaction,
+    ReportFormat,
+    ReportStatus,
+    ReportType,
+    TransactionAction,
+)
 from apps.reporting.services import (
     GENERATOR_ROLE,
     report_download_open,
+    report_feedback_import,
     report_generate,
     report_status_set,
 )
@@ -36,7 +46,7 @@ EXAMPLE_REPORT = {
     "sha256": "9f2c4e0d6a1b3c5e7f9a0b2c4d6e8f0a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e",
     "size": 48213,
     "record_count": 311,
-    "status": "generated",
+    "status": "draft",
     "submission_reference": "",
     "regulator_response": "",
     "status_changed_at": None,
@@ -74,7 +84,8 @@ class ReportOutputSerializer(serializers.Serializer):
     schedule = serializers.CharField()
     generated_at = serializers.DateTimeField()
     needs_rerun = serializers.BooleanField(
-        help_text="A fill was booked in the report's period after it was built: build it again."
+        help_text="A fill was booked, corrected or busted in the report's period after it was "
+        "built: build it again."
     )
     stale_since = serializers.DateTimeField(allow_null=True)
     stale_fills = serializers.IntegerField(
@@ -209,20 +220,31 @@ class ReportDownloadApi(APIView):
 
 
 class ReportStatusApi(APIView):
-    """Record a filing step: `submitted` (with the regulator's reference), then `accepted` or
-    `rejected` (with the regulator's response). 409 for a step out of order."""
+    """Record a filing step: `draft -> submitted -> accepted | rejected`. `note` carries the
+    regulator's reference of a submission (required then) and its response to an acceptance
+    or rejection. A step out of order is a 400 (`invalid_transition`); submitting a MiFIR
+    report built before another of its period was filed is a 409 (`report_outdated`)."""
 
     required_role = GENERATOR_ROLE
 
     class InputSerializer(StrictInputSerializer):
         status = serializers.ChoiceField(
-            choices=[s for s in ReportStatus.choices if s[0] != ReportStatus.GENERATED]
+            choices=[s for s in ReportStatus.choices if s[0] != ReportStatus.DRAFT]
         )
+        note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         submission_reference = serializers.CharField(
-            max_length=128, required=False, allow_blank=True, default=""
+            max_length=128,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="The regulator's reference of a submission (else taken from `note`).",
         )
         regulator_response = serializers.CharField(
-            max_length=5000, required=False, allow_blank=True, default=""
+            max_length=5000,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="The regulator's response (else taken from `note`).",
         )
 
     @extend_schema(
@@ -231,9 +253,27 @@ class ReportStatusApi(APIView):
         examples=[
             OpenApiExample(
                 "Submitted",
-                value={"status": "submitted", "submission_reference": "FCA-TR-2026-118823"},
+                value={"status": "submitted", "note": "FCA-TR-2026-118823"},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "Rejected",
+                value={"status": "rejected", "note": "File rejected: CON-023 schema error"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Submitted report",
+                value={
+                    **EXAMPLE_REPORT,
+                    "report_type": "mifir_transactions",
+                    "format": "xml",
+                    "filename": "mifir_transactions_2026-11-20_v1.xml",
+                    "status": "submitted",
+                    "submission_reference": "FCA-TR-2026-118823",
+                    "status_changed_at": "2026-11-21T08:30:02.004000Z",
+                },
+                response_only=True,
+            ),
         ],
     )
     def post(self, request, report_id: int):
@@ -242,3 +282,118 @@ class ReportStatusApi(APIView):
         serializer.is_valid(raise_exception=True)
         report_status_set(report=report, actor=request.user, **serializer.validated_data)
         return Response(ReportOutputSerializer(_report_or_404(request, report_id)).data)
+
+
+EXAMPLE_TRANSACTION = {
+    "reference": "FQ7ZK3M2WJ5TX4C6B2NRLA7YDV2",
+    "action": "NEWT",
+    "fill_id": 8812,
+    "version": 2,
+    "trade_date": "2026-11-20",
+    "feedback_status": "RJCT",
+    "feedback_code": "CON-412",
+    "feedback_message": "Price outside the instrument's daily range",
+}
+
+
+class ReportedTransactionSerializer(serializers.Serializer):
+    reference = serializers.CharField(help_text="Transaction reference (RTS 22 field 2).")
+    action = serializers.ChoiceField(choices=TransactionAction.choices)
+    fill_id = serializers.IntegerField(allow_null=True)
+    version = serializers.IntegerField()
+    trade_date = serializers.DateField()
+    feedback_status = serializers.ChoiceField(
+        choices=FeedbackStatus.choices, help_text="ACPT, RJCT, or empty before feedback."
+    )
+    feedback_code = serializers.CharField()
+    feedback_message = serializers.CharField()
+
+
+class ReportTransactionListApi(ListAPIView):
+    """The transaction lines a MiFIR report carries (New and Cxl) with the regulator's feedback
+    on each; `?feedback_status=RJCT` lists the rejected ones."""
+
+    required_role = Role.VIEWER
+    serializer_class = ReportedTransactionSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return ReportedTransaction.objects.none()
+        report = _report_or_404(self.request, self.kwargs["report_id"])
+        lines = report.transactions.order_by("id")
+        wanted = self.request.query_params.get("feedback_status")
+        if wanted in FeedbackStatus.values:
+            lines = lines.filter(feedback_status=wanted)
+        return lines
+
+    @extend_schema(
+        examples=[OpenApiExample("A rejected New", value=EXAMPLE_TRANSACTION, response_only=True)]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ReportFeedbackOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    report = serializers.IntegerField(source="report_id")
+    filename = serializers.CharField()
+    sha256 = serializers.CharField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    imported_by = serializers.CharField(source="imported_by.username")
+    imported_at = serializers.DateTimeField()
+    report_status = serializers.CharField(source="report.status")
+
+
+class ReportFeedbackApi(APIView):
+    """Import the regulator's feedback file on a filed MiFIR report (multipart field `file`):
+    CSV with the header `transaction_reference,status,error_code,error_message`, status `ACPT`
+    or `RJCT` (docs/reporting.md). Rejected transactions are reported again by the next build
+    of their day. Not a feedback file, or a reference the report does not carry: 400
+    (`invalid_feedback_file`), nothing stored."""
+
+    required_role = GENERATOR_ROLE
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: ReportFeedbackOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Imported",
+                value={
+                    "id": 3,
+                    "report": 12,
+                    "filename": "FCA_feedback_2026-11-21.csv",
+                    "sha256": "5d0c4c1e2f0b4a8e9c7d6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e",
+                    "accepted": 220,
+                    "rejected": 1,
+                    "imported_by": "compliance",
+                    "imported_at": "2026-11-21T09:02:13.551000Z",
+                    "report_status": "accepted",
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def post(self, request, report_id: int):
+        report = _report_or_404(request, report_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        if upload.size > FEEDBACK_MAX_BYTES:
+            raise ValidationFailed(
+                "Not a feedback file (docs/reporting.md).",
+                code="invalid_feedback_file",
+                details={"file": [f"Larger than {FEEDBACK_MAX_BYTES} bytes."]},
+            )
+        feedback = report_feedback_import(
+            report=report, actor=request.user, raw=upload.read(), filename=upload.name
+        )
+        feedback.refresh_from_db()
+        return Response(
+            ReportFeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED
+        )

@@ -21,7 +21,7 @@ class ReportFormat(models.TextChoices):
 
 
 class ReportStatus(models.TextChoices):
-    GENERATED = "generated", "Generated"
+    DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"
@@ -56,7 +56,7 @@ class RegulatoryReport(models.Model):
     record_count = models.PositiveIntegerField()
     summary = models.JSONField(default=dict, blank=True, help_text="Totals shown on the page.")
     status = models.CharField(
-        max_length=10, choices=ReportStatus.choices, default=ReportStatus.GENERATED, db_index=True
+        max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT, db_index=True
     )
     submission_reference = models.CharField(max_length=128, blank=True)
     regulator_response = models.TextField(blank=True)
@@ -127,3 +127,79 @@ class RegulatoryReport(models.Model):
     @property
     def filename(self) -> str:
         return self.file.name.rsplit("/", 1)[-1]
+
+
+class TransactionAction(models.TextChoices):
+    NEW = "NEWT", "New"
+    CANCEL = "CANC", "Cancel (Cxl)"
+
+
+class FeedbackStatus(models.TextChoices):
+    NONE = "", "No feedback yet"
+    ACCEPTED = "ACPT", "Accepted"
+    REJECTED = "RJCT", "Rejected"
+
+
+class ReportedTransaction(models.Model):
+    """One transaction line of a MiFIR report: a `New` or a `Cxl` of a transaction reference.
+
+    The reference is the fill's stable key (from its exec_id, never a primary key) and a
+    version: a changed transaction is cancelled under its old reference and reported anew under
+    the next one, so a reference names one content for good. What the regulator holds is read
+    from the lines of filed reports (submitted or accepted) less those its feedback rejected;
+    the next build of the period sends only the difference (`apps.reporting.lifecycle`)."""
+
+    report = models.ForeignKey(
+        RegulatoryReport, on_delete=models.PROTECT, related_name="transactions"
+    )
+    reference = models.CharField("transaction reference", max_length=52, db_index=True)
+    action = models.CharField(max_length=4, choices=TransactionAction.choices)
+    fill = models.ForeignKey(
+        "trading.Fill", null=True, on_delete=models.SET_NULL, related_name="reported_as"
+    )
+    version = models.PositiveIntegerField()
+    trade_date = models.DateField(help_text="The UTC day it was executed: its report period.")
+    content_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the reported fields (a New)."
+    )
+    feedback_status = models.CharField(
+        max_length=4, choices=FeedbackStatus.choices, default=FeedbackStatus.NONE, blank=True
+    )
+    feedback_code = models.CharField(max_length=32, blank=True)
+    feedback_message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["report", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "reference", "action"], name="reported_tx_once_per_report"
+            )
+        ]
+        indexes = [models.Index(fields=["trade_date", "report"], name="reported_tx_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.reference}"
+
+
+class ReportFeedback(models.Model):
+    """A regulator's feedback file on a filed report, as imported (docs/reporting.md)."""
+
+    report = models.ForeignKey(RegulatoryReport, on_delete=models.PROTECT, related_name="feedback")
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    content = models.TextField()
+    accepted = models.PositiveIntegerField()
+    rejected = models.PositiveIntegerField()
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"Feedback on report #{self.report_id}: "
+            f"{self.accepted} accepted, {self.rejected} rejected"
+        )

@@ -6,5 +6,6 @@ from apps.reporting import views
 
 urlpatterns = [
     path("reports/", views.ReportListView.as_view(), name="reports-list"),
+    path("reports/<int:pk>/", views.ReportDetailView.as_view(), name="reports-detail"),
     path("reports/<int:pk>/download/", views.ReportDownloadView.as_view(), name="reports-download"),
 ]

@@ -7,6 +7,7 @@ the stored file while hashing it and hands out the copy only when the hash still
 mismatch is refused and raises a critical alert.
 """
 
+import hashlib
 import logging
 import tempfile
 from datetime import UTC, date, datetime
@@ -27,9 +28,17 @@ from apps.rbac.access import require_role
 from apps.rbac.roles import Role
 from apps.reporting.builders import BUILDERS, Period
 from apps.reporting.builders.base import FILLS_IN_PERIOD, FILLS_TO_PERIOD_END
-from apps.reporting.builders.mifir import transaction_ids
 from apps.reporting.formats import WRITERS, HashingWriter
-from apps.reporting.models import RegulatoryReport, ReportFormat, ReportStatus, ReportType
+from apps.reporting.lifecycle import FILED, SENT, feedback_parse, ledger_for, reporting_days
+from apps.reporting.models import (
+    FeedbackStatus,
+    RegulatoryReport,
+    ReportedTransaction,
+    ReportFeedback,
+    ReportFormat,
+    ReportStatus,
+    ReportType,
+)
 from apps.reporting.schemas import mifir_errors, schemas_present
 from apps.trading.models import Fill
 
@@ -41,7 +50,7 @@ NOTHING_TO_REPORT = "mifir_nothing_to_report"
 COPY_CHUNK = 1 << 20
 # Which status may follow which (a rejected report is fixed by a new version, then submitted).
 TRANSITIONS = {
-    ReportStatus.GENERATED: {ReportStatus.SUBMITTED},
+    ReportStatus.DRAFT: {ReportStatus.SUBMITTED},
     ReportStatus.SUBMITTED: {ReportStatus.ACCEPTED, ReportStatus.REJECTED},
     ReportStatus.ACCEPTED: set(),
     ReportStatus.REJECTED: set(),
@@ -85,29 +94,6 @@ def _same_report(report_type, period: Period, fmt, entity):
     )
 
 
-def _mifir_cancellations(period: Period, entity, *, actor) -> set[str]:
-    """Transactions of the last submitted (or accepted) XML version of the period that the new
-    version no longer reports: the new file cancels them."""
-    previous = (
-        _same_report(ReportType.MIFIR_TRANSACTIONS, period, ReportFormat.XML, entity)
-        .filter(status__in=[ReportStatus.SUBMITTED, ReportStatus.ACCEPTED])
-        .order_by("-version")
-        .first()
-    )
-    if previous is None:
-        return set()
-    from apps.reporting.builders.mifir import tx_id
-
-    with _verified_copy(previous, actor=actor) as handle:  # what was filed, checked
-        reported = transaction_ids(handle)
-    current = Fill.objects.filter(
-        executed_at__gte=period.start_at,
-        executed_at__lt=period.end_at,
-        order__instrument__mifir_reportable=True,
-    ).values_list("pk", flat=True)
-    return reported - {tx_id(pk) for pk in current.iterator(chunk_size=5000)}
-
-
 def report_generate(
     *,
     report_type: str,
@@ -142,7 +128,7 @@ def report_generate(
     if report_type == ReportType.MIFIR_TRANSACTIONS:
         options = {
             "version": version,
-            "cancel_tx_ids": _mifir_cancellations(period, entity, actor=actor),
+            "ledger": ledger_for(start=period.start, end=period.end, entity=entity),
         }
     generated_at = utcnow()
     builder = BUILDERS[report_type](
@@ -152,6 +138,8 @@ def report_generate(
         out = HashingWriter(spool)
         WRITERS[fmt](builder, out)
         spool.seek(0)
+        if options.get("ledger") is not None and options["ledger"].held and not builder.lines:
+            _nothing_to_send(same, period, builder, actor=actor, schedule=schedule)
         if report_type == ReportType.MIFIR_TRANSACTIONS and fmt == ReportFormat.XML:
             if builder.record_count == 0:
                 # auth.016 holds at least one transaction: a day with none has no file to file.
@@ -186,6 +174,7 @@ def report_generate(
                 report.file.save(name, File(spool, name=name), save=False)
                 clean_or_raise(report, exclude=["generated_by", "regulatory_entity"])
                 report.save()
+                _transactions_record(report, builder)
                 # Report rows before the audit chain's head, as a fill's mark takes them.
                 rerun_of = _rerun_done(same, report)
                 audit_record(
@@ -232,6 +221,62 @@ def _mifir_schema_check(spool) -> None:
             code="mifir_schema_invalid",
             details={"schema_errors": errors[:50]},
         )
+
+
+def _transactions_record(report: RegulatoryReport, builder) -> None:
+    """The lines a MiFIR report carries, beside it (what a filing of it tells the regulator)."""
+    lines = getattr(builder, "lines", None)
+    if not lines:
+        return
+    ReportedTransaction.objects.bulk_create(
+        [
+            ReportedTransaction(
+                report=report,
+                action=action,
+                reference=reference,
+                fill_id=fill_id,
+                version=version,
+                trade_date=day,
+                content_hash=digest,
+            )
+            for action, reference, fill_id, version, day, digest in lines
+        ],
+        batch_size=2000,
+    )
+
+
+def _nothing_to_send(same, period: Period, builder, *, actor, schedule: str):
+    """A MiFIR build after filing found every transaction of the period held by the regulator,
+    unchanged: there is no file to send (an auth.016 file holds at least one transaction).
+    The versions waiting for a re-run are cleared (the check is the re-run), audited, and the
+    caller hears 409 `nothing_to_send`."""
+    with transaction.atomic():
+        waiting = list(
+            same.select_for_update().filter(stale_since__isnull=False).values_list("pk", flat=True)
+        )
+        latest = same.order_by("-version").values_list("pk", flat=True).first()
+        audit_record(
+            event_type=EventType.REPORT_GENERATED,
+            actor=actor,
+            object_type=OBJECT_TYPE,
+            object_id=latest or "",
+            payload={
+                "outcome": "nothing_to_send",
+                "report_type": ReportType.MIFIR_TRANSACTIONS,
+                "period_start": str(period.start),
+                "period_end": str(period.end),
+                "unchanged": builder.unchanged,
+                "schedule": schedule,
+                "rerun_of": waiting,
+            },
+        )
+        if waiting:
+            RegulatoryReport.objects.filter(pk__in=waiting).update(stale_since=None, stale_fills=0)
+    raise Conflict(
+        "Every transaction of the period is held by the regulator unchanged: nothing to send.",
+        code="nothing_to_send",
+        details={"unchanged": builder.unchanged, "rerun_of": waiting},
+    )
 
 
 # --- re-runs: fills booked after a report was built -----------------------------------------
@@ -288,6 +333,26 @@ def report_mark_for_rerun(*, fill, actor) -> list[int]:
         actor=actor,
         why={
             "reason": "fill_booked_after_build",
+            "fill": fill.pk,
+            "exec_id": fill.exec_id,
+            "executed_at": fill.executed_at,
+        },
+    )
+    return ids
+
+
+def report_mark_for_fill_change(*, fill, actor, change: str) -> list[int]:
+    """A booked fill was corrected or busted (trading's `fill_changed` hook, in its
+    transaction): every report already built that it belongs in is marked for a re-run."""
+    day = fill.executed_at.astimezone(UTC).date()
+    ids = list(RegulatoryReport.objects.filter(_fill_scope(day)).values_list("pk", flat=True))
+    _mark(
+        ids,
+        fills=1,
+        at=utcnow(),
+        actor=actor,
+        why={
+            "reason": f"fill_{change}_after_build",
             "fill": fill.pk,
             "exec_id": fill.exec_id,
             "executed_at": fill.executed_at,
@@ -431,37 +496,83 @@ def report_download_open(*, report: RegulatoryReport, actor):
 # --- filing -----------------------------------------------------------------------------------
 
 
+def _invalid_transition(report: RegulatoryReport, status: str) -> ValidationFailed:
+    allowed = sorted(TRANSITIONS[ReportStatus(report.status)])
+    return ValidationFailed(
+        f"A {report.status} report cannot become {status}.",
+        code="invalid_transition",
+        details={"status": [f"From {report.status}: {', '.join(allowed) or 'no further step'}."]},
+    )
+
+
+def _outdated_check(report: RegulatoryReport) -> None:
+    """A MiFIR report is the difference from what the regulator held when it was built: once
+    another report of an overlapping period was filed, accepted or rejected after that (or its
+    feedback imported), it is out of date (409)."""
+    if report.report_type != ReportType.MIFIR_TRANSACTIONS:
+        return
+    later = RegulatoryReport.objects.filter(
+        report_type=ReportType.MIFIR_TRANSACTIONS,
+        regulatory_entity=report.regulatory_entity,
+        period_start__lte=report.period_end,
+        period_end__gte=report.period_start,
+        status__in=SENT,
+        status_changed_at__gt=report.generated_at,
+    ).exclude(pk=report.pk)
+    feedback_since = ReportFeedback.objects.filter(
+        report__report_type=ReportType.MIFIR_TRANSACTIONS,
+        report__regulatory_entity=report.regulatory_entity,
+        report__period_start__lte=report.period_end,
+        report__period_end__gte=report.period_start,
+        imported_at__gt=report.generated_at,
+    ).values_list("report_id", flat=True)
+    newer = later.order_by("pk").values_list("pk", flat=True).first() or feedback_since.first()
+    if newer is not None:
+        raise Conflict(
+            "Another report of this period was filed after this one was built: build the "
+            "period again and submit the new version.",
+            code="report_outdated",
+            details={"id": report.pk, "filed_since": newer},
+        )
+
+
 @transaction.atomic
 def report_status_set(
     *,
     report: RegulatoryReport,
     actor,
     status: str,
+    note: str = "",
     submission_reference: str = "",
     regulator_response: str = "",
 ) -> RegulatoryReport:
-    """Record a filing step: submitted (with the regulator's reference), then accepted or
-    rejected (with the regulator's response)."""
+    """Record a filing step: draft -> submitted -> accepted | rejected. `note` is the
+    regulator's reference of a submission (unless `submission_reference` gives it) and the
+    regulator's response to an acceptance or rejection (unless `regulator_response` does).
+    A step out of order is a 400 (`invalid_transition`) that changes nothing."""
     require_role(actor, GENERATOR_ROLE, "file reports")
     locked = RegulatoryReport.objects.select_for_update().get(pk=report.pk)
     if status not in ReportStatus.values:
         raise ValidationFailed(details=field_errors(status=f"One of {', '.join(ReportStatus)}."))
     if status not in TRANSITIONS[ReportStatus(locked.status)]:
-        raise Conflict(
-            f"A {locked.status} report cannot become {status}.",
-            code="report_status_conflict",
-            details={"id": locked.pk, "status": locked.status},
-        )
-    if status == ReportStatus.SUBMITTED and not submission_reference.strip():
-        raise ValidationFailed(
-            details=field_errors(submission_reference="The regulator's reference is required.")
-        )
+        raise _invalid_transition(locked, status)
+    note = (note or "").strip()
+    if status == ReportStatus.SUBMITTED:
+        reference = submission_reference.strip() or note
+        if not reference:
+            raise ValidationFailed(
+                details=field_errors(note="The regulator's reference of the submission.")
+            )
+        if len(reference) > 128:
+            raise ValidationFailed(details=field_errors(note="At most 128 characters."))
+        _outdated_check(locked)
+        locked.submission_reference = reference
+    else:
+        response = regulator_response.strip() or note
+        if response:
+            locked.regulator_response = response
     before = locked.status
     locked.status = status
-    if submission_reference.strip():
-        locked.submission_reference = submission_reference.strip()
-    if regulator_response.strip():
-        locked.regulator_response = regulator_response.strip()
     locked.status_changed_at = utcnow()
     clean_or_raise(locked, exclude=["generated_by", "regulatory_entity"], constraints=False)
     locked.save(
@@ -480,6 +591,7 @@ def report_status_set(
         payload={
             "from": before,
             "to": status,
+            "note": note,
             "submission_reference": locked.submission_reference,
             "regulator_response": locked.regulator_response,
             "sha256": locked.sha256,
@@ -488,38 +600,156 @@ def report_status_set(
     return locked
 
 
+def _bad_feedback(problems: list[str]) -> ValidationFailed:
+    return ValidationFailed(
+        "Not a feedback file (docs/reporting.md).",
+        code="invalid_feedback_file",
+        details={"file": problems},
+    )
+
+
+@transaction.atomic
+def report_feedback_import(
+    *, report: RegulatoryReport, actor, raw: bytes, filename: str = ""
+) -> ReportFeedback:
+    """Import the regulator's per-transaction feedback on a filed MiFIR report.
+
+    Each line sets the outcome of one transaction line of the report (ACPT, or RJCT with the
+    error); a rejected transaction is no longer held by the regulator, so the next build of
+    its day reports it again. A submitted report becomes accepted (the regulator processed the
+    file). Anything wrong with the file (not CSV, wrong header, a reference the report does not
+    carry) is a 400 (`invalid_feedback_file`) and nothing is stored."""
+    require_role(actor, GENERATOR_ROLE, "import regulator feedback")
+    locked = RegulatoryReport.objects.select_for_update().get(pk=report.pk)
+    if locked.report_type != ReportType.MIFIR_TRANSACTIONS:
+        raise ValidationFailed(
+            "Only a MiFIR transaction report has per-transaction feedback.",
+            code="invalid_feedback_file",
+            details={"report": [f"A {locked.report_type} report."]},
+        )
+    if locked.status not in FILED:
+        raise ValidationFailed(
+            f"A {locked.status} report has no feedback: submit it first.",
+            code="invalid_transition",
+            details={"status": [f"The report is {locked.status}."]},
+        )
+    try:
+        lines = feedback_parse(raw)
+    except ValueError as exc:
+        raise _bad_feedback(list(exc.args[0])) from None
+    carried = {
+        reference: pk for pk, reference in locked.transactions.values_list("pk", "reference")
+    }
+    unknown = [line.reference for line in lines if line.reference not in carried]
+    if unknown:
+        raise _bad_feedback(
+            [f"Not a transaction of report #{locked.pk}: {', '.join(unknown[:20])}."]
+        )
+    rows = {row.reference: row for row in locked.transactions.select_for_update()}
+    for line in lines:
+        row = rows[line.reference]
+        row.feedback_status = line.status
+        row.feedback_code = line.error_code if line.status == FeedbackStatus.REJECTED else ""
+        row.feedback_message = line.error_message
+    ReportedTransaction.objects.bulk_update(
+        [rows[line.reference] for line in lines],
+        ["feedback_status", "feedback_code", "feedback_message"],
+        batch_size=2000,
+    )
+    rejected = [line for line in lines if line.status == FeedbackStatus.REJECTED]
+    feedback = ReportFeedback(
+        report=locked,
+        filename=(filename or "feedback.csv")[:255],
+        sha256=hashlib.sha256(raw).hexdigest(),
+        content=raw.decode("utf-8-sig"),
+        accepted=len(lines) - len(rejected),
+        rejected=len(rejected),
+        imported_by=actor,
+        imported_at=utcnow(),
+    )
+    clean_or_raise(feedback, exclude=["report", "imported_by"])
+    feedback.save()
+    audit_record(
+        event_type=EventType.REPORT_FEEDBACK_IMPORTED,
+        actor=actor,
+        object_type=OBJECT_TYPE,
+        object_id=locked.pk,
+        payload={
+            "feedback": feedback.pk,
+            "file": feedback.filename,
+            "sha256": feedback.sha256,
+            "accepted": feedback.accepted,
+            "rejected": feedback.rejected,
+            "rejections": [
+                {"reference": r.reference, "code": r.error_code, "message": r.error_message}
+                for r in rejected[:200]
+            ],
+        },
+    )
+    if locked.status == ReportStatus.SUBMITTED:
+        report_status_set(
+            report=locked,
+            actor=actor,
+            status=ReportStatus.ACCEPTED,
+            note=f"Feedback {feedback.filename}: {feedback.accepted} accepted, "
+            f"{feedback.rejected} rejected.",
+        )
+    return feedback
+
+
 # --- the schedule -----------------------------------------------------------------------------
 
 
 def reports_daily_generate(
     *, today: date, reports: list[tuple[str, str]], schedule: str, calendar_code: str
 ) -> list[RegulatoryReport]:
-    """On a business day of the calendar, build the previous business day's reports.
+    """Build the daily reports that are due.
 
-    Nothing new on a day the exchange is closed (a weekend, a holiday). A report that this
-    schedule already built for that day is not built again (beat may run a job twice). Every
-    run, the reports this schedule built that wait for a re-run (a fill was booked in their
-    period after they were built) are built again first (`reports_rerun_stale`).
+    MiFIR transaction reports follow the firm's reporting calendar (`mifir_days_due`): every
+    day that needs one, over the last `MIFIR_CATCH_UP_DAYS` days, weekends and US holidays
+    included when something traded. The other reports follow `calendar_code`: on its business
+    days, the previous business day's; nothing new on a day it is closed.
+
+    A report that this schedule already built for its day is not built again (beat may run a
+    job twice). Every run, the reports this schedule built that wait for a re-run (a fill was
+    booked, corrected or busted in their period after they were built) are built again first
+    (`reports_rerun_stale`).
     """
     built = reports_rerun_stale(schedule=schedule)
-    if not is_business_day(calendar_code, today):
-        return built
-    day = previous_business_day(calendar_code, today)
+    business = is_business_day(calendar_code, today)
     for report_type, fmt in reports:
-        done = RegulatoryReport.objects.filter(
-            report_type=report_type,
-            period_start=day,
-            period_end=day,
-            format=fmt,
-            regulatory_entity=None,
-            schedule=schedule,
-        )
-        if done.exists():
-            continue
-        report = _scheduled_build(report_type, day, day, fmt, schedule=schedule)
-        if report is not None:
-            built.append(report)
+        if report_type == ReportType.MIFIR_TRANSACTIONS:
+            days = mifir_days_due(today)
+        elif business:
+            days = [previous_business_day(calendar_code, today)]
+        else:
+            days = []
+        for day in days:
+            done = RegulatoryReport.objects.filter(
+                report_type=report_type,
+                period_start=day,
+                period_end=day,
+                format=fmt,
+                regulatory_entity=None,
+                schedule=schedule,
+            )
+            if done.exists():
+                continue
+            report = _scheduled_build(report_type, day, day, fmt, schedule=schedule)
+            if report is not None:
+                built.append(report)
     return built
+
+
+def mifir_days_due(today: date) -> list[date]:
+    """The days before `today`, back `MIFIR_CATCH_UP_DAYS`, that need a MiFIR report
+    (`apps.reporting.lifecycle.reporting_days`)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    back = max(1, settings.MIFIR_CATCH_UP_DAYS)
+    return reporting_days(today - timedelta(days=back), today - timedelta(days=1))
 
 
 def _scheduled_build(

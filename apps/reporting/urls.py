@@ -13,4 +13,14 @@ urlpatterns = [
         name="report-download",
     ),
     path("reports/<int:report_id>/status/", apis.ReportStatusApi.as_view(), name="report-status"),
+    path(
+        "reports/<int:report_id>/transactions/",
+        apis.ReportTransactionListApi.as_view(),
+        name="report-transactions",
+    ),
+    path(
+        "reports/<int:report_id>/feedback/",
+        apis.ReportFeedbackApi.as_view(),
+        name="report-feedback",
+    ),
 ]

@@ -1,9 +1,12 @@
 """The reports page: the list with its filters, the generate-now form (Compliance Officers),
-and downloads that re-check each file's SHA-256 before serving it. Generation and downloads go
-through the services the API calls too."""
+the MiFIR T+1 deadlines, and downloads that re-check each file's SHA-256 before serving it. A
+report's own page shows its transaction lines and the regulator's feedback, and takes filing
+steps and feedback files (Compliance Officers). Everything goes through the services the API
+calls too."""
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -21,8 +24,16 @@ from apps.reporting import selectors
 from apps.reporting.apis import report_file_response
 from apps.reporting.builders import BUILDERS
 from apps.reporting.filters import ReportFilter
+from apps.reporting.lifecycle import deadlines
 from apps.reporting.models import ReportFormat, ReportStatus, ReportType
-from apps.reporting.services import GENERATOR_ROLE, report_download_open, report_generate
+from apps.reporting.services import (
+    GENERATOR_ROLE,
+    TRANSITIONS,
+    report_download_open,
+    report_feedback_import,
+    report_generate,
+    report_status_set,
+)
 from apps.rules.models import RegulatoryEntity
 
 PAGE_SIZE = 50
@@ -52,6 +63,8 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             formats_by_type={t: list(b.formats) for t, b in BUILDERS.items()},
             entities=list(RegulatoryEntity.objects.values_list("code", flat=True)),
             can_generate=has_role(user, GENERATOR_ROLE),
+            mifir_days=deadlines(today=utcnow().date()),
+            firm_calendar=settings.FIRM_REPORTING_CALENDAR,
             errors=errors or [],
             form=form
             if form
@@ -120,3 +133,74 @@ class ReportDownloadView(RoleRequiredMixin, View):
             page.setup(request)
             return page._again([exc.message], {}, status=exc.status_code)
         return report_file_response(report, handle)
+
+
+LINES_SHOWN = 500
+
+
+class ReportDetailView(RoleRequiredMixin, TemplateView):
+    """One report: its filing status, its transaction lines with the regulator's feedback (a
+    MiFIR report), the feedback files imported; the filing-step and feedback forms."""
+
+    required_role = Role.VIEWER
+    template_name = "reporting/detail.html"
+
+    def _report(self):
+        report = selectors.report_get(report_id=self.kwargs["pk"])
+        if report is None:
+            raise Http404("No such report.")
+        return report
+
+    def get_context_data(self, errors=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        report = self._report()
+        lines = report.transactions.order_by("id")
+        context.update(
+            report=report,
+            lines=list(lines[:LINES_SHOWN]),
+            line_count=lines.count(),
+            rejected=list(lines.filter(feedback_status="RJCT")[:LINES_SHOWN]),
+            feedback=list(report.feedback.select_related("imported_by")),
+            next_statuses=sorted(TRANSITIONS[ReportStatus(report.status)]),
+            can_file=has_role(self.request.user, GENERATOR_ROLE),
+            errors=errors or [],
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not has_role(request.user, GENERATOR_ROLE):
+            raise DjangoPermissionDenied("Only a Compliance Officer or above may file reports.")
+        report = self._report()
+        try:
+            if request.POST.get("action") == "feedback":
+                upload = request.FILES.get("file")
+                if upload is None:
+                    raise ValidationFailed(details={"file": ["Choose the feedback file."]})
+                feedback = report_feedback_import(
+                    report=report, actor=request.user, raw=upload.read(), filename=upload.name
+                )
+                done = (
+                    f"Feedback imported: {feedback.accepted} accepted, "
+                    f"{feedback.rejected} rejected."
+                )
+            else:
+                note = request.POST.get("note", "")
+                if "\x00" in note:
+                    raise ValidationFailed(details={"note": ["Null characters are not allowed."]})
+                report_status_set(
+                    report=report,
+                    actor=request.user,
+                    status=request.POST.get("status", ""),
+                    note=note,
+                )
+                done = "Filing status recorded."
+        except PlatformError as exc:
+            details = getattr(exc, "details", None) or {}
+            problems = [f"{k}: {' '.join(map(str, v))}" for k, v in details.items()]
+            response = self.render_to_response(
+                self.get_context_data(errors=[exc.message, *problems])
+            )
+            response.status_code = exc.status_code
+            return response
+        messages.success(request, done)
+        return HttpResponseRedirect(reverse("reports-detail", args=[report.pk]))

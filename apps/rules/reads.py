@@ -18,6 +18,7 @@ from apps.trading.models import (
     AccountDailyFilled,
     BeneficialOwner,
     Fill,
+    FillStatus,
     FxRate,
     Instrument,
     Locate,
@@ -218,8 +219,9 @@ def messages_sent(*, of: str, key: int, now: datetime, past: bool = False) -> St
 def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) -> Statement:
     return (
         f"SELECT SUM(f.quantity) FROM {_T[Fill]} f JOIN {_T[Order]} o ON o.id = f.order_id"
-        " WHERE o.account_id = %s AND o.instrument_id = %s AND f.executed_at >= %s",
-        [account_id, instrument_id, sql.param_datetime(since)],
+        " WHERE o.account_id = %s AND o.instrument_id = %s AND f.executed_at >= %s"
+        " AND f.status = %s",
+        [account_id, instrument_id, sql.param_datetime(since), FillStatus.ACTIVE.value],
         [_f(Fill, "quantity")],
     )
 

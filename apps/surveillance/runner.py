@@ -25,8 +25,8 @@ from apps.surveillance.detectors.base import Finding
 from apps.surveillance.engine import Engine
 from apps.surveillance.models import Alert, SurveillanceCursor
 from apps.surveillance.services import alerts_record, detector_configs_ensure
-from apps.surveillance.stream import STREAM_EVENT_TYPES, event_from_record
-from apps.trading.models import Account, Instrument, Position
+from apps.surveillance.stream import FILL, STREAM_EVENT_TYPES, event_from_record
+from apps.trading.models import Account, Fill, FillStatus, Instrument, Position
 from apps.trading.selectors import fx_table, latest_price_subquery
 
 logger = logging.getLogger(__name__)
@@ -117,11 +117,34 @@ def stream_events(*, after_seq: int, up_to_seq: int, owners: dict, since: dateti
         chunk = list(rows.order_by("seq").values_list("seq", "event_type", "record")[:READ_CHUNK])
         if not chunk:
             return
-        for seq, event_type, record in chunk:
-            event = event_from_record(seq, event_type, record, owners)
-            if event is not None:
-                yield event
+        events = [
+            event_from_record(seq, event_type, record, owners) for seq, event_type, record in chunk
+        ]
+        yield from _as_fills_stand(events)
         last = chunk[-1][0]
+
+
+def _as_fills_stand(events: list):
+    """The events with each fill as it stands now: a busted fill is left out (it never
+    happened), a corrected one carries its corrected quantity and price. One query per chunk."""
+    fill_ids = [e.fill_id for e in events if e is not None and e.kind == FILL]
+    changed = {}
+    if fill_ids:
+        changed = {
+            pk: (status, quantity, price)
+            for pk, status, quantity, price in Fill.objects.filter(pk__in=fill_ids)
+            .exclude(status=FillStatus.ACTIVE, version=1)
+            .values_list("pk", "status", "quantity", "price")
+        }
+    for event in events:
+        if event is None:
+            continue
+        if event.kind == FILL and event.fill_id in changed:
+            status, quantity, price = changed[event.fill_id]
+            if status == FillStatus.BUSTED:
+                continue
+            event.quantity, event.price = quantity, price
+        yield event
 
 
 def _engine(context: StreamContext, configs: dict) -> Engine:

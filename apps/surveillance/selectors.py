@@ -14,7 +14,7 @@ from apps.surveillance.models import (
     Disposition,
     ExecutionReport,
 )
-from apps.trading.models import Account, Fill, Order, OrderStatus
+from apps.trading.models import Account, Fill, FillStatus, Order, OrderStatus
 from apps.trading.pricing import valuation_price
 
 CHART_PADDING = timedelta(seconds=30)
@@ -126,7 +126,9 @@ def alert_timeline(alert: Alert) -> dict:
             ).values_list("pk", flat=True)
         )
     orders_q = Order.objects.filter(created_at__gte=start, created_at__lte=end)
-    fills_q = Fill.objects.filter(executed_at__gte=start, executed_at__lte=end)
+    fills_q = Fill.objects.filter(
+        status=FillStatus.ACTIVE, executed_at__gte=start, executed_at__lte=end
+    )
     evidence = alert.evidence or {}
     if accounts:
         orders_q = orders_q.filter(account_id__in=accounts)

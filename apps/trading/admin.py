@@ -486,7 +486,17 @@ class FillInline(admin.TabularInline):
     model = Fill
     extra = 0
     can_delete = False
-    fields = ["exec_id", "quantity", "price", "venue", "executed_at", "liquidity", "commission"]
+    fields = [
+        "exec_id",
+        "quantity",
+        "price",
+        "venue",
+        "executed_at",
+        "liquidity",
+        "commission",
+        "status",
+        "version",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -544,8 +554,18 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Fill)
 class FillAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["exec_id", "order", "quantity", "price", "venue", "liquidity", "executed_at"]
-    list_filter = ["venue", "liquidity", "executed_at"]
+    list_display = [
+        "exec_id",
+        "order",
+        "quantity",
+        "price",
+        "venue",
+        "liquidity",
+        "executed_at",
+        "status",
+        "version",
+    ]
+    list_filter = ["status", "venue", "liquidity", "executed_at"]
     search_fields = ["exec_id", "order__client_order_id", "order__account__code"]
     date_hierarchy = "executed_at"
     list_select_related = ["order"]

@@ -1,15 +1,19 @@
-"""Reference data, positions, locates and FX rates. Thin: selector, filter, serializer; the
-writes here (a locate, an FX rate) call their services."""
+"""Reference data, positions, locates, FX rates and fill corrections. Thin: selector, filter,
+serializer; the writes here (a locate, an FX rate, a fill corrected or busted) call their
+services."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.changes.apis import EXAMPLE_CHANGE, ConfigChangeOutputSerializer
 from apps.changes.services import config_change_propose
+from apps.core.errors import NotFound
 from apps.core.fields import AmountField, Rfc3339Field, TextOnlyField
 from apps.core.serializers import StrictInputSerializer
+from apps.core.types import decimal_str
 from apps.rbac.roles import Role
 from apps.trading import selectors
 from apps.trading.filters import (
@@ -19,7 +23,13 @@ from apps.trading.filters import (
     LocateFilter,
     PositionFilter,
 )
-from apps.trading.services import account_and_instrument_known, locate_record
+from apps.trading.models import Fill
+from apps.trading.services import (
+    account_and_instrument_known,
+    fill_bust,
+    fill_correct,
+    locate_record,
+)
 
 
 class AccountListApi(ListAPIView):
@@ -236,3 +246,154 @@ class FxRateListCreateApi(ListAPIView):
         pair = f"{data.pop('base')}/{data.pop('quote')}"
         change = config_change_propose(kind="fx_rate", target=pair, values=data, actor=request.user)
         return Response(ConfigChangeOutputSerializer(change).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- fill corrections and busts (Compliance Officer) ---------------------------------------------
+
+EXAMPLE_FILL_CHANGE = {
+    "fill_id": 8812,
+    "exec_id": "XETR-20260119-000123",
+    "status": "active",
+    "version": 2,
+    "quantity": "95",
+    "price": "201.40",
+    "original_quantity": "100",
+    "original_price": "201.40",
+    "change_reason": "Venue trade correction 2026-01-19 #5521",
+    "changed_at": "2026-01-20T08:12:40.118000Z",
+    "position": {
+        "account": "ACC-EU-1",
+        "instrument": "SAP",
+        "quantity": "95",
+        "average_cost": "201.4",
+        "realised_pnl": "0",
+    },
+}
+
+
+class FillChangeOutputSerializer(serializers.Serializer):
+    fill_id = serializers.IntegerField()
+    exec_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["active", "busted"])
+    version = serializers.IntegerField(help_text="1 as booked; one more for each correction.")
+    quantity = AmountField()
+    price = AmountField()
+    original_quantity = AmountField(allow_null=True)
+    original_price = AmountField(allow_null=True)
+    change_reason = serializers.CharField()
+    changed_at = serializers.DateTimeField(allow_null=True)
+    position = serializers.DictField()
+
+
+def _fill_or_404(fill_id: int) -> Fill:
+    fill = Fill.objects.select_related("order").filter(pk=fill_id).first()
+    if fill is None:
+        raise NotFound("No such fill.", code="fill_not_found")
+    return fill
+
+
+def _fill_change_body(fill: Fill, position) -> dict:
+    return {
+        "fill_id": fill.pk,
+        "exec_id": fill.exec_id,
+        "status": fill.status,
+        "version": fill.version,
+        "quantity": decimal_str(fill.quantity),
+        "price": decimal_str(fill.price),
+        "original_quantity": decimal_str(fill.original_quantity)
+        if fill.original_quantity is not None
+        else None,
+        "original_price": decimal_str(fill.original_price)
+        if fill.original_price is not None
+        else None,
+        "change_reason": fill.change_reason,
+        "changed_at": fill.changed_at,
+        "position": {
+            "account": fill.order.account.code,
+            "instrument": fill.order.instrument.symbol,
+            "quantity": decimal_str(position.quantity),
+            "average_cost": decimal_str(position.average_cost),
+            "realised_pnl": decimal_str(position.realised_pnl),
+        },
+    }
+
+
+class FillCorrectApi(APIView):
+    """Correct a booked fill's quantity and/or price. The order, the working exposure, the day's
+    filled notional and the position follow; reports of the fill's day are marked for a re-run
+    (a MiFIR re-run after submission cancels the transaction and reports it anew). 404 for an
+    unknown fill, 400 for a correction that changes nothing or does not fit the order, 409 for
+    a busted fill."""
+
+    required_role = Role.COMPLIANCE_OFFICER
+
+    class InputSerializer(StrictInputSerializer):
+        quantity = AmountField(positive=True)
+        price = AmountField(positive=True)
+        reason = TextOnlyField(max_length=500)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: FillChangeOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Correct the quantity",
+                value={
+                    "quantity": "95",
+                    "price": "201.40",
+                    "reason": "Venue trade correction 2026-01-19 #5521",
+                },
+                request_only=True,
+            ),
+            OpenApiExample("Corrected", value=EXAMPLE_FILL_CHANGE, response_only=True),
+        ],
+    )
+    def post(self, request, fill_id: int):
+        fill = _fill_or_404(fill_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fill, position = fill_correct(fill=fill, actor=request.user, **serializer.validated_data)
+        return Response(_fill_change_body(fill, position))
+
+
+class FillBustApi(APIView):
+    """Bust a booked fill: it stays on record as `busted` and leaves the order's filled
+    quantity, the position, the day's counters and the reports (a MiFIR re-run after
+    submission cancels its transaction). 404 for an unknown fill, 409 when already busted."""
+
+    required_role = Role.COMPLIANCE_OFFICER
+
+    class InputSerializer(StrictInputSerializer):
+        reason = TextOnlyField(max_length=500)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: FillChangeOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Bust",
+                value={"reason": "Busted by the venue: erroneous trade (XETR notice 2026-041)"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Busted",
+                value={
+                    **EXAMPLE_FILL_CHANGE,
+                    "status": "busted",
+                    "version": 1,
+                    "quantity": "100",
+                    "original_quantity": None,
+                    "original_price": None,
+                    "change_reason": "Busted by the venue: erroneous trade (XETR notice 2026-041)",
+                    "position": {**EXAMPLE_FILL_CHANGE["position"], "quantity": "0"},
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request, fill_id: int):
+        fill = _fill_or_404(fill_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        fill, position = fill_bust(fill=fill, actor=request.user, **serializer.validated_data)
+        return Response(_fill_change_body(fill, position))

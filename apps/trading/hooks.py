@@ -28,3 +28,11 @@ def fill_booked(*, fill: Fill, actor: Any) -> object:
     head, as report filing takes them). The reporting app fills it with
     `report_mark_for_rerun`.
     """
+
+
+@hook(filled_by="apps.reporting")
+def fill_changed(*, fill: Fill, actor: Any, change: str) -> object:
+    """A booked fill was corrected or busted (`change`: "corrected" or "busted"): every report
+    already built whose period it lands in is marked for a re-run, as for `fill_booked`.
+
+    Called inside the transaction that changes the fill, before its own audit events."""

@@ -512,7 +512,17 @@ class Liquidity(models.TextChoices):
     REMOVED = "removed", "Removed (taker)"
 
 
+class FillStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    BUSTED = "busted", "Busted"
+
+
 class Fill(models.Model):
+    """An execution. A correction changes its quantity and price in place (the values first
+    booked are kept in `original_quantity` and `original_price`, every step in the trail) and
+    counts up its `version`; a bust takes it out of every position, counter and report, and it
+    stays on record as `busted`."""
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
     exec_id = models.CharField(max_length=64, unique=True)
     quantity = amount_field()
@@ -529,6 +539,16 @@ class Fill(models.Model):
     commission = amount_field(default=Decimal("0"))
     liquidity = models.CharField(max_length=8, choices=Liquidity.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=8, choices=FillStatus.choices, default=FillStatus.ACTIVE, db_index=True
+    )
+    version = models.PositiveIntegerField(
+        default=1, help_text="1 as booked; one more for each correction."
+    )
+    original_quantity = amount_field(null=True, blank=True)
+    original_price = amount_field(null=True, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    change_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-executed_at", "-id"]

@@ -6,7 +6,7 @@ right in that same transaction, so that limits read consistent numbers.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,7 @@ from apps.core.validation import clean_or_raise
 from apps.rbac.services import IDENTITY_FIELDS, person_identity_save
 from apps.trading import trail
 from apps.trading.expiry import EXPIRES, expire_at_checked, order_expire_at
-from apps.trading.hooks import fill_booked, held_order_ended
+from apps.trading.hooks import fill_booked, fill_changed, held_order_ended
 from apps.trading.models import (
     FILLABLE_STATUSES,
     WORKING_STATUSES,
@@ -36,6 +36,7 @@ from apps.trading.models import (
     ClientPerson,
     DailyPrice,
     Fill,
+    FillStatus,
     FxRate,
     Instrument,
     Liquidity,
@@ -948,7 +949,12 @@ def order_fill(
     filled = order.filled_quantity + quantity
     # From the fills themselves, not the rounded previous average, so rounding never piles up.
     traded_value = sum(
-        (q * p for q, p in Fill.objects.filter(order=order).values_list("quantity", "price")),
+        (
+            q * p
+            for q, p in Fill.objects.filter(order=order, status=FillStatus.ACTIVE).values_list(
+                "quantity", "price"
+            )
+        ),
         ZERO,
     )
     order.avg_fill_price = quantize(traded_value / filled)
@@ -976,6 +982,215 @@ def order_fill(
         object_type="trading.position",
         object_id=position.pk,
         payload=trail.position_change(order=order, fill=fill, before=before_position, after=state),
+    )
+    return fill, position
+
+
+# --- corrections and busts ----------------------------------------------------------------------
+
+
+def _fixer_checked(actor, reason: Any) -> str:
+    from apps.rbac.access import require_role
+    from apps.rbac.roles import Role
+
+    require_role(actor, Role.COMPLIANCE_OFFICER, "correct or bust fills")
+    if not isinstance(reason, str) or not reason.strip() or "\x00" in reason:
+        raise ValidationFailed(details=field_errors(reason="Say why (required)."))
+    if len(reason) > 500:
+        raise ValidationFailed(details=field_errors(reason="At most 500 characters."))
+    return reason.strip()
+
+
+def _fill_for_update(fill: Fill) -> tuple[Fill, Order]:
+    """The order then the fill, locked (the order first, as booking a fill takes them). A
+    busted fill cannot change again (409)."""
+    order = _order_for_update(fill.order)
+    locked = Fill.objects.select_for_update().get(pk=fill.pk)
+    if locked.status == FillStatus.BUSTED:
+        raise Conflict(
+            "The fill is busted; it cannot change any more.",
+            code="fill_busted",
+            details={"fill_id": locked.pk, "exec_id": locked.exec_id},
+        )
+    return locked, order
+
+
+def _order_after_fill_change(order: Order) -> None:
+    """The order's filled quantity, average price and status from its active fills. A working
+    or filled order reopens as far as its fills shrank; a canceled or expired one stays so."""
+    before = _working_contribution(order)
+    active = list(
+        Fill.objects.filter(order=order, status=FillStatus.ACTIVE).values_list("quantity", "price")
+    )
+    filled = sum((q for q, _p in active), ZERO)
+    value = sum((q * p for q, p in active), ZERO)
+    order.filled_quantity = filled
+    order.avg_fill_price = quantize(value / filled) if filled else None
+    if order.status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+        if filled == order.quantity:
+            order.status = OrderStatus.FILLED
+        elif filled > 0:
+            order.status = OrderStatus.PARTIALLY_FILLED
+        else:
+            order.status = OrderStatus.ACCEPTED
+    order.save(update_fields=["filled_quantity", "avg_fill_price", "status", "updated_at"])
+    _exposure_apply(order, before)
+
+
+def _position_replayed(order: Order) -> tuple[Position, PositionState, PositionState]:
+    """The account's position in the instrument replayed from its active fills, in the order
+    they were booked (as the live position was built): a bust or correction then leaves it
+    exactly as if the fill had never been, or had been booked as corrected."""
+    position = _position_for_update(order.account, order.instrument)
+    before = PositionState(position.quantity, position.average_cost, position.realised_pnl)
+    state = PositionState(ZERO, ZERO, ZERO)
+    fills = (
+        Fill.objects.filter(
+            order__account_id=order.account_id,
+            order__instrument_id=order.instrument_id,
+            status=FillStatus.ACTIVE,
+        )
+        .order_by("id")
+        .values_list("order__side", "quantity", "price")
+    )
+    for side, quantity, price in fills.iterator(chunk_size=5000):
+        state = position_after_fill(
+            state, signed_quantity(side, quantity), price, order.instrument.multiplier
+        )
+    position.quantity = state.quantity
+    position.average_cost = state.average_cost
+    position.realised_pnl = state.realised_pnl
+    position.save(update_fields=["quantity", "average_cost", "realised_pnl", "updated_at"])
+    return position, before, state
+
+
+def _daily_filled_adjust(order: Order, fill: Fill, delta: Decimal) -> None:
+    """Move the filled notional of the day the fill was booked (UTC), where it was counted."""
+    if delta == 0:
+        return
+    _add_to_row(
+        AccountDailyFilled,
+        {
+            "account_id": order.account_id,
+            "date": fill.created_at.astimezone(UTC).date(),
+            "currency": order.instrument.currency,
+        },
+        {"filled_notional": delta},
+    )
+
+
+def _fill_change_recorded(
+    event_type: EventType, *, fill: Fill, order: Order, before: dict, reason: str, actor
+) -> Position:
+    fill_changed(
+        fill=fill,
+        actor=actor,
+        change="busted" if event_type == EventType.FILL_BUSTED else "corrected",
+    )
+    position, position_before, position_after = _position_replayed(order)
+    audit_record(
+        event_type=event_type,
+        actor=actor,
+        object_type="trading.fill",
+        object_id=fill.pk,
+        payload={
+            trail.ORDER: order_snapshot(order),
+            "before": before,
+            "after": trail.fill_record(fill),
+            "status": fill.status,
+            "version": fill.version,
+            "reason": reason,
+        },
+    )
+    audit_record(
+        event_type=EventType.POSITION_CHANGED,
+        actor=actor,
+        object_type="trading.position",
+        object_id=position.pk,
+        payload=trail.position_change(
+            order=order, fill=fill, before=position_before, after=position_after
+        ),
+    )
+    return position
+
+
+@transaction.atomic
+def fill_correct(*, fill: Fill, quantity, price, reason: str, actor) -> tuple[Fill, Position]:
+    """Correct a booked fill's quantity and/or price (Compliance Officer): the order, its working
+    exposure, the day's filled notional and the position follow, and the reports of its day are
+    marked for a re-run (a MiFIR re-run then cancels the transaction and reports it anew). The
+    first values are kept on the fill and both versions in the trail."""
+    reason = _fixer_checked(actor, reason)
+    quantity = to_decimal(quantity, field="quantity", positive=True)
+    price = to_decimal(price, field="price", positive=True)
+    check_notional(quantity, price)
+    fill, order = _fill_for_update(fill)
+    errors: dict[str, list[str]] = {}
+    if quantity == fill.quantity and price == fill.price:
+        raise ValidationFailed(
+            "The correction changes nothing.",
+            code="no_change",
+            details={"quantity": ["Same as booked."], "price": ["Same as booked."]},
+        )
+    open_quantity = order.quantity - order.filled_quantity + fill.quantity
+    if quantity > open_quantity:
+        errors["quantity"] = [f"At most {decimal_str(open_quantity)} (the order's quantity)."]
+    bound = fill_price_bound(order)
+    if bound is not None and not fill_price_within(order.side, price, bound):
+        errors["price"] = [
+            f"{decimal_str(price)} is beyond the order's limit {decimal_str(bound)}."
+        ]
+    if errors:
+        raise ValidationFailed("The correction does not fit its order.", details=errors)
+    before = trail.fill_record(fill)
+    multiplier = order.instrument.multiplier
+    delta = quantize(notional(quantity, price, multiplier)) - quantize(
+        notional(fill.quantity, fill.price, multiplier)
+    )
+    if fill.original_quantity is None:
+        fill.original_quantity, fill.original_price = fill.quantity, fill.price
+    fill.quantity, fill.price = quantity, price
+    fill.version += 1
+    fill.changed_at = utcnow()
+    fill.change_reason = reason
+    clean_or_raise(fill, exclude=["order"], constraints=False)
+    fill.save(
+        update_fields=[
+            "quantity",
+            "price",
+            "version",
+            "original_quantity",
+            "original_price",
+            "changed_at",
+            "change_reason",
+        ]
+    )
+    _order_after_fill_change(order)
+    _daily_filled_adjust(order, fill, delta)
+    position = _fill_change_recorded(
+        EventType.FILL_CORRECTED, fill=fill, order=order, before=before, reason=reason, actor=actor
+    )
+    return fill, position
+
+
+@transaction.atomic
+def fill_bust(*, fill: Fill, reason: str, actor) -> tuple[Fill, Position]:
+    """Bust a booked fill (Compliance Officer): it stays on record as `busted` and leaves the
+    order's filled quantity, the working exposure, the day's filled notional, the position and
+    every report built from it (a MiFIR re-run cancels its transaction)."""
+    reason = _fixer_checked(actor, reason)
+    fill, order = _fill_for_update(fill)
+    before = trail.fill_record(fill)
+    fill.status = FillStatus.BUSTED
+    fill.changed_at = utcnow()
+    fill.change_reason = reason
+    fill.save(update_fields=["status", "changed_at", "change_reason"])
+    _order_after_fill_change(order)
+    _daily_filled_adjust(
+        order, fill, -quantize(notional(fill.quantity, fill.price, order.instrument.multiplier))
+    )
+    position = _fill_change_recorded(
+        EventType.FILL_BUSTED, fill=fill, order=order, before=before, reason=reason, actor=actor
     )
     return fill, position
 

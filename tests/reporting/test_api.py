@@ -58,7 +58,7 @@ def test_detail_download_and_status_roles(api_client_for, desk, officer):
 def test_generate_then_download_matches_the_hash(api_client_for, desk, officer):
     report = generated(officer)
     assert report["record_count"] == 5
-    assert report["version"] == 1 and report["status"] == "generated"
+    assert report["version"] == 1 and report["status"] == "draft"
     assert report["generated_by"] == officer.user.username
     viewer = api_client_for(Role.VIEWER)
     response = viewer.get(report["download_url"])
@@ -141,9 +141,10 @@ def test_filing_steps(officer, desk):
     url = f"{REPORTS}{report['id']}/status/"
     no_ref = officer.post(url, {"status": "submitted"}, format="json")
     assert no_ref.status_code == 400
-    assert "submission_reference" in no_ref.json()["error"]["details"]
+    assert "note" in no_ref.json()["error"]["details"]
     early = officer.post(url, {"status": "accepted"}, format="json")
-    assert early.status_code == 409
+    assert early.status_code == 400
+    assert early.json()["error"]["code"] == "invalid_transition"
     submitted = officer.post(
         url, {"status": "submitted", "submission_reference": "FCA-1"}, format="json"
     )
@@ -155,7 +156,9 @@ def test_filing_steps(officer, desk):
     assert accepted.json()["regulator_response"] == "CON-412 bad price"
     events = AuditEvent.objects.filter(event_type="REPORT_STATUS_CHANGED").count()
     assert events == 2
-    assert officer.post(url, {"status": "generated"}, format="json").status_code == 400
+    again = officer.post(url, {"status": "accepted"}, format="json")
+    assert again.status_code == 400 and again.json()["error"]["code"] == "invalid_transition"
+    assert officer.post(url, {"status": "draft"}, format="json").status_code == 400
     assert officer.post(url, {"status": "x\x00"}, format="json").status_code == 400
 
 

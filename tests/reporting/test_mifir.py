@@ -1,19 +1,16 @@
 """The MiFIR transaction report (RTS 22): content, and validity against the official schemas."""
 
-import hashlib
-import io
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
 from lxml import etree
 
-from apps.core.errors import Conflict
 from apps.rbac.roles import Role
-from apps.reporting.builders.mifir import NS_BIZ, NS_HDR, NS_TX, short_selling_indicator, tx_id
-from apps.reporting.models import RegulatoryReport
+from apps.reporting.builders.mifir import NS_BIZ, NS_HDR, NS_TX, short_selling_indicator
+from apps.reporting.lifecycle import transaction_reference
 from apps.reporting.schemas import mifir_errors, schemas_present
-from apps.reporting.services import report_generate, report_status_set
+from apps.reporting.services import report_generate
 from tests.reporting.factories import DAY, at, book_fill
 from tests.reporting.helpers import content, csv_rows
 from tests.trading.factories import AccountFactory
@@ -26,6 +23,10 @@ needs_schemas = pytest.mark.skipif(
 )
 NS = {"b": NS_BIZ, "h": NS_HDR, "t": NS_TX}
 EUREX_CLEARING = "529900LN3S50JPU47S06"  # the CCP of Xetra (apps/reporting/data/venue_ccps.csv)
+
+
+def tx_id(fill, version=1) -> str:
+    return transaction_reference(fill.exec_id, version)
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_header_and_one_new_transaction_per_fill(desk, officer):
     assert header.findtext("h:BizMsgIdr", namespaces=NS) == "RTS222026112020261120V1"
     news = root.findall("b:Pyld/t:Document/t:FinInstrmRptgTxRpt/t:Tx/t:New", NS)
     assert [n.findtext("t:TxId", namespaces=NS) for n in news] == [
-        tx_id(f.pk) for f in desk["fills"][1:]
+        tx_id(f) for f in desk["fills"][1:]
     ]
 
 
@@ -87,7 +88,7 @@ def test_fields_of_a_transaction(desk, officer):
 
     # fill 3: ACC-T1 (no LEI of its own: the firm deals on own account) buys 10 AAPL at 100 on
     # XNAS, decided and executed by the algorithm mean-rev-7
-    buy = news[tx_id(fills[3].pk)]
+    buy = news[tx_id(fills[3])]
     assert text(buy, "t:ExctgPty") == lei and text(buy, "t:SubmitgPty") == lei
     assert text(buy, "t:Buyr/t:AcctOwnr/t:Id/t:LEI") == lei
     assert text(buy, "t:Sellr/t:AcctOwnr/t:Id/t:MIC") == "XNAS"
@@ -104,7 +105,7 @@ def test_fields_of_a_transaction(desk, officer):
 
     # fill 2: ACC-T2 (a client with its LEI, AOTC) sells 8 SAP holding 5 on XETR: a short
     # sale, executed by the trader tina; the buyer is the CCP that clears Xetra
-    short = news[tx_id(fills[2].pk)]
+    short = news[tx_id(fills[2])]
     assert text(short, "t:Tx/t:TradgCpcty") == "AOTC"
     assert text(short, "t:Sellr/t:AcctOwnr/t:Id/t:LEI") == "5493001KJTIIGC8Y1R12"
     assert text(short, "t:Sellr/t:AcctOwnr/t:CtryOfBrnch") == settings.REPORTING_FIRM_COUNTRY
@@ -118,38 +119,15 @@ def test_fields_of_a_transaction(desk, officer):
     assert short.find("t:Tx/t:Pric/t:Pric/t:MntryVal/t:Amt", NS).get("Ccy") == "EUR"
 
     # fill 4: ACC-T1 sells 4 AAPL holding 12: a plain sale
-    assert text(news[tx_id(fills[4].pk)], "t:AddtlAttrbts/t:ShrtSellgInd") == "SELL"
+    assert text(news[tx_id(fills[4])], "t:AddtlAttrbts/t:ShrtSellgInd") == "SELL"
 
 
 def test_the_csv_has_the_same_rows(desk, officer):
     rows = csv_rows(generate(officer, "csv"), officer)
-    assert [r["tx_id"] for r in rows] == [tx_id(f.pk) for f in desk["fills"][1:]]
+    assert [r["tx_id"] for r in rows] == [tx_id(f) for f in desk["fills"][1:]]
     assert {r["action"] for r in rows} == {"NEWT"}
     assert [r["short_selling"] for r in rows] == ["", "SESH", "", "SELL", "SELL"]
     assert rows[2]["execution_type"] == "algo" and rows[2]["execution"] == "MEANREV7"
-
-
-@needs_schemas
-def test_a_rerun_after_submission_cancels_what_it_no_longer_reports(desk, officer, tmp_path):
-    first = generate(officer)
-    report_status_set(report=first, actor=officer, status="submitted", submission_reference="R1")
-    # The period as reported before lost a transaction (here: its file names one more).
-    stale = content(first, officer).replace(
-        tx_id(desk["fills"][5].pk).encode(), b"TX999999999999", 1
-    )
-    first.file.storage.delete(first.file.name)
-    first.file.storage.save(first.file.name, io.BytesIO(stale))
-    RegulatoryReport.objects.filter(pk=first.pk).update(
-        sha256=hashlib.sha256(stale).hexdigest(), size=len(stale)
-    )
-    second = generate(officer)
-    root = parsed(second, officer)
-    cancels = root.findall(".//t:Tx/t:Cxl", NS)
-    assert [c.findtext("t:TxId", namespaces=NS) for c in cancels] == ["TX999999999999"]
-    assert len(root.findall(".//t:Tx/t:New", NS)) == 5
-    path = tmp_path / "second.xml"
-    path.write_bytes(content(second, officer))
-    assert mifir_errors(str(path), SCHEMAS) == []
 
 
 def test_a_fill_without_a_trader_is_executed_for_the_client(desk, officer):
@@ -164,17 +142,6 @@ def test_a_fill_without_a_trader_is_executed_for_the_client(desk, officer):
     rows = csv_rows(generate(officer, "csv"), officer)
     assert (rows[-1]["execution_type"], rows[-1]["execution"]) == ("client", "NORE")
     assert rows[-1]["investment_decision_type"] == ""
-
-
-def test_a_rerun_refuses_to_read_an_altered_submitted_version(desk, officer):
-    first = generate(officer)
-    report_status_set(report=first, actor=officer, status="submitted", submission_reference="R1")
-    with open(first.file.path, "ab") as handle:
-        handle.write(b"<!-- edited -->")
-    with pytest.raises(Conflict) as refused:
-        generate(officer)
-    assert refused.value.code == "report_integrity_failed"
-    assert RegulatoryReport.objects.count() == 1
 
 
 # --- the short-selling indicator (RTS 22 field 62) ---------------------------------------------

@@ -1,5 +1,7 @@
 """The daily reports schedule: after the close of a business day, the previous business day's
-reports; nothing on a day the exchange is closed. Set up by `setup_schedules`, idempotently."""
+reports; nothing on a day the exchange is closed. MiFIR transaction reports follow the firm's
+reporting calendar instead (tests/reporting/test_mifir_life.py). Set up by `setup_schedules`,
+idempotently."""
 
 import json
 from datetime import date
@@ -16,13 +18,14 @@ from tests.reporting.helpers import csv_rows
 
 pytestmark = pytest.mark.django_db
 REPORTS = [["daily_trading", "csv"], ["positions", "csv"], ["mifir_transactions", "xml"]]
+NOT_MIFIR = REPORTS[:2]
 
 
 def test_on_a_business_day_it_builds_the_previous_business_day(desk, make_user):
     # Monday 2026-11-23 after the close: Friday 2026-11-20's reports
-    ids = generate_daily.delay(reports=REPORTS, today="2026-11-23").get()
+    ids = generate_daily.delay(reports=NOT_MIFIR, today="2026-11-23").get()
     reports = RegulatoryReport.objects.filter(pk__in=ids).order_by("pk")
-    assert [(r.report_type, r.format) for r in reports] == [tuple(r) for r in REPORTS]
+    assert [(r.report_type, r.format) for r in reports] == [tuple(r) for r in NOT_MIFIR]
     for report in reports:
         assert (report.period_start, report.period_end) == (DAY, DAY)
         assert report.generated_by is None and report.schedule == SCHEDULE
@@ -42,14 +45,19 @@ def test_the_day_after_a_holiday_reports_the_business_day_before_it(desk):
 @pytest.mark.parametrize("today", ["2026-09-07", "2026-11-26", "2026-11-21", "2026-11-22"])
 def test_a_holiday_or_weekend_builds_nothing(desk, today):
     # Labor Day, Thanksgiving, a Saturday, a Sunday
-    assert generate_daily(reports=REPORTS, today=today) == []
+    assert generate_daily(reports=NOT_MIFIR, today=today) == []
     assert not RegulatoryReport.objects.exists()
 
 
 def test_running_twice_builds_once(desk):
     first = generate_daily(reports=REPORTS, today="2026-11-23")
     assert generate_daily(reports=REPORTS, today="2026-11-23") == []
-    assert RegulatoryReport.objects.count() == len(first) == 3
+    assert RegulatoryReport.objects.count() == len(first)
+    # Two for Friday, and MiFIR for each business day of the firm's calendar in the catch-up
+    # window (2026-11-18 to 11-22: Wednesday to Friday).
+    mifir = RegulatoryReport.objects.filter(report_type="mifir_transactions")
+    assert sorted(r.period_start.day for r in mifir) == [18, 19, 20]
+    assert len(first) == 5
 
 
 def test_setup_schedules_writes_the_job_once(db):

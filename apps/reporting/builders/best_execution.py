@@ -21,7 +21,7 @@ from apps.reporting.builders.base import (
     converted_totals,
     pct,
 )
-from apps.trading.models import Fill
+from apps.trading.models import Fill, FillStatus
 from apps.trading.pricing import notional
 
 TOP = 5
@@ -73,7 +73,9 @@ class BestExecutionBuilder(ReportBuilder):
             lambda: {"value": ZERO, "orders": set(), "venues": defaultdict(_Venue)}
         )
         fills = Fill.objects.filter(
-            executed_at__gte=self.period.start_at, executed_at__lt=self.period.end_at
+            status=FillStatus.ACTIVE,
+            executed_at__gte=self.period.start_at,
+            executed_at__lt=self.period.end_at,
         ).values_list(
             "order__instrument__asset_class",
             "order__instrument__currency",

@@ -17,7 +17,7 @@ from apps.reporting.builders.base import (
     Table,
     converted_totals,
 )
-from apps.trading.models import SHORT_SIDES, Fill, is_sell
+from apps.trading.models import SHORT_SIDES, Fill, FillStatus, is_sell
 from apps.trading.pricing import notional
 
 ZERO = Decimal("0")
@@ -60,7 +60,9 @@ class DailyTradingBuilder(ReportBuilder):
     def fetch(self):
         fills = (
             Fill.objects.filter(
-                executed_at__gte=self.period.start_at, executed_at__lt=self.period.end_at
+                status=FillStatus.ACTIVE,
+                executed_at__gte=self.period.start_at,
+                executed_at__lt=self.period.end_at,
             )
             .order_by("executed_at", "id")
             .values_list(

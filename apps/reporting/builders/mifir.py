@@ -1,10 +1,12 @@
 """MiFIR transaction report (RTS 22): one ISO 20022 `BizData` file per period.
 
 `BizData` (head.003) holds the business application header `AppHdr` (head.001) and the
-`FinInstrmRptgTxRpt` document (auth.016) with one `Tx/New` per fill of an instrument in the
-scope of MiFIR art. 26 (`Instrument.mifir_reportable`; the summary lists what was left out), and
-a `Tx/Cxl` for each transaction of an earlier submitted version that is no longer reported. The
-XML is written one transaction at a time, the CSV carries the same rows.
+`FinInstrmRptgTxRpt` document (auth.016): one transaction per fill of an instrument in the
+scope of MiFIR art. 26 (`Instrument.mifir_reportable`; the summary lists what was left out).
+Which fills go in with which action is the report's life (`apps.reporting.lifecycle`):
+against what the regulator holds for the period, a `Tx/New` for each fill it does not hold,
+a `Tx/Cxl` and a `Tx/New` for each whose content changed, a `Tx/Cxl` for each no longer
+reported, nothing for the unchanged. The XML is written one transaction at a time, the CSV carries the same rows.
 
 Parties (apps.reporting.identifiers): the trading capacity is the account's, or the order's
 `metadata.trading_capacity`. Under DEAL the firm is the buyer or seller, under AOTC and MTCH the
@@ -27,6 +29,7 @@ CSV and JSON add it in their last column for the reader.
 import io
 import re
 from collections import defaultdict
+from datetime import UTC
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
@@ -58,10 +61,12 @@ from apps.reporting.identifiers import (
     mic_problem,
     staff_code,
 )
+from apps.reporting.lifecycle import Ledger, content_hash, transaction_reference
 from apps.trading.models import (
     Account,
     AssetClass,
     Fill,
+    FillStatus,
     Side,
     TradingCapacity,
     is_sell,
@@ -108,11 +113,6 @@ def short_selling_indicator(side: str, asset_class: str, held: Decimal, quantity
     if side == Side.SELL_SHORT:
         return SESH
     return SELL if held >= quantity else SESH
-
-
-def tx_id(fill_id: int) -> str:
-    """The transaction reference: stable per fill, capital letters and digits (max 52)."""
-    return f"TX{fill_id:012d}"
 
 
 def _code(text: str, limit: int) -> str:
@@ -163,10 +163,13 @@ class MifirTransactionsBuilder(ReportBuilder):
         "seller_decision_maker",
     ]
 
-    def __init__(self, *, cancel_tx_ids=(), version: int = 1, **kwargs) -> None:
+    def __init__(self, *, ledger: Ledger | None = None, version: int = 1, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.cancel_tx_ids = sorted(cancel_tx_ids)
+        self.ledger = ledger if ledger is not None else Ledger()
         self.version = version
+        # What the file carries, for the table of reported transactions:
+        # (action, reference, fill id, version, trade date, content hash).
+        self.lines: list[tuple[str, str, int, int, object, str]] = []
         self.lei = settings.REPORTING_FIRM_LEI
         problem = firm_lei_problem(self.lei)
         if problem is not None:
@@ -187,6 +190,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         self._short = 0
         self._exempt = 0
         self._algo = 0
+        self.unchanged = 0
 
     # --- rows ---------------------------------------------------------------------------------
 
@@ -198,7 +202,7 @@ class MifirTransactionsBuilder(ReportBuilder):
             output_field=DecimalField(max_digits=30, decimal_places=8),
         )
         rows = (
-            Fill.objects.filter(executed_at__lt=self.period.start_at)
+            Fill.objects.filter(status=FillStatus.ACTIVE, executed_at__lt=self.period.start_at)
             .values_list("order__account_id", "order__instrument_id")
             .annotate(net=Sum(signed))
             .order_by()
@@ -266,9 +270,32 @@ class MifirTransactionsBuilder(ReportBuilder):
         )
         return list(rows)
 
+    def _cancel(self, fill_id: int, held) -> tuple:
+        self.lines.append((CANCEL, held.reference, fill_id, 0, held.trade_date, ""))
+        return (CANCEL, held.reference, self.lei, self.lei, *[""] * (len(self.columns) - 4))
+
     def fetch(self):
-        for cancel in self.cancel_tx_ids:
-            yield (CANCEL, cancel, self.lei, self.lei, *[""] * (len(self.columns) - 4))
+        """The period's transactions as the regulator should hold them, less what it holds."""
+        held = dict(self.ledger.held)
+        for fill_id, exec_id, row in self.transactions():
+            digest = content_hash(row)
+            before = held.pop(fill_id, None)
+            if before is not None and before.content_hash == digest:
+                self.unchanged += 1  # reported already, unchanged
+                continue
+            if before is not None:
+                yield self._cancel(fill_id, before)
+            version = self.ledger.next_version(fill_id)
+            reference = transaction_reference(exec_id, version)
+            day = row[self.columns.index("trade_time")].astimezone(UTC).date()
+            self.lines.append((NEW, reference, fill_id, version, day, digest))
+            yield (row[0], reference, *row[2:])
+        for fill_id, before in sorted(held.items(), key=lambda kv: kv[1].reference):
+            yield self._cancel(fill_id, before)
+
+    def transactions(self):
+        """(fill id, exec_id, New row) for each transaction of the period, the row's reference
+        left empty (`fetch` sets it)."""
         self._left_out = self._left_out_fills()
         accounts = self._accounts()
         staff = self._staff()
@@ -283,6 +310,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         clients: dict[int, tuple] = {}
         fills = (
             Fill.objects.filter(
+                status=FillStatus.ACTIVE,
                 executed_at__gte=self.period.start_at,
                 executed_at__lt=self.period.end_at,
                 order__instrument__mifir_reportable=True,
@@ -375,31 +403,35 @@ class MifirTransactionsBuilder(ReportBuilder):
                 buyer, seller, buyer_maker, seller_maker = us, other, our_maker, None
             short = short_selling_indicator(side, asset_class, before, quantity)
             yield (
-                NEW,
-                tx_id(pk),
-                self.lei,
-                self.lei,
-                buyer.type,
-                buyer,
-                seller.type,
-                seller,
-                capacity,
-                executed_at,
-                quantity,
-                price,
-                currency,
-                venue,
-                self.country,
-                isin,
-                *decision,
-                *execution,
-                short,
+                pk,
                 exec_id,
-                order_id,
-                account.code,
-                multiplier,
-                buyer_maker,
-                seller_maker,
+                (
+                    NEW,
+                    "",
+                    self.lei,
+                    self.lei,
+                    buyer.type,
+                    buyer,
+                    seller.type,
+                    seller,
+                    capacity,
+                    executed_at,
+                    quantity,
+                    price,
+                    currency,
+                    venue,
+                    self.country,
+                    isin,
+                    *decision,
+                    *execution,
+                    short,
+                    exec_id,
+                    order_id,
+                    account.code,
+                    multiplier,
+                    buyer_maker,
+                    seller_maker,
+                ),
             )
         if self.problems:
             raise MifirReportRefused(
@@ -421,6 +453,7 @@ class MifirTransactionsBuilder(ReportBuilder):
         totals = [
             ("Transactions (New)", self._actions[NEW]),
             ("Cancellations (Cxl)", self._actions[CANCEL]),
+            ("Unchanged since filed (not sent again)", self.unchanged),
             ("Short sales", self._short),
             ("Short sales exempt", self._exempt),
             ("Executed by an algorithm", self._algo),

@@ -28,6 +28,7 @@ from apps.trading.models import (
     Account,
     DailyPrice,
     Fill,
+    FillStatus,
     Instrument,
     ReferencePrice,
     signed_quantity,
@@ -87,7 +88,7 @@ class PositionsBuilder(ReportBuilder):
             self._base_currency[code] = base
         instruments = self._marks()
         fills = (
-            Fill.objects.filter(executed_at__lt=self.period.end_at)
+            Fill.objects.filter(status=FillStatus.ACTIVE, executed_at__lt=self.period.end_at)
             .order_by("order__account_id", "order__instrument_id", "executed_at", "id")
             .values_list(
                 "order__account_id", "order__instrument_id", "order__side", "quantity", "price"
