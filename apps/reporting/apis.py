@@ -355,7 +355,7 @@ class ReportFeedbackApi(APIView):
     required_role = GENERATOR_ROLE
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         file = serializers.FileField()
 
     @extend_schema(

@@ -187,6 +187,23 @@ def reporting_days(start: date, end: date) -> list[date]:
     return sorted(wanted)
 
 
+def _days_with_reportable_fills(start: date, end: date) -> set[date]:
+    """The days from `start` to `end` with an active fill of an instrument in MiFIR scope."""
+    from apps.trading.models import Fill, FillStatus
+
+    return set(
+        Fill.objects.filter(
+            status=FillStatus.ACTIVE,
+            order__instrument__mifir_reportable=True,
+            executed_at__gte=_start_of(start),
+            executed_at__lt=_start_of(end + timedelta(days=1)),
+        )
+        .annotate(day=TruncDate("executed_at", tzinfo=UTC))
+        .values_list("day", flat=True)
+        .distinct()
+    )
+
+
 def _start_of(day: date):
     from datetime import datetime, time
 
@@ -198,7 +215,7 @@ class DayStatus:
     day: date
     deadline: date
     report: RegulatoryReport | None  # the latest filed one, else the latest built
-    state: str  # "filed", "built", "missing"
+    state: str  # "filed", "built", "missing", "nothing" (no reportable transaction that day)
     warning: str
 
 
@@ -223,6 +240,7 @@ def deadlines(*, today: date, days: int = 10, entity=None) -> list[DayStatus]:
         while day <= report.period_end:
             by_day.setdefault(day, []).append(report)
             day += timedelta(days=1)
+    reportable = _days_with_reportable_fills(start, end)
     out = []
     for day in reversed(reporting_days(start, end)):
         due = deadline(day)
@@ -238,6 +256,9 @@ def deadlines(*, today: date, days: int = 10, entity=None) -> list[DayStatus]:
                 if changed
                 else ""
             )
+        elif not found and day not in reportable:
+            # MiFIR has no nil return: a day without a reportable transaction files nothing.
+            state, warning = "nothing", ""
         else:
             state = "built" if found else "missing"
             warning = ""

@@ -12,8 +12,9 @@ from lxml import etree
 
 from apps.core.errors import Conflict, ValidationFailed
 from apps.rbac.roles import Role
-from apps.reporting.builders.mifir import NS_BIZ, NS_HDR, NS_TX, tx_id
+from apps.reporting.builders.mifir import NS_BIZ, NS_HDR, NS_TX
 from apps.reporting.checks import firm_lei_configured
+from apps.reporting.lifecycle import transaction_reference
 from apps.reporting.models import RegulatoryReport
 from apps.reporting.schemas import schemas_present
 from apps.reporting.services import report_generate
@@ -33,6 +34,10 @@ needs_schemas = pytest.mark.skipif(
     not schemas_present(settings.MIFIR_SCHEMA_DIR),
     reason=f"the official MiFIR schemas are not in {settings.MIFIR_SCHEMA_DIR}",
 )
+
+
+def tx_id(fill, version=1) -> str:
+    return transaction_reference(fill.exec_id, version)
 
 
 @pytest.fixture
@@ -101,7 +106,7 @@ def test_a_crypto_fill_is_not_reported_and_the_summary_says_why(desk, officer):
         trader=desk["tina"],
     )
     report = generate(officer)
-    assert tx_id(crypto.pk) not in transactions(report, officer)
+    assert tx_id(crypto) not in transactions(report, officer)
     assert report.record_count == 5  # the desk's day, nothing more
     assert report.summary["totals"]["Fills left out: not MiFIR reportable"] == 1
     [left_out] = [t for t in report.summary["tables"] if t["title"].startswith("Fills left out")]
@@ -144,7 +149,7 @@ def test_a_natural_person_client_is_reported_with_concat(moreau, mc, desk, offic
         trader=desk["tina"],
     )
     report = generate(officer)  # stored: it passed the schemas
-    new = transactions(report, officer)[tx_id(fill.pk)]
+    new = transactions(report, officer)[tx_id(fill)]
     person = "t:Buyr/t:AcctOwnr/t:Id/t:Prsn"
     assert text(new, f"{person}/t:Othr/t:Id") == "FR19791130LUCASMOREA"
     assert text(new, f"{person}/t:Othr/t:SchmeNm/t:Prtry") == "CONCAT"
@@ -202,7 +207,7 @@ def test_deal_and_aotc_parties(desk, officer):
         for hhmm, metadata in (("17:00", None), ("17:01", {"trading_capacity": "AOTC"}))
     )
     news = transactions(generate(officer), officer)
-    deal, aotc = news[tx_id(dealt.pk)], news[tx_id(agency.pk)]
+    deal, aotc = news[tx_id(dealt)], news[tx_id(agency)]
     assert text(deal, "t:Tx/t:TradgCpcty") == "DEAL"
     assert text(deal, "t:Buyr/t:AcctOwnr/t:Id/t:LEI") == settings.REPORTING_FIRM_LEI
     assert deal.find("t:Buyr/t:AcctOwnr/t:CtryOfBrnch", NS) is None  # the firm, not a client
@@ -225,7 +230,7 @@ def test_an_order_cannot_name_an_unknown_capacity(desk):
 
 def test_the_ccp_is_the_counterparty_of_a_cleared_venue(desk, officer):
     news = transactions(generate(officer), officer)
-    sap_buy, sap_sell = news[tx_id(desk["fills"][1].pk)], news[tx_id(desk["fills"][2].pk)]
+    sap_buy, sap_sell = news[tx_id(desk["fills"][1])], news[tx_id(desk["fills"][2])]
     assert text(sap_buy, "t:Sellr/t:AcctOwnr/t:Id/t:LEI") == EUREX_CLEARING
     assert text(sap_sell, "t:Buyr/t:AcctOwnr/t:Id/t:LEI") == EUREX_CLEARING
     assert sap_buy.find("t:Sellr/t:AcctOwnr/t:Id/t:MIC", NS) is None
@@ -244,7 +249,7 @@ def test_the_counterparty_lei_off_venue(desk, officer):
         trader=desk["tina"],
         counterparty_lei=dealer,
     )
-    new = transactions(generate(officer), officer)[tx_id(fill.pk)]
+    new = transactions(generate(officer), officer)[tx_id(fill)]
     assert text(new, "t:Tx/t:TradVn") == "XOFF"
     assert text(new, "t:Buyr/t:AcctOwnr/t:Id/t:LEI") == dealer
     assert text(new, "t:Sellr/t:AcctOwnr/t:Id/t:LEI") == settings.REPORTING_FIRM_LEI
@@ -293,7 +298,7 @@ def test_a_decision_maker_under_a_power_of_attorney(moreau, mc, desk, officer):
         executed_at=at(DAY, "13:05"),
         trader=desk["tina"],
     )
-    new = transactions(generate(officer), officer)[tx_id(fill.pk)]
+    new = transactions(generate(officer), officer)[tx_id(fill)]
     assert text(new, "t:Sellr/t:AcctOwnr/t:Id/t:Prsn/t:Othr/t:Id") == "FR19791130LUCASMOREA"
     assert text(new, "t:Sellr/t:DcsnMakr/t:LEI") == CLIENT_LEI
     assert new.find("t:Buyr/t:DcsnMakr", NS) is None

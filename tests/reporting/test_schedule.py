@@ -53,11 +53,11 @@ def test_running_twice_builds_once(desk):
     first = generate_daily(reports=REPORTS, today="2026-11-23")
     assert generate_daily(reports=REPORTS, today="2026-11-23") == []
     assert RegulatoryReport.objects.count() == len(first)
-    # Two for Friday, and MiFIR for each business day of the firm's calendar in the catch-up
-    # window (2026-11-18 to 11-22: Wednesday to Friday).
+    # Two for Friday, and MiFIR for each day of the catch-up window (2026-11-18 to 11-22) with
+    # a reportable transaction: Thursday and Friday (Wednesday traded nothing: no file).
     mifir = RegulatoryReport.objects.filter(report_type="mifir_transactions")
-    assert sorted(r.period_start.day for r in mifir) == [18, 19, 20]
-    assert len(first) == 5
+    assert sorted(r.period_start.day for r in mifir) == [19, 20]
+    assert len(first) == 4
 
 
 def test_setup_schedules_writes_the_job_once(db):
