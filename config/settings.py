@@ -397,6 +397,9 @@ REPORTING_CALENDAR = env("REPORTING_CALENDAR", default="XNYS")
 MIFIR_SCHEMA_DIR = Path(
     env("MIFIR_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared/schemas/mifir"))
 )
+# A PDF that lists its records (daily trading: every fill) lists at most this many; above it,
+# the PDF is a summary and says so on its title page (the CSV and JSON always list every row).
+REPORTING_PDF_MAX_LISTED_ROWS = env.int("REPORTING_PDF_MAX_LISTED_ROWS", default=20000)
 # After the close (22:15 UTC): on a business day, the previous business day's reports.
 PERIODIC_TASKS["daily reports"] = {
     "task": "reporting.generate_daily",

@@ -1,5 +1,11 @@
-"""PDF rendering (reportlab): a title page, the summary tables, the charts, and on every page a
-footer with the page number, the generation time and the file's SHA-256 seal.
+"""PDF rendering (reportlab): a title page, the summary tables, the charts, a report's every row
+where it lists them (`pdf_contents`), and on every page a footer with the page number, the
+generation time and the file's SHA-256 seal.
+
+The title page says what the PDF holds: every record (listed, or in the summary tables) or a
+summary whose records are in the report's other formats. A heading stays on the page of its
+table: a short table moves to the next page whole, a long one starts only where there is room
+for its heading and first rows, and repeats its column headings on every page.
 
 A file cannot contain its own SHA-256, so the footer carries a seal: the SHA-256 of the file as
 written with the seal's 64 characters set to zeros. `pdf_seal_verify` checks it; the stored
@@ -11,15 +17,20 @@ found again.
 import hashlib
 import io
 import re
+from dataclasses import dataclass
 
+from django.conf import settings
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdf_canvas
 from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -30,7 +41,13 @@ from reportlab.platypus import (
 )
 
 from apps.core.time import rfc3339
-from apps.reporting.builders.base import Chart, ReportBuilder, cell
+from apps.reporting.builders.base import (
+    PDF_LISTING,
+    PDF_TABLES,
+    Chart,
+    ReportBuilder,
+    cell,
+)
 
 PLACEHOLDER = "0" * 64
 SEAL_LABEL = "SHA-256 seal "
@@ -38,6 +55,13 @@ _SEAL = re.compile(rb"SHA-256 seal ([0-9a-f]{64})")
 PAGE = landscape(A4)
 MAX_CHART_BARS = 15
 MAX_TABLE_ROWS = 200  # a summary table longer than this is cut, saying so
+KEEP_WHOLE_ROWS = 25  # a table up to this long is kept on one page with its heading
+ROOM_FOR_START = 45 * mm  # a longer one starts only where its heading and first rows fit
+# The listing: one line per record, in a small font, its row height fixed so that a page's
+# share of the rows is known before it is drawn.
+LISTING_FONT, LISTING_SIZE, LISTING_MIN_SIZE = "Helvetica", 6.5, 4.5
+LISTING_ROW = 9.0
+LISTING_PADDING = 2.0  # either side of a cell
 
 
 def pdf_seal_verify(data: bytes) -> bool:
@@ -77,6 +101,11 @@ def _footer_canvas(generated_at: str):
     return FooterCanvas
 
 
+HEADER_BACKGROUND = colors.HexColor("#e8edf3")
+HEADER_RULE = colors.HexColor("#8a99ad")
+STRIPES = [colors.white, colors.HexColor("#f7f9fb")]
+
+
 def _table(title: str, columns: list[str], rows: list[list], styles) -> list:
     shown = rows[:MAX_TABLE_ROWS]
     data = [columns, *[[cell(v) for v in row] for row in shown]]
@@ -86,17 +115,163 @@ def _table(title: str, columns: list[str], rows: list[list], styles) -> list:
             [
                 ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
                 ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf3")),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.HexColor("#8a99ad")),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f7f9fb")]),
+                ("BACKGROUND", (0, 0), (-1, 0), HEADER_BACKGROUND),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.5, HEADER_RULE),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), STRIPES),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ]
         )
     )
-    flow = [Paragraph(title, styles["Heading3"]), table]
+    heading = Paragraph(title, styles["Heading3"])
+    if len(shown) <= KEEP_WHOLE_ROWS:
+        flow = [KeepTogether([heading, table])]
+    else:
+        flow = [CondPageBreak(ROOM_FOR_START), heading, table]
     if len(rows) > len(shown):
-        flow.append(Paragraph(f"… and {len(rows) - len(shown)} more rows.", styles["Normal"]))
+        flow.append(
+            Paragraph(
+                f"… and {len(rows) - len(shown)} more rows (this table is cut; the report's "
+                f"CSV and JSON files hold every row).",
+                styles["Normal"],
+            )
+        )
     return [*flow, Spacer(1, 6 * mm)]
+
+
+@dataclass
+class Listing:
+    """The rows a PDF lists (as text), or None with the count when there were too many."""
+
+    columns: list[str]
+    rows: list[list[str]] | None
+    total: int
+
+
+def listing_collect(builder: ReportBuilder, *, limit: int | None = None) -> Listing | None:
+    """Stream the builder's rows (as `consume` does), keeping them as the PDF's listing shows
+    them when the report lists its rows, up to `limit` (REPORTING_PDF_MAX_LISTED_ROWS)."""
+    if builder.pdf_contents != PDF_LISTING:
+        builder.consume()
+        return None
+    limit = settings.REPORTING_PDF_MAX_LISTED_ROWS if limit is None else limit
+    kept: list[list[str]] | None = []
+    for row in builder.rows():
+        if kept is not None:
+            kept.append([" ".join(cell(v).split()) for v in builder.listing_row(row)])
+            if len(kept) > limit:
+                kept = None  # too many to list: the PDF becomes a summary, and says so
+    return Listing(builder.listing_columns(), kept, builder.record_count)
+
+
+class _ListingTable(Flowable):
+    """A long listing drawn a page at a time: each page's share is a Table of its own with the
+    column headings on top, so that splitting costs one page's rows, not the whole table's."""
+
+    def __init__(self, columns: list[str], rows: list[list[str]], widths, size: float) -> None:
+        super().__init__()
+        self.columns, self.rows, self.widths, self.size = columns, rows, widths, size
+
+    def _part(self, rows) -> Table:
+        table = Table(
+            [self.columns, *rows],
+            colWidths=self.widths,
+            rowHeights=LISTING_ROW,
+            hAlign="LEFT",
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (-1, 0), f"{LISTING_FONT}-Bold", self.size),
+                    ("FONT", (0, 1), (-1, -1), LISTING_FONT, self.size),
+                    ("BACKGROUND", (0, 0), (-1, 0), HEADER_BACKGROUND),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.5, HEADER_RULE),
+                    ("ROWBACKGROUNDS", (0, 1), (-1, -1), STRIPES),
+                    ("LEFTPADDING", (0, 0), (-1, -1), LISTING_PADDING),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), LISTING_PADDING),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ]
+            )
+        )
+        return table
+
+    def wrap(self, avail_width, avail_height):
+        self.width = sum(self.widths)
+        self.height = LISTING_ROW * (len(self.rows) + 1)
+        return self.width, self.height
+
+    def split(self, avail_width, avail_height):
+        fit = int(avail_height // LISTING_ROW) - 1
+        if fit < 1:
+            return []  # not even the headings and one row: the next page
+        if fit >= len(self.rows):
+            return [self]
+        return [
+            _ListingTable(self.columns, self.rows[:fit], self.widths, self.size),
+            _ListingTable(self.columns, self.rows[fit:], self.widths, self.size),
+        ]
+
+    def draw(self):
+        part = self._part(self.rows)
+        part.wrapOn(self.canv, self.width, self.height)
+        part.drawOn(self.canv, 0, 0)
+
+
+def _listing_widths(listing: Listing, available: float) -> tuple[list[float], float]:
+    """Column widths that fit the widest cell of each column, and the font size that makes
+    them fit the page (smaller for very long values, down to LISTING_MIN_SIZE)."""
+    widest = [
+        max(
+            [stringWidth(c, f"{LISTING_FONT}-Bold", LISTING_SIZE)]
+            + [stringWidth(row[n], LISTING_FONT, LISTING_SIZE) for row in listing.rows]
+        )
+        for n, c in enumerate(listing.columns)
+    ]
+    padding = 2 * LISTING_PADDING * len(widest) + 1
+    size = LISTING_SIZE
+    if sum(widest) + padding > available:
+        size = max(LISTING_MIN_SIZE, LISTING_SIZE * (available - padding) / sum(widest))
+    return [w * size / LISTING_SIZE + 2 * LISTING_PADDING + 0.2 for w in widest], size
+
+
+def _listing(builder: ReportBuilder, listing: Listing, styles, width: float) -> list:
+    heading = Paragraph(f"All {listing.total} {builder.record_name}", styles["Heading2"])
+    if not listing.rows:
+        return [heading, Paragraph(f"No {builder.record_name} in the period.", styles["Normal"])]
+    widths, size = _listing_widths(listing, width)
+    return [
+        PageBreak(),
+        heading,
+        _ListingTable(listing.columns, listing.rows, widths, size),
+    ]
+
+
+def _complete(builder: ReportBuilder, listing: Listing | None, summary) -> bool:
+    """Whether the PDF holds every record of the report."""
+    if builder.pdf_contents == PDF_TABLES:
+        return all(len(t.rows) <= MAX_TABLE_ROWS for t in summary.tables)
+    return listing is not None and listing.rows is not None
+
+
+def _contents(builder: ReportBuilder, listing: Listing | None, complete: bool) -> str:
+    """What the PDF holds, for its title page."""
+    name = builder.record_name
+    others = ", ".join(f.upper() for f in builder.formats if f != "pdf")
+    if builder.pdf_contents == PDF_TABLES and complete:
+        return f"Complete: every one of the {builder.record_count} {name} is in the tables."
+    if complete:
+        return f"Complete: every one of the {listing.total} {name} is listed, after the summary."
+    if listing is not None:
+        return (
+            f"Summary only: the {listing.total} {name} are more than a PDF lists "
+            f"({settings.REPORTING_PDF_MAX_LISTED_ROWS}); the report's {others} files list "
+            f"every one."
+        )
+    return (
+        f"Summary only: totals and tables, not the {builder.record_count} {name} one by one; "
+        f"the report's {others} files list every one."
+    )
 
 
 def _chart(chart: Chart, styles) -> list:
@@ -123,9 +298,11 @@ def _chart(chart: Chart, styles) -> list:
     return [KeepTogether([Paragraph(chart.title, styles["Heading3"]), drawing])]
 
 
-def render_pdf(builder: ReportBuilder) -> bytes:
-    """The report as a sealed PDF (call after the builder's rows have been consumed)."""
+def render_pdf(builder: ReportBuilder, listing: Listing | None = None) -> bytes:
+    """The report as a sealed PDF (call after the builder's rows have been consumed, by
+    `listing_collect` when the report lists its rows)."""
     summary = builder.summary()
+    complete = _complete(builder, listing, summary)
     styles = getSampleStyleSheet()
     generated = rfc3339(builder.generated_at)
     entity = builder.entity
@@ -135,6 +312,8 @@ def render_pdf(builder: ReportBuilder) -> bytes:
         Paragraph(f"Period: {builder.period.label}", styles["Heading2"]),
         Spacer(1, 8 * mm),
         Paragraph(builder.description, styles["Normal"]),
+        Spacer(1, 4 * mm),
+        Paragraph(f"<b>{_contents(builder, listing, complete)}</b>", styles["Normal"]),
         Spacer(1, 8 * mm),
         *_table(
             "Report",
@@ -145,6 +324,10 @@ def render_pdf(builder: ReportBuilder) -> bytes:
                 ["Period", builder.period.label],
                 ["Generated at (UTC)", generated],
                 ["Records", builder.record_count],
+                [
+                    "This PDF holds",
+                    f"every one of the {builder.record_name}" if complete else "a summary",
+                ],
             ],
             styles,
         ),
@@ -155,6 +338,8 @@ def render_pdf(builder: ReportBuilder) -> bytes:
         story += _chart(chart, styles)
     for table in summary.tables:
         story += _table(table.title, table.columns, table.rows, styles)
+    if listing is not None and listing.rows is not None:
+        story += _listing(builder, listing, styles, PAGE[0] - 30 * mm - 12)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,

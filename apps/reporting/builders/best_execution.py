@@ -14,6 +14,7 @@ from decimal import Decimal
 from apps.core.types import quantize
 from apps.reporting.builders.base import (
     CHUNK,
+    PDF_TABLES,
     Chart,
     ReportBuilder,
     Summary,
@@ -50,6 +51,8 @@ class BestExecutionBuilder(ReportBuilder):
         "the period, with their share of volume and orders and the share of their orders that "
         "were passive, aggressive and directed."
     )
+    pdf_contents = PDF_TABLES  # every ranked venue is in its class's table
+    record_name = "ranked venues"
     columns = [
         "instrument_class",
         "currency",

@@ -18,7 +18,15 @@ from django.db.models import Count, Q
 
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
 from apps.killswitch.models import KillSwitch
-from apps.reporting.builders.base import CHUNK, NO_FILLS, Chart, ReportBuilder, Summary, Table
+from apps.reporting.builders.base import (
+    CHUNK,
+    NO_FILLS,
+    PDF_TABLES,
+    Chart,
+    ReportBuilder,
+    Summary,
+    Table,
+)
 from apps.surveillance.models import Alert
 from apps.surveillance.selectors import false_positive_rates
 from apps.trading.models import Order, OrderStatus
@@ -62,6 +70,8 @@ class ComplianceBuilder(ReportBuilder):
     )
     columns = ["section", "item", "value"]
     reads_fills = NO_FILLS  # orders, checks, approvals, alerts: no fill changes it
+    pdf_contents = PDF_TABLES  # every row is in its section's table
+    record_name = "items"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

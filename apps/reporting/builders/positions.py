@@ -18,6 +18,7 @@ from apps.core.types import quantize
 from apps.reporting.builders.base import (
     CHUNK,
     FILLS_TO_PERIOD_END,
+    PDF_LISTING,
     Chart,
     ReportBuilder,
     Summary,
@@ -44,6 +45,8 @@ class PositionsBuilder(ReportBuilder):
     title = "Positions report"
     description = "Net positions at the end of the as-of date (UTC), valued at the day's close."
     reads_fills = FILLS_TO_PERIOD_END
+    pdf_contents = PDF_LISTING  # the PDF lists every position after the summary
+    record_name = "positions"
     columns = [
         "as_of",
         "account",
