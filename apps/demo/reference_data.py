@@ -794,7 +794,9 @@ INSTRUMENTS = [
 # through his family office and a personal account; the personal account's papers write him
 # "Hale, Victor A.", which is the same owner). LEIs are SYNTHETIC but pass the ISO 17442
 # mod-97 check; natural persons have no LEI (""). A fund that owns its account has the
-# account's LEI as the owner's (`beneficial_owner_lei`).
+# account's LEI as the owner's (`beneficial_owner_lei`). Client categories (MiFID II): the
+# people are retail clients, the family office (on request), the pension fund and the digital
+# fund professional, the asset manager an eligible counterparty.
 ACCOUNTS = [
     {
         "code": "ACC-001",
@@ -803,6 +805,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "25000000",
         "lei": "5493000HALEFAMOFC012",
+        "client_category": "professional",
     },
     {
         "code": "ACC-002",
@@ -812,6 +815,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "50000000",
         "lei": "5493000NBRIDGEAM0055",
+        "client_category": "eligible_counterparty",
     },
     {
         "code": "ACC-003",
@@ -820,6 +824,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "250000",
         "lei": "",
+        "client_category": "retail",
     },
     {
         "code": "ACC-004",
@@ -828,6 +833,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "2000000",
         "lei": "",
+        "client_category": "retail",
     },
     {
         "code": "ACC-005",
@@ -837,6 +843,7 @@ ACCOUNTS = [
         "base_currency": "EUR",
         "credit_limit": "40000000",
         "lei": "5299000RHEINPK000016",
+        "client_category": "professional",
     },
     {
         "code": "ACC-006",
@@ -845,6 +852,7 @@ ACCOUNTS = [
         "base_currency": "EUR",
         "credit_limit": "500000",
         "lei": "",
+        "client_category": "retail",
     },
     {
         "code": "ACC-007",
@@ -854,6 +862,7 @@ ACCOUNTS = [
         "base_currency": "USD",
         "credit_limit": "10000000",
         "lei": "5493000BLUEHBR000037",
+        "client_category": "professional",
     },
 ]
 

@@ -109,10 +109,11 @@ class AccountAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
         "base_currency",
         "credit_limit",
         "lei",
+        "client_category",
         "is_market_maker",
         "is_active",
     ]
-    list_filter = ["is_active", "is_market_maker", "base_currency"]
+    list_filter = ["is_active", "client_category", "is_market_maker", "base_currency"]
     search_fields = ["code", "name", "beneficial_owner__name", "lei"]
     list_select_related = ["beneficial_owner"]
     autocomplete_fields = ["beneficial_owner"]
@@ -122,7 +123,15 @@ class AccountAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["code", "name", "beneficial_owner", "is_active"]}),
         (
             "Limits and identity",
-            {"fields": ["base_currency", "credit_limit", "lei", "is_market_maker"]},
+            {
+                "fields": [
+                    "base_currency",
+                    "credit_limit",
+                    "lei",
+                    "client_category",
+                    "is_market_maker",
+                ]
+            },
         ),
         ("Client notifications", {"fields": ["webhook_url", "webhook_secret"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),

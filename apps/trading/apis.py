@@ -31,6 +31,9 @@ class AccountListApi(ListAPIView):
         base_currency = serializers.CharField()
         credit_limit = AmountField()
         lei = serializers.CharField()
+        client_category = serializers.CharField(
+            help_text="MiFID II client category: retail, professional, eligible_counterparty."
+        )
         is_market_maker = serializers.BooleanField()
         is_active = serializers.BooleanField()
 

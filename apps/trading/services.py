@@ -32,6 +32,7 @@ from apps.trading.models import (
     AccountDailyActivity,
     AccountDailyFilled,
     BeneficialOwner,
+    ClientCategory,
     DailyPrice,
     Fill,
     FxRate,
@@ -84,6 +85,7 @@ ACCOUNT_FIELDS = [
     "base_currency",
     "credit_limit",
     "lei",
+    "client_category",
     "webhook_url",
     "is_market_maker",
     "is_active",
@@ -190,6 +192,7 @@ def account_create(
     webhook_url: str = "",
     webhook_secret: str = "",
     is_market_maker: bool = False,
+    client_category: str = ClientCategory.RETAIL,
     actor=None,
 ) -> Account:
     account = Account(
@@ -202,6 +205,7 @@ def account_create(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         is_market_maker=is_market_maker,
+        client_category=client_category,
     )
     clean_or_raise(account)
     account.save()

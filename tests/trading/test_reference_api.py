@@ -26,6 +26,31 @@ def test_accounts_show_code_name_and_beneficial_owner(api_client_for):
     assert "webhook_secret" not in row
 
 
+def test_accounts_show_and_filter_by_client_category(api_client_for):
+    AccountFactory(code="ACC-R")  # retail unless categorised otherwise
+    AccountFactory(code="ACC-P", client_category="professional")
+    client = api_client_for(Role.VIEWER)
+    rows = {r["code"]: r for r in client.get("/api/v1/accounts/").json()["results"]}
+    assert rows["ACC-R"]["client_category"] == "retail"
+    assert rows["ACC-P"]["client_category"] == "professional"
+    found = client.get("/api/v1/accounts/?client_category=professional").json()["results"]
+    assert [r["code"] for r in found] == ["ACC-P"]
+    response = client.get("/api/v1/accounts/?client_category=institutional")
+    assert response.status_code == 400 and "error" in response.json()
+
+
+def test_a_client_category_outside_the_three_is_refused(db):
+    from apps.core.errors import ValidationFailed
+    from apps.trading.models import Account
+    from apps.trading.services import account_update
+
+    account = AccountFactory(code="ACC-X")
+    with pytest.raises(ValidationFailed) as caught:
+        account_update(account=account, client_category="institutional")
+    assert "client_category" in caught.value.details
+    assert Account.objects.get(pk=account.pk).client_category == "retail"
+
+
 def test_instruments_carry_the_latest_reference_price(
     api_client_for, django_assert_max_num_queries
 ):
