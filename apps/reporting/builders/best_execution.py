@@ -121,11 +121,13 @@ class BestExecutionBuilder(ReportBuilder):
             multiplier,
         ) in fills.iterator(chunk_size=CHUNK):
             value = quantize(notional(quantity, price, multiplier))
-            if category not in CATEGORIES:  # an eligible counterparty: no best-execution duty
+            if category == ClientCategory.ELIGIBLE_COUNTERPARTY:  # no best-execution duty
                 self._left_out["fills"] += 1
                 self._left_out["orders"].add(order_id)
                 self._left_out["value"][currency] += value
                 continue
+            if category != ClientCategory.PROFESSIONAL:
+                category = ClientCategory.RETAIL  # an unknown category gets retail's protection
             # keyed by the category's place, so that retail sorts before professional
             group = groups[(CATEGORIES.index(category), asset_class, currency)]
             group["value"] += value
