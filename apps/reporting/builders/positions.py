@@ -61,6 +61,23 @@ class PositionsBuilder(ReportBuilder):
         "market_value",
     ]
 
+    def listing_columns(self) -> list[str]:
+        return [
+            "Account",
+            "Symbol",
+            "ISIN",
+            "Ccy",
+            "Net position",
+            "Average price",
+            "Mark",
+            "Mark source",
+            "Mult.",
+            "Market value",
+        ]
+
+    def listing_row(self, row: tuple) -> list:
+        return list(row[1:])  # the as-of date is the report's
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._by_account = defaultdict(lambda: defaultdict(lambda: [0, ZERO, ZERO]))
