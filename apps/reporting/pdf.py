@@ -204,27 +204,30 @@ def _listing_lines(listing: Listing, available: float) -> tuple[str, list[str], 
 
 
 class _ListingLines(Flowable):
-    """The listing, a page's share at a time, with the column headings on top of each page."""
+    """The listing, a page's share at a time, with the column headings on top of each page.
+    Every share reads the one list of lines (from `start` to `end`): a split copies nothing."""
 
-    def __init__(self, heading: str, lines: list[str], size: float) -> None:
+    def __init__(self, heading: str, lines: list[str], size: float, start=0, end=None) -> None:
         super().__init__()
         self.heading, self.lines, self.size = heading, lines, size
+        self.start, self.end = start, len(lines) if end is None else end
         self.leading = size * 1.3
 
     def wrap(self, avail_width, avail_height):
         self.width = avail_width
-        self.height = self.leading * (len(self.lines) + 1) + 2
+        self.height = self.leading * (self.end - self.start + 1) + 2
         return self.width, self.height
 
     def split(self, avail_width, avail_height):
         fit = int((avail_height - 2) // self.leading) - 1
         if fit < 1:
             return []  # not even the headings and one line: the next page
-        if fit >= len(self.lines):
+        if fit >= self.end - self.start:
             return [self]
+        cut = self.start + fit
         return [
-            _ListingLines(self.heading, self.lines[:fit], self.size),
-            _ListingLines(self.heading, self.lines[fit:], self.size),
+            _ListingLines(self.heading, self.lines, self.size, self.start, cut),
+            _ListingLines(self.heading, self.lines, self.size, cut, self.end),
         ]
 
     def draw(self):
@@ -232,8 +235,8 @@ class _ListingLines(Flowable):
         top = self.height
         canvas.setFillColor(HEADER_BACKGROUND)
         canvas.rect(0, top - leading - 1, self.width, leading + 1, stroke=0, fill=1)
-        for n in range(1, len(self.lines), 2):  # every other line shaded
-            canvas.setFillColor(STRIPES[1])
+        canvas.setFillColor(STRIPES[1])
+        for n in range(1, self.end - self.start, 2):  # every other line shaded
             canvas.rect(0, top - leading * (n + 2) - 2, self.width, leading, stroke=0, fill=1)
         canvas.setStrokeColor(HEADER_RULE)
         canvas.setLineWidth(0.5)
@@ -244,8 +247,8 @@ class _ListingLines(Flowable):
         text.textLine(self.heading)
         text.setFont(LISTING_FONT, self.size, leading)
         text.moveCursor(0, 2)
-        for one in self.lines:
-            text.textLine(one)
+        for n in range(self.start, self.end):
+            text.textLine(self.lines[n])
         canvas.drawText(text)
 
 
@@ -254,6 +257,7 @@ def _listing(builder: ReportBuilder, listing: Listing, styles, width: float) -> 
     if not listing.rows:
         return [heading, Paragraph(f"No {builder.record_name} in the period.", styles["Normal"])]
     columns, lines, size = _listing_lines(listing, width)
+    listing.rows.clear()  # the lines hold them now
     return [PageBreak(), heading, _ListingLines(columns, lines, size)]
 
 
