@@ -142,3 +142,19 @@ def test_summary_pdfs_say_so(desk, officer):
     assert "Complete: every one of the 2 positions is listed" in pages[0]
     _r, _d, pages = pdf(officer, "best_execution")
     assert "Complete: every one of the 3 ranked venues is in the tables" in pages[0]
+
+
+def test_a_listing_fits_its_lines_to_the_page():
+    from apps.reporting.pdf import LISTING_MIN_SIZE, UNIT, Listing, _listing_lines
+
+    narrow = Listing(["Id", "Amount"], [UNIT.join(["a", "5"]), UNIT.join(["bb", "12.5"])], 2)
+    heading, lines, size = _listing_lines(narrow, 700)
+    assert size == 6.5
+    assert heading == "Id  Amount"
+    assert lines == ["a        5", "bb    12.5"]  # numbers right-aligned
+    # a record wider than the page at the smallest size goes on over indented lines
+    wide = Listing(["Id", "Note"], [UNIT.join(["x", "n" * 400])], 1)
+    _heading, lines, size = _listing_lines(wide, 300)
+    assert size == LISTING_MIN_SIZE
+    assert len(lines) > 1 and all(line.startswith("    ") for line in lines[1:])
+    assert "".join(lines).replace(" ", "") == "x" + "n" * 400  # nothing lost
