@@ -399,7 +399,7 @@ MIFIR_SCHEMA_DIR = Path(
 )
 # A PDF that lists its records (daily trading: every fill) lists at most this many; above it,
 # the PDF is a summary and says so on its title page (the CSV and JSON always list every row).
-REPORTING_PDF_MAX_LISTED_ROWS = env.int("REPORTING_PDF_MAX_LISTED_ROWS", default=100_000)
+REPORTING_PDF_MAX_LISTED_ROWS = env.int("REPORTING_PDF_MAX_LISTED_ROWS", default=50_000)
 # After the close (22:15 UTC): on a business day, the previous business day's reports.
 PERIODIC_TASKS["daily reports"] = {
     "task": "reporting.generate_daily",
