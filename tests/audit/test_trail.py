@@ -226,6 +226,7 @@ def test_admin_changes_go_through_services_and_are_audited(client, make_user, ac
         "base_currency": "USD",
         "credit_limit": "5000",
         "lei": "",
+        "client_category": "retail",
         "webhook_url": "",
         "webhook_secret": "",
     }

@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 
 import pytest
@@ -119,3 +120,17 @@ def test_bad_filter_value_is_400_not_500(api_client_for):
     response = api_client_for(Role.VIEWER).get("/api/v1/instruments/?asset_class=spaceship")
     assert response.status_code == 400
     assert "asset_class" in response.json()["error"]["details"]
+
+
+def test_a_client_category_change_is_audited(db, make_user):
+    from apps.audit.models import AuditEvent
+    from apps.trading.services import account_update
+
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    account = AccountFactory(code="ACC-CAT")
+    account_update(account=account, client_category="professional", actor=officer)
+    event = AuditEvent.objects.filter(event_type="CONFIG_CHANGED").order_by("seq").last()
+    record = json.loads(event.record)
+    assert record["actor"] == officer.username
+    assert record["payload"]["before"] == {"client_category": "retail"}
+    assert record["payload"]["after"] == {"client_category": "professional"}
