@@ -450,6 +450,9 @@ MIFIR_SCHEMA_REQUIRED = env.bool("MIFIR_SCHEMA_REQUIRED", default=not DEBUG)
 # Which CCP clears each venue's trades (MiFIR counterparty, RTS 22 fields 7 and 16): a CSV of
 # mic,ccp_lei,ccp_name; empty means the list shipped in apps/reporting/data/venue_ccps.csv.
 MIFIR_VENUE_CCP_FILE = env("MIFIR_VENUE_CCP_FILE", default="")
+# A PDF that lists its records (daily trading: every fill) lists at most this many; above it,
+# the PDF is a summary and says so on its title page (the CSV and JSON always list every row).
+REPORTING_PDF_MAX_LISTED_ROWS = env.int("REPORTING_PDF_MAX_LISTED_ROWS", default=50_000)
 # After the close (22:15 UTC): on a business day, the previous business day's reports.
 PERIODIC_TASKS["daily reports"] = {
     "task": "reporting.generate_daily",

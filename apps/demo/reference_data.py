@@ -809,7 +809,9 @@ INSTRUMENTS = [
 # owner (Victor A. Hale trades through his family office and a personal account; the personal
 # account's papers write him "Hale, Victor A.", which is the same owner). LEIs are SYNTHETIC
 # but pass the ISO 17442 mod-97 check; natural persons have no LEI (""). A fund that owns its
-# account has the account's LEI as the owner's (`beneficial_owner_lei`).
+# account has the account's LEI as the owner's (`beneficial_owner_lei`). Client categories
+# (MiFID II): the people are retail clients, the family office (on request), the pension fund
+# and the digital fund professional, the asset manager an eligible counterparty.
 ACCOUNTS = [
     {
         "code": "ACC-001",
@@ -819,6 +821,7 @@ ACCOUNTS = [
         "credit_limit": "25000000",
         "lei": "5493000HALEFAMOFC012",
         "trading_capacity": "AOTC",
+        "client_category": "professional",
     },
     {
         "code": "ACC-002",
@@ -829,6 +832,7 @@ ACCOUNTS = [
         "credit_limit": "50000000",
         "lei": "5493000NBRIDGEAM0055",
         "trading_capacity": "AOTC",
+        "client_category": "eligible_counterparty",
     },
     {
         "code": "ACC-003",
@@ -838,6 +842,7 @@ ACCOUNTS = [
         "credit_limit": "250000",
         "lei": "",
         "trading_capacity": "AOTC",
+        "client_category": "retail",
     },
     {
         "code": "ACC-004",
@@ -847,6 +852,7 @@ ACCOUNTS = [
         "credit_limit": "2000000",
         "lei": "",
         "trading_capacity": "AOTC",
+        "client_category": "retail",
     },
     {
         "code": "ACC-005",
@@ -857,6 +863,7 @@ ACCOUNTS = [
         "credit_limit": "40000000",
         "lei": "5299000RHEINPK000016",
         "trading_capacity": "AOTC",
+        "client_category": "professional",
     },
     {
         "code": "ACC-006",
@@ -869,6 +876,7 @@ ACCOUNTS = [
         "credit_limit": "500000",
         "lei": "",
         "trading_capacity": "AOTC",
+        "client_category": "retail",
     },
     {
         "code": "ACC-007",
@@ -879,6 +887,7 @@ ACCOUNTS = [
         "credit_limit": "10000000",
         "lei": "5493000BLUEHBR000037",
         "trading_capacity": "AOTC",
+        "client_category": "professional",
     },
 ]
 

@@ -196,6 +196,8 @@ def _register_second_factor_admins() -> None:
 
 
 _register_second_factor_admins()
+
+
 @admin.register(StaffIdentity)
 class StaffIdentityAdmin(RoleAdminMixin, admin.ModelAdmin):
     """Who a member of staff is for MiFIR (investment decision, execution): personal data,

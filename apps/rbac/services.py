@@ -322,6 +322,8 @@ def mfa_passed(*, user, device) -> None:
     """Record that a sign-in passed its second factor, and with what."""
     kind = "recovery_code" if device._meta.model_name == "staticdevice" else "totp"
     _mfa_record(user=user, action="mfa_passed", method=kind)
+
+
 # --- MiFIR identities of natural persons (personal data) --------------------------------------
 
 IDENTITY_FIELDS = [

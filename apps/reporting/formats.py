@@ -81,10 +81,10 @@ def write_xml(builder: ReportBuilder, out) -> None:
 
 
 def write_pdf(builder: ReportBuilder, out) -> None:
-    from apps.reporting.pdf import render_pdf
+    from apps.reporting.pdf import listing_collect, render_pdf
 
-    builder.consume()
-    out.write(render_pdf(builder))
+    listing = listing_collect(builder)
+    out.write(render_pdf(builder, listing))
 
 
 WRITERS = {"csv": write_csv, "json": write_json, "xml": write_xml, "pdf": write_pdf}

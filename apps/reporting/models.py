@@ -9,7 +9,7 @@ class ReportType(models.TextChoices):
     DAILY_TRADING = "daily_trading", "Daily trading"
     POSITIONS = "positions", "Positions"
     MIFIR_TRANSACTIONS = "mifir_transactions", "MiFIR transactions (RTS 22)"
-    BEST_EXECUTION = "best_execution", "Best execution (RTS 28)"
+    BEST_EXECUTION = "best_execution", "Best execution"
     COMPLIANCE = "compliance", "Compliance"
 
 

@@ -261,10 +261,17 @@ class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.
         "base_currency",
         "credit_limit",
         "lei",
+        "client_category",
         "is_market_maker",
         "is_active",
     ]
-    list_filter = ["is_active", "is_market_maker", "trading_capacity", "base_currency"]
+    list_filter = [
+        "is_active",
+        "client_category",
+        "is_market_maker",
+        "trading_capacity",
+        "base_currency",
+    ]
     search_fields = ["code", "name", "beneficial_owner__name", "lei"]
     list_select_related = ["beneficial_owner"]
     autocomplete_fields = ["beneficial_owner", "decision_maker"]
@@ -283,6 +290,7 @@ class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.
                     "is_market_maker",
                     "pending_changes",
                     "lei",
+                    "client_category",
                 ],
             },
         ),

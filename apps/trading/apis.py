@@ -47,6 +47,9 @@ class AccountListApi(ListAPIView):
         trading_capacity = serializers.CharField(
             help_text="MiFIR trading capacity (RTS 22 field 29): DEAL, MTCH or AOTC."
         )
+        client_category = serializers.CharField(
+            help_text="MiFID II client category: retail, professional, eligible_counterparty."
+        )
         is_market_maker = serializers.BooleanField()
         is_active = serializers.BooleanField()
 

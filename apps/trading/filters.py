@@ -8,6 +8,7 @@ from apps.trading import selectors
 from apps.trading.models import (
     Account,
     AssetClass,
+    ClientCategory,
     FxRate,
     Instrument,
     Locate,
@@ -22,12 +23,13 @@ class AccountFilter(django_filters.FilterSet):
     beneficial_owner = django_filters.CharFilter(
         field_name="beneficial_owner__name", lookup_expr="icontains"
     )
+    client_category = django_filters.ChoiceFilter(choices=ClientCategory.choices)
     is_market_maker = django_filters.BooleanFilter()
     is_active = django_filters.BooleanFilter()
 
     class Meta:
         model = Account
-        fields = ["code", "beneficial_owner", "is_market_maker", "is_active"]
+        fields = ["code", "beneficial_owner", "client_category", "is_market_maker", "is_active"]
 
 
 class InstrumentFilter(django_filters.FilterSet):

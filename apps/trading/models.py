@@ -98,6 +98,15 @@ class TradingCapacity(models.TextChoices):
     AOTC = "AOTC", "Any other capacity (agency for the client)"
 
 
+class ClientCategory(models.TextChoices):
+    """MiFID II client categories (art. 4(1)(11) retail, Annex II professional, art. 30
+    eligible counterparty). A client is retail unless categorised otherwise."""
+
+    RETAIL = "retail", "Retail client"
+    PROFESSIONAL = "professional", "Professional client"
+    ELIGIBLE_COUNTERPARTY = "eligible_counterparty", "Eligible counterparty"
+
+
 class Account(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
@@ -143,6 +152,14 @@ class Account(models.Model):
     webhook_url = models.URLField(blank=True, help_text="Where order outcomes are sent.")
     webhook_secret = models.CharField(
         max_length=128, blank=True, help_text="HMAC key for signing the webhooks."
+    )
+    client_category = models.CharField(
+        max_length=24,
+        choices=ClientCategory.choices,
+        default=ClientCategory.RETAIL,
+        help_text="MiFID II client category. Retail unless the client has been categorised as "
+        "professional or as an eligible counterparty (the protection MiFID II gives by default). "
+        "Best-execution reports are split by it.",
     )
     is_market_maker = models.BooleanField(
         default=False,

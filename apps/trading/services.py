@@ -33,6 +33,7 @@ from apps.trading.models import (
     AccountDailyActivity,
     AccountDailyFilled,
     BeneficialOwner,
+    ClientCategory,
     ClientPerson,
     DailyPrice,
     Fill,
@@ -91,6 +92,7 @@ ACCOUNT_FIELDS = [
     "lei",
     "trading_capacity",
     "decision_maker",
+    "client_category",
     "webhook_url",
     "is_market_maker",
     "is_active",
@@ -217,6 +219,7 @@ def account_create(
     webhook_secret: str = "",
     is_market_maker: bool = False,
     is_active: bool = True,
+    client_category: str = ClientCategory.RETAIL,
     actor=None,
 ) -> Account:
     account = Account(
@@ -232,6 +235,7 @@ def account_create(
         webhook_secret=webhook_secret,
         is_market_maker=is_market_maker,
         is_active=is_active,
+        client_category=client_category,
     )
     clean_or_raise(account)
     account.save()

@@ -227,6 +227,7 @@ def test_admin_changes_go_through_services_and_are_audited(client, make_user, ac
         "credit_limit": "5000",
         "lei": "",
         "trading_capacity": "DEAL",
+        "client_category": "retail",
         "webhook_url": "",
         "webhook_secret": "",
     }

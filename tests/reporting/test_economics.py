@@ -97,7 +97,7 @@ def test_best_execution_ranks_option_volume_with_its_multiplier(options_desk, of
     option = next(r for r in rows if r["instrument_class"] == "option")
     assert (option["venue"], option["volume"]) == ("XCBO", "2733055")
     totals = json_body(generate(officer, "best_execution", "json"), officer)["summary"]["totals"]
-    assert totals["Volume option in USD"] == "2733055"
+    assert totals["Volume retail option in USD"] == "2733055"
 
 
 def test_mifir_keeps_price_and_quantity_per_contract(options_desk, officer):

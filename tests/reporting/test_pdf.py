@@ -71,3 +71,90 @@ def test_positions_and_mifir_pdfs(desk, officer):
     _r, _d, pages = pdf(officer, "mifir_transactions")
     text = " ".join(pages)
     assert "Transactions (New) 5" in text and "Short sales 1" in text
+
+
+# --- what a PDF holds: every record, or a summary that says so ---------------------------
+
+
+def many_fills(desk, n: int) -> list:
+    """n more fills on DAY over 30 instruments (so that the by-instrument table is long)."""
+    from tests.reporting.factories import at, book_fill
+    from tests.trading.factories import InstrumentFactory
+
+    instruments = [InstrumentFactory(symbol=f"LST{k:02d}") for k in range(30)]
+    return [
+        book_fill(
+            account=desk["t1"],
+            instrument=instruments[k % 30],
+            side="buy",
+            quantity="1",
+            price=str(50 + k % 7),
+            executed_at=at(DAY, "17:00"),
+            exec_id=f"LISTED-{k:04d}",
+            trader=desk["tina"],
+        )
+        for k in range(n)
+    ]
+
+
+LISTING_HEADER = "Time (UTC) Account Symbol ISIN Side Quantity Price"
+
+
+def test_daily_trading_pdf_lists_every_fill_with_headings_kept(desk, officer):
+    fills = many_fills(desk, 140)
+    report, _data, pages = pdf(officer)
+    assert report.record_count == 145
+    assert "Complete: every one of the 145 fills is listed" in pages[0]
+    text = " ".join(pages)
+    for fill in [*desk["fills"][1:], *fills]:
+        assert fill.exec_id in text
+    assert desk["fills"][0].exec_id not in text  # the day before
+    # the listing starts on a page of its own and repeats its headings on every page
+    first = next(n for n, page in enumerate(pages) if "All 145 fills" in page)
+    assert len(pages) - first >= 3
+    for page in pages[first:]:
+        assert LISTING_HEADER in page
+    # each summary table's heading is on the page where its column headings are
+    for heading, columns in (
+        ("By currency", "Currency Fills Value Commission"),
+        ("By instrument", "Instrument Currency Fills Bought Sold Sold short"),
+        ("By venue", "Venue Fills Value"),
+    ):
+        (page,) = [p for p in pages if f"{heading} " in p and columns in p]
+        assert page.index(heading) < page.index(columns)
+
+
+def test_a_daily_trading_pdf_over_the_limit_says_it_is_a_summary(desk, officer, settings):
+    settings.REPORTING_PDF_MAX_LISTED_ROWS = 4
+    report, _data, pages = pdf(officer)
+    text = " ".join(pages)
+    assert report.record_count == 5
+    assert "Summary only: the 5 fills are more than a PDF lists (4)" in pages[0]
+    assert LISTING_HEADER not in text
+    assert desk["fills"][1].exec_id not in text
+
+
+def test_summary_pdfs_say_so(desk, officer):
+    _r, _d, pages = pdf(officer, "mifir_transactions")
+    assert "Summary only: totals and tables, not the 5 records one by one" in pages[0]
+    assert "XML, CSV, JSON files list every one" in pages[0]
+    _r, _d, pages = pdf(officer, "positions")
+    assert "Complete: every one of the 2 positions is listed" in pages[0]
+    _r, _d, pages = pdf(officer, "best_execution")
+    assert "Complete: every one of the 3 ranked venues is in the tables" in pages[0]
+
+
+def test_a_listing_fits_its_lines_to_the_page():
+    from apps.reporting.pdf import LISTING_MIN_SIZE, UNIT, Listing, _listing_lines
+
+    narrow = Listing(["Id", "Amount"], [UNIT.join(["a", "5"]), UNIT.join(["bb", "12.5"])], 2)
+    heading, lines, size = _listing_lines(narrow, 700)
+    assert size == 6.5
+    assert heading == "Id  Amount"
+    assert lines == ["a        5", "bb    12.5"]  # numbers right-aligned
+    # a record wider than the page at the smallest size goes on over indented lines
+    wide = Listing(["Id", "Note"], [UNIT.join(["x", "n" * 400])], 1)
+    _heading, lines, size = _listing_lines(wide, 300)
+    assert size == LISTING_MIN_SIZE
+    assert len(lines) > 1 and all(line.startswith("    ") for line in lines[1:])
+    assert "".join(lines).replace(" ", "") == "x" + "n" * 400  # nothing lost

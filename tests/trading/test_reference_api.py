@@ -1,3 +1,4 @@
+import json
 from decimal import Decimal
 
 import pytest
@@ -24,6 +25,31 @@ def test_accounts_show_code_name_and_beneficial_owner(api_client_for):
     row = body["results"][0]
     assert row["code"] == "ACC-9" and row["name"] == "Nine" and row["beneficial_owner"] == "Ms Nine"
     assert "webhook_secret" not in row
+
+
+def test_accounts_show_and_filter_by_client_category(api_client_for):
+    AccountFactory(code="ACC-R")  # retail unless categorised otherwise
+    AccountFactory(code="ACC-P", client_category="professional")
+    client = api_client_for(Role.VIEWER)
+    rows = {r["code"]: r for r in client.get("/api/v1/accounts/").json()["results"]}
+    assert rows["ACC-R"]["client_category"] == "retail"
+    assert rows["ACC-P"]["client_category"] == "professional"
+    found = client.get("/api/v1/accounts/?client_category=professional").json()["results"]
+    assert [r["code"] for r in found] == ["ACC-P"]
+    response = client.get("/api/v1/accounts/?client_category=institutional")
+    assert response.status_code == 400 and "error" in response.json()
+
+
+def test_a_client_category_outside_the_three_is_refused(db):
+    from apps.core.errors import ValidationFailed
+    from apps.trading.models import Account
+    from apps.trading.services import account_update
+
+    account = AccountFactory(code="ACC-X")
+    with pytest.raises(ValidationFailed) as caught:
+        account_update(account=account, client_category="institutional")
+    assert "client_category" in caught.value.details
+    assert Account.objects.get(pk=account.pk).client_category == "retail"
 
 
 def test_instruments_carry_the_latest_reference_price(
@@ -94,3 +120,17 @@ def test_bad_filter_value_is_400_not_500(api_client_for):
     response = api_client_for(Role.VIEWER).get("/api/v1/instruments/?asset_class=spaceship")
     assert response.status_code == 400
     assert "asset_class" in response.json()["error"]["details"]
+
+
+def test_a_client_category_change_is_audited(db, make_user):
+    from apps.audit.models import AuditEvent
+    from apps.trading.services import account_update
+
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    account = AccountFactory(code="ACC-CAT")
+    account_update(account=account, client_category="professional", actor=officer)
+    event = AuditEvent.objects.filter(event_type="CONFIG_CHANGED").order_by("seq").last()
+    record = json.loads(event.record)
+    assert record["actor"] == officer.username
+    assert record["payload"]["before"] == {"client_category": "retail"}
+    assert record["payload"]["after"] == {"client_category": "professional"}

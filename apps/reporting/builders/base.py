@@ -22,6 +22,10 @@ CHUNK = 5000  # rows fetched per database round trip
 FILLS_IN_PERIOD = "in_period"  # the fills executed in the period
 FILLS_TO_PERIOD_END = "to_period_end"  # every fill up to the period's end (positions)
 NO_FILLS = ""
+# What a report's PDF holds beside its totals and charts (its title page says which):
+PDF_LISTING = "listing"  # every row, in a listing table after the summary tables
+PDF_TABLES = "tables"  # every row, in the summary tables (the rows are the summary)
+PDF_SUMMARY = "summary"  # totals and tables only; the rows are in the other formats
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,8 @@ class ReportBuilder:
     columns: list[str] = []
     formats: tuple[str, ...] = ("csv", "json", "pdf")
     reads_fills: str = FILLS_IN_PERIOD
+    pdf_contents: str = PDF_SUMMARY
+    record_name: str = "records"  # what one row is, in the plural ("fills", "positions")
 
     def __init__(self, *, period: Period, entity=None, generated_at: datetime, **options) -> None:
         self.period = period
@@ -172,6 +178,14 @@ class ReportBuilder:
     def summary(self) -> Summary:
         """The summary of the rows streamed so far (call after consuming rows())."""
         raise NotImplementedError
+
+    def listing_columns(self) -> list[str]:
+        """The column headings of the PDF's listing (PDF_LISTING)."""
+        return self.columns
+
+    def listing_row(self, row: tuple) -> list:
+        """One row as the PDF's listing shows it."""
+        return list(row)
 
     def consume(self) -> None:
         """Stream every row without writing it (the PDF needs only the summary)."""

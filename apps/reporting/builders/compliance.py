@@ -2,6 +2,12 @@
 approvals took, the kill switch, surveillance alerts, and whether the audit chain verifies.
 
 Rows are (section, item, value) lines; the PDF shows each section as a table.
+
+Two counts of orders are kept apart: the gate's decision at submission (accepted, rejected, held
+for approval) and each order's status when the report was built (a held order that an approver
+denied is rejected now, but was held at submission; an accepted order may be filled now).
+"Rejections at submission by rule" counts, per rule, the orders the gate rejected in which that
+rule failed with the action reject (a failed hold rule in a rejected order is not a rejection).
 """
 
 from collections import Counter
@@ -12,23 +18,43 @@ from django.db.models import Count, Q
 
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
 from apps.killswitch.models import KillSwitch
-from apps.reporting.builders.base import CHUNK, NO_FILLS, Chart, ReportBuilder, Summary, Table
+from apps.reporting.builders.base import (
+    CHUNK,
+    NO_FILLS,
+    PDF_TABLES,
+    Chart,
+    ReportBuilder,
+    Summary,
+    Table,
+)
 from apps.surveillance.models import Alert
 from apps.surveillance.selectors import false_positive_rates
 from apps.trading.models import Order, OrderStatus
 
 MOST_BREACHED = 10
+ACCEPTED, REJECTED, HELD = "accepted", "rejected", "held for approval"
 SECTIONS = [
     ("checks", "Pre-trade checks"),
-    ("decisions", "Decisions by outcome"),
-    ("rejections_by_rule", "Rejections by rule"),
-    ("most_breached_rules", "Most breached rules"),
+    ("decisions", "Gate decisions at submission"),
+    ("status_now", "Orders by status when the report was built"),
+    ("rejections_by_rule", "Rejections at submission by rule (rules whose action is reject)"),
+    ("most_breached_rules", "Most breached rules (failed checks, by rule and action)"),
     ("held_orders", "Held orders and approval times"),
     ("kill_switch", "Kill switch events"),
     ("alerts", "Surveillance alerts by detector and disposition"),
     ("false_positive_rates", "False-positive rates of closed alerts"),
     ("audit_chain", "Audit chain verification"),
 ]
+
+
+def _who(user, system: str = "") -> str:
+    """Who set or lifted a kill switch: a user's name, the automated control that did it
+    (surveillance halts an account with no user), or "unknown" when neither is recorded."""
+    if user is not None:
+        return user.get_username() or f"user #{user.pk}"
+    if system:
+        return f"system ({system})"
+    return "unknown"
 
 
 def _seconds(value: float) -> Decimal:
@@ -44,6 +70,8 @@ class ComplianceBuilder(ReportBuilder):
     )
     columns = ["section", "item", "value"]
     reads_fills = NO_FILLS  # orders, checks, approvals, alerts: no fill changes it
+    pdf_contents = PDF_TABLES  # every row is in its section's table
+    record_name = "items"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -53,8 +81,10 @@ class ComplianceBuilder(ReportBuilder):
         return Q(**{f"{field}__gte": self.period.start_at, f"{field}__lt": self.period.end_at})
 
     def _decisions(self):
+        """Two counts that differ: the gate's answer at submission (a held order that was
+        denied later was held, not rejected, at submission) and each order's status now."""
         orders = checks = 0
-        outcomes, rejected_by, failed_by, warned_by = Counter(), Counter(), Counter(), Counter()
+        outcomes, now, rejected_by, failed_by, warned_by = (Counter() for _ in range(5))
         rows = (
             Order.objects.filter(self._in_period("created_at"))
             .values_list("status", "checks", "approval__id")
@@ -62,34 +92,41 @@ class ComplianceBuilder(ReportBuilder):
         )
         for status, results, approval_id in rows.iterator(chunk_size=CHUNK):
             orders += 1
-            results = results if isinstance(results, list) else []
+            results = (
+                [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
+            )
             checks += len(results)
-            if approval_id is not None:
-                outcome = "held for approval"
+            now[status] += 1
+            # Only a held order changes to rejected later (its approval denied): the others
+            # still have the status the gate gave them, or moved on from accepted.
+            if approval_id is not None or status == OrderStatus.PENDING_APPROVAL:
+                outcome = HELD
             elif status == OrderStatus.REJECTED:
-                outcome = "rejected"
+                outcome = REJECTED
             else:
-                outcome = "accepted"
+                outcome = ACCEPTED
             outcomes[outcome] += 1
             for result in results:
-                rule = str(result.get("rule", "?"))
-                if result.get("status") == "fail":
-                    failed_by[rule] += 1
-                    if outcome == "rejected":
+                rule = str(result.get("rule") or "?")
+                if result.get("status") == "fail" and not result.get("shadow"):
+                    action = str(result.get("action") or "?")
+                    failed_by[(rule, action)] += 1
+                    if outcome == REJECTED and action == "reject":
                         rejected_by[rule] += 1
                 elif result.get("status") == "warn":
                     warned_by[rule] += 1
         yield "checks", "orders submitted", orders
         yield "checks", "rule checks run", checks
         yield "checks", "warnings", sum(warned_by.values())
-        for outcome in ("accepted", "rejected", "held for approval"):
+        for outcome in (ACCEPTED, REJECTED, HELD):
             yield "decisions", outcome, outcomes[outcome]
+        for status, label in OrderStatus.choices:
+            yield "status_now", label.lower(), now[status]
         for rule, count in sorted(rejected_by.items(), key=lambda kv: (-kv[1], kv[0])):
             yield "rejections_by_rule", rule, count
-        for rule, count in sorted(failed_by.items(), key=lambda kv: (-kv[1], kv[0]))[
-            :MOST_BREACHED
-        ]:
-            yield "most_breached_rules", rule, count
+        breached = sorted(failed_by.items(), key=lambda kv: (-kv[1], kv[0]))[:MOST_BREACHED]
+        for (rule, action), count in breached:
+            yield "most_breached_rules", f"{rule} ({action})", count
 
     def _held(self):
         held = ApprovalRequest.objects.filter(self._in_period("requested_at"))
@@ -118,12 +155,13 @@ class ComplianceBuilder(ReportBuilder):
         for switch in events:
             count += 1
             where = switch.target or "firm"
+            who = _who(switch.activated_by, switch.activated_by_system)
             text = (
-                f"{switch.state} by {switch.activated_by.get_username()}: {switch.reason}; "
+                f"{switch.state} by {who}: {switch.reason}; "
                 f"{switch.canceled_orders} orders canceled"
             )
             if switch.deactivated_at:
-                who = switch.deactivated_by.get_username() if switch.deactivated_by else "?"
+                who = _who(switch.deactivated_by)
                 text += f"; lifted {switch.deactivated_at:%Y-%m-%d %H:%M:%S}Z by {who}"
             yield (
                 "kill_switch",
@@ -154,8 +192,16 @@ class ComplianceBuilder(ReportBuilder):
 
     def _audit(self):
         from apps.audit.selectors import audit_verify
+        from apps.audit.witness import WitnessError
 
-        result = audit_verify()
+        try:
+            result = audit_verify()
+        except (OSError, WitnessError) as exc:
+            # The witness directory is configured but cannot be read: the report says the chain
+            # was not checked rather than failing (the API's verify answers 503 for the same).
+            yield "audit_chain", "verified", "NOT CHECKED"
+            yield "audit_chain", "problem", f"the audit witness cannot be read: {exc}"
+            return
         yield "audit_chain", "verified", "yes" if result.ok else "NO"
         yield "audit_chain", "events checked", result.events_checked
         yield "audit_chain", "last sequence number", result.last_seq or 0
@@ -176,8 +222,12 @@ class ComplianceBuilder(ReportBuilder):
         totals = [
             ("Orders submitted", found["checks"].get("orders submitted", 0)),
             ("Rule checks run", found["checks"].get("rule checks run", 0)),
-            ("Rejected", found["decisions"].get("rejected", 0)),
-            ("Held for approval", found["held_orders"].get("held", 0)),
+            ("Rejected at submission", found["decisions"].get(REJECTED, 0)),
+            ("Held for approval at submission", found["decisions"].get(HELD, 0)),
+            (
+                "Rejected now (at submission, or held and denied)",
+                found["status_now"].get("rejected", 0),
+            ),
             ("Kill switch events", found["kill_switch"].get("events", 0)),
             ("Surveillance alerts", found["alerts"].get("alerts raised", 0)),
             ("Audit chain verified", found["audit_chain"].get("verified", "?")),
@@ -190,7 +240,11 @@ class ComplianceBuilder(ReportBuilder):
         decisions = self._sections["decisions"]
         breached = self._sections["most_breached_rules"]
         charts = [
-            Chart("Decisions by outcome", [r[0] for r in decisions], [r[1] for r in decisions]),
+            Chart(
+                "Gate decisions at submission",
+                [r[0] for r in decisions],
+                [r[1] for r in decisions],
+            ),
             Chart("Most breached rules", [r[0] for r in breached], [r[1] for r in breached]),
         ]
         return Summary(totals, tables, charts)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from apps.core.types import decimal_str, quantize
 from apps.reporting.builders.base import (
     CHUNK,
+    PDF_LISTING,
     Chart,
     ReportBuilder,
     Summary,
@@ -27,6 +28,8 @@ class DailyTradingBuilder(ReportBuilder):
     report_type = "daily_trading"
     title = "Daily trading report"
     description = "Every fill executed in the period (UTC), in execution order."
+    pdf_contents = PDF_LISTING  # the PDF lists every fill after the summary
+    record_name = "fills"
     columns = [
         "trade_date",
         "trade_time",
@@ -47,6 +50,30 @@ class DailyTradingBuilder(ReportBuilder):
         "exec_id",
         "trader",
     ]
+
+    def listing_columns(self) -> list[str]:
+        return [
+            "Time (UTC)",
+            "Account",
+            "Symbol",
+            "ISIN",
+            "Side",
+            "Quantity",
+            "Price",
+            "Mult.",
+            "Value",
+            "Comm.",
+            "Ccy",
+            "Venue",
+            "Liquidity",
+            "Order",
+            "Client order id",
+            "Exec id",
+            "Trader",
+        ]
+
+    def listing_row(self, row: tuple) -> list:
+        return list(row[1:])  # the trade date is in the time
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

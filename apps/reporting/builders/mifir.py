@@ -6,7 +6,8 @@ scope of MiFIR art. 26 (`Instrument.mifir_reportable`; the summary lists what wa
 Which fills go in with which action is the report's life (`apps.reporting.lifecycle`):
 against what the regulator holds for the period, a `Tx/New` for each fill it does not hold,
 a `Tx/Cxl` and a `Tx/New` for each whose content changed, a `Tx/Cxl` for each no longer
-reported, nothing for the unchanged. The XML is written one transaction at a time, the CSV carries the same rows.
+reported, nothing for the unchanged. The XML is written one transaction at a time, the CSV
+carries the same rows.
 
 Parties (apps.reporting.identifiers): the trading capacity is the account's, or the order's
 `metadata.trading_capacity`. Under DEAL the firm is the buyer or seller, under AOTC and MTCH the

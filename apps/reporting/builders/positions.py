@@ -18,6 +18,7 @@ from apps.core.types import quantize
 from apps.reporting.builders.base import (
     CHUNK,
     FILLS_TO_PERIOD_END,
+    PDF_LISTING,
     Chart,
     ReportBuilder,
     Summary,
@@ -45,6 +46,8 @@ class PositionsBuilder(ReportBuilder):
     title = "Positions report"
     description = "Net positions at the end of the as-of date (UTC), valued at the day's close."
     reads_fills = FILLS_TO_PERIOD_END
+    pdf_contents = PDF_LISTING  # the PDF lists every position after the summary
+    record_name = "positions"
     columns = [
         "as_of",
         "account",
@@ -58,6 +61,23 @@ class PositionsBuilder(ReportBuilder):
         "multiplier",
         "market_value",
     ]
+
+    def listing_columns(self) -> list[str]:
+        return [
+            "Account",
+            "Symbol",
+            "ISIN",
+            "Ccy",
+            "Net position",
+            "Average price",
+            "Mark",
+            "Mark source",
+            "Mult.",
+            "Market value",
+        ]
+
+    def listing_row(self, row: tuple) -> list:
+        return list(row[1:])  # the as-of date is the report's
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
