@@ -26,6 +26,7 @@ def account_form(account, **overrides) -> dict:
         "webhook_url": "",
         "webhook_secret": "",
         "trading_capacity": account.trading_capacity,
+        "client_category": account.client_category,
         "decision_maker": "",
     }
     data.update(overrides)
