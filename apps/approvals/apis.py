@@ -12,7 +12,6 @@ from apps.approvals.filters import ApprovalFilter
 from apps.approvals.services import COMMENT_MAX_LENGTH, DECIDER_ROLE, Decision, approval_decide
 from apps.core.errors import NotFound
 from apps.core.fields import AmountField, TextOnlyField
-from apps.rbac.roles import Role
 
 EXAMPLE_APPROVAL = {
     "id": 31,
@@ -95,7 +94,7 @@ def _approval_or_404(request, approval_id: int):
 class ApprovalListApi(ListAPIView):
     """Approval requests, newest first (filter by status, account, instrument, date)."""
 
-    required_role = Role.VIEWER
+    required_role = DECIDER_ROLE
     filterset_class = ApprovalFilter
     serializer_class = ApprovalOutputSerializer
 
@@ -104,7 +103,7 @@ class ApprovalListApi(ListAPIView):
 
 
 class ApprovalDetailApi(APIView):
-    required_role = Role.VIEWER
+    required_role = DECIDER_ROLE
 
     @extend_schema(
         responses={200: ApprovalOutputSerializer},

@@ -18,13 +18,14 @@ from django.db import transaction
 from apps.core.time import utcnow
 from apps.core.types import quantize
 from apps.demo.reference_data import ACCOUNTS, FX_RATES, INSTRUMENTS
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole
 from apps.rbac.services import user_create, user_password_set, user_role_set, user_update
 from apps.trading.models import Account, FxRate, Instrument
 from apps.trading.services import (
     account_create,
     beneficial_owner_resolve,
     daily_prices_load,
+    entitlement_grant,
     fx_rate_record,
     instrument_create,
     instrument_update,
@@ -42,7 +43,16 @@ DEMO_USERS = [
     ("compliance", Role.COMPLIANCE_OFFICER),
     ("compliance2", Role.COMPLIANCE_OFFICER),
     ("admin", Role.ADMIN),
+    ("feed", ServiceRole.FEED),  # the service identity that posts drop copies
 ]
+
+# Who may see and trade which demo account (Risk Manager and above: every account). `trader`
+# works every account but ACC-007, which only `trader2` may trade; `viewer` sees them all.
+DEMO_ENTITLEMENTS = {
+    "viewer": None,  # every demo account
+    "trader": ["ACC-001", "ACC-002", "ACC-003", "ACC-004", "ACC-005", "ACC-006"],
+    "trader2": ["ACC-005", "ACC-006", "ACC-007"],
+}
 
 INSTRUMENT_FIELDS = [
     "symbol",
@@ -114,6 +124,21 @@ def seed_users(password: str) -> None:
             user_password_set(user=user, password=password, actor="command:seed_demo")
             user = user_update(user=user, is_active=True, actor="command:seed_demo")
             user_role_set(user=user, role=role, actor="command:seed_demo")
+
+
+@transaction.atomic
+def seed_entitlements() -> None:
+    """Grant the demo users their accounts (what is granted already stays as it is)."""
+    User = get_user_model()
+    codes = [spec["code"] for spec in ACCOUNTS]
+    accounts = {a.code: a for a in Account.objects.filter(code__in=codes)}
+    for username, wanted in DEMO_ENTITLEMENTS.items():
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            continue
+        for code in codes if wanted is None else wanted:
+            if code in accounts:
+                entitlement_grant(user=user, account=accounts[code], actor="command:seed_demo")
 
 
 @transaction.atomic

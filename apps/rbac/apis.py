@@ -6,10 +6,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotAuthenticated, TooManyAttempts, ValidationFailed
-from apps.rbac.access import user_role
+from apps.rbac.access import user_role, user_service_role
 from apps.rbac.lockout import MESSAGE
 from apps.rbac.models import ApiToken
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole
 from apps.rbac.services import api_token_issue, api_token_revoke
 
 
@@ -53,7 +53,7 @@ class TokenObtainApi(APIView):
             if getattr(django_request, "axes_locked_out", False):
                 raise TooManyAttempts(MESSAGE)
             raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
-        if user_role(user) is None:
+        if user_role(user) is None and user_service_role(user) is None:
             raise NotAuthenticated("This user has no role in the platform.", code="no_role")
         token, key = api_token_issue(user=user, name=data["name"])
         body = self.OutputSerializer({"token": key, "expires_at": token.expires_at}).data
@@ -61,9 +61,9 @@ class TokenObtainApi(APIView):
 
 
 class TokenRevokeApi(APIView):
-    """Revoke the token this request is made with."""
+    """Revoke the token this request is made with (a feed's token too)."""
 
-    required_role = Role.VIEWER
+    required_role = (Role.VIEWER, ServiceRole.FEED)
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
@@ -74,9 +74,9 @@ class TokenRevokeApi(APIView):
 
 
 class MeApi(APIView):
-    """Who the caller is and which role they hold."""
+    """Who the caller is and which role (or service identity: `feed`) they hold."""
 
-    required_role = Role.VIEWER
+    required_role = (Role.VIEWER, ServiceRole.FEED)
 
     class OutputSerializer(serializers.Serializer):
         username = serializers.CharField()
@@ -84,5 +84,5 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
-        role = user_role(request.user)
+        role = user_role(request.user) or user_service_role(request.user)
         return Response({"username": request.user.get_username(), "role": role.slug})

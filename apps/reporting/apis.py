@@ -10,13 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import NotFound
-from apps.rbac.roles import Role
 from apps.reporting import selectors
 from apps.reporting.filters import ReportFilter
 from apps.reporting.formats import CONTENT_TYPES
 from apps.reporting.models import ReportFormat, ReportStatus, ReportType
 from apps.reporting.services import (
     GENERATOR_ROLE,
+    READER_ROLE,
     report_download_open,
     report_generate,
     report_status_set,
@@ -101,7 +101,7 @@ class ReportListCreateApi(ListAPIView):
     """GET: reports, newest first (filter by type, format, status, entity, period).
     POST: generate one now (Compliance Officer); a re-run makes a new version."""
 
-    required_roles = {"GET": Role.VIEWER, "POST": GENERATOR_ROLE}
+    required_roles = {"GET": READER_ROLE, "POST": GENERATOR_ROLE}
     filterset_class = ReportFilter
     serializer_class = ReportOutputSerializer
 
@@ -149,7 +149,7 @@ class ReportListCreateApi(ListAPIView):
 
 
 class ReportDetailApi(APIView):
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
 
     @extend_schema(
         responses={200: ReportOutputSerializer},
@@ -177,7 +177,7 @@ class ReportDownloadApi(APIView):
     generated (header `X-Content-SHA256`). A mismatch or a missing file is a 409
     (`report_integrity_failed`) and raises a critical alert to compliance staff."""
 
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
 
     @extend_schema(
         responses={

@@ -16,13 +16,17 @@ from apps.core.pages import filtered_page
 from apps.core.time import utcnow
 from apps.rbac.access import has_role
 from apps.rbac.mixins import RoleRequiredMixin
-from apps.rbac.roles import Role
 from apps.reporting import selectors
 from apps.reporting.apis import report_file_response
 from apps.reporting.builders import BUILDERS
 from apps.reporting.filters import ReportFilter
 from apps.reporting.models import ReportFormat, ReportStatus, ReportType
-from apps.reporting.services import GENERATOR_ROLE, report_download_open, report_generate
+from apps.reporting.services import (
+    GENERATOR_ROLE,
+    READER_ROLE,
+    report_download_open,
+    report_generate,
+)
 from apps.rules.models import RegulatoryEntity
 
 PAGE_SIZE = 50
@@ -36,7 +40,7 @@ def _date(value: str, field: str) -> date:
 
 
 class ReportListView(RoleRequiredMixin, TemplateView):
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
     template_name = "reporting/list.html"
 
     def get_context_data(self, errors=None, form=None, **kwargs):
@@ -105,7 +109,7 @@ class ReportListView(RoleRequiredMixin, TemplateView):
 
 
 class ReportDownloadView(RoleRequiredMixin, View):
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
 
     def get(self, request, pk: int):
         report = selectors.report_get(report_id=pk)

@@ -1,4 +1,5 @@
-"""Demo data: users of every role, accounts, instruments, prices, and the demo rule set.
+"""Demo data: users of every role (and the `feed` service identity), accounts and who is
+entitled to them, instruments, prices, and the demo rule set.
 
 Idempotent: running it again changes nothing that is already there (it resets the demo users'
 passwords and roles, and adds price history for days that have passed since). It lives in the
@@ -12,6 +13,7 @@ from apps.demo.reference import (
     DEFAULT_PASSWORD,
     DEMO_USERS,
     seed_accounts,
+    seed_entitlements,
     seed_fx_rates,
     seed_instruments,
     seed_prices,
@@ -40,6 +42,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             seed_users(password)
             seed_accounts()
+            seed_entitlements()
             instruments = seed_instruments()
             seed_prices(instruments, history=not no_history)
             seed_fx_rates()
