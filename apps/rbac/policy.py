@@ -50,13 +50,15 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "surveillance.alertnote": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.executionreport": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.surveillancecursor": {"view": C, "add": None, "change": None, "delete": None},
-    # reports: generated and filed through their services (Compliance Officer), never edited
-    "reporting.regulatoryreport": {"view": V, "add": None, "change": None, "delete": None},
+    # reports: generated and filed through their services (Compliance Officer), never edited;
+    # each covers every account, so only a role that sees every account reads them
+    "reporting.regulatoryreport": {"view": R, "add": None, "change": None, "delete": None},
     # delivery records name staff addresses and client endpoints: compliance follows them up
     "notifications.delivery": {"view": C, "add": None, "change": None, "delete": None},
-    # the portfolio monitor: written by its runs only
-    "monitoring.violation": {"view": V, "add": None, "change": None, "delete": None},
-    "monitoring.monitorrun": {"view": V, "add": None, "change": None, "delete": None},
+    # the portfolio monitor: written by its runs only; firm-wide (every account), like the
+    # compliance dashboard
+    "monitoring.violation": {"view": R, "add": None, "change": None, "delete": None},
+    "monitoring.monitorrun": {"view": R, "add": None, "change": None, "delete": None},
     # where staff alerts go: compliance edits it (switched off, never deleted: audited)
     "notifications.routingrule": {"view": C, "add": C, "change": C, "delete": None},
     # the audit trail: read-only, Compliance Officer and above (it names every user's address,

@@ -11,6 +11,7 @@ from apps.rbac.admin import ReadOnlyAdminMixin, RoleAdminMixin
 from apps.rbac.roles import Role
 from apps.trading.models import (
     Account,
+    AccountEntitlement,
     BeneficialOwner,
     DailyPrice,
     Fill,
@@ -35,6 +36,10 @@ from apps.trading.services import (
     order_cancel,
     reference_price_record,
 )
+
+
+# The account filter offers only the accounts of the rows shown (the user's entitled ones).
+ENTITLED_ACCOUNT_FILTER = ("account", admin.RelatedOnlyFieldListFilter)
 
 
 class ServiceSaveMixin:
@@ -264,7 +269,7 @@ class PositionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "realised_pnl",
         "updated_at",
     ]
-    list_filter = ["account", "instrument__sector"]
+    list_filter = [ENTITLED_ACCOUNT_FILTER, "instrument__sector"]
     search_fields = ["account__code", "instrument__symbol"]
     list_select_related = ["account", "instrument"]
 
@@ -280,7 +285,7 @@ class WorkingExposureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sell_notional",
         "updated_at",
     ]
-    list_filter = ["account"]
+    list_filter = [ENTITLED_ACCOUNT_FILTER]
     search_fields = ["account__code", "instrument__symbol"]
     list_select_related = ["account", "instrument"]
 
@@ -298,7 +303,7 @@ class LocateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_by",
         "created_at",
     ]
-    list_filter = ["account", "expires_at"]
+    list_filter = [ENTITLED_ACCOUNT_FILTER, "expires_at"]
     search_fields = ["account__code", "instrument__symbol", "lender", "reference"]
     date_hierarchy = "expires_at"
     list_select_related = ["account", "instrument", "created_by"]
@@ -313,3 +318,14 @@ class OrderMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["account__code", "user__username"]
     date_hierarchy = "sent_at"
     list_select_related = ["account", "user"]
+
+
+@admin.register(AccountEntitlement)
+class AccountEntitlementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who may see and trade which account. Read-only here: grants and revocations go through
+    `entitlement_grant` / `entitlement_revoke`, which record them in the audit trail."""
+
+    list_display = ["user", "account", "granted_by", "granted_at"]
+    list_filter = [("account", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user__username", "account__code"]
+    list_select_related = ["user", "account", "granted_by"]
