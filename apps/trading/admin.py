@@ -37,7 +37,6 @@ from apps.trading.services import (
     reference_price_record,
 )
 
-
 # The account filter offers only the accounts of the rows shown (the user's entitled ones).
 ENTITLED_ACCOUNT_FILTER = ("account", admin.RelatedOnlyFieldListFilter)
 

@@ -1,8 +1,8 @@
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.rbac.roles import Role, ServiceRole
 from apps.trading.services import order_create, order_fill
