@@ -23,6 +23,7 @@ from apps.trading.models import (
     Position,
     ReferencePrice,
     WorkingExposure,
+    sees_every_account,
 )
 from apps.trading.services import (
     account_create,
@@ -94,7 +95,12 @@ class BeneficialOwnerAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
     fields = ["name", "lei", "account_codes", "created_at", "updated_at"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("accounts")
+        """The owners of the accounts the user may see, each with those accounts only."""
+        entitled = Account.objects.restrict(request.user)
+        owners = super().get_queryset(request)
+        if not sees_every_account(request.user):
+            owners = owners.filter(accounts__in=entitled).distinct()
+        return owners.prefetch_related(models.Prefetch("accounts", queryset=entitled))
 
     @admin.display(description="accounts")
     def account_codes(self, obj) -> str:

@@ -100,3 +100,28 @@ def test_admin_sets_a_role_through_the_user_form(client, make_user):
     target.refresh_from_db()
     assert user_role(target) == Role.RISK_MANAGER
     assert target.is_staff
+
+
+def test_admin_makes_a_feed_through_the_user_form(client, make_user):
+    from apps.rbac.access import user_service_role
+    from apps.rbac.roles import ServiceRole
+
+    client.force_login(make_user(Role.ADMIN))
+    target = make_user(Role.TRADER)
+    response = client.post(
+        f"/admin/auth/user/{target.pk}/change/",
+        {
+            "username": target.username,
+            "first_name": "",
+            "last_name": "",
+            "email": "",
+            "is_active": "on",
+            "role": "feed",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    target.refresh_from_db()
+    assert user_role(target) is None and user_service_role(target) is ServiceRole.FEED
+    assert not target.is_staff
+    listing = client.get("/admin/auth/user/").content.decode()
+    assert "Feed" in listing

@@ -353,3 +353,12 @@ def test_the_back_office_lists_only_the_entitled_accounts_rows(book, client):
     assert "ACC-T1" in accounts and "ACC-OTHER" not in accounts
     positions = client.get("/admin/trading/position/").content.decode()
     assert "ACC-OTHER" not in positions  # not even in the account filter
+
+
+def test_the_back_office_shows_only_the_owners_of_entitled_accounts(book, client, make_user):
+    client.force_login(book["viewer"].user)
+    owners = client.get("/admin/trading/beneficialowner/").content.decode()
+    assert "Owner of ACC-T1" in owners and "Owner of ACC-OTHER" not in owners
+    client.force_login(make_user(Role.RISK_MANAGER))
+    owners = client.get("/admin/trading/beneficialowner/").content.decode()
+    assert "Owner of ACC-T1" in owners and "Owner of ACC-OTHER" in owners
