@@ -273,7 +273,9 @@ class OrderListCreateApi(ListAPIView):
     """GET: orders (filter by account, instrument, status, date). POST: submit through the gate.
 
     The decision is data: 201 with the status and every rule's result; 200 when the same
-    client_order_id and body were sent before; 409 when the id was used with another body.
+    client_order_id and body were sent before; 409 when the id was used with another body;
+    403 `not_entitled` on an account the user may not trade. The list shows the orders of the
+    accounts the user is entitled to (Risk Manager and above: every account).
     """
 
     required_roles = {"GET": Role.VIEWER, "POST": Role.TRADER}
@@ -339,6 +341,10 @@ def _order_or_404(request, order_id: int, action: str = "view"):
 
 
 class OrderDetailApi(APIView):
+    """One order, with its status and, when held, its approval (`id`, `status`,
+    `expires_at`). 404 for an order of an account the user is not entitled to (as for its
+    fills, cancel and amend)."""
+
     required_role = Role.VIEWER
 
     @extend_schema(responses={200: OrderOutputSerializer})
