@@ -74,7 +74,7 @@ def _metrics_access(request) -> int:
         return 401
     if not request.user.is_authenticated:
         return 401
-    return 200 if has_role(request.user, Role.VIEWER) else 403
+    return 200 if has_role(request.user, Role.RISK_MANAGER) else 403  # firm-wide figures
 
 
 @never_cache

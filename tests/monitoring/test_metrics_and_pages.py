@@ -106,7 +106,10 @@ def test_metrics_refuse_without_the_token_or_a_role(db, client, settings, make_u
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
     client.force_login(make_user(None))
     assert client.get("/metrics").status_code == 403
-    client.force_login(make_user(Role.VIEWER))
+    for below in (Role.VIEWER, Role.TRADER):  # firm-wide figures: not for one desk
+        client.force_login(make_user(below))
+        assert client.get("/metrics").status_code == 403
+    client.force_login(make_user(Role.RISK_MANAGER))
     assert client.get("/metrics").status_code == 200
 
 

@@ -21,7 +21,7 @@ PUBLIC = {
     "django.contrib.auth.views.LogoutView": "signing out",
     "apps.core.views.healthz": "the load balancer's liveness probe: no data",
     "apps.core.views.readyz": "the readiness probe: no data",
-    "apps.monitoring.views.metrics": "Prometheus: its own bearer token, or a signed-in Viewer",
+    "apps.monitoring.views.metrics": "Prometheus: its bearer token, or a signed-in Risk Manager",
     "apps.core.api.json_error_view.<locals>.view": "the 404 body for unknown API paths",
 }
 # The admin site: ComplianceAdminSite admits users with a role, and each model admin's
