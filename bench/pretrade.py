@@ -306,12 +306,15 @@ def crypto_instruments() -> list[dict]:
     return out
 
 
-def account_codes() -> list[str]:
+def account_codes(username: str = "trader") -> list[str]:
+    """The active accounts the bench's trader is entitled to trade."""
+    from django.contrib.auth import get_user_model
+
     from apps.trading.models import Account
 
-    return list(
-        Account.objects.filter(is_active=True).order_by("code").values_list("code", flat=True)
-    )
+    trader = get_user_model().objects.get(username=username)
+    entitled = Account.objects.restrict(trader, "trade").filter(is_active=True)
+    return list(entitled.order_by("code").values_list("code", flat=True))
 
 
 # --- orders -----------------------------------------------------------------------------------

@@ -53,6 +53,64 @@ def pytest_sessionstart(session):
         pytest.exit(str(exc), returncode=1)
 
 
+def _grant_every_account_to(user_ids) -> None:
+    from apps.trading.models import Account, AccountEntitlement
+
+    AccountEntitlement.objects.bulk_create(
+        [
+            AccountEntitlement(user_id=user_id, account_id=account_id)
+            for user_id in user_ids
+            for account_id in Account.objects.values_list("pk", flat=True)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _on_role_given(sender, instance, action, reverse, pk_set, **kwargs):
+    if action == "post_add" and not reverse:
+        _grant_every_account_to([instance.pk])
+
+
+def _on_account_created(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        from django.contrib.auth.models import Group
+
+        from apps.rbac.roles import ROLE_GROUPS
+
+        users = Group.objects.filter(name__in=ROLE_GROUPS.values()).values_list("user", flat=True)
+        _grant_every_account_to({u for u in users if u is not None})
+
+
+@pytest.fixture(autouse=True)
+def entitled_by_default():
+    """Every test user with a role is entitled to every test account (whichever is made
+    first), so that a test about something else need not grant its trader its account.
+    Entitlement tests ask for `strict_entitlements`: then only what they grant holds."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import m2m_changed, post_save
+
+    from apps.trading.models import Account
+
+    through = get_user_model().groups.through
+    m2m_changed.connect(_on_role_given, sender=through, dispatch_uid="tests.entitled")
+    post_save.connect(_on_account_created, sender=Account, dispatch_uid="tests.entitled")
+    yield
+    m2m_changed.disconnect(sender=through, dispatch_uid="tests.entitled")
+    post_save.disconnect(sender=Account, dispatch_uid="tests.entitled")
+
+
+@pytest.fixture
+def strict_entitlements(entitled_by_default):
+    """Entitlements only as the test grants them (no default grants)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import m2m_changed, post_save
+
+    from apps.trading.models import Account
+
+    m2m_changed.disconnect(sender=get_user_model().groups.through, dispatch_uid="tests.entitled")
+    post_save.disconnect(sender=Account, dispatch_uid="tests.entitled")
+
+
 @pytest.fixture
 def make_user(db):
     """make_user(Role.TRADER) -> a user holding that role (or no role with None)."""

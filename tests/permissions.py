@@ -8,14 +8,25 @@ Use it for every endpoint and page:
 
 from rest_framework.test import APIClient
 
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole
 
 
-def assert_api_role_required(api_client_for, method: str, url: str, role: Role, data=None) -> None:
+def _refused(role) -> list:
+    """Who must be refused where `role` is needed: no role, every rung below it, and the
+    Feed service identity (off the ladder: it passes no ladder check); where Feed is needed,
+    every person's role."""
+    if isinstance(role, ServiceRole):
+        return [None, *Role]
+    return [None, *[r for r in Role if r < role], *ServiceRole]
+
+
+def assert_api_role_required(
+    api_client_for, method: str, url: str, role: Role | ServiceRole, data=None
+) -> None:
     anonymous = getattr(APIClient(), method)(url, data, format="json")
     assert anonymous.status_code == 401, (url, anonymous.status_code)
     assert anonymous.json()["error"]["code"] == "not_authenticated"
-    for lower in [None, *[r for r in Role if r < role]]:
+    for lower in _refused(role):
         response = getattr(api_client_for(lower), method)(url, data, format="json")
         assert response.status_code == 403, (url, lower, response.status_code)
         assert response.json()["error"]["code"] == "permission_denied"
@@ -27,7 +38,7 @@ def assert_page_role_required(client, make_user, url: str, role: Role) -> None:
     client.logout()
     anonymous = client.get(url)
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"], url
-    for lower in [None, *[r for r in Role if r < role]]:
+    for lower in _refused(role):
         client.force_login(make_user(lower))
         response = client.get(url)
         assert response.status_code in (302, 403), (url, lower, response.status_code)

@@ -13,7 +13,6 @@ from apps.approvals.services import COMMENT_MAX_LENGTH, DECIDER_ROLE, Decision, 
 from apps.core.errors import NotFound
 from apps.core.fields import AmountField, TextOnlyField
 from apps.core.serializers import StrictInputSerializer
-from apps.rbac.roles import Role
 
 EXAMPLE_APPROVAL = {
     "id": 31,
@@ -96,7 +95,7 @@ def _approval_or_404(request, approval_id: int):
 class ApprovalListApi(ListAPIView):
     """Approval requests, newest first (filter by status, account, instrument, date)."""
 
-    required_role = Role.VIEWER
+    required_role = DECIDER_ROLE
     filterset_class = ApprovalFilter
     serializer_class = ApprovalOutputSerializer
 
@@ -105,7 +104,7 @@ class ApprovalListApi(ListAPIView):
 
 
 class ApprovalDetailApi(APIView):
-    required_role = Role.VIEWER
+    required_role = DECIDER_ROLE
 
     @extend_schema(
         responses={200: ApprovalOutputSerializer},

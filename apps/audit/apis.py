@@ -55,7 +55,7 @@ class _RecordsReads:
 class AuditEventListApi(_RecordsReads, ListAPIView):
     """The trail, oldest first; each item is the hashed event plus its "hash"."""
 
-    required_role = Role.VIEWER
+    required_role = Role.COMPLIANCE_OFFICER
     filterset_class = AuditEventFilter
 
     class OutputSerializer(serializers.Serializer):
@@ -125,7 +125,7 @@ class AuditExportApi(_RecordsReads, APIView):
 
 
 class CheckpointLatestApi(_RecordsReads, APIView):
-    required_role = Role.VIEWER
+    required_role = Role.COMPLIANCE_OFFICER
     read_action = "checkpoint"
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
@@ -145,7 +145,7 @@ class CheckpointLatestApi(_RecordsReads, APIView):
 class AuditEventProofApi(_RecordsReads, APIView):
     """Inclusion proof of event `seq` in the checkpoint of `tree_size` (default the latest)."""
 
-    required_role = Role.VIEWER
+    required_role = Role.COMPLIANCE_OFFICER
     read_action = "inclusion_proof"
 
     @extend_schema(
@@ -167,7 +167,7 @@ class AuditEventProofApi(_RecordsReads, APIView):
 class ConsistencyProofApi(_RecordsReads, APIView):
     """Proof that the checkpoint of size `second` (default the latest) extends `first`."""
 
-    required_role = Role.VIEWER
+    required_role = Role.COMPLIANCE_OFFICER
     read_action = "consistency_proof"
 
     @extend_schema(

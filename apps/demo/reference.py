@@ -25,7 +25,7 @@ from apps.demo.reference_data import (
     STAFF_IDENTITIES,
 )
 from apps.rbac.models import StaffIdentity
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole
 from apps.rbac.services import (
     staff_identity_set,
     user_create,
@@ -40,6 +40,7 @@ from apps.trading.services import (
     beneficial_owner_resolve,
     client_person_set,
     daily_prices_load,
+    entitlement_grant,
     fx_rate_record,
     instrument_create,
     instrument_update,
@@ -57,7 +58,16 @@ DEMO_USERS = [
     ("compliance", Role.COMPLIANCE_OFFICER),
     ("compliance2", Role.COMPLIANCE_OFFICER),
     ("admin", Role.ADMIN),
+    ("feed", ServiceRole.FEED),  # the service identity that posts drop copies
 ]
+
+# Who may see and trade which demo account (Risk Manager and above: every account). `trader`
+# works every account but ACC-007, which only `trader2` may trade; `viewer` sees them all.
+DEMO_ENTITLEMENTS = {
+    "viewer": None,  # every demo account
+    "trader": ["ACC-001", "ACC-002", "ACC-003", "ACC-004", "ACC-005", "ACC-006"],
+    "trader2": ["ACC-005", "ACC-006", "ACC-007"],
+}
 
 INSTRUMENT_FIELDS = [
     "symbol",
@@ -141,6 +151,21 @@ def seed_users(password: str, *, reset: bool = False) -> list[str]:
 
 def _identity_fields(spec: dict) -> dict:
     return {**spec, "birth_date": date.fromisoformat(spec["birth_date"])}
+
+
+@transaction.atomic
+def seed_entitlements() -> None:
+    """Grant the demo users their accounts (what is granted already stays as it is)."""
+    User = get_user_model()
+    codes = [spec["code"] for spec in ACCOUNTS]
+    accounts = {a.code: a for a in Account.objects.filter(code__in=codes)}
+    for username, wanted in DEMO_ENTITLEMENTS.items():
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            continue
+        for code in codes if wanted is None else wanted:
+            if code in accounts:
+                entitlement_grant(user=user, account=accounts[code], actor="command:seed_demo")
 
 
 @transaction.atomic

@@ -132,7 +132,7 @@ class KillSwitchListCreateApi(ListAPIView):
         )
 
     def get_queryset(self):
-        return kill_switch_list()
+        return kill_switch_list(user=self.request.user)
 
     @extend_schema(
         request=InputSerializer,

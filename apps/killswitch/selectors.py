@@ -1,18 +1,23 @@
 """Reads of the kill switch."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from apps.killswitch.models import KillSwitch
+from apps.killswitch.models import KillSwitch, KillSwitchScope
+from apps.trading.selectors import entitled_account_codes
 
 
-def kill_switch_list(*, active: bool | None = None) -> QuerySet[KillSwitch]:
-    """Every switch, active ones first, then the most recent.
+def kill_switch_list(*, user, active: bool | None = None) -> QuerySet[KillSwitch]:
+    """The switches `user` may see, active ones first, then the most recent.
 
-    No acting user: every role sees every switch (what is stopped and why is firm-wide
-    information, and a trader needs it to understand a rejection)."""
+    Firm and instrument switches are firm-wide information that every role sees (a trader
+    needs them to understand a rejection); an account's switch only by those who may see the
+    account (Risk Manager and above: every account)."""
     rows = KillSwitch.objects.select_related("activated_by", "deactivated_by").order_by(
         "-is_active", "-activated_at", "-id"
     )
+    codes = entitled_account_codes(user)
+    if codes is not None:
+        rows = rows.filter(~Q(scope=KillSwitchScope.ACCOUNT) | Q(target__in=codes))
     if active is not None:
         rows = rows.filter(is_active=active)
     return rows

@@ -61,8 +61,8 @@ class KillSwitchPageView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, form: KillSwitchForm | None = None, **kwargs):
         user = self.request.user
         context = super().get_context_data(**kwargs)
-        context["active"] = list(kill_switch_list(active=True))
-        context["history"] = list(kill_switch_list(active=False)[:HISTORY_LENGTH])
+        context["active"] = list(kill_switch_list(user=user, active=True))
+        context["history"] = list(kill_switch_list(user=user, active=False)[:HISTORY_LENGTH])
         context["can_operate"] = kill_switch_may_operate(user)
         if context["can_operate"]:
             context["form"] = form or KillSwitchForm()

@@ -1,4 +1,4 @@
-"""The compliance status over HTTP (Viewer)."""
+"""The compliance status over HTTP (Risk Manager and above: firm-wide, every account)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -18,7 +18,7 @@ class SeverityCountsSerializer(serializers.Serializer):
 
 
 class ComplianceStatusApi(APIView):
-    required_role = Role.VIEWER
+    required_role = Role.RISK_MANAGER
 
     class LastCheckSerializer(serializers.Serializer):
         started_at = serializers.DateTimeField()

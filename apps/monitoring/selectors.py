@@ -13,6 +13,8 @@ from apps.audit.models import Checkpoint
 from apps.killswitch.models import KillSwitch
 from apps.monitoring.models import MonitorRun, RunStatus, Violation, ViolationStatus
 from apps.monitoring.services import calendars_now
+from apps.rbac.access import has_role
+from apps.rbac.roles import Role
 from apps.rules.models import PORTFOLIO_RULE_TYPES, ComplianceRule, RuleStatus
 from apps.surveillance.models import Alert, AlertStatus
 from apps.trading.models import Order, OrderStatus
@@ -164,13 +166,16 @@ def latest_checkpoint(*, now: datetime | None = None) -> dict | None:
     }
 
 
-def dashboard_data(*, now: datetime) -> dict:
+def dashboard_data(*, now: datetime, user=None) -> dict:
+    """The dashboard's figures; the open alerts are counted for a Compliance Officer and above
+    only (MAR: no tipping off), an empty mapping for anyone else."""
+    alerts = open_alerts_by_detector() if has_role(user, Role.COMPLIANCE_OFFICER) else {}
     return {
         "generated_at": now,
         "decisions_per_minute": decisions_per_minute(now=now),
         "rejections_by_rule": rejections_by_rule(now=now),
         "active_violations": violations_active_by_severity(),
-        "open_alerts_by_detector": open_alerts_by_detector(),
+        "open_alerts_by_detector": alerts,
         "kill_switch": kill_switch_state(),
         "latest_checkpoint": latest_checkpoint(now=now),
     }

@@ -1,4 +1,6 @@
-"""Pages: the compliance dashboard and its data (Viewer); the Prometheus endpoint."""
+"""Pages: the compliance dashboard and its data (Risk Manager and above: it is firm-wide, every
+account's decisions, violations and switches, and the open surveillance alerts are counted
+there only for Compliance Officers); the Prometheus endpoint."""
 
 import hmac
 import logging
@@ -25,7 +27,7 @@ REFRESH_SECONDS = 5
 
 
 class DashboardView(RoleRequiredMixin, TemplateView):
-    required_role = Role.VIEWER
+    required_role = Role.RISK_MANAGER
     template_name = "monitoring/dashboard.html"
     extra_context = {"refresh_seconds": REFRESH_SECONDS}
 
@@ -33,10 +35,10 @@ class DashboardView(RoleRequiredMixin, TemplateView):
 class DashboardDataView(RoleRequiredMixin, View):
     """What the dashboard's charts show, as JSON; the page fetches it every few seconds."""
 
-    required_role = Role.VIEWER
+    required_role = Role.RISK_MANAGER
 
     def get(self, request):
-        data = selectors.dashboard_data(now=utcnow())
+        data = selectors.dashboard_data(now=utcnow(), user=request.user)
         response = JsonResponse(data, encoder=DjangoJSONEncoder)
         response["Cache-Control"] = "no-store"
         return response
@@ -72,7 +74,7 @@ def _metrics_access(request) -> int:
         return 401
     if not request.user.is_authenticated:
         return 401
-    return 200 if has_role(request.user, Role.VIEWER) else 403
+    return 200 if has_role(request.user, Role.RISK_MANAGER) else 403  # firm-wide figures
 
 
 @never_cache

@@ -10,9 +10,9 @@ from django.contrib.auth.models import Group
 
 from apps.core.errors import PlatformError
 from apps.rbac import hooks
-from apps.rbac.access import can, user_role
+from apps.rbac.access import can, user_role, user_service_role
 from apps.rbac.models import ApiToken, StaffIdentity
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole, any_role_from_slug
 from apps.rbac.services import (
     USER_FIELDS,
     api_token_revoke,
@@ -46,6 +46,14 @@ class RoleAdminMixin:
     def has_delete_permission(self, request, obj=None) -> bool:
         return can(request.user, "delete", self._label())
 
+    def get_queryset(self, request):
+        """Rows of an account (orders, fills, positions...) only for the accounts the user is
+        entitled to: a model whose queryset can `restrict(user)` is restricted (NetBox's way);
+        a row outside them is not found."""
+        queryset = super().get_queryset(request)
+        restrict = getattr(queryset, "restrict", None)
+        return restrict(request.user) if restrict is not None else queryset
+
 
 class ReadOnlyAdminMixin(RoleAdminMixin):
     """Rows written only by services: viewable by role, never edited in a form."""
@@ -54,7 +62,11 @@ class ReadOnlyAdminMixin(RoleAdminMixin):
         return [f.name for f in self.model._meta.fields]
 
 
-ROLE_CHOICES = [("", "— no role —")] + [(r.slug, r.group_name) for r in Role]
+ROLE_CHOICES = (
+    [("", "— no role —")]
+    + [(r.slug, r.group_name) for r in Role]
+    + [(s.slug, f"{s.group_name} (service identity)") for s in ServiceRole]
+)
 
 
 class UserRoleForm(forms.ModelForm):
@@ -67,7 +79,7 @@ class UserRoleForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            role = user_role(self.instance)
+            role = user_role(self.instance) or user_service_role(self.instance)
             self.fields["role"].initial = role.slug if role else ""
 
 
@@ -101,7 +113,7 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin):
 
     @admin.display(description="role")
     def role_name(self, obj) -> str:
-        role = user_role(obj)
+        role = user_role(obj) or user_service_role(obj)
         return role.group_name if role else "—"
 
     def save_model(self, request, obj, form, change) -> None:
@@ -110,7 +122,7 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin):
         a new user starts with no role until then."""
         data = form.cleaned_data
         slug = data.get("role") or ""
-        role = Role.from_slug(slug) if slug else None
+        role = any_role_from_slug(slug) if slug else None
         if change:
             fields = [f for f in form.changed_data if f in USER_FIELDS]
             user = user_update(user=obj, actor=request.user, **{f: data[f] for f in fields})

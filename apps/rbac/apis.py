@@ -7,11 +7,11 @@ from rest_framework.views import APIView
 
 from apps.core.errors import NotAuthenticated, TooManyAttempts, ValidationFailed
 from apps.core.serializers import StrictInputSerializer, refuse_body
-from apps.rbac.access import user_role
+from apps.rbac.access import user_role, user_service_role
 from apps.rbac.lockout import MESSAGE
 from apps.rbac.mfa import is_enrolled, mfa_required, otp_match
 from apps.rbac.models import ApiToken
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole
 from apps.rbac.services import api_token_issue, api_token_revoke, mfa_passed
 
 
@@ -71,7 +71,7 @@ class TokenObtainApi(APIView):
             if getattr(django_request, "axes_locked_out", False):
                 raise TooManyAttempts(MESSAGE)
             raise NotAuthenticated("Wrong username or password.", code="invalid_credentials")
-        if user_role(user) is None:
+        if user_role(user) is None and user_service_role(user) is None:
             raise NotAuthenticated("This user has no role in the platform.", code="no_role")
         if mfa_required(user):
             self._second_factor(user, data["otp"])
@@ -97,9 +97,9 @@ class TokenObtainApi(APIView):
 
 
 class TokenRevokeApi(APIView):
-    """Revoke the token this request is made with."""
+    """Revoke the token this request is made with (a feed's token too)."""
 
-    required_role = Role.VIEWER
+    required_role = (Role.VIEWER, ServiceRole.FEED)
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
@@ -111,9 +111,9 @@ class TokenRevokeApi(APIView):
 
 
 class MeApi(APIView):
-    """Who the caller is and which role they hold."""
+    """Who the caller is and which role (or service identity: `feed`) they hold."""
 
-    required_role = Role.VIEWER
+    required_role = (Role.VIEWER, ServiceRole.FEED)
 
     class OutputSerializer(serializers.Serializer):
         username = serializers.CharField()
@@ -121,5 +121,5 @@ class MeApi(APIView):
 
     @extend_schema(responses={200: OutputSerializer})
     def get(self, request):
-        role = user_role(request.user)
+        role = user_role(request.user) or user_service_role(request.user)
         return Response({"username": request.user.get_username(), "role": role.slug})

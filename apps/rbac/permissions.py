@@ -1,9 +1,13 @@
-"""DRF permission: each view names the lowest role it needs, per HTTP method if it differs."""
+"""DRF permission: each view names the lowest role it needs, per HTTP method if it differs.
+
+A view may name a service identity instead (`ServiceRole.FEED`: that identity only, off the
+ladder), or a tuple of either (any one of them).
+"""
 
 from rest_framework.permissions import BasePermission
 
 from apps.rbac.access import has_role
-from apps.rbac.roles import Role
+from apps.rbac.roles import AnyRole, Role
 
 
 class HasRequiredRole(BasePermission):
@@ -20,7 +24,7 @@ class HasRequiredRole(BasePermission):
         return has_role(request.user, self.role_for(request, view))
 
     @staticmethod
-    def role_for(request, view) -> Role:
+    def role_for(request, view) -> AnyRole | tuple[AnyRole, ...]:
         per_method = getattr(view, "required_roles", None)
         if per_method and request.method in per_method:
             return per_method[request.method]

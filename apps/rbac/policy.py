@@ -47,27 +47,33 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "rules.regulatoryentity": {"view": V, "add": C, "change": C, "delete": None},
     "rules.restrictedlistentry": {"view": V, "add": C, "change": None, "delete": None},
     "killswitch.killswitch": {"view": V, "add": None, "change": None, "delete": None},
-    "approvals.approvalrequest": {"view": V, "add": None, "change": None, "delete": None},
-    # surveillance: settings by compliance (through the service); alerts worked on their pages
+    # the queue is the approvers' (a Trader follows a held order through the order itself)
+    "approvals.approvalrequest": {"view": C, "add": None, "change": None, "delete": None},
+    # surveillance: settings by compliance (through the service); alerts worked on their pages.
+    # Compliance Officer and above only, down to the drop copies (MAR: no tipping off)
     "surveillance.detectorconfig": {"view": C, "add": None, "change": C, "delete": None},
-    "surveillance.alert": {"view": V, "add": None, "change": None, "delete": None},
-    "surveillance.occurrence": {"view": V, "add": None, "change": None, "delete": None},
-    "surveillance.alertnote": {"view": V, "add": None, "change": None, "delete": None},
-    "surveillance.executionreport": {"view": V, "add": None, "change": None, "delete": None},
+    "surveillance.alert": {"view": C, "add": None, "change": None, "delete": None},
+    "surveillance.occurrence": {"view": C, "add": None, "change": None, "delete": None},
+    "surveillance.alertnote": {"view": C, "add": None, "change": None, "delete": None},
+    "surveillance.executionreport": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.surveillancecursor": {"view": C, "add": None, "change": None, "delete": None},
-    # reports: generated and filed through their services (Compliance Officer), never edited
-    "reporting.regulatoryreport": {"view": V, "add": None, "change": None, "delete": None},
+    # reports: generated and filed through their services (Compliance Officer), never edited;
+    # each covers every account, so only a role that sees every account reads them
+    "reporting.regulatoryreport": {"view": R, "add": None, "change": None, "delete": None},
     # delivery records name staff addresses and client endpoints: compliance follows them up
     "notifications.delivery": {"view": C, "add": None, "change": None, "delete": None},
-    # the portfolio monitor: written by its runs only
-    "monitoring.violation": {"view": V, "add": None, "change": None, "delete": None},
-    "monitoring.monitorrun": {"view": V, "add": None, "change": None, "delete": None},
+    # the portfolio monitor: written by its runs only; firm-wide (every account), like the
+    # compliance dashboard
+    "monitoring.violation": {"view": R, "add": None, "change": None, "delete": None},
+    "monitoring.monitorrun": {"view": R, "add": None, "change": None, "delete": None},
     # where staff alerts go: compliance edits it (switched off, never deleted: audited)
     "notifications.routingrule": {"view": C, "add": C, "change": C, "delete": None},
-    # the audit trail: read-only for everyone, exported by compliance
-    "audit.auditevent": {"view": V, "add": None, "change": None, "delete": None},
-    "audit.checkpoint": {"view": V, "add": None, "change": None, "delete": None},
-    # people and access
+    # the audit trail: read-only, Compliance Officer and above (it names every user's address,
+    # browser and the cases worked); exported by compliance
+    "audit.auditevent": {"view": C, "add": None, "change": None, "delete": None},
+    "audit.checkpoint": {"view": C, "add": None, "change": None, "delete": None},
+    # people and access; entitlements change through their services (maker-checker at merge)
+    "trading.accountentitlement": {"view": R, "add": None, "change": None, "delete": None},
     "auth.user": {"view": A, "add": A, "change": A, "delete": None},
     "auth.group": {"view": A, "add": None, "change": None, "delete": None},
     "rbac.apitoken": {"view": A, "add": None, "change": None, "delete": None},

@@ -15,10 +15,10 @@ from django.utils.crypto import salted_hmac
 from apps.core.errors import NotAuthenticated, ValidationFailed, field_errors
 from apps.core.hooks import audit_record
 from apps.core.time import utcnow
-from apps.rbac.access import forget_role, remember_role, user_role
+from apps.rbac.access import forget_role, remember_role, user_role, user_service_role
 from apps.rbac.models import ApiToken, StaffIdentity
 from apps.rbac.policy import MODEL_POLICY
-from apps.rbac.roles import ROLE_GROUPS, Role
+from apps.rbac.roles import ROLE_GROUPS, SERVICE_GROUPS, AnyRole, Role
 
 User = get_user_model()
 
@@ -40,17 +40,26 @@ def role_groups_sync(*, using: str = "default") -> None:
                 if perm is not None and needed is not None and role >= needed:
                     wanted.append(perm)
         group.permissions.set(wanted)
+    # A service identity gets no model permission: it never enters the back office.
+    for name in SERVICE_GROUPS.values():
+        Group.objects.using(using).get_or_create(name=name)[0].permissions.set([])
+
+
+def _held(user) -> AnyRole | None:
+    return user_role(user) or user_service_role(user)
 
 
 @transaction.atomic
-def user_role_set(*, user, role: Role | None, actor=None) -> None:
-    """Put `user` in exactly one role group (or none). Staff status follows the role."""
-    before = user_role(user)
-    role_groups = Group.objects.filter(name__in=ROLE_GROUPS.values())
+def user_role_set(*, user, role: AnyRole | None, actor=None) -> None:
+    """Put `user` in exactly one role group or service group (Feed), or none. Staff status
+    follows a ladder role: a service identity never enters the back office."""
+    before = _held(user)
+    role_groups = Group.objects.filter(name__in=[*ROLE_GROUPS.values(), *SERVICE_GROUPS.values()])
     user.groups.remove(*role_groups)
     if role is not None:
-        user.groups.add(Group.objects.get(name=role.group_name))
-    user.is_staff = role is not None
+        group, _ = Group.objects.get_or_create(name=role.group_name)
+        user.groups.add(group)
+    user.is_staff = isinstance(role, Role)
     user.save(update_fields=["is_staff"])
     forget_role(user)
     if before != role:
@@ -69,7 +78,7 @@ def user_role_set(*, user, role: Role | None, actor=None) -> None:
 
 
 @transaction.atomic
-def user_create(*, username: str, password: str, role: Role | None, email: str = "", actor=None):
+def user_create(*, username: str, password: str, role: AnyRole | None, email: str = "", actor=None):
     if User.objects.filter(username=username).exists():
         raise ValidationFailed(details=field_errors(username="A user with this name exists."))
     user = User(username=username, email=email)
@@ -176,12 +185,15 @@ def api_token_issue(
 
 
 def _highest_role_group():
-    """The name of the user's highest role group, for a subquery of a row with `user_id`."""
+    """The name of the user's highest role group, for a subquery of a row with `user_id`; a
+    service group (Feed) ranks below every role."""
     rank = Case(
         *[When(name=name, then=Value(int(role))) for role, name in ROLE_GROUPS.items()],
+        default=Value(0),
         output_field=IntegerField(),
     )
-    groups = Group.objects.filter(user=OuterRef("user_id"), name__in=ROLE_GROUPS.values())
+    names = [*ROLE_GROUPS.values(), *SERVICE_GROUPS.values()]
+    groups = Group.objects.filter(user=OuterRef("user_id"), name__in=names)
     return Subquery(groups.annotate(rank=rank).order_by("-rank").values("name")[:1])
 
 

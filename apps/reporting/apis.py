@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.serializers import StrictInputSerializer
-from apps.rbac.roles import Role
 from apps.reporting import selectors
 from apps.reporting.filters import ReportFilter
 from apps.reporting.formats import CONTENT_TYPES
@@ -27,6 +26,7 @@ from apps.reporting.models import (
 )
 from apps.reporting.services import (
     GENERATOR_ROLE,
+    READER_ROLE,
     report_download_open,
     report_feedback_import,
     report_generate,
@@ -117,7 +117,7 @@ class ReportListCreateApi(ListAPIView):
     a transaction cannot be identified as RTS 22 wants (`mifir_report_invalid`, every problem
     in `details.problems`) or the file fails ESMA's schemas (`mifir_schema_invalid`)."""
 
-    required_roles = {"GET": Role.VIEWER, "POST": GENERATOR_ROLE}
+    required_roles = {"GET": READER_ROLE, "POST": GENERATOR_ROLE}
     filterset_class = ReportFilter
     serializer_class = ReportOutputSerializer
 
@@ -176,7 +176,7 @@ class ReportListCreateApi(ListAPIView):
 
 
 class ReportDetailApi(APIView):
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
 
     @extend_schema(
         responses={200: ReportOutputSerializer},
@@ -204,7 +204,7 @@ class ReportDownloadApi(APIView):
     generated (header `X-Content-SHA256`). A mismatch or a missing file is a 409
     (`report_integrity_failed`) and raises a critical alert to compliance staff."""
 
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
 
     @extend_schema(
         responses={
@@ -313,7 +313,7 @@ class ReportTransactionListApi(ListAPIView):
     """The transaction lines a MiFIR report carries (New and Cxl) with the regulator's feedback
     on each; `?feedback_status=RJCT` lists the rejected ones."""
 
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
     serializer_class = ReportedTransactionSerializer
 
     def get_queryset(self):

@@ -43,6 +43,9 @@ from apps.reporting.schemas import mifir_errors, schemas_present
 from apps.trading.models import Fill
 
 GENERATOR_ROLE = Role.COMPLIANCE_OFFICER
+# A report covers every account of the firm (and a STOR names an alert): it cannot be cut down
+# to one user's entitlements, so reading one needs a role that sees every account.
+READER_ROLE = Role.RISK_MANAGER
 OBJECT_TYPE = "reporting.regulatoryreport"
 logger = logging.getLogger(__name__)
 MAX_PERIOD_DAYS = 366

@@ -19,7 +19,6 @@ from apps.core.pages import filtered_page
 from apps.core.time import utcnow
 from apps.rbac.access import has_role
 from apps.rbac.mixins import RoleRequiredMixin
-from apps.rbac.roles import Role
 from apps.reporting import selectors
 from apps.reporting.apis import report_file_response
 from apps.reporting.builders import BUILDERS
@@ -28,6 +27,7 @@ from apps.reporting.lifecycle import deadlines
 from apps.reporting.models import ReportFormat, ReportStatus, ReportType
 from apps.reporting.services import (
     GENERATOR_ROLE,
+    READER_ROLE,
     TRANSITIONS,
     report_download_open,
     report_feedback_import,
@@ -47,7 +47,7 @@ def _date(value: str, field: str) -> date:
 
 
 class ReportListView(RoleRequiredMixin, TemplateView):
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
     template_name = "reporting/list.html"
 
     def get_context_data(self, errors=None, form=None, **kwargs):
@@ -120,7 +120,7 @@ class ReportListView(RoleRequiredMixin, TemplateView):
 
 
 class ReportDownloadView(RoleRequiredMixin, View):
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
 
     def get(self, request, pk: int):
         report = selectors.report_get(report_id=pk)
@@ -142,7 +142,7 @@ class ReportDetailView(RoleRequiredMixin, TemplateView):
     """One report: its filing status, its transaction lines with the regulator's feedback (a
     MiFIR report), the feedback files imported; the filing-step and feedback forms."""
 
-    required_role = Role.VIEWER
+    required_role = READER_ROLE
     template_name = "reporting/detail.html"
 
     def _report(self):

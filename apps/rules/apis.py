@@ -123,16 +123,17 @@ class OrderInputSerializer(StrictInputSerializer):
         return data
 
 
-def order_request(data: dict) -> gate.OrderRequest:
+def order_request(data: dict, user) -> gate.OrderRequest:
     """The gate's request from an order the serializer found well formed, once trading has
-    checked its terms and the locate a short sale names (a 400 otherwise, before anything is
-    evaluated)."""
+    checked that `user` may trade the account (a 403 `not_entitled` otherwise), its terms and
+    the locate a short sale names (a 400 otherwise), before anything is evaluated."""
     account, instrument = order_terms_resolve(
         account=data["account"],
         instrument=data["instrument"],
         order_type=data["order_type"],
         quantity=data["quantity"],
         limit_price=data.get("limit_price"),
+        user=user,
     )
     order_locate_check(
         account=account, instrument=instrument, side=data["side"], metadata=data["metadata"]
@@ -162,6 +163,7 @@ def order_request(data: dict) -> gate.OrderRequest:
         metadata=data["metadata"],
         body=body,
         expire_at=data["expire_at"],
+        submitter_entitled=account.entitled,
     )
 
 
@@ -272,7 +274,9 @@ class OrderListCreateApi(ListAPIView):
     """GET: orders (filter by account, instrument, status, date). POST: submit through the gate.
 
     The decision is data: 201 with the status and every rule's result; 200 when the same
-    client_order_id and body were sent before; 409 when the id was used with another body.
+    client_order_id and body were sent before; 409 when the id was used with another body;
+    403 `not_entitled` on an account the user may not trade. The list shows the orders of the
+    accounts the user is entitled to (Risk Manager and above: every account).
     """
 
     required_roles = {"GET": Role.VIEWER, "POST": Role.TRADER}
@@ -295,7 +299,9 @@ class OrderListCreateApi(ListAPIView):
     def post(self, request):
         serializer = OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        answer = gate.order_submit(req=order_request(serializer.validated_data), user=request.user)
+        answer = gate.order_submit(
+            req=order_request(serializer.validated_data, request.user), user=request.user
+        )
         code = status.HTTP_200_OK if answer.replayed else status.HTTP_201_CREATED
         return Response(decision_body(answer), status=code)
 
@@ -316,13 +322,16 @@ class PretradeCheckApi(APIView):
     def post(self, request):
         serializer = OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        answer = gate.order_check(req=order_request(serializer.validated_data), user=request.user)
+        answer = gate.order_check(
+            req=order_request(serializer.validated_data, request.user), user=request.user
+        )
         return Response(decision_body(answer))
 
 
-def _order_or_404(request, order_id: int):
+def _order_or_404(request, order_id: int, action: str = "view"):
+    """The order, if the user may `action` its account: else 404, revealing nothing."""
     order = (
-        selectors.order_list(user=request.user)
+        selectors.order_list(user=request.user, action=action)
         .select_related("approval")
         .filter(pk=order_id)
         .first()
@@ -333,6 +342,10 @@ def _order_or_404(request, order_id: int):
 
 
 class OrderDetailApi(APIView):
+    """One order, with its status and, when held, its approval (`id`, `status`,
+    `expires_at`). 404 for an order of an account the user is not entitled to (as for its
+    fills, cancel and amend)."""
+
     required_role = Role.VIEWER
 
     @extend_schema(responses={200: OrderOutputSerializer})
@@ -370,7 +383,7 @@ class OrderFillApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request, order_id: int):
-        order = _order_or_404(request, order_id)
+        order = _order_or_404(request, order_id, "trade")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fill, position = order_fill(order=order, actor=request.user, **serializer.validated_data)
@@ -398,7 +411,7 @@ class OrderCancelApi(APIView):
         refuse_body(request)
         # A held order's approval request closes with it (trading's held_order_ended hook).
         order = order_cancel(
-            order=_order_or_404(request, order_id), actor=request.user, reason="api"
+            order=_order_or_404(request, order_id, "trade"), actor=request.user, reason="api"
         )
         return Response(OrderOutputSerializer(_order_or_404(request, order.pk)).data)
 
@@ -422,7 +435,7 @@ class OrderAmendApi(APIView):
         responses={200: OpenApiResponse(description="The order and the decision")},
     )
     def post(self, request, order_id: int):
-        order = _order_or_404(request, order_id)
+        order = _order_or_404(request, order_id, "trade")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         answer = gate.order_amend_gated(order=order, user=request.user, **serializer.validated_data)

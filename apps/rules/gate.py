@@ -49,6 +49,7 @@ from apps.trading.models import (
     is_sell,
     locate_ref,
     locate_used,
+    sees_every_account,
 )
 from apps.trading.pricing import notional, order_valuation_price
 from apps.trading.services import (
@@ -113,6 +114,10 @@ class OrderRequest:
     body: dict
     order: Order | None = None  # the stored order judged again
     expire_at: datetime | None = None  # a gtd order's expiry (apps.trading.expiry)
+    # Whether the submitter is entitled to the account, when the caller read it already (the
+    # order API, in the statement that found the account); None: the gate reads it itself
+    # when a market-access rule asks.
+    submitter_entitled: bool | None = None
 
     @classmethod
     def from_order(
@@ -175,6 +180,7 @@ def build_context(
     duplicate_window: int | None = None,
     own: Order | None = None,
     own_counted: bool = False,
+    entitled: bool | None = None,
 ) -> CheckContext:
     """Everything the rules need, read in one batch of plain-SQL statements (one round trip on
     PostgreSQL; fewer statements when fewer rule types need them). With `duplicate_window`
@@ -187,7 +193,11 @@ def build_context(
     what they asked then: is this one order more than the account may send?
 
     `now` is given to judge an order as of its own time (a replay): messages sent later are
-    then left out of the message counts."""
+    then left out of the message counts.
+
+    `entitled`: whether `user` is entitled to the account, if the caller knows; else, when a
+    market-access rule is active, read in the same batch (Risk Manager and above: every
+    account)."""
     past = now is not None
     now = now or utcnow()
     info = intent.instrument
@@ -219,6 +229,11 @@ def build_context(
         issuers = [i for i in (info.issuer, info.underlying_issuer) if i]
         wanted["restricted"] = reads.live_restrictions(info.id, issuers, now)
     user_id = user.pk if user is not None else None
+    if "market_access" in types and entitled is None and user_id is not None:
+        if sees_every_account(user):
+            entitled = True
+        else:
+            wanted["entitled"] = reads.entitlement(account.pk, user_id)
     if "message_rate" in types:
         wanted["messages"] = reads.messages_sent(of="account", key=account.pk, now=now, past=past)
         if user_id is not None:
@@ -278,6 +293,7 @@ def build_context(
         kill_switches=got["switches"],
         role_lookup=lambda: _role_slug(user),
         account_is_market_maker=account.is_market_maker,
+        submitter_entitled=bool(got["entitled"]) if "entitled" in got else entitled,
         base_currency=base,
         fx_rate=fx.factor(info.currency, base),
     )
@@ -502,6 +518,7 @@ def evaluate_request(
             duplicate_window=ruleset.duplicate_window,
             own=req.order,
             own_counted=own_counted,
+            entitled=req.submitter_entitled,
         )
         ctx.market_band_pct = ruleset.market_band(ctx)
         pre = []

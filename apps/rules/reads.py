@@ -16,6 +16,7 @@ from apps.trading.models import (
     Account,
     AccountDailyActivity,
     AccountDailyFilled,
+    AccountEntitlement,
     BeneficialOwner,
     Fill,
     FillStatus,
@@ -35,7 +36,7 @@ _f = sql.field
 _T = {m: sql.quote(m._meta.db_table) for m in (
     AccountDailyActivity, Fill, Instrument, Order, Position, ReferencePrice, WorkingExposure,
     OrderMessage, BeneficialOwner, Account, KillSwitch, RestrictedListEntry, RuleSetVersion,
-    Locate, AccountDailyFilled, FxRate,
+    Locate, AccountDailyFilled, FxRate, AccountEntitlement,
 )}  # fmt: skip
 
 PRICE = _f(ReferencePrice, "price")
@@ -53,6 +54,15 @@ def ruleset_version() -> Statement:
 def account_locked(account_id: int) -> Statement:
     """The account row, locked until the transaction ends: one order at a time per account."""
     return sql.select_statement(Account, "id = %s", [account_id], lock=True)
+
+
+def entitlement(account_id: int, user_id: int) -> Statement:
+    """A row when the user is entitled to the account (the market-access rule)."""
+    return (
+        f"SELECT 1 FROM {_T[AccountEntitlement]} WHERE account_id = %s AND user_id = %s",
+        [account_id, user_id],
+        (),
+    )
 
 
 def order_by_client_id(account_id: int, client_order_id: str) -> Statement:

@@ -1,5 +1,6 @@
-"""Surveillance over HTTP: alerts (Viewer reads, Compliance Officer works the case), the
-false-positive rates, and the drop copy of executions (a Trader-role feed reports them)."""
+"""Surveillance over HTTP: alerts and their cases (Compliance Officer and above: MAR forbids
+tipping off, so Viewers and Traders see none of it), the false-positive rates, and the drop copy
+of executions (posted by the Feed service identity only)."""
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 from apps.core.errors import NotFound, ValidationFailed, field_errors
 from apps.core.fields import AmountField, TextOnlyField
 from apps.core.serializers import StrictInputSerializer
-from apps.rbac.roles import Role
+from apps.rbac.roles import ServiceRole
 from apps.surveillance import selectors
 from apps.surveillance.filters import AlertFilter
 from apps.surveillance.models import AlertStatus, Disposition
@@ -102,7 +103,7 @@ def _detail(request, alert_id: int) -> Response:
 class AlertListApi(ListAPIView):
     """Alerts, newest first; filter by detector, severity, status, account, instrument."""
 
-    required_role = Role.VIEWER
+    required_role = CASE_ROLE
     filterset_class = AlertFilter
     serializer_class = AlertOutputSerializer
 
@@ -111,7 +112,7 @@ class AlertListApi(ListAPIView):
 
 
 class AlertDetailApi(APIView):
-    required_role = Role.VIEWER
+    required_role = CASE_ROLE
 
     @extend_schema(
         responses={200: AlertDetailSerializer},
@@ -254,7 +255,7 @@ class FalsePositiveRateSerializer(serializers.Serializer):
 class FalsePositiveRatesApi(APIView):
     """Per detector: the share of closed alerts dispositioned false positive."""
 
-    required_role = Role.VIEWER
+    required_role = CASE_ROLE
 
     @extend_schema(responses={200: FalsePositiveRateSerializer(many=True)})
     def get(self, request):
@@ -280,11 +281,13 @@ class ExecutionOutputSerializer(serializers.Serializer):
 
 
 class ExecutionListCreateApi(ListAPIView):
-    """The drop copy: executions as the venue or broker reported them (GET: Viewer; POST:
-    Trader, the feed's role). A POST is kept whatever it says and reconciled against the gate's
-    decisions by the next surveillance run; 409 for an exec_id already recorded."""
+    """The drop copy: executions as the venue or broker reported them (GET: Compliance Officer
+    and above; POST: the Feed service identity only, no person's role, so that nobody can
+    post a fake execution that halts an account through surveillance). A POST is kept whatever
+    it says and reconciled against the gate's decisions by the next surveillance run; 409 for
+    an exec_id already recorded."""
 
-    required_roles = {"GET": Role.VIEWER, "POST": Role.TRADER}
+    required_roles = {"GET": CASE_ROLE, "POST": ServiceRole.FEED}
     serializer_class = ExecutionOutputSerializer
 
     class InputSerializer(StrictInputSerializer):

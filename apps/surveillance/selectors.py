@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 
+from apps.rbac.access import has_role
 from apps.rbac.roles import ROLE_GROUPS, Role
 from apps.surveillance.models import (
     Alert,
@@ -22,7 +23,10 @@ CHART_MAX_POINTS = 400
 
 
 def alert_list(*, user) -> QuerySet[Alert]:
-    """Every alert for now; `user` is for the entitlement filter to come (alerts by account)."""
+    """Every alert for a Compliance Officer and above; nothing for anyone else (MAR: no
+    tipping off, whatever the caller's entitlements)."""
+    if not has_role(user, Role.COMPLIANCE_OFFICER):
+        return Alert.objects.none()
     return Alert.objects.select_related("account", "instrument", "assignee", "closed_by")
 
 

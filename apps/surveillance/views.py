@@ -14,7 +14,6 @@ from apps.core.errors import PlatformError, ValidationFailed, field_errors
 from apps.core.pages import filtered_page
 from apps.rbac.access import has_role
 from apps.rbac.mixins import RoleRequiredMixin
-from apps.rbac.roles import Role
 from apps.surveillance import selectors
 from apps.surveillance.chart import timeline_svg
 from apps.surveillance.filters import AlertFilter
@@ -71,7 +70,7 @@ def _readable(details) -> dict:
 
 
 class AlertListView(RoleRequiredMixin, TemplateView):
-    required_role = Role.VIEWER
+    required_role = CASE_ROLE
     template_name = "surveillance/alerts.html"
 
     def get_context_data(self, **kwargs):
@@ -94,9 +93,10 @@ class AlertListView(RoleRequiredMixin, TemplateView):
 
 
 class AlertDetailView(RoleRequiredMixin, TemplateView):
-    """One alert. GET for Viewers and above; each form POSTs here with its `action`."""
+    """One alert. Compliance Officers and above (no tipping off); each form POSTs here with its
+    `action`."""
 
-    required_role = Role.VIEWER
+    required_role = CASE_ROLE
     template_name = "surveillance/alert.html"
     actions = ("assign", "comment", "status", "close")
 

@@ -21,6 +21,7 @@ from apps.rbac.roles import Role
 from apps.trading.config_changes import ACCOUNT_LIMIT_FIELDS, INSTRUMENT_ECONOMIC_FIELDS
 from apps.trading.models import (
     Account,
+    AccountEntitlement,
     BeneficialOwner,
     ClientPerson,
     DailyPrice,
@@ -33,6 +34,7 @@ from apps.trading.models import (
     Position,
     ReferencePrice,
     WorkingExposure,
+    sees_every_account,
 )
 from apps.trading.services import (
     INSTRUMENT_FIELDS,
@@ -71,6 +73,10 @@ def _proposed_message(admin_, request, change: ConfigChange) -> None:
         "it takes effect when another person approves it.",
         messages.SUCCESS,
     )
+
+
+# The account filter offers only the accounts of the rows shown (the user's entitled ones).
+ENTITLED_ACCOUNT_FILTER = ("account", admin.RelatedOnlyFieldListFilter)
 
 
 class ServiceSaveMixin:
@@ -153,7 +159,12 @@ class BeneficialOwnerAdmin(ServiceSaveMixin, RoleAdminMixin, admin.ModelAdmin):
     fields = ["name", "lei", "account_codes", "created_at", "updated_at"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("accounts")
+        """The owners of the accounts the user may see, each with those accounts only."""
+        entitled = Account.objects.restrict(request.user)
+        owners = super().get_queryset(request)
+        if not sees_every_account(request.user):
+            owners = owners.filter(accounts__in=entitled).distinct()
+        return owners.prefetch_related(models.Prefetch("accounts", queryset=entitled))
 
     @admin.display(description="accounts")
     def account_codes(self, obj) -> str:
@@ -589,7 +600,7 @@ class PositionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "realised_pnl",
         "updated_at",
     ]
-    list_filter = ["account", "instrument__sector"]
+    list_filter = [ENTITLED_ACCOUNT_FILTER, "instrument__sector"]
     search_fields = ["account__code", "instrument__symbol"]
     list_select_related = ["account", "instrument"]
 
@@ -605,7 +616,7 @@ class WorkingExposureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sell_notional",
         "updated_at",
     ]
-    list_filter = ["account"]
+    list_filter = [ENTITLED_ACCOUNT_FILTER]
     search_fields = ["account__code", "instrument__symbol"]
     list_select_related = ["account", "instrument"]
 
@@ -623,7 +634,7 @@ class LocateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_by",
         "created_at",
     ]
-    list_filter = ["account", "expires_at"]
+    list_filter = [ENTITLED_ACCOUNT_FILTER, "expires_at"]
     search_fields = ["account__code", "instrument__symbol", "lender", "reference"]
     date_hierarchy = "expires_at"
     list_select_related = ["account", "instrument", "created_by"]
@@ -638,3 +649,14 @@ class OrderMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["account__code", "user__username"]
     date_hierarchy = "sent_at"
     list_select_related = ["account", "user"]
+
+
+@admin.register(AccountEntitlement)
+class AccountEntitlementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who may see and trade which account. Read-only here: grants and revocations go through
+    `entitlement_grant` / `entitlement_revoke`, which record them in the audit trail."""
+
+    list_display = ["user", "account", "granted_by", "granted_at"]
+    list_filter = [("account", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user__username", "account__code"]
+    list_select_related = ["user", "account", "granted_by"]

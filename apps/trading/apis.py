@@ -133,7 +133,7 @@ class LocateListCreateApi(ListAPIView):
     A short sale of a US equity names one in `metadata.locate_id`; each short sale naming it
     uses its quantity while it works and what it filled once it ends. 400 for an unknown or
     inactive account or instrument, a derivative, a quantity that is not above zero, an expiry
-    that has passed."""
+    that has passed; 403 `not_entitled` for an account the user may not trade."""
 
     required_roles = {"GET": Role.VIEWER, "POST": Role.TRADER}
     serializer_class = LocateOutputSerializer
@@ -173,7 +173,7 @@ class LocateListCreateApi(ListAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         account, instrument = account_and_instrument_known(
-            data.pop("account"), data.pop("instrument")
+            data.pop("account"), data.pop("instrument"), user=request.user
         )
         locate = locate_record(account=account, instrument=instrument, actor=request.user, **data)
         locate = selectors.locate_list(user=request.user).get(pk=locate.pk)

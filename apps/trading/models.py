@@ -10,7 +10,9 @@ from django.db.models import F, Q
 
 from apps.core.calendars import calendar_code
 from apps.core.types import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from apps.rbac.access import has_role
 from apps.rbac.models import PersonIdentity
+from apps.rbac.roles import Role
 from apps.trading.validators import (
     validate_currency,
     validate_isin,
@@ -34,6 +36,33 @@ def firm_currency() -> str:
 def validate_positive(value) -> None:
     if value is None or value <= 0:
         raise ValidationError("Must be greater than zero.", code="not_positive")
+
+
+# Risk Manager and above see and trade every account; below, only the accounts a user is
+# entitled to (AccountEntitlement). SEC 15c3-5(c)(2)(iii): only pre-approved persons reach an
+# account.
+EVERY_ACCOUNT_ROLE = Role.RISK_MANAGER
+RESTRICT_ACTIONS = {"view": Role.VIEWER, "trade": Role.TRADER}
+
+
+def sees_every_account(user) -> bool:
+    return has_role(user, EVERY_ACCOUNT_ROLE)
+
+
+class EntitledQuerySet(models.QuerySet):
+    """`Model.objects.restrict(user, action)`, NetBox's way: the rows of the accounts `user`
+    may `action` ("view" or "trade"). Everything for Risk Manager and above; the entitled
+    accounts' rows for a Viewer ("view") or a Trader; nothing for anyone else (no role, the
+    Feed identity). One subquery in the same statement: no query of its own."""
+
+    def restrict(self, user, action: str = "view") -> "EntitledQuerySet":
+        needed = RESTRICT_ACTIONS[action]
+        if sees_every_account(user):
+            return self
+        if not has_role(user, needed):
+            return self.none()
+        entitled = AccountEntitlement.objects.filter(user_id=user.pk).values("account_id")
+        return self.filter(**{f"{self.model.entitled_via}__in": entitled})
 
 
 code_validator = RegexValidator(
@@ -170,6 +199,9 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "pk"
+
     class Meta:
         ordering = ["code"]
         constraints = [
@@ -180,6 +212,31 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class AccountEntitlement(models.Model):
+    """A user may see (Viewer) and trade (Trader) this account. Written only by
+    `entitlement_grant` / `entitlement_revoke` (audited); the market-access rule reads it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="entitlements"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entitlements")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user_id", "account_id"]
+        constraints = [models.UniqueConstraint(fields=["user", "account"], name="entitlement_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.account.code}"
 
 
 class AssetClass(models.TextChoices):
@@ -478,6 +535,9 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "account"
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -567,6 +627,9 @@ class Fill(models.Model):
     changed_at = models.DateTimeField(null=True, blank=True)
     change_reason = models.CharField(max_length=500, blank=True)
 
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "order__account"
+
     class Meta:
         ordering = ["-executed_at", "-id"]
         constraints = [
@@ -592,6 +655,9 @@ class Position(models.Model):
     average_cost = amount_field(default=Decimal("0"))
     realised_pnl = amount_field(default=Decimal("0"))
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "account"
 
     class Meta:
         ordering = ["account", "instrument"]
@@ -623,6 +689,9 @@ class WorkingExposure(models.Model):
     sell_notional = amount_field(default=Decimal("0"))
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "account"
+
     class Meta:
         ordering = ["account", "instrument"]
         constraints = [
@@ -649,6 +718,9 @@ class AccountDailyActivity(models.Model):
     date = models.DateField()
     orders_submitted = models.PositiveIntegerField(default=0)
     orders_canceled = models.PositiveIntegerField(default=0)
+
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "account"
 
     class Meta:
         ordering = ["-date", "account"]
@@ -681,6 +753,9 @@ class Locate(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "account"
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -759,6 +834,9 @@ class OrderMessage(models.Model):
     kind = models.CharField(max_length=8, choices=MessageKind.choices)
     sent_at = models.DateTimeField()
 
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "account"
+
     class Meta:
         ordering = ["-sent_at", "-id"]
         indexes = [
@@ -779,6 +857,9 @@ class AccountDailyFilled(models.Model):
     date = models.DateField()
     currency = models.CharField(max_length=3)
     filled_notional = amount_field(default=Decimal("0"))
+
+    objects = EntitledQuerySet.as_manager()
+    entitled_via = "account"
 
     class Meta:
         ordering = ["-date", "account", "currency"]

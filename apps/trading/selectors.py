@@ -1,6 +1,7 @@
-"""Reads. Every list a user sees goes through here. The accounts, positions and orders lists
-take the acting user: they will show only what the user is entitled to (a later issue);
-reference data is the same for everyone."""
+"""Reads. Every list a user sees goes through here. The accounts, positions, orders, fills and
+locates lists take the acting user and show only the accounts they are entitled to (Risk
+Manager and above: every account; `EntitledQuerySet.restrict`); reference data is the same for
+everyone."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -12,6 +13,7 @@ from apps.core import sql
 from apps.trading.fx import FxTable
 from apps.trading.models import (
     Account,
+    AccountEntitlement,
     FxRate,
     Instrument,
     Locate,
@@ -19,6 +21,7 @@ from apps.trading.models import (
     OrderStatus,
     Position,
     ReferencePrice,
+    sees_every_account,
 )
 
 
@@ -31,9 +34,9 @@ def latest_price_subquery(field: str = "price", *, instrument_ref: str = "pk") -
     return Subquery(latest.values(field)[:1])
 
 
-def account_list(*, user) -> QuerySet[Account]:
-    """Every account for now; `user` is for the entitlement filter to come."""
-    return Account.objects.select_related("beneficial_owner")
+def account_list(*, user, action: str = "view") -> QuerySet[Account]:
+    """The accounts `user` may `action` ("view" or "trade")."""
+    return Account.objects.restrict(user, action).select_related("beneficial_owner")
 
 
 def instrument_list() -> QuerySet[Instrument]:
@@ -50,13 +53,24 @@ def instrument_latest_price(instrument: Instrument) -> ReferencePrice | None:
 
 
 def position_list(*, user) -> QuerySet[Position]:
-    """Every position for now; `user` is for the entitlement filter to come."""
-    return Position.objects.select_related("account", "instrument")
+    """The positions of the accounts `user` may see."""
+    return Position.objects.restrict(user).select_related("account", "instrument")
 
 
-def order_list(*, user) -> QuerySet[Order]:
-    """Every order for now; `user` is for the entitlement filter to come."""
-    return Order.objects.select_related("account", "instrument", "submitted_by")
+def order_list(*, user, action: str = "view") -> QuerySet[Order]:
+    """The orders of the accounts `user` may `action` ("trade": fill, cancel, amend). An order
+    outside them is not found (404): its existence is not revealed."""
+    return Order.objects.restrict(user, action).select_related(
+        "account", "instrument", "submitted_by"
+    )
+
+
+def entitled_account_codes(user) -> list[str] | None:
+    """The codes of the accounts `user` is entitled to; None for Risk Manager and above (every
+    account). For lists keyed by an account code rather than a row (kill switch targets)."""
+    if sees_every_account(user):
+        return None
+    return list(Account.objects.restrict(user).values_list("code", flat=True))
 
 
 def account_get_by_code(code: str) -> Account | None:
@@ -67,14 +81,36 @@ def instrument_get_by_symbol_or_isin(value: str) -> Instrument | None:
     return account_and_instrument(None, value)[1]
 
 
+def _account_entitled_statement(code: str, user_id: int) -> sql.Statement:
+    """The account by code, and whether the user is entitled to it as one more column: the
+    entitlement costs no statement of its own on the order path."""
+    statement, params, fields = sql.select_statement(Account, "code = %s", [code])
+    table = sql.quote(Account._meta.db_table)
+    entitlements = sql.quote(AccountEntitlement._meta.db_table)
+    # Only quoted table names go into the text; the values are parameters.
+    entitled = (
+        f", EXISTS (SELECT 1 FROM {entitlements} e"  # noqa: S608
+        f" WHERE e.account_id = {table}.id AND e.user_id = %s) FROM "
+    )
+    statement = statement.replace(" FROM ", entitled, 1)
+    return statement, [user_id, *params], (*fields, None)
+
+
 def account_and_instrument(
-    code: str | None, instrument: str | None
+    code: str | None, instrument: str | None, *, user=None
 ) -> tuple[Account | None, Instrument | None]:
     """An account by code and an instrument by symbol, or else by ISIN (a 12-character value),
-    with its underlying attached: one batch of plain SQL, as every order submission needs."""
+    with its underlying attached: one batch of plain SQL, as every order submission needs.
+
+    With `user`, the account comes with `account.entitled`: whether the user may trade it
+    (always True for Risk Manager and above), read in the same statement."""
     statements = []
+    check = user is not None and code is not None and not sees_every_account(user)
     if code is not None:
-        statements.append(sql.select_statement(Account, "code = %s", [code]))
+        if check:
+            statements.append(_account_entitled_statement(code, user.pk))
+        else:
+            statements.append(sql.select_statement(Account, "code = %s", [code]))
     if instrument is not None:
         where = "symbol = %s"
         params = [instrument]
@@ -83,7 +119,10 @@ def account_and_instrument(
             params.append(instrument.upper())
         statements.append(sql.select_statement(Instrument, where, params))
     found = sql.batch(statements)
-    account = sql.as_instances(Account, found.pop(0)) if code is not None else []
+    rows = found.pop(0) if code is not None else []
+    account = sql.as_instances(Account, [row[:-1] for row in rows] if check else rows)
+    if account and user is not None:
+        account[0].entitled = bool(rows[0][-1]) if check else True
     candidates = sql.as_instances(Instrument, found.pop(0)) if instrument is not None else []
     # The symbol wins over another instrument's ISIN.
     candidates.sort(key=lambda i: i.symbol != instrument)
@@ -100,13 +139,15 @@ def account_webhook_secret(account_id: str) -> str:
 
 
 def locate_list(*, user) -> QuerySet[Locate]:
-    """Every locate for now (`user` is for the entitlement filter to come), with the orders
-    that use each one in one more query (`Locate.used_quantity`)."""
+    """The locates of the accounts `user` may see, with the orders that use each one in one
+    more query (`Locate.used_quantity`)."""
     using = Order.objects.exclude(status=OrderStatus.REJECTED).only(
         "locate_id", "status", "quantity", "filled_quantity"
     )
-    return Locate.objects.select_related("account", "instrument", "created_by").prefetch_related(
-        Prefetch("orders", queryset=using, to_attr="using_orders")
+    return (
+        Locate.objects.restrict(user)
+        .select_related("account", "instrument", "created_by")
+        .prefetch_related(Prefetch("orders", queryset=using, to_attr="using_orders"))
     )
 
 

@@ -18,7 +18,7 @@ from apps.audit import canonical
 from apps.audit.events import EventType
 from apps.audit.services import audit_record, field_values, update_audited
 from apps.core import sql
-from apps.core.errors import Conflict, ValidationFailed, field_errors
+from apps.core.errors import Conflict, PermissionDenied, ValidationFailed, field_errors
 from apps.core.time import rfc3339, utcnow
 from apps.core.types import check_notional, decimal_str, quantize, to_decimal
 from apps.core.validation import clean_or_raise
@@ -32,6 +32,7 @@ from apps.trading.models import (
     Account,
     AccountDailyActivity,
     AccountDailyFilled,
+    AccountEntitlement,
     BeneficialOwner,
     ClientCategory,
     ClientPerson,
@@ -263,6 +264,66 @@ def account_update(*, account: Account, actor=None, **changes) -> Account:
             )
         return fresh
     return _update_audited(account, allowed=ACCOUNT_FIELDS, changes=changes, actor=actor)
+
+
+# --- entitlements ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def entitlement_grant(*, user, account: Account, actor=None) -> AccountEntitlement:
+    """Entitle `user` to `account` (see and trade it, as their role allows). Granting what is
+    already granted changes nothing and records nothing."""
+    existing = AccountEntitlement.objects.filter(user=user, account=account).first()
+    if existing is not None:
+        return existing
+    granted_by = actor if getattr(actor, "pk", None) is not None else None  # a command: none
+    entitlement = AccountEntitlement(user=user, account=account, granted_by=granted_by)
+    clean_or_raise(entitlement)
+    entitlement.save()
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type="trading.accountentitlement",
+        object_id=entitlement.pk,
+        payload={
+            "change": "entitlement_granted",
+            "before": None,
+            "after": {"user": user.get_username(), "account": account.code},
+        },
+    )
+    return entitlement
+
+
+@transaction.atomic
+def entitlement_revoke(*, user, account: Account, actor=None) -> bool:
+    """Take `account` away from `user`; False (and nothing recorded) when it was not granted.
+    Their orders already working stay; new orders, fills, cancels and amendments on the
+    account are refused from now on."""
+    existing = (
+        AccountEntitlement.objects.select_for_update().filter(user=user, account=account).first()
+    )
+    if existing is None:
+        return False
+    entitlement_id = existing.pk
+    granted_by = existing.granted_by.get_username() if existing.granted_by_id else None
+    existing.delete()
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type="trading.accountentitlement",
+        object_id=entitlement_id,
+        payload={
+            "change": "entitlement_revoked",
+            "before": {
+                "user": user.get_username(),
+                "account": account.code,
+                "granted_by": granted_by,
+                "granted_at": existing.granted_at,
+            },
+            "after": None,
+        },
+    )
+    return True
 
 
 @transaction.atomic
@@ -647,6 +708,17 @@ def order_terms_check(
         raise ValidationFailed(details=errors)
 
 
+def entitlement_check(account: Account | None, user) -> None:
+    """403 (`not_entitled`) when `user` may not trade `account` (read with
+    `account_and_instrument(..., user=user)`, which sets `account.entitled`)."""
+    if account is not None and user is not None and not getattr(account, "entitled", False):
+        raise PermissionDenied(
+            f"You are not entitled to trade account {account.code}.",
+            code="not_entitled",
+            details={"account": account.code},
+        )
+
+
 def order_terms_resolve(
     *,
     account: str,
@@ -654,10 +726,14 @@ def order_terms_resolve(
     order_type: str,
     quantity: Decimal,
     limit_price: Decimal | None,
+    user=None,
 ) -> tuple[Account, Instrument]:
     """The account (by code) and the instrument (by symbol, or ISIN) of a new order whose
-    fields are well formed, once its terms pass `order_terms_check`."""
-    found_account, found_instrument = account_and_instrument(account, instrument)
+    fields are well formed, once its terms pass `order_terms_check`. With `user` (the
+    submitter), a 403 `not_entitled` when the account is not one of theirs: checked in the
+    same statement that reads the account."""
+    found_account, found_instrument = account_and_instrument(account, instrument, user=user)
+    entitlement_check(found_account, user)
     order_terms_check(
         account=found_account,
         instrument=found_instrument,
@@ -668,10 +744,14 @@ def order_terms_resolve(
     return found_account, found_instrument
 
 
-def account_and_instrument_known(account: str, instrument: str) -> tuple[Account, Instrument]:
+def account_and_instrument_known(
+    account: str, instrument: str, *, user=None
+) -> tuple[Account, Instrument]:
     """The account (by code) and the instrument (by symbol, or ISIN) that a record of a fact
-    names (a drop copy, a locate): a 400 naming each one that is unknown."""
-    found_account, found_instrument = account_and_instrument(account, instrument)
+    names (a drop copy, a locate): a 400 naming each one that is unknown. With `user`, a 403
+    `not_entitled` when the account is not one of theirs."""
+    found_account, found_instrument = account_and_instrument(account, instrument, user=user)
+    entitlement_check(found_account, user)
     errors = {}
     if found_account is None:
         errors["account"] = ["Unknown account."]

@@ -26,10 +26,23 @@ def events(*types: str) -> list[str]:
     )
 
 
-def test_reading_needs_viewer(api_client_for, submit_held):
+def test_reading_the_queue_needs_a_compliance_officer(api_client_for, submit_held):
+    """As the /approvals/ pages: a Trader follows a held order through the order itself."""
     approval_id = submit_held()["approval"]["id"]
-    assert_api_role_required(api_client_for, "get", LIST, Role.VIEWER)
-    assert_api_role_required(api_client_for, "get", url(approval_id), Role.VIEWER)
+    assert_api_role_required(api_client_for, "get", LIST, Role.COMPLIANCE_OFFICER)
+    assert_api_role_required(api_client_for, "get", url(approval_id), Role.COMPLIANCE_OFFICER)
+
+
+def test_a_trader_sees_the_state_of_a_held_order_through_the_order(api_client_for, submit_held):
+    answer = submit_held()
+    trader = api_client_for(Role.TRADER)
+    assert trader.get(LIST).status_code == 403
+    order = trader.get(f"/api/v1/orders/{answer['id']}/").json()
+    assert order["status"] == "pending_approval"
+    assert order["approval"]["id"] == answer["approval"]["id"]
+    assert order["approval"]["status"] == "pending"
+    held = [c for c in order["checks"] if c["status"] == "fail" and c["action"] == "hold"]
+    assert held, order["checks"]  # the hold reason: the rule that held it, and its message
 
 
 @pytest.mark.parametrize("action", ["approve", "deny"])
@@ -170,7 +183,7 @@ def test_list_filters_by_status_and_account(officer, submit_held, api_client_for
     first = submit_held("held-a")
     submit_held("held-b")
     officer.post(url(first["approval"]["id"], "deny"), {"comment": "no"}, format="json")
-    viewer = api_client_for(Role.VIEWER)
+    viewer = api_client_for(Role.COMPLIANCE_OFFICER)
     everything = viewer.get(LIST).json()
     assert everything["count"] == 2
     pending = viewer.get(LIST, {"status": "pending"}).json()["results"]
@@ -193,14 +206,14 @@ def test_list_filters_by_status_and_account(officer, submit_held, api_client_for
 )
 def test_a_bad_filter_is_400(api_client_for, submit_held, query):
     submit_held()
-    response = api_client_for(Role.VIEWER).get(LIST, query)
+    response = api_client_for(Role.COMPLIANCE_OFFICER).get(LIST, query)
     assert response.status_code == 400, response.json()
     assert response.json()["error"]["code"] == "validation_error"
 
 
 def test_a_huge_filter_value_finds_nothing(api_client_for, submit_held):
     submit_held()
-    viewer = api_client_for(Role.VIEWER)
+    viewer = api_client_for(Role.COMPLIANCE_OFFICER)
     for field in ("account", "instrument"):
         response = viewer.get(LIST, {field: "A" * 10_240})
         assert response.status_code == 200 and response.json()["count"] == 0

@@ -80,12 +80,12 @@ def logged(db):
 @pytest.mark.parametrize(
     ("url", "role"),
     [
-        ("/api/v1/audit/events/", Role.VIEWER),
+        ("/api/v1/audit/events/", Role.COMPLIANCE_OFFICER),
         ("/api/v1/audit/verify/", Role.COMPLIANCE_OFFICER),
         ("/api/v1/audit/export/", Role.COMPLIANCE_OFFICER),
-        ("/api/v1/audit/checkpoints/latest/", Role.VIEWER),
-        ("/api/v1/audit/events/1/proof/", Role.VIEWER),
-        ("/api/v1/audit/checkpoints/consistency/?first=1", Role.VIEWER),
+        ("/api/v1/audit/checkpoints/latest/", Role.COMPLIANCE_OFFICER),
+        ("/api/v1/audit/events/1/proof/", Role.COMPLIANCE_OFFICER),
+        ("/api/v1/audit/checkpoints/consistency/?first=1", Role.COMPLIANCE_OFFICER),
     ],
 )
 def test_audit_endpoints_need_their_role(api_client_for, logged, url, role):
@@ -97,7 +97,7 @@ def test_purge_needs_admin(api_client_for, logged):
 
 
 def test_events_list_and_filter(api_client_for, logged):
-    client = api_client_for(Role.VIEWER)
+    client = api_client_for(Role.COMPLIANCE_OFFICER)
     body = client.get("/api/v1/audit/events/?event_type=CONFIG_CHANGED&actor=t").json()
     assert body["count"] == 13
     first = body["results"][0]
@@ -125,7 +125,7 @@ def test_export_verifies_with_an_outside_program(api_client_for, logged):
 
 
 def test_checkpoint_is_signed(api_client_for, logged):
-    body = api_client_for(Role.VIEWER).get("/api/v1/audit/checkpoints/latest/").json()
+    body = api_client_for(Role.COMPLIANCE_OFFICER).get("/api/v1/audit/checkpoints/latest/").json()
     message = (
         f"{body['log_id']}\n{body['tree_size']}\n{body['root_hash']}\n{body['created_at']}\n"
     ).encode()
@@ -134,7 +134,7 @@ def test_checkpoint_is_signed(api_client_for, logged):
 
 
 def test_every_inclusion_proof_checks_out(api_client_for, logged):
-    client = api_client_for(Role.VIEWER)
+    client = api_client_for(Role.COMPLIANCE_OFFICER)
     export = client.get("/api/v1/audit/events/?limit=1000").json()["results"]
     for seq in range(1, logged.tree_size + 1):
         body = client.get(f"/api/v1/audit/events/{seq}/proof/").json()
@@ -157,7 +157,7 @@ def test_consistency_between_every_pair_of_checkpoints(api_client_for, logged):
         for n in range(extra):
             audit_record(event_type=EventType.CONFIG_CHANGED, actor="t", payload={"more": n})
         sizes.append(checkpoint_create().tree_size)
-    client = api_client_for(Role.VIEWER)
+    client = api_client_for(Role.COMPLIANCE_OFFICER)
     for i, first in enumerate(sizes):
         for second in sizes[i:]:
             body = client.get(
@@ -199,6 +199,6 @@ def test_consistency_between_every_pair_of_checkpoints(api_client_for, logged):
     ],
 )
 def test_bad_proof_requests_are_clear_errors(api_client_for, logged, url):
-    response = api_client_for(Role.VIEWER).get(url)
+    response = api_client_for(Role.COMPLIANCE_OFFICER).get(url)
     assert response.status_code in (400, 404)
     assert set(response.json()["error"]) == {"code", "message", "details"}

@@ -42,7 +42,7 @@ def _one_read(since: int, actor: str) -> dict:
     [
         (
             "/api/v1/audit/events/?event_type=CONFIG_CHANGED&limit=5&offset=2",
-            Role.VIEWER,
+            Role.COMPLIANCE_OFFICER,
             {"action": "list", "count": 5, "first_seq": 3, "last_seq": 7},
         ),
         (
@@ -50,15 +50,15 @@ def _one_read(since: int, actor: str) -> dict:
             Role.COMPLIANCE_OFFICER,
             {"action": "verify", "ok": True, "first_bad_seq": None, "first_seq": 1},
         ),
-        ("/api/v1/audit/checkpoints/latest/", Role.VIEWER, {"action": "checkpoint"}),
+        ("/api/v1/audit/checkpoints/latest/", Role.COMPLIANCE_OFFICER, {"action": "checkpoint"}),
         (
             "/api/v1/audit/events/4/proof/",
-            Role.VIEWER,
+            Role.COMPLIANCE_OFFICER,
             {"action": "inclusion_proof", "seq": 4, "tree_size": 13},
         ),
         (
             "/api/v1/audit/checkpoints/consistency/?first=13",
-            Role.VIEWER,
+            Role.COMPLIANCE_OFFICER,
             {"action": "consistency_proof", "first": 13, "second": 13},
         ),
     ],
@@ -79,7 +79,7 @@ def test_each_api_read_writes_one_event_naming_the_reader(
 def test_the_list_records_its_filters_and_never_holds_its_own_event(
     api_client_for, make_user, logged
 ):
-    user = make_user(Role.VIEWER)
+    user = make_user(Role.COMPLIANCE_OFFICER)
     client = api_client_for(user=user)
     since = _head()
     client.get("/api/v1/audit/events/?event_type=CONFIG_CHANGED&actor=t")
@@ -115,14 +115,14 @@ def test_an_anonymous_or_bad_request_writes_nothing(api_client_for, logged):
     since = _head()
     assert APIClient().get("/api/v1/audit/events/").status_code == 401
     assert _reads_since(since) == []
-    client = api_client_for(Role.VIEWER)
+    client = api_client_for(Role.COMPLIANCE_OFFICER)
     since = _head()
     assert client.get("/api/v1/audit/checkpoints/consistency/?first=x").status_code == 400
     assert _reads_since(since) == []
 
 
 def test_long_query_values_are_cut(api_client_for, logged):
-    client = api_client_for(Role.VIEWER)
+    client = api_client_for(Role.COMPLIANCE_OFFICER)
     since = _head()
     client.get("/api/v1/audit/events/", {"actor": "a" * 5000})
     reads = _reads_since(since)
@@ -130,7 +130,7 @@ def test_long_query_values_are_cut(api_client_for, logged):
 
 
 def test_the_admin_pages_record_each_view(client, make_user, logged):
-    viewer = make_user(Role.VIEWER)
+    viewer = make_user(Role.COMPLIANCE_OFFICER)
     client.force_login(viewer)
     since = _head()
     assert client.get("/admin/audit/auditevent/?event_type=CONFIG_CHANGED").status_code == 200

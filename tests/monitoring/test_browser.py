@@ -42,7 +42,7 @@ def floor(audit_transactional_db):
         first_seq=1,
     )
     tokens = {}
-    for name, role in [("vera", Role.VIEWER), ("tina", Role.TRADER), ("nobody", None)]:
+    for name, role in [("vera", Role.COMPLIANCE_OFFICER), ("tina", Role.TRADER), ("nobody", None)]:
         user = user_create(username=name, password=PASSWORD, role=role)
         tokens[name] = api_token_issue(user=user, name="browser-test")[1]
     monitor_run()

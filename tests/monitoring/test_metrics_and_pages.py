@@ -8,6 +8,7 @@ import pytest
 from apps.monitoring.services import monitor_run
 from apps.rbac.roles import Role
 from tests.monitoring.conftest import NOW
+from tests.permissions import assert_page_role_required
 from tests.rules.factories import make_rule, order_body
 from tests.trading.factories import InstrumentFactory
 
@@ -105,21 +106,31 @@ def test_metrics_refuse_without_the_token_or_a_role(db, client, settings, make_u
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
     client.force_login(make_user(None))
     assert client.get("/metrics").status_code == 403
-    client.force_login(make_user(Role.VIEWER))
+    for below in (Role.VIEWER, Role.TRADER):  # firm-wide figures: not for one desk
+        client.force_login(make_user(below))
+        assert client.get("/metrics").status_code == 403
+    client.force_login(make_user(Role.RISK_MANAGER))
     assert client.get("/metrics").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/data/"])
-def test_dashboard_pages_refuse_a_user_without_a_role(db, client, make_user, path):
-    assert client.get(path).status_code == 302  # to the login page
-    client.force_login(make_user(None))
-    assert client.get(path).status_code == 403
-    client.force_login(make_user(Role.VIEWER))
-    assert client.get(path).status_code == 200
+def test_dashboard_pages_need_a_risk_manager(db, client, make_user, path):
+    """Firm-wide: every account's decisions, violations and switches."""
+    assert_page_role_required(client, make_user, path, Role.RISK_MANAGER)
+
+
+def test_the_dashboard_counts_alerts_for_compliance_only(db, client, make_user):
+    from tests.surveillance.factories import AlertFactory
+
+    AlertFactory()
+    client.force_login(make_user(Role.RISK_MANAGER))
+    assert client.get("/dashboard/data/").json()["open_alerts_by_detector"] == {}
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    assert sum(client.get("/dashboard/data/").json()["open_alerts_by_detector"].values()) == 1
 
 
 def test_the_dashboard_page_loads_its_vendored_charts(db, client, make_user):
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.RISK_MANAGER))
     html = client.get("/dashboard/").content.decode()
     assert "/static/vendor/chart.umd.min.js" in html
     # Every script comes from this site: no src= points at another host.

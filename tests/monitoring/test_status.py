@@ -12,6 +12,7 @@ from apps.monitoring.services import monitor_run
 from apps.rbac.roles import Role
 from apps.rules.models import ComplianceRule
 from tests.monitoring.conftest import NOW
+from tests.permissions import assert_api_role_required
 from tests.rules.factories import make_rule
 
 STATUS = "/api/v1/compliance/status/"
@@ -31,7 +32,7 @@ def monitored(book):
 
 def test_status_numbers_match_the_database(monitored, api_client_for):
     call_command("setup_schedules", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    response = api_client_for(Role.VIEWER).get(STATUS)
+    response = api_client_for(Role.RISK_MANAGER).get(STATUS)
     assert response.status_code == 200, response.content
     body = response.json()
     active = Violation.objects.filter(status="active")
@@ -73,17 +74,17 @@ def test_monitoring_is_active_after_a_recent_run(book, api_client_for):
     call_command("setup_schedules", stdout=open("/dev/null", "w"))  # noqa: SIM115
     make_rule("position_weight", {"max_pct": "45"})
     monitor_run(now=timezone.now())
-    body = api_client_for(Role.VIEWER).get(STATUS).json()
+    body = api_client_for(Role.RISK_MANAGER).get(STATUS).json()
     assert body["monitoring_active"] is True and body["check_count"] == 1
 
 
 def test_without_its_schedule_monitoring_is_not_active(book, api_client_for):
     monitor_run(now=timezone.now(), require_open=False)
-    assert api_client_for(Role.VIEWER).get(STATUS).json()["monitoring_active"] is False
+    assert api_client_for(Role.RISK_MANAGER).get(STATUS).json()["monitoring_active"] is False
 
 
 def test_status_of_an_empty_platform(db, api_client_for):
-    body = api_client_for(Role.VIEWER).get(STATUS).json()
+    body = api_client_for(Role.RISK_MANAGER).get(STATUS).json()
     assert body["last_check"] is None and body["check_count"] == 0
     assert body["active_violations"] == {"critical": 0, "warning": 0, "info": 0}
     assert body["violation_summary"]["violations"] == []
@@ -109,7 +110,7 @@ def test_dashboard_data_matches_the_database(monitored, client, make_user, accou
     kill_switch_activate(
         actor=officer, scope="account", target="ACC-M2", state="halted", reason="Test halt."
     )
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
     response = client.get("/dashboard/data/")
     assert response.status_code == 200
     data = response.json()
@@ -124,3 +125,8 @@ def test_dashboard_data_matches_the_database(monitored, client, make_user, accou
         "pending_approval",
     }
     assert data["open_alerts_by_detector"] == {}
+
+
+def test_the_status_needs_a_risk_manager(db, api_client_for):
+    """Firm-wide: every account's violations."""
+    assert_api_role_required(api_client_for, "get", STATUS, Role.RISK_MANAGER)

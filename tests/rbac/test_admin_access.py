@@ -26,8 +26,12 @@ User = get_user_model()
         ("/admin/auth/user/", Role.ADMIN),
         ("/admin/auth/user/add/", Role.ADMIN),
         ("/admin/rbac/apitoken/", Role.ADMIN),
-        ("/admin/audit/auditevent/", Role.VIEWER),
-        ("/admin/audit/checkpoint/", Role.VIEWER),
+        ("/admin/audit/auditevent/", Role.COMPLIANCE_OFFICER),
+        ("/admin/audit/checkpoint/", Role.COMPLIANCE_OFFICER),
+        ("/admin/surveillance/alert/", Role.COMPLIANCE_OFFICER),
+        ("/admin/surveillance/executionreport/", Role.COMPLIANCE_OFFICER),
+        ("/admin/reporting/regulatoryreport/", Role.RISK_MANAGER),
+        ("/admin/trading/accountentitlement/", Role.RISK_MANAGER),
         ("/admin/rules/compliancerule/", Role.VIEWER),
         ("/admin/rules/compliancerule/add/", Role.COMPLIANCE_OFFICER),
         ("/admin/rules/rulechange/", Role.VIEWER),
@@ -121,3 +125,28 @@ def test_a_user_added_in_the_admin_has_no_role_until_another_admin_approves(clie
     assert user_role(newbie) is None and not newbie.is_staff
     change = ConfigChange.objects.get(kind="user_role", target_key="newbie")
     assert change.before == {"role": None} and change.proposed == {"role": "trader"}
+
+
+def test_admin_makes_a_feed_through_the_user_form(client, make_user):
+    from apps.rbac.access import user_service_role
+    from apps.rbac.roles import ServiceRole
+
+    client.force_login(make_user(Role.ADMIN))
+    target = make_user(Role.TRADER)
+    response = client.post(
+        f"/admin/auth/user/{target.pk}/change/",
+        {
+            "username": target.username,
+            "first_name": "",
+            "last_name": "",
+            "email": "",
+            "is_active": "on",
+            "role": "feed",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    target.refresh_from_db()
+    assert user_role(target) is None and user_service_role(target) is ServiceRole.FEED
+    assert not target.is_staff
+    listing = client.get("/admin/auth/user/").content.decode()
+    assert "Feed" in listing

@@ -4,9 +4,9 @@ pages ask one place (apps.rbac.access over the policy table)."""
 import pytest
 from django.contrib.auth.models import Group
 
-from apps.rbac.access import can, has_role, user_role
+from apps.rbac.access import can, has_role, user_role, user_service_role
 from apps.rbac.policy import MODEL_POLICY
-from apps.rbac.roles import ROLE_GROUPS, Role
+from apps.rbac.roles import ROLE_GROUPS, Role, ServiceRole
 from apps.rbac.services import user_role_set
 
 
@@ -65,3 +65,58 @@ def test_order_book_is_never_editable_in_forms(make_user):
         assert not can(admin, "change", label)
         assert not can(admin, "add", label)
         assert not can(admin, "delete", label)
+
+
+# --- the Feed service identity, outside the ladder --------------------------------------------
+
+
+def test_the_feed_passes_no_ladder_check_and_no_role_passes_a_feed_check(make_user):
+    feed = make_user(ServiceRole.FEED)
+    assert user_role(feed) is None and user_service_role(feed) is ServiceRole.FEED
+    assert not any(has_role(feed, role) for role in Role)
+    assert has_role(feed, ServiceRole.FEED)
+    assert not any(can(feed, "view", label) for label in MODEL_POLICY)
+    for role in Role:  # Admin included: a person never posts as the feed
+        assert not has_role(make_user(role), ServiceRole.FEED), role
+    assert has_role(feed, (Role.VIEWER, ServiceRole.FEED))
+    assert not has_role(make_user(None), (Role.VIEWER, ServiceRole.FEED))
+
+
+def test_the_feed_is_not_staff_and_a_role_replaces_it(make_user):
+    feed = make_user(ServiceRole.FEED)
+    feed.refresh_from_db()
+    assert not feed.is_staff
+    assert list(feed.groups.values_list("name", flat=True)) == ["Feed"]
+    user_role_set(user=feed, role=Role.TRADER)
+    assert user_role(feed) == Role.TRADER and user_service_role(feed) is None
+    assert list(feed.groups.values_list("name", flat=True)) == ["Trader"]
+    user_role_set(user=feed, role=ServiceRole.FEED)
+    assert list(feed.groups.values_list("name", flat=True)) == ["Feed"]
+    feed.refresh_from_db()
+    assert not feed.is_staff
+
+
+def test_making_a_feed_is_an_audited_role_change(make_user):
+    from apps.audit.models import AuditEvent
+
+    user = make_user(None)
+    user_role_set(user=user, role=ServiceRole.FEED)
+    event = AuditEvent.objects.filter(object_type="auth.user", object_id=str(user.pk)).last()
+    assert '"after":{"role":"feed"}' in event.record
+
+
+def test_the_feed_gets_a_token_but_not_the_pages_or_the_back_office(make_user, client):
+    from rest_framework.test import APIClient
+
+    from tests.conftest import PASSWORD
+
+    feed = make_user(ServiceRole.FEED, username="feed-x")
+    answer = APIClient().post(
+        "/api/v1/auth/token/", {"username": "feed-x", "password": PASSWORD}, format="json"
+    )
+    assert answer.status_code == 201, answer.json()
+    client.force_login(feed)
+    assert client.get("/").status_code == 403
+    assert client.get("/admin/").status_code == 302  # to the back office's login
+    refused = client.post("/admin/login/", {"username": "feed-x", "password": PASSWORD})
+    assert refused.status_code == 200 and b"no role" in refused.content

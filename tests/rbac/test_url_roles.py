@@ -21,7 +21,7 @@ PUBLIC = {
     "django.contrib.auth.views.LogoutView": "signing out",
     "apps.core.views.healthz": "the load balancer's liveness probe: no data",
     "apps.core.views.readyz": "the readiness probe: no data",
-    "apps.monitoring.views.metrics": "Prometheus: its own bearer token, or a signed-in Viewer",
+    "apps.monitoring.views.metrics": "Prometheus: its bearer token, or a signed-in Risk Manager",
     "apps.core.api.json_error_view.<locals>.view": "the 404 body for unknown API paths",
 }
 # The admin site: ComplianceAdminSite admits users with a role, and each model admin's
@@ -80,3 +80,35 @@ def test_the_view_declares_its_role(route, view):
         assert any("required_role" in vars(c) for c in own), (
             f"{route}: {name} names no required_role (the mixin's default is Admin)"
         )
+
+
+def _named(cls, method: str) -> tuple:
+    per_method = getattr(cls, "required_roles", None) or {}
+    role = per_method.get(method, getattr(cls, "required_role", None))
+    return role if isinstance(role, tuple) else (role,)
+
+
+def test_the_feed_passes_only_where_a_view_names_it(make_user):
+    """Feed is outside the ladder: it passes no view that asks for a role (Viewer included),
+    only the few that name it: the drop copy (and who-am-I and revoking its own token)."""
+    from types import SimpleNamespace
+
+    from apps.rbac.roles import ServiceRole
+
+    feed = make_user(ServiceRole.FEED)
+    passed = set()
+    for route, view in ROUTES:
+        cls = getattr(view, "view_class", None) or getattr(view, "cls", None)
+        if _name(view) in PUBLIC or cls is None or not issubclass(cls, APIView):
+            continue
+        for method in (m.upper() for m in METHODS if hasattr(cls, m)):
+            request = SimpleNamespace(user=feed, method=method)
+            allowed = HasRequiredRole().has_permission(request, cls())
+            assert allowed is (ServiceRole.FEED in _named(cls, method)), (route, method)
+            if allowed:
+                passed.add((route, method))
+    assert passed == {
+        ("api/v1/surveillance/executions/", "POST"),
+        ("api/v1/auth/me/", "GET"),
+        ("api/v1/auth/token/revoke/", "POST"),
+    }

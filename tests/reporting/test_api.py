@@ -32,8 +32,8 @@ def generated(officer, **overrides) -> dict:
     return response.json()
 
 
-def test_listing_needs_viewer(api_client_for):
-    assert_api_role_required(api_client_for, "get", REPORTS, Role.VIEWER)
+def test_listing_needs_a_risk_manager(api_client_for):
+    assert_api_role_required(api_client_for, "get", REPORTS, Role.RISK_MANAGER)
 
 
 def test_generating_needs_compliance_officer(api_client_for, desk):
@@ -42,9 +42,9 @@ def test_generating_needs_compliance_officer(api_client_for, desk):
 
 def test_detail_download_and_status_roles(api_client_for, desk, officer):
     report = generated(officer)
-    assert_api_role_required(api_client_for, "get", f"{REPORTS}{report['id']}/", Role.VIEWER)
+    assert_api_role_required(api_client_for, "get", f"{REPORTS}{report['id']}/", Role.RISK_MANAGER)
     assert_api_role_required(
-        api_client_for, "get", f"{REPORTS}{report['id']}/download/", Role.VIEWER
+        api_client_for, "get", f"{REPORTS}{report['id']}/download/", Role.RISK_MANAGER
     )
     assert_api_role_required(
         api_client_for,
@@ -60,7 +60,7 @@ def test_generate_then_download_matches_the_hash(api_client_for, desk, officer):
     assert report["record_count"] == 5
     assert report["version"] == 1 and report["status"] == "draft"
     assert report["generated_by"] == officer.user.username
-    viewer = api_client_for(Role.VIEWER)
+    viewer = api_client_for(Role.RISK_MANAGER)
     response = viewer.get(report["download_url"])
     assert response.status_code == 200
     body = b"".join(response.streaming_content)
@@ -113,7 +113,7 @@ def test_a_tampered_file_is_refused_and_alerts_compliance(api_client_for, desk, 
     path = stored.file.path
     with open(path, "ab") as handle:
         handle.write(b"ACC-T1,forged row\n")
-    response = api_client_for(Role.VIEWER).get(report["download_url"])
+    response = api_client_for(Role.RISK_MANAGER).get(report["download_url"])
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "report_integrity_failed"
@@ -131,7 +131,7 @@ def test_a_missing_file_is_refused_too(api_client_for, desk, officer):
     report = generated(officer)
     stored = RegulatoryReport.objects.get(pk=report["id"])
     stored.file.storage.delete(stored.file.name)
-    response = api_client_for(Role.VIEWER).get(report["download_url"])
+    response = api_client_for(Role.RISK_MANAGER).get(report["download_url"])
     assert response.status_code == 409
     assert response.json()["error"]["details"]["found_sha256"] is None
 

@@ -20,7 +20,7 @@ from tests.reporting.factories import make_desk
 def desk(audit_transactional_db):
     make_desk()
     tokens = {}
-    for name, role in [("olivia", Role.COMPLIANCE_OFFICER), ("victor", Role.VIEWER)]:
+    for name, role in [("olivia", Role.COMPLIANCE_OFFICER), ("victor", Role.RISK_MANAGER)]:
         user = user_create(username=name, password=PASSWORD, role=role)
         tokens[name] = api_token_issue(user=user, name="browser-test")[1]
     # Everything after this goes over HTTP to the live server.
@@ -63,7 +63,7 @@ def test_officer_generates_and_downloads_a_report_matching_its_hash(
     assert body.count(b"\n") == 6  # the header and five fills
 
 
-def test_a_viewer_sees_reports_but_cannot_generate(desk, browser, live_server):
+def test_a_risk_manager_sees_reports_but_cannot_generate(desk, browser, live_server):
     base = live_server.url
     page = sign_in(browser, base, "victor")
     response = page.goto(f"{base}/reports/")

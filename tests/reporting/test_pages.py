@@ -18,8 +18,9 @@ FORM = {
 }
 
 
-def test_the_page_needs_viewer(client, make_user):
-    assert_page_role_required(client, make_user, PAGE, Role.VIEWER)
+def test_the_page_needs_a_risk_manager(client, make_user):
+    """A report covers every account: only a role that sees every account reads one."""
+    assert_page_role_required(client, make_user, PAGE, Role.RISK_MANAGER)
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.TRADER, Role.RISK_MANAGER])
@@ -96,24 +97,25 @@ def test_a_tampered_file_is_refused_on_the_page(client, make_user, desk):
 
 
 def test_download_of_unknown_report_is_a_404(client, make_user):
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.RISK_MANAGER))
     assert client.get("/reports/424242/download/").status_code == 404
 
 
-def test_download_page_needs_viewer(client, make_user, desk):
+def test_download_page_needs_a_risk_manager(client, make_user, desk):
     client.force_login(make_user(Role.COMPLIANCE_OFFICER))
     client.post(PAGE, FORM)
     report = RegulatoryReport.objects.get()
     client.logout()
-    client.force_login(make_user(None))
-    assert client.get(f"/reports/{report.pk}/download/").status_code == 403
+    for role in (None, Role.VIEWER, Role.TRADER):
+        client.force_login(make_user(role))
+        assert client.get(f"/reports/{report.pk}/download/").status_code == 403
 
 
 def test_back_office_lists_reports_read_only(client, make_user, desk):
     client.force_login(make_user(Role.COMPLIANCE_OFFICER))
     client.post(PAGE, FORM)
     report = RegulatoryReport.objects.get()
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.RISK_MANAGER))
     listing = client.get("/admin/reporting/regulatoryreport/")
     assert listing.status_code == 200
     detail = client.get(f"/admin/reporting/regulatoryreport/{report.pk}/change/")

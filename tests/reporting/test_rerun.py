@@ -69,7 +69,7 @@ def test_a_late_fill_marks_the_reports_of_its_day(desk, officer, api_client_for)
         report.refresh_from_db()
         assert not report.needs_rerun and rerun_events(report) == []
 
-    viewer = api_client_for(Role.VIEWER)
+    viewer = api_client_for(Role.RISK_MANAGER)
     body = viewer.get(f"{REPORTS}{daily.pk}/").json()
     assert body["needs_rerun"] is True and body["stale_fills"] == 1
     assert body["stale_since"] is not None
@@ -162,7 +162,7 @@ def test_the_schedule_reruns_its_own_marked_reports(desk, officer):
 def test_the_page_shows_what_needs_a_rerun(client, make_user, desk, officer):
     daily, positions = build(officer), build(officer, "positions", day=PREVIOUS)
     late_fill(desk, at(DAY, "17:30"))
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.RISK_MANAGER))
     page = client.get("/reports/").content.decode()
     row = page[page.index(f'id="report-{daily.pk}"') :]
     row = row[: row.index("</tr>")]

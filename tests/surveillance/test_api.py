@@ -4,7 +4,7 @@
 import pytest
 
 from apps.audit.models import AuditEvent
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole
 from apps.surveillance.models import Alert, AlertNote, ExecutionReport
 from apps.surveillance.runner import surveillance_catch_up
 from tests.permissions import assert_api_role_required
@@ -45,11 +45,13 @@ def drop_copy(**overrides):
     return {k: v for k, v in body.items() if v is not None}
 
 
-def test_reading_needs_viewer_and_working_needs_compliance_officer(api_client_for, alerts):
+def test_reading_and_working_need_a_compliance_officer(api_client_for, alerts):
+    """MAR: no tipping off. A Viewer or Trader (or the feed) reads no alert, case, note or
+    drop copy, whatever accounts they are entitled to."""
     alert = alerts["wash_trade"]
     for url in (ALERTS, f"{ALERTS}{alert.pk}/", "/api/v1/surveillance/false-positive-rates/"):
-        assert_api_role_required(api_client_for, "get", url, Role.VIEWER)
-    assert_api_role_required(api_client_for, "get", EXECUTIONS, Role.VIEWER)
+        assert_api_role_required(api_client_for, "get", url, Role.COMPLIANCE_OFFICER)
+    assert_api_role_required(api_client_for, "get", EXECUTIONS, Role.COMPLIANCE_OFFICER)
     officer_only = [
         ("assign/", {"assignee": None}),
         ("comment/", {"text": "Looking into it."}),
@@ -62,12 +64,36 @@ def test_reading_needs_viewer_and_working_needs_compliance_officer(api_client_fo
         )
 
 
-def test_drop_copies_need_trader(api_client_for, desk):
-    assert_api_role_required(api_client_for, "post", EXECUTIONS, Role.TRADER, drop_copy())
+def test_drop_copies_need_the_feed(api_client_for, desk):
+    """Only the Feed service identity posts drop copies: every person's role, Admin included,
+    gets 403 (a fake execution would halt an account through surveillance)."""
+    assert_api_role_required(api_client_for, "post", EXECUTIONS, ServiceRole.FEED, drop_copy())
+    # only the feed's own post was kept: every refused one stored nothing
+    assert list(ExecutionReport.objects.values_list("exec_id", flat=True)) == ["V-100"]
+    trader = api_client_for(Role.TRADER)
+    refused = trader.post(EXECUTIONS, drop_copy(exec_id="FAKE-1"), format="json")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "permission_denied"
+    assert not ExecutionReport.objects.filter(exec_id="FAKE-1").exists()
+
+
+def test_the_feed_may_do_nothing_else(api_client_for, alerts):
+    feed = api_client_for(ServiceRole.FEED)
+    for url in (
+        ALERTS,
+        EXECUTIONS,
+        "/api/v1/orders/",
+        "/api/v1/accounts/",
+        "/api/v1/positions/",
+        "/api/v1/audit/events/",
+        "/api/v1/kill-switch/",
+    ):
+        response = feed.get(url)
+        assert response.status_code == 403, (url, response.status_code)
 
 
 def test_list_filters(api_client_for, alerts):
-    viewer = api_client_for(Role.VIEWER)
+    viewer = api_client_for(Role.COMPLIANCE_OFFICER)
     everything = viewer.get(ALERTS).json()
     assert everything["count"] == 2
     critical = viewer.get(ALERTS, {"severity": "critical"}).json()["results"]
@@ -92,7 +118,7 @@ def test_list_filters(api_client_for, alerts):
     ],
 )
 def test_bad_filters_are_a_400_or_empty_never_a_500(api_client_for, alerts, params):
-    response = api_client_for(Role.VIEWER).get(ALERTS, params)
+    response = api_client_for(Role.COMPLIANCE_OFFICER).get(ALERTS, params)
     assert response.status_code in (200, 400, 404), response.status_code
     if response.status_code != 200:
         assert "error" in response.json()
@@ -182,7 +208,7 @@ def test_unknown_alert_is_a_404(officer, db):
 
 
 def test_a_drop_copy_is_kept_and_reconciled(api_client_for, desk):
-    trader = api_client_for(Role.TRADER)
+    trader = api_client_for(ServiceRole.FEED)
     response = trader.post(EXECUTIONS, drop_copy(), format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -196,7 +222,7 @@ def test_a_drop_copy_is_kept_and_reconciled(api_client_for, desk):
 
 
 def test_a_drop_copy_of_a_short_sale_keeps_its_marking(api_client_for, desk):
-    response = api_client_for(Role.TRADER).post(
+    response = api_client_for(ServiceRole.FEED).post(
         EXECUTIONS, drop_copy(side="sell_short_exempt"), format="json"
     )
     assert response.status_code == 201, response.json()
@@ -219,7 +245,8 @@ def test_a_drop_copy_of_a_short_sale_keeps_its_marking(api_client_for, desk):
     ],
 )
 def test_bad_drop_copies_are_a_400_and_store_nothing(api_client_for, desk, overrides):
-    response = api_client_for(Role.TRADER).post(EXECUTIONS, drop_copy(**overrides), format="json")
+    feed = api_client_for(ServiceRole.FEED)
+    response = feed.post(EXECUTIONS, drop_copy(**overrides), format="json")
     assert response.status_code == 400, response.json()
     assert not ExecutionReport.objects.exists()
     assert not AuditEvent.objects.filter(event_type="EXECUTION_REPORTED").exists()

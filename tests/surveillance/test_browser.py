@@ -143,3 +143,40 @@ def test_officer_closes_a_spoofing_alert_as_a_false_positive(case, browser, live
     expect(page.locator(f"#alert-{alert_id}")).to_contain_text("Closed")
     expect(page.locator("#fp-spoofing .fp-closed")).to_have_text("1")
     expect(page.locator("#fp-spoofing .fp-percent")).to_have_text("100.0%")
+
+
+@pytest.fixture
+def trader_case(case):
+    """The case, and a Trader entitled to the alert's account."""
+    from apps.trading.models import AccountEntitlement
+
+    user_create(username="tom", password=PASSWORD, role=Role.TRADER)
+    assert AccountEntitlement.objects.filter(user__username="tom", account__code="ACC-B").exists()
+    return {**case, "title": Alert.objects.get(pk=case["alert"]).title}
+
+
+def test_a_trader_sees_no_surveillance_link_and_no_alert(trader_case, browser, live_server):
+    """MAR: no tipping off. A Trader entitled to the alert's account finds no link to the
+    alerts or the audit trail, and neither the pages nor the API in the same browser show
+    the alert."""
+    title = trader_case["title"]
+    base, alert_id = live_server.url, trader_case["alert"]
+    page = sign_in(browser, base, "tom")
+    nav = page.locator("header nav")
+    expect(nav.get_by_role("link", name="Dashboard")).to_be_visible()
+    expect(nav.get_by_role("link", name="Surveillance")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Audit")).to_have_count(0)
+    expect(page.locator("body")).not_to_contain_text(title)
+    for path in ("/surveillance/alerts/", f"/surveillance/alerts/{alert_id}/"):
+        response = page.goto(f"{base}{path}")
+        assert response.status == 403, path
+        expect(page.locator("body")).not_to_contain_text(title)
+    for path in (
+        "/api/v1/surveillance/alerts/",
+        f"/api/v1/surveillance/alerts/{alert_id}/",
+        "/api/v1/audit/events/",
+        "/api/v1/approvals/",
+    ):
+        response = page.goto(f"{base}{path}")
+        assert response.status == 403, path
+        assert title not in page.content()

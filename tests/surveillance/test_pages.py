@@ -83,9 +83,19 @@ def markers(svg, kind: str) -> list:
 # --- who may see and do what ------------------------------------------------------------------
 
 
-def test_pages_need_a_viewer(client, make_user, alerts):
+def test_pages_need_a_compliance_officer(client, make_user, alerts):
+    """MAR: no tipping off. Below a Compliance Officer the pages answer 403."""
     for url in (LIST, page_of(alerts["spoofing"])):
-        assert_page_role_required(client, make_user, url, Role.VIEWER)
+        assert_page_role_required(client, make_user, url, Role.COMPLIANCE_OFFICER)
+
+
+def test_the_navigation_shows_surveillance_and_audit_to_compliance_only(client, make_user, db):
+    for role in Role:
+        client.force_login(make_user(role))
+        page = client.get("/").content.decode()
+        shown = role >= Role.COMPLIANCE_OFFICER
+        assert ('href="/surveillance/alerts/"' in page) is shown, role
+        assert ('href="/admin/audit/auditevent/"' in page) is shown, role
 
 
 @pytest.mark.parametrize("action", ["assign", "comment", "status", "close"])
@@ -115,8 +125,9 @@ def test_case_forms_are_refused_below_a_compliance_officer(
     before = snapshot(alert)
     for role in LOWER_ROLES:
         client.force_login(make_user(role))
-        page = client.get(page_of(alert)).content.decode()
-        assert 'name="action"' not in page and "Only a Compliance Officer" in page
+        page = client.get(page_of(alert))
+        assert page.status_code == 403
+        assert b'name="action"' not in page.content and alert.title.encode() not in page.content
         assert client.post(page_of(alert), form).status_code == 403
     assert snapshot(alert) == before
 

@@ -113,6 +113,7 @@ def test_the_account_api_shows_the_owners_name_and_lei(api_client_for, db):
 
 def test_owner_admin_pages_follow_the_policy(client, make_user, db):
     owner = beneficial_owner_create(name="Nadia Petrov")
+    AccountFactory(code="ACC-NP", beneficial_owner=owner)  # a Viewer sees owners of their accounts
     client.force_login(make_user(Role.TRADER))
     assert client.get("/admin/trading/beneficialowner/add/").status_code == 403
     client.force_login(make_user(Role.VIEWER))

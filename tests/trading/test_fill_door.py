@@ -12,7 +12,7 @@ import pytest
 
 from apps.audit.models import AuditEvent
 from apps.core.time import rfc3339, utcnow
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole
 from apps.surveillance.models import ExecutionReport
 from apps.trading.models import Fill, Order, Position, WorkingExposure, is_sell
 from apps.trading.pricing import fill_price_within, protected_price
@@ -255,7 +255,7 @@ def test_a_drop_copy_is_kept_whatever_it_says(trader, api_client_for):
     """Drop copies are the venue's facts for surveillance to reconcile: not refused at the door
     for a price, a time or a venue that the gate's order could not have had."""
     sent = send(trader)
-    response = api_client_for(Role.TRADER).post(
+    response = api_client_for(ServiceRole.FEED).post(
         "/api/v1/surveillance/executions/",
         {
             "exec_id": "V-1",

@@ -3,19 +3,25 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole
 from apps.trading.services import order_create, order_fill
 from tests.permissions import assert_api_role_required
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
 
 
-@pytest.mark.parametrize(
-    "url",
-    ["/api/v1/accounts/", "/api/v1/instruments/", "/api/v1/positions/", "/api/v1/auth/me/"],
-)
+@pytest.mark.parametrize("url", ["/api/v1/accounts/", "/api/v1/instruments/", "/api/v1/positions/"])
 def test_reference_endpoints_need_viewer(api_client_for, url):
     assert_api_role_required(api_client_for, "get", url, Role.VIEWER)
+
+
+def test_who_am_i_answers_every_role_and_the_feed(api_client_for):
+    assert APIClient().get("/api/v1/auth/me/").status_code == 401
+    assert api_client_for(None).get("/api/v1/auth/me/").status_code == 403
+    for role in [*Role, ServiceRole.FEED]:
+        body = api_client_for(role).get("/api/v1/auth/me/").json()
+        assert body["role"] == role.slug
 
 
 def test_accounts_show_code_name_and_beneficial_owner(api_client_for):

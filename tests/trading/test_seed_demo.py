@@ -60,3 +60,30 @@ def test_seed_demo_is_complete_and_idempotent(db):
     assert aapl.daily_prices.count() == 300
     for bar in aapl.daily_prices.all()[:50]:
         assert bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high
+
+
+def test_seed_demo_grants_the_demo_users_their_accounts(db, strict_entitlements):
+    """`trader` works every demo account but one, which only `trader2` may trade; `viewer`
+    sees them all; `feed` is the service identity; a second run grants nothing more."""
+    from apps.rbac.access import user_service_role
+    from apps.rbac.roles import ServiceRole
+    from apps.trading.models import AccountEntitlement
+
+    call_command("seed_demo", "--password", "pw-123456", "--no-history")
+    call_command("seed_demo", "--password", "pw-123456", "--no-history")
+    User = get_user_model()
+    every = set(Account.objects.values_list("code", flat=True))
+
+    def codes(username):
+        user = User.objects.get(username=username)
+        return set(Account.objects.restrict(user).values_list("code", flat=True))
+
+    assert codes("viewer") == every
+    only_trader2 = every - codes("trader")
+    assert len(only_trader2) == 1 and only_trader2 <= codes("trader2")
+    assert codes("risk") == every
+    feed = User.objects.get(username="feed")
+    assert user_service_role(feed) is ServiceRole.FEED and user_role(feed) is None
+    assert codes("feed") == set()
+    granted = AccountEntitlement.objects.count()
+    assert granted == len(every) + (len(every) - 1) + len(codes("trader2"))

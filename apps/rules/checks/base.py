@@ -130,6 +130,10 @@ class CheckContext:
     user_messages_last_second: int = 0
     user_messages_last_minute: int = 0
     account_is_market_maker: bool = False
+    # whether the submitter is entitled to the account (apps.trading AccountEntitlement; Risk
+    # Manager and above are entitled to every account); None when nobody asked (no submitter,
+    # or no market-access rule active)
+    submitter_entitled: bool | None = None
     # working orders of the account's beneficial owner this order would cross (self_trade),
     # this account's first, then oldest first; at most CROSSING_LIMIT
     crossing_orders: list[CrossingOrder] = field(default_factory=list)

@@ -1,4 +1,10 @@
-"""Market access: which accounts may trade what, and which users may use which accounts."""
+"""Market access (SEC 15c3-5(c)(2)(iii)): which users may use which accounts, and which
+accounts may trade what.
+
+Who may use an account is the entitlement table (apps.trading AccountEntitlement, the same rows
+that decide what each user sees): a submitter below Risk Manager who is not entitled to the
+account fails `user_not_entitled`. The optional `users` parameter narrows it further for the
+users it names (a user may trade only the accounts listed there)."""
 
 from apps.rules.checks.base import (
     CheckContext,
@@ -49,6 +55,13 @@ def evaluate(params: dict, ctx: CheckContext) -> Outcome:
     order, inst = ctx.order, ctx.order.instrument
     account, user = order.account_code, order.submitted_by
     what = f"{inst.symbol} ({inst.asset_class})"
+    if ctx.submitter_entitled is False:
+        return failed(
+            "user_not_entitled",
+            f"User {user} is not entitled to account {account}.",
+            user,
+            None,
+        )
     # Users without an entry are not restricted here; their role already lets them trade.
     user_entry = params["users"].get(user) if user else None
     if user_entry is not None and account not in user_entry["accounts"]:

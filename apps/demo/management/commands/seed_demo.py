@@ -1,4 +1,5 @@
-"""Demo data: users of every role, accounts, instruments, prices, and the demo rule set.
+"""Demo data: users of every role (and the `feed` service identity), accounts and who is
+entitled to them, instruments, prices, and the demo rule set.
 
 Idempotent: running it again creates only what is missing (and adds price history for days
 that have passed since). An existing user's password, role and active flag are left as they
@@ -16,6 +17,7 @@ from apps.demo.reference import (
     DEFAULT_PASSWORD,
     DEMO_USERS,
     seed_accounts,
+    seed_entitlements,
     seed_fx_rates,
     seed_instruments,
     seed_prices,
@@ -59,6 +61,7 @@ class Command(BaseCommand):
             touched = seed_users(password, reset=reset_users)
             seed_staff_identities()
             seed_accounts()
+            seed_entitlements()
             instruments = seed_instruments()
             seed_prices(instruments, history=not no_history)
             seed_fx_rates()
