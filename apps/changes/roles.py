@@ -11,10 +11,11 @@ from django.contrib.auth import get_user_model
 from apps.changes.registry import ChangeKind, register
 from apps.changes.services import config_change_propose
 from apps.core.errors import ValidationFailed, field_errors
-from apps.rbac.roles import Role
+from apps.rbac.roles import Role, ServiceRole, any_role_from_slug
 from apps.rbac.services import user_role_set
 
-ROLE_SLUGS = [role.slug for role in Role]
+# The ladder's roles and the service identities (Feed) off it.
+ROLE_SLUGS = [role.slug for role in Role] + [service.slug for service in ServiceRole]
 
 
 def _resolve(key: str):
@@ -26,8 +27,12 @@ def _role_slug(user) -> str | None:
     fresh = get_user_model().objects.get(pk=user.pk)
     if fresh.is_superuser:
         return Role.ADMIN.slug
-    roles = [r for r in Role if fresh.groups.filter(name=r.group_name).exists()]
-    return max(roles).slug if roles else None
+    groups = set(fresh.groups.values_list("name", flat=True))
+    roles = [r for r in Role if r.group_name in groups]
+    if roles:
+        return max(roles).slug
+    services = [s for s in ServiceRole if s.group_name in groups]
+    return services[0].slug if services else None
 
 
 def _check(user, values: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +50,7 @@ def _before(user, names) -> dict[str, Any]:
 
 def _apply(user, proposed: dict[str, Any], actor) -> Any:
     slug = proposed.get("role")
-    user_role_set(user=user, role=Role.from_slug(slug) if slug else None, actor=actor)
+    user_role_set(user=user, role=any_role_from_slug(slug) if slug else None, actor=actor)
     return user
 
 
@@ -71,7 +76,7 @@ def register_role_kind() -> None:
     register(USER_ROLE)
 
 
-def user_role_propose(*, user: Any, role: Role | None, actor: Any) -> object:
+def user_role_propose(*, user: Any, role: Role | ServiceRole | None, actor: Any) -> object:
     """Fills apps.rbac.hooks.user_role_propose: the user admin's role field proposes."""
     if _role_slug(user) == (role.slug if role else None):
         return None

@@ -62,7 +62,7 @@ def test_a_checkpoint_that_is_not_witnessed_leaves_the_tail_stale(
 
 
 def test_the_dashboard_shows_the_age_of_the_last_witnessed_checkpoint(witnessed, client, make_user):
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.RISK_MANAGER))
     html = client.get("/dashboard/").content.decode()
     assert 'id="checkpoint-witness-age"' in html
     data = client.get("/dashboard/data/").json()

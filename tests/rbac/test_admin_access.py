@@ -145,7 +145,13 @@ def test_admin_makes_a_feed_through_the_user_form(client, make_user):
         },
     )
     assert response.status_code == 302, response.content[:500]
+    # Proposed, not set: the trader stays a trader until a second Admin approves.
     target.refresh_from_db()
+    assert user_role(target) == Role.TRADER
+    change = ConfigChange.objects.get(kind="user_role", target_key=target.username)
+    assert change.before == {"role": "trader"} and change.proposed == {"role": "feed"}
+    config_change_decide(change=change, actor=make_user(Role.ADMIN), approve=True, comment="ok")
+    target = User.objects.get(pk=target.pk)
     assert user_role(target) is None and user_service_role(target) is ServiceRole.FEED
     assert not target.is_staff
     listing = client.get("/admin/auth/user/").content.decode()

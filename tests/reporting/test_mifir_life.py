@@ -334,8 +334,8 @@ def test_feedback_over_the_api_and_the_transactions_list(api_client_for, desk, o
     )
     assert good.status_code == 201, good.json()
     assert good.json()["rejected"] == 1 and good.json()["report_status"] == "accepted"
-    viewer = api_client_for(Role.VIEWER)
-    listed = viewer.get(f"{REPORTS}{report.pk}/transactions/?feedback_status=RJCT").json()
+    reader = api_client_for(Role.RISK_MANAGER)
+    listed = reader.get(f"{REPORTS}{report.pk}/transactions/?feedback_status=RJCT").json()
     rows = listed["results"] if isinstance(listed, dict) else listed
     assert [r["reference"] for r in rows] == [ref(desk["fills"][3])]
     assert rows[0]["feedback_code"] == "CON-412"
@@ -352,10 +352,10 @@ def test_feedback_api_needs_compliance_officer(api_client_for, desk, officer):
     assert not ReportFeedback.objects.exists()
 
 
-def test_transactions_list_needs_viewer(api_client_for, desk, officer):
+def test_transactions_list_needs_a_risk_manager(api_client_for, desk, officer):
     report = build(officer)
     assert_api_role_required(
-        api_client_for, "get", f"{REPORTS}{report.pk}/transactions/", Role.VIEWER
+        api_client_for, "get", f"{REPORTS}{report.pk}/transactions/", Role.RISK_MANAGER
     )
 
 
@@ -364,7 +364,7 @@ def test_transactions_list_needs_viewer(api_client_for, desk, officer):
 
 def test_the_report_page_shows_lines_and_takes_feedback(client, make_user, desk, officer):
     report = submitted(officer)
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.RISK_MANAGER))
     page = client.get(f"/reports/{report.pk}/")
     assert page.status_code == 200 and ref(desk["fills"][1]).encode() in page.content
     assert b'id="feedback-form"' not in page.content
@@ -400,11 +400,11 @@ def test_the_report_page_records_filing_steps(client, desk, officer):
     assert (report.status, report.submission_reference) == ("submitted", "FCA-77")
 
 
-def test_the_report_page_needs_viewer(client, make_user, desk, officer):
+def test_the_report_page_needs_a_risk_manager(client, make_user, desk, officer):
     report = build(officer)
     from tests.permissions import assert_page_role_required
 
-    assert_page_role_required(client, make_user, f"/reports/{report.pk}/", Role.VIEWER)
+    assert_page_role_required(client, make_user, f"/reports/{report.pk}/", Role.RISK_MANAGER)
 
 
 # --- the reporting calendar --------------------------------------------------------------------
@@ -495,7 +495,7 @@ def test_deadlines_warn_of_unreported_and_changed_days(desk, officer):
 
 
 def test_the_reports_page_shows_the_deadlines(client, make_user, desk):
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.RISK_MANAGER))
     page = client.get("/reports/")
     assert page.status_code == 200 and b'id="mifir-deadlines"' in page.content
 
@@ -535,7 +535,7 @@ def test_the_reports_page_warns_of_a_missing_day(client, make_user, desk, monkey
     from apps.reporting import views
 
     monkeypatch.setattr(views, "utcnow", lambda: at(date(2026, 11, 24), "09:00"))
-    client.force_login(make_user(Role.VIEWER))
+    client.force_login(make_user(Role.RISK_MANAGER))
     page = client.get("/reports/").content.decode()
     assert 'id="mifir-day-2026-11-20"' in page
     assert "Not submitted (overdue: T+1 deadline 2026-11-23)" in page
