@@ -73,7 +73,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "audit.auditevent": {"view": C, "add": None, "change": None, "delete": None},
     "audit.checkpoint": {"view": C, "add": None, "change": None, "delete": None},
     # people and access; entitlements change through their services (maker-checker at merge)
-    "trading.accountentitlement": {"view": R, "add": None, "change": None, "delete": None},
+    # added (and revoked by an action) as proposals: a second Admin approves
+    "trading.accountentitlement": {"view": R, "add": A, "change": None, "delete": None},
     "auth.user": {"view": A, "add": A, "change": A, "delete": None},
     "auth.group": {"view": A, "add": None, "change": None, "delete": None},
     "rbac.apitoken": {"view": A, "add": None, "change": None, "delete": None},

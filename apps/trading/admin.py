@@ -18,7 +18,12 @@ from apps.core.errors import PlatformError, ValidationFailed
 from apps.rbac.access import has_role
 from apps.rbac.admin import ReadOnlyAdminMixin, RoleAdminMixin
 from apps.rbac.roles import Role
-from apps.trading.config_changes import ACCOUNT_LIMIT_FIELDS, INSTRUMENT_ECONOMIC_FIELDS
+from apps.trading.config_changes import (
+    ACCOUNT_LIMIT_FIELDS,
+    ENTITLEMENT,
+    INSTRUMENT_ECONOMIC_FIELDS,
+    Entitlement,
+)
 from apps.trading.models import (
     Account,
     AccountEntitlement,
@@ -651,12 +656,50 @@ class OrderMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["account", "user"]
 
 
-@admin.register(AccountEntitlement)
-class AccountEntitlementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Who may see and trade which account. Read-only here: grants and revocations go through
-    `entitlement_grant` / `entitlement_revoke`, which record them in the audit trail."""
+class EntitlementForm(ProposalForm):
+    change_kind = "entitlement"
 
+    class Meta:
+        model = AccountEntitlement
+        fields = ["user", "account"]
+
+    def proposal(self):
+        data = self.cleaned_data
+        return ENTITLEMENT.key(Entitlement(data["user"], data["account"])), {"entitled": True}
+
+
+@admin.register(AccountEntitlement)
+class AccountEntitlementAdmin(ProposeOnAddMixin, RoleAdminMixin, admin.ModelAdmin):
+    """Who may see and trade which account. Adding one proposes it, and the action below
+    proposes revoking the selected ones (kind `entitlement`): it takes effect when a second
+    Admin approves, never the user concerned (`entitlement_grant` / `entitlement_revoke`,
+    audited)."""
+
+    form = EntitlementForm
     list_display = ["user", "account", "granted_by", "granted_at"]
     list_filter = [("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "account__code"]
     list_select_related = ["user", "account", "granted_by"]
+    autocomplete_fields = ["account"]
+    actions = ["propose_revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields] if obj is not None else []
+
+    @admin.action(description="Propose revoking the selected entitlements")
+    def propose_revoke(self, request, queryset) -> None:
+        for entitlement in queryset.select_related("user", "account"):
+            target = ENTITLEMENT.key(Entitlement(entitlement.user, entitlement.account))
+            try:
+                change = config_change_propose(
+                    kind="entitlement",
+                    target=target,
+                    values={"entitled": False},
+                    actor=request.user,
+                )
+            except PlatformError as exc:
+                self.message_user(
+                    request, f"{target}: nothing proposed: {exc.message}", messages.ERROR
+                )
+            else:
+                _proposed_message(self, request, change)

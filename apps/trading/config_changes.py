@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.utils.dateparse import parse_datetime
 
 from apps.audit.services import field_values
@@ -18,9 +19,11 @@ from apps.core.errors import ValidationFailed, field_errors
 from apps.core.types import to_decimal
 from apps.core.validation import clean_or_raise
 from apps.rbac.roles import Role
-from apps.trading.models import Account, FxRate, Instrument, ReferencePrice
+from apps.trading.models import Account, AccountEntitlement, FxRate, Instrument, ReferencePrice
 from apps.trading.services import (
     account_update,
+    entitlement_grant,
+    entitlement_revoke,
     fx_rate_build,
     fx_rate_record,
     instrument_update,
@@ -249,6 +252,57 @@ FX_RATE = ChangeKind(
 )
 
 
+# --- entitlements: who may see and trade which account --------------------------------------
+
+
+class Entitlement(NamedTuple):
+    user: Any
+    account: Account
+
+
+def _entitlement(key: str) -> Entitlement | None:
+    """`username/ACC-001`: the user and the account, both known, else None."""
+    username, _, code = key.partition("/")
+    user = get_user_model().objects.filter(username=username).first() if username else None
+    account = Account.objects.filter(code=code).first() if code else None
+    return Entitlement(user, account) if user is not None and account is not None else None
+
+
+def _entitled(target: Entitlement, names) -> dict[str, Any]:
+    held = AccountEntitlement.objects.filter(user=target.user, account=target.account)
+    return {"entitled": held.exists()}
+
+
+def _entitlement_check(target: Entitlement, values: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(values["entitled"], bool):
+        raise ValidationFailed(details=field_errors(entitled="Must be true or false."))
+    return {"entitled": values["entitled"]}
+
+
+def _entitlement_apply(target: Entitlement, proposed: dict[str, Any], actor):
+    if proposed["entitled"]:
+        return entitlement_grant(user=target.user, account=target.account, actor=actor)
+    entitlement_revoke(user=target.user, account=target.account, actor=actor)
+    return None
+
+
+ENTITLEMENT = ChangeKind(
+    name="entitlement",
+    label="a user's entitlement to an account",
+    model="trading.accountentitlement",
+    fields=("entitled",),
+    required=("entitled",),
+    propose_role=Role.ADMIN,
+    approve_role=Role.ADMIN,
+    resolve=_entitlement,
+    key=lambda t: f"{t.user.get_username()}/{t.account.code}",
+    check=_entitlement_check,
+    before=_entitled,
+    apply=_entitlement_apply,
+    concerns_user=lambda t: t.user,  # nobody approves their own entitlement
+)
+
+
 def register_trading_kinds() -> None:
-    for kind in (ACCOUNT_LIMITS, INSTRUMENT_ECONOMICS, REFERENCE_PRICE, FX_RATE):
+    for kind in (ACCOUNT_LIMITS, INSTRUMENT_ECONOMICS, REFERENCE_PRICE, FX_RATE, ENTITLEMENT):
         register(kind)
