@@ -154,12 +154,15 @@ def _identity_fields(spec: dict) -> dict:
 
 
 @transaction.atomic
-def seed_entitlements() -> None:
-    """Grant the demo users their accounts (what is granted already stays as it is)."""
+def seed_entitlements(usernames) -> None:
+    """Grant the demo users named (those just created or reset) their accounts. An existing
+    user's entitlements are the installer's: a revoked one is not granted again."""
     User = get_user_model()
     codes = [spec["code"] for spec in ACCOUNTS]
     accounts = {a.code: a for a in Account.objects.filter(code__in=codes)}
     for username, wanted in DEMO_ENTITLEMENTS.items():
+        if username not in usernames:
+            continue
         user = User.objects.filter(username=username).first()
         if user is None:
             continue

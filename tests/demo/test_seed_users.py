@@ -74,3 +74,20 @@ def test_with_debug_on_the_published_password_is_the_default(db, settings):
     settings.DEBUG = True
     _seed()
     assert get_user_model().objects.get(username="compliance").check_password(DEFAULT_PASSWORD)
+
+
+def test_running_it_again_does_not_grant_back_a_revoked_entitlement(db, strict_entitlements):
+    from apps.trading.models import Account, AccountEntitlement
+    from apps.trading.services import entitlement_revoke
+
+    _seed("--password", "pw-123456")
+    trader = get_user_model().objects.get(username="trader")
+    account = Account.objects.get(code="ACC-001")
+    assert AccountEntitlement.objects.filter(user=trader, account=account).exists()
+    entitlement_revoke(user=trader, account=account)
+
+    _seed("--password", "pw-123456")
+
+    assert not AccountEntitlement.objects.filter(user=trader, account=account).exists()
+    # the other demo accounts the trader had are still theirs
+    assert AccountEntitlement.objects.filter(user=trader).exists()

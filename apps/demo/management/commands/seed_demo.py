@@ -61,7 +61,7 @@ class Command(BaseCommand):
             touched = seed_users(password, reset=reset_users)
             seed_staff_identities()
             seed_accounts()
-            seed_entitlements()
+            seed_entitlements(touched)
             instruments = seed_instruments()
             seed_prices(instruments, history=not no_history)
             seed_fx_rates()
