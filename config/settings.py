@@ -227,7 +227,7 @@ MFA_RECOVERY_CODES = 10
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.rbac.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "apps.rbac.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.rbac.permissions.HasRequiredRole"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -9,8 +9,10 @@ from django.utils.html import format_html
 
 from apps.core.errors import PlatformError
 from apps.killswitch.models import KillSwitch
+from apps.killswitch.selectors import kill_switch_restrict
 from apps.killswitch.services import kill_switch_deactivate, kill_switch_may_operate
 from apps.rbac.admin import ReadOnlyAdminMixin
+from apps.trading.selectors import entitled_account_codes
 
 
 @admin.register(KillSwitch)
@@ -45,10 +47,17 @@ class KillSwitchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_deactivate_permission(self, request) -> bool:
         return kill_switch_may_operate(request.user)
 
+    def get_queryset(self, request):
+        # An account's switch only for those who may see the account, as on the page and API.
+        return kill_switch_restrict(super().get_queryset(request), user=request.user)
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name != "snapshot"] + [
-            "snapshot_display"
-        ]
+        fields = [f.name for f in self.model._meta.fields if f.name != "snapshot"]
+        # The snapshot holds positions and working orders of every account it covered: for
+        # those who see every account (Risk Manager and above) only.
+        if entitled_account_codes(request.user) is None:
+            fields.append("snapshot_display")
+        return fields
 
     @admin.display(description="snapshot at activation")
     def snapshot_display(self, obj) -> str:

@@ -6,6 +6,14 @@ from apps.killswitch.models import KillSwitch, KillSwitchScope
 from apps.trading.selectors import entitled_account_codes
 
 
+def kill_switch_restrict(rows: QuerySet[KillSwitch], *, user) -> QuerySet[KillSwitch]:
+    """`rows` less the account switches of accounts `user` may not see."""
+    codes = entitled_account_codes(user)
+    if codes is None:
+        return rows
+    return rows.filter(~Q(scope=KillSwitchScope.ACCOUNT) | Q(target__in=codes))
+
+
 def kill_switch_list(*, user, active: bool | None = None) -> QuerySet[KillSwitch]:
     """The switches `user` may see, active ones first, then the most recent.
 
@@ -15,9 +23,7 @@ def kill_switch_list(*, user, active: bool | None = None) -> QuerySet[KillSwitch
     rows = KillSwitch.objects.select_related("activated_by", "deactivated_by").order_by(
         "-is_active", "-activated_at", "-id"
     )
-    codes = entitled_account_codes(user)
-    if codes is not None:
-        rows = rows.filter(~Q(scope=KillSwitchScope.ACCOUNT) | Q(target__in=codes))
+    rows = kill_switch_restrict(rows, user=user)
     if active is not None:
         rows = rows.filter(is_active=active)
     return rows

@@ -30,3 +30,21 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return KEYWORD
+
+
+class VerifiedSessionAuthentication(authentication.SessionAuthentication):
+    """The browser's session, except a session whose user must pass a second factor and has
+    not (MFA_REQUIRED_ROLES): the API then sees no user at all, whatever the middleware let
+    through."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        from apps.rbac.mfa import mfa_required
+
+        user = result[0]
+        verified = getattr(user, "is_verified", None)
+        if mfa_required(user) and not (verified is not None and verified()):
+            return None
+        return result

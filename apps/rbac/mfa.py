@@ -82,9 +82,19 @@ def confirmed_devices(user) -> list:
     return list(devices_for_user(user, confirmed=True))
 
 
+def _api_token_request(request) -> bool:
+    """An API request that authenticates with `Authorization: Token <key>`: the token (issued
+    only after the second factor) speaks for the user, not the session. Any other scheme, or
+    any path outside the API, leaves the session to be held."""
+    if not request.path.startswith("/api/"):
+        return False
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0]
+    return scheme.lower() == "token"
+
+
 class MfaRequiredMiddleware:
     """After django-otp's OTPMiddleware: hold a session user whose role needs a second factor
-    until they pass it. Requests carrying an Authorization header are left to the API's token
+    until they pass it. API requests with a Token header are left to the API's token
     authentication (a token is issued only after the second factor)."""
 
     def __init__(self, get_response):
@@ -97,7 +107,7 @@ class MfaRequiredMiddleware:
     def _held(self, request):
         if not getattr(settings, "MFA_REQUIRED_ROLES", None):
             return None
-        if request.path.startswith(_OPEN_PREFIXES) or "HTTP_AUTHORIZATION" in request.META:
+        if request.path.startswith(_OPEN_PREFIXES) or _api_token_request(request):
             return None
         user = request.user
         if not user.is_authenticated or not mfa_required(user) or user.is_verified():

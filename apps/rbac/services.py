@@ -63,6 +63,11 @@ def user_role_set(*, user, role: AnyRole | None, actor=None) -> None:
     user.save(update_fields=["is_staff"])
     forget_role(user)
     if before != role:
+        # A token stands for the role (and the second factor) it was issued under: a Trader's
+        # token must not become a Compliance Officer's without the second factor at issue.
+        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=utcnow()
+        )
         audit_record(
             event_type="CONFIG_CHANGED",
             actor=actor,
@@ -73,6 +78,7 @@ def user_role_set(*, user, role: AnyRole | None, actor=None) -> None:
                 "username": user.get_username(),
                 "before": {"role": before.slug if before else None},
                 "after": {"role": role.slug if role else None},
+                "tokens_revoked": revoked,
             },
         )
 

@@ -237,6 +237,52 @@ def test_the_api_in_an_unverified_session_is_403(mfa_roles, client, make_user):
     assert client.get("/api/v1/accounts/").status_code == 200
 
 
+@pytest.mark.parametrize("header", ["Bearer x", "Basic Zm9vOmJhcg==", "Token"])
+@pytest.mark.parametrize("path", ["/admin/auth/user/", "/api/v1/audit/events/"])
+def test_another_authorization_header_does_not_skip_the_factor(
+    mfa_roles, client, make_user, header, path
+):
+    user = make_user(Role.ADMIN)
+    enrolled(user)
+    _sign_in(client, user)
+    response = client.get(path, HTTP_AUTHORIZATION=header)
+    assert response.status_code in (302, 401, 403)
+    if response.status_code == 302:
+        assert response["Location"].startswith("/accounts/otp/")
+
+
+def test_the_api_never_takes_an_unverified_staff_session(mfa_roles, rf, make_user):
+    """Behind the middleware too: the API's session authentication ignores such a session."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django_otp.middleware import OTPMiddleware
+    from rest_framework.request import Request
+
+    from apps.rbac.authentication import VerifiedSessionAuthentication
+
+    user = make_user(Role.COMPLIANCE_OFFICER)
+    enrolled(user)
+    request = rf.get("/api/v1/accounts/")
+    SessionMiddleware(lambda r: None).process_request(request)
+    request.user = user
+    OTPMiddleware(lambda r: None)(request)
+    request._dont_enforce_csrf_checks = True
+    assert VerifiedSessionAuthentication().authenticate(Request(request)) is None
+
+
+def test_a_token_dies_when_its_users_role_changes(mfa_roles, make_user):
+    from apps.rbac.services import user_role_set
+
+    trader = make_user(Role.TRADER)
+    issued = _token(trader.username)
+    assert issued.status_code == 201, issued.json()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.json()['token']}")
+    assert client.get("/api/v1/auth/me/").status_code == 200
+    user_role_set(user=trader, role=Role.COMPLIANCE_OFFICER, actor=None)
+    # the token was issued without the second factor a Compliance Officer needs
+    assert client.get("/api/v1/audit/events/").status_code == 401
+
+
 def test_a_trader_is_not_held(mfa_roles, client, make_user):
     _sign_in(client, make_user(Role.TRADER))
     assert client.get("/").status_code == 200

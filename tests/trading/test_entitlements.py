@@ -341,6 +341,28 @@ def test_kill_switches_of_other_accounts_are_not_shown(book, client, make_user):
     assert "Halt ACC-T1." in page and "Halt ACC-OTHER." not in page
 
 
+def test_the_kill_switch_back_office_hides_other_accounts_and_snapshots(book, client, make_user):
+    risk = make_user(Role.RISK_MANAGER)
+    mine, other = (
+        kill_switch_activate(
+            actor=risk, scope="account", target=target, state="halted", reason=f"Halt {target}."
+        )
+        for target in ("ACC-T1", "ACC-OTHER")
+    )
+    firm = kill_switch_activate(actor=risk, scope="firm", target="", state="reducing", reason="x")
+    client.force_login(book["viewer"].user)
+    listing = client.get("/admin/killswitch/killswitch/").content.decode()
+    assert f"/admin/killswitch/killswitch/{mine.pk}/change/" in listing
+    assert f"/admin/killswitch/killswitch/{other.pk}/change/" not in listing
+    assert client.get(f"/admin/killswitch/killswitch/{other.pk}/change/").status_code in (302, 404)
+    # a firm switch's snapshot holds every account's positions: not for a Viewer
+    detail = client.get(f"/admin/killswitch/killswitch/{firm.pk}/change/").content.decode()
+    assert "ACC-OTHER" not in detail and "snapshot at activation" not in detail.lower()
+    client.force_login(risk)
+    detail = client.get(f"/admin/killswitch/killswitch/{firm.pk}/change/").content.decode()
+    assert "snapshot at activation" in detail.lower()
+
+
 def test_the_back_office_lists_only_the_entitled_accounts_rows(book, client):
     client.force_login(book["viewer"].user)
     listing = client.get("/admin/trading/order/").content.decode()
