@@ -9,7 +9,8 @@ the venue's MIC where they are not cleared, and the counterparty's LEI off venue
 """
 
 import csv
-from dataclasses import dataclass
+import json
+from dataclasses import astuple, dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -41,6 +42,11 @@ class Party:
     def __str__(self) -> str:  # the identifier, as the CSV and JSON columns show it
         return self.id
 
+    def canonical(self) -> str:
+        """Every field the file writes for the party (kind, identifier, scheme, names, date of
+        birth, branch country), as one text: what the content hash reads."""
+        return _canonical(self)
+
     @property
     def type(self) -> str:
         return self.scheme if self.kind == PERSON else self.kind
@@ -56,6 +62,17 @@ class StaffCode:
 
     def __str__(self) -> str:
         return self.id
+
+    def canonical(self) -> str:
+        """Identifier, scheme and branch country, as one text: what the content hash reads."""
+        return _canonical(self)
+
+
+def _canonical(value) -> str:
+    """A party's or staff code's fields in their declared order as a JSON array: the same text
+    for the same values on every run, whatever the characters of a name."""
+    fields = [v.isoformat() if isinstance(v, date) else v for v in astuple(value)]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 class PartyProblem(ValueError):

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db.models.functions import TruncDate
 
 from apps.core.calendars import calendar_code, exchange_calendar
+from apps.reporting.identifiers import Party, StaffCode
 from apps.reporting.models import (
     FeedbackStatus,
     RegulatoryReport,
@@ -54,10 +55,15 @@ def transaction_reference(exec_id: str, version: int) -> str:
 
 
 def content_hash(row: tuple) -> str:
-    """SHA-256 of what a New reports (every column but the action and the reference)."""
+    """SHA-256 of what a New reports: every column but the action and the reference, a party
+    (`Party`) or a person of the firm (`StaffCode`) with every field the file writes for it
+    (names, date of birth, scheme, branch country), not only the identifier its CSV cell shows."""
     from apps.reporting.builders.base import cell
 
-    text = "\x1f".join(cell(value) for value in row[2:])
+    text = "\x1f".join(
+        value.canonical() if isinstance(value, Party | StaffCode) else cell(value)
+        for value in row[2:]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
