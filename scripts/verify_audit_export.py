@@ -12,8 +12,15 @@ It checks each event's hash (RFC 8785 canonical JSON, SHA-256) and the chain; th
 signatures (Ed25519, with the pinned keys and the keys a rotation hands over to or from them),
 that they form one chain (each names the one before and proves, by an RFC 9162 consistency proof,
 that it extends it); the Merkle root (RFC 6962) of the export at every witnessed tree size it
-covers; that the export reaches every checkpoint witnessed before its last event; and the signed
-statement of every purge.
+covers; that the export reaches the last witnessed checkpoint (or, with --as-of N, tree size N);
+and the signed statement of every purge. Every line must be UTF-8 JSON with no name twice in one
+object.
+
+    python verify_audit_export.py old-audit.jsonl --witness WITNESS_DIR --public-key audit.pem \
+        --as-of 15
+
+holds an older export to the witness as of tree size 15 (the size it was taken at, known from
+outside the export): it must reach 15, and checkpoints witnessed past it are not required.
 """
 
 import argparse
@@ -49,6 +56,27 @@ class Broken(Exception):
 
 class Unreadable(Exception):
     pass
+
+
+class DuplicateName(ValueError):
+    pass
+
+
+def _unique_object(pairs) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise DuplicateName(f"the name {json.dumps(name)} appears twice in one object")
+            seen.add(name)
+    return obj
+
+
+def parse(text: str):
+    """json.loads, refusing an object that holds a name twice (json.loads keeps the last, other
+    parsers the first: one line would read two ways)."""
+    return json.loads(text, object_pairs_hook=_unique_object)
 
 
 # --- RFC 8785 for the event model (str, int, bool, null, list, object; no floats) ------------
@@ -258,7 +286,7 @@ def read_witness(path: str) -> list:
     for file in files:
         for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
             try:
-                entry = json.loads(line)
+                entry = parse(line)
                 ok = isinstance(entry, dict) and set(entry) >= WITNESS_FIELDS
                 ok = ok and type(entry["tree_size"]) is int and entry["tree_size"] > 0
                 ok = ok and type(entry["prev_tree_size"]) is int
@@ -333,12 +361,12 @@ def purge_problem(payload, keyring, log_id):
 
 def find_anchor(path, purged_to):
     found = None
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
         for line in fh:
-            if '"DATA_PURGED"' not in line:
+            if b'"DATA_PURGED"' not in line:
                 continue
             try:
-                event = json.loads(line)
+                event = parse(line.decode("utf-8"))
                 payload = event["payload"]
                 if event["event_type"] == "DATA_PURGED" and payload["purged_to"] == purged_to:
                     found = (payload["anchor_hash"], Frontier.from_list(payload["anchor_frontier"]))
@@ -347,16 +375,22 @@ def find_anchor(path, purged_to):
     return found
 
 
-def verify(path, witness, keyring, log_id) -> str:
+def verify(path, witness, keyring, log_id, as_of=None) -> str:
     check_witness(witness, keyring)
     roots = {e["tree_size"]: e["root_hash"] for e in witness}
     frontier, prev_hash, expected = Frontier(), None, None
-    matched, count, first, last_time, last_event = 0, 0, None, "", None
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
+    matched, count, first, last_event = 0, 0, None, None
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
             where = f"line {number}"
             try:
-                event = json.loads(line)
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise Broken(expected, f"{where}: not UTF-8 (at byte {exc.start})") from None
+            try:
+                event = parse(line)
+            except DuplicateName as exc:
+                raise Broken(expected, f"{where}: {exc}") from None
             except ValueError as exc:
                 raise Broken(expected, f"{where}: not JSON ({exc.msg})") from None
             if not isinstance(event, dict) or set(event) != FIELDS:
@@ -364,6 +398,8 @@ def verify(path, witness, keyring, log_id) -> str:
             seq, digest = event["seq"], event.pop("hash")
             try:
                 record = canonical(event).encode()
+            except UnicodeEncodeError:
+                raise Broken(seq, f"{where}: a string holds a lone surrogate") from None
             except ValueError as exc:
                 raise Broken(seq, f"{where}: {exc}") from None
             if expected is None:
@@ -395,7 +431,7 @@ def verify(path, witness, keyring, log_id) -> str:
                     )
                 matched = seq
             count += 1
-            prev_hash, expected, last_time = digest, seq + 1, event["occurred_at"]
+            prev_hash, expected = digest, seq + 1
             last_event = event
     last = expected - 1 if count else 0
     payload = last_event.get("payload") if last_event else None
@@ -409,17 +445,26 @@ def verify(path, witness, keyring, log_id) -> str:
             last + 1,
             f"the export ends at {last} with no export event of its own: it was cut short",
         )
-    missed = [e for e in witness if e["tree_size"] > last and e["created_at"] <= last_time]
-    if missed:
+    # The export must reach the last witnessed checkpoint (or the tree size it is held to): its
+    # own times cannot say which checkpoints came before it, whoever cut it wrote them.
+    if as_of is None:
+        reach = witness[-1]["tree_size"] if witness else 0
+        if last < reach:
+            raise Broken(
+                last + 1,
+                f"the export ends at {last} but the witness holds a checkpoint at {reach} "
+                "(truncated; an older export is verified with --as-of the tree size it was "
+                "taken at)",
+            )
+    elif last < as_of:
         raise Broken(
-            last + 1,
-            f"the export ends at {last} but the checkpoint at {missed[-1]['tree_size']} was "
-            "witnessed before its last event (truncated)",
+            last + 1, f"the export ends at {last}, short of tree size {as_of} (--as-of): truncated"
         )
     covered = sum(1 for e in witness if e["tree_size"] <= last)
+    held = f"; held to the witness as of tree size {as_of}" if as_of is not None else ""
     return (
         f"OK: {count} events, sequence {first}..{last}, last hash {prev_hash}; agrees with "
-        f"{covered} witnessed checkpoints"
+        f"{covered} witnessed checkpoints{held}"
     )
 
 
@@ -434,7 +479,17 @@ def main(argv=None) -> int:
         help="pinned Ed25519 public key or keyring file (PEM, or 64 hex digits a line); repeat",
     )
     parser.add_argument("--log-id", default="trade-compliance-audit")
+    parser.add_argument(
+        "--as-of",
+        type=int,
+        metavar="TREE_SIZE",
+        help="hold an older export to the witness as of this tree size (the size it was taken "
+        "at, known from outside the export): the export must reach it, and checkpoints "
+        "witnessed past it are not required (without it: the export must reach the last one)",
+    )
     args = parser.parse_args(argv)
+    if args.as_of is not None and args.as_of < 1:
+        parser.error("--as-of takes a tree size of 1 or more")
     try:
         pinned = [key for path in args.public_key for key in load_keys(path)]
         witness = read_witness(args.witness)
@@ -445,7 +500,7 @@ def main(argv=None) -> int:
     keyring = Keyring(pinned, args.log_id)
     keyring.learn(witness)
     try:
-        print(verify(args.export, witness, keyring, args.log_id))
+        print(verify(args.export, witness, keyring, args.log_id, args.as_of))
     except Broken as exc:
         print(f"BROKEN at sequence {exc.seq}: {exc.why}", file=sys.stderr)
         return 1

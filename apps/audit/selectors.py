@@ -670,15 +670,39 @@ EXPORT_FIELDS = frozenset(
 )
 
 
+class DuplicateName(ValueError):
+    """A JSON object holds the same name twice."""
+
+
+def _unique_object(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _value in pairs:
+            if name in seen:
+                raise DuplicateName(f"the name {json.dumps(name)} appears twice in one object")
+            seen.add(name)
+    return obj
+
+
+def parse_strict(text: str | bytes):
+    """json.loads, refusing an object that holds a name twice: json.loads keeps the last, other
+    parsers the first, so such a line would read two ways (raises DuplicateName)."""
+    return json.loads(text, object_pairs_hook=_unique_object)
+
+
 def _anchor_in_export(lines, purged_to: int) -> tuple[str, merkle.Frontier] | None:
     """The anchor hash and Merkle frontier that the export's DATA_PURGED event records for a
     purge ending at `purged_to` (the event itself comes later in the export)."""
     found = None
     for line in lines:
-        if '"DATA_PURGED"' not in line:
+        if isinstance(line, bytes):
+            if b'"DATA_PURGED"' not in line:
+                continue
+        elif '"DATA_PURGED"' not in line:
             continue
         try:
-            event = json.loads(line)
+            event = parse_strict(line.decode("utf-8") if isinstance(line, bytes) else line)
             payload = event["payload"]
             if event["event_type"] == "DATA_PURGED" and payload["purged_to"] == purged_to:
                 found = (
@@ -708,6 +732,7 @@ def verify_export(
     public_key: bytes | None = None,
     public_keys: Sequence[bytes] | None = None,
     witness: list[dict] | None = None,
+    as_of: int | None = None,
 ) -> VerifyResult:
     """Verify JSON Lines exported by `export_audit`, knowing only docs/audit-format.md.
 
@@ -715,13 +740,17 @@ def verify_export(
     hash recomputed, and the chain followed; a `checkpoint` (as the API returns it) has its
     signature and Merkle root checked too. A purged export starts at its anchor, which its own
     DATA_PURGED event must vouch for (hash and Merkle frontier). `open_lines()` returns the
-    export's lines, afresh each call (a purged export is read twice). With `public_key` or
+    export's lines (str, or bytes decoded here as UTF-8), afresh each call (a purged export is
+    read twice). Every line must be one JSON object with no name twice. With `public_key` or
     `public_keys` (pinned by the operator) every signature must be made by those keys; the key
     inside the checkpoint file is then ignored.
 
     With `witness` (the lines of a witness, by tree size), the witness must be one signed chain,
-    every witnessed tree size the export covers must give the witnessed root, and the export must
-    reach every checkpoint witnessed before its last event (else it was cut short).
+    every witnessed tree size the export covers must give the witnessed root, the export must end
+    with its own export event, and it must reach the last witnessed tree size (else it was cut
+    short): the times in the export cannot tell which checkpoints came before it, whoever cut it
+    wrote them. `as_of` holds an older export to the witness as of that tree size instead: the
+    export must reach `as_of`, checkpoints witnessed past it are not required.
     """
     from apps.audit import canonical
     from apps.audit.keyring import Keyring, message_of
@@ -755,11 +784,18 @@ def verify_export(
     roots = {e["tree_size"]: e["root_hash"] for e in witness or []}
     matched = 0
     frontier = merkle.Frontier()
-    prev_hash, expected, last_time, last_event = None, None, "", None
+    prev_hash, expected, last_event = None, None, None
     for number, line in enumerate(open_lines(), start=1):
         where = f"line {number}"
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return broken(expected, f"{where}: not UTF-8 (at byte {exc.start})")
         try:
-            event = json.loads(line)
+            event = parse_strict(line)
+        except DuplicateName as exc:
+            return broken(expected, f"{where}: {exc}")
         except ValueError as exc:
             return broken(expected, f"{where}: not JSON ({exc.msg})")
         if not isinstance(event, dict) or set(event) != EXPORT_FIELDS:
@@ -807,7 +843,7 @@ def verify_export(
             matched = seq
         result.first_seq = result.first_seq or seq
         result.events_checked += 1
-        prev_hash, expected, last_time = digest, seq + 1, event["occurred_at"]
+        prev_hash, expected = digest, seq + 1
         last_event = event
     result.last_seq = expected - 1 if result.events_checked else None
     result.last_hash = prev_hash
@@ -820,14 +856,21 @@ def verify_export(
         )
     if witness:
         last = result.last_seq or 0
-        # A checkpoint witnessed before the export's last event was written covered only events
-        # before it: the export must reach it. (RFC 3339 UTC strings compare as times.)
-        missed = [e for e in witness if e["tree_size"] > last and e["created_at"] <= last_time]
-        if missed:
+        # The export must reach the last witnessed checkpoint, or the tree size it is held to.
+        # Not "the checkpoints witnessed before its last event": that time is the export's own.
+        if as_of is None:
+            reach = max(e["tree_size"] for e in witness)
+            if last < reach:
+                return broken(
+                    last + 1,
+                    f"the export ends at {last} but the witness holds a checkpoint at {reach} "
+                    "(truncated; an older export is verified with --as-of the tree size it was "
+                    "taken at)",
+                )
+        elif last < as_of:
             return broken(
                 last + 1,
-                f"the export ends at {last} but the checkpoint at {missed[-1]['tree_size']} was "
-                f"witnessed ({missed[-1]['created_at']}) before its last event (truncated)",
+                f"the export ends at {last}, short of tree size {as_of} (--as-of): truncated",
             )
         result.witness_checked = sum(1 for e in witness if e["tree_size"] <= last)
     if checkpoint:

@@ -229,3 +229,13 @@ def test_a_changed_column_copy_is_caught(trail, column, value):
     # The columns copy record fields for filtering and retention: they must not lie either.
     raw(f"UPDATE audit_auditevent SET {column} = {value} WHERE seq = 3")
     assert_broken_at(3)
+
+
+def test_a_checkpoint_file_with_a_name_twice_is_refused(exported):
+    from django.core.management.base import CommandError
+
+    path, cp = exported
+    text = cp.read_text()
+    cp.write_text(text.replace("{", '{"tree_size": 1, ', 1))
+    with pytest.raises(CommandError, match="appears twice"):
+        _verify_file(path, cp)

@@ -3,20 +3,20 @@
 Without options it checks the stored trail, against the witness when AUDIT_WITNESS_DIR (or
 --witness DIR) is set. With --export FILE it checks a JSON Lines export the way an outside
 auditor would (optionally against a checkpoint saved from the API, and against a witness
-directory). --public-key FILE (repeatable) and --keyring FILE pin the keys every signature must
-be made with; the key a checkpoint names is never trusted on its own, its key id only selects
-among the pinned keys. --max-unsigned-seconds bounds how long an event may wait for a signed
-(with a witness: witnessed) checkpoint.
+directory, which it must then reach to the last witnessed checkpoint; --as-of TREE_SIZE holds an
+older export to the witness as of the tree size it was taken at instead). --public-key FILE
+(repeatable) and --keyring FILE pin the keys every signature must be made with; the key a
+checkpoint names is never trusted on its own, its key id only selects among the pinned keys.
+--max-unsigned-seconds bounds how long an event may wait for a signed (with a witness:
+witnessed) checkpoint.
 """
-
-import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from apps.audit.keyring import load_keyring
-from apps.audit.selectors import audit_verify, verify_export
+from apps.audit.selectors import audit_verify, parse_strict, verify_export
 from apps.audit.services import audit_read_record
 from apps.audit.signing import load_public_key
 from apps.audit.witness import WitnessError, witness_read
@@ -35,6 +35,17 @@ class Command(BaseCommand):
             "--witness",
             help="The witness directory to hold the trail (or --export) to (default for the "
             "stored trail: AUDIT_WITNESS_DIR).",
+        )
+        parser.add_argument(
+            "--as-of",
+            dest="as_of",
+            type=int,
+            default=None,
+            metavar="TREE_SIZE",
+            help="With --export and --witness: hold an older export to the witness as of this "
+            "tree size (the size it was taken at, known from outside the export): the export "
+            "must reach it, and checkpoints witnessed past it are not required. Without it the "
+            "export must reach the last witnessed checkpoint.",
         )
         parser.add_argument(
             "--public-key",
@@ -69,10 +80,15 @@ class Command(BaseCommand):
         public_key: list[str],
         keyring: list[str],
         max_unsigned_seconds: int | None,
+        as_of: int | None = None,
         **options,
     ):
         if checkpoint and not export:
             raise CommandError("--checkpoint goes with --export.")
+        if as_of is not None and not (export and witness):
+            raise CommandError("--as-of goes with --export and --witness.")
+        if as_of is not None and as_of < 1:
+            raise CommandError("--as-of takes a tree size of 1 or more.")
         pinned: list[bytes] = []
         try:
             for path in public_key:
@@ -89,17 +105,22 @@ class Command(BaseCommand):
                 saved = None
                 if checkpoint:
                     with open(checkpoint, encoding="utf-8") as fh:
-                        saved = json.load(fh)
+                        saved = parse_strict(fh.read())
                 witnessed = witness_read(witness) if witness else None
-                with open(export, encoding="utf-8") as first:
+                with open(export, "rb") as first:
                     first.read(1)  # fail early, with a clear message, when it cannot be read
 
                 def open_lines():
-                    with open(export, encoding="utf-8") as lines:
+                    # bytes: a line that is not UTF-8 is then a broken line, named by number
+                    with open(export, "rb") as lines:
                         yield from lines
 
                 result = verify_export(
-                    open_lines, checkpoint=saved, public_keys=pinned or None, witness=witnessed
+                    open_lines,
+                    checkpoint=saved,
+                    public_keys=pinned or None,
+                    witness=witnessed,
+                    as_of=as_of,
                 )
             except WitnessError as exc:
                 raise CommandError(f"Cannot read the witness: {exc}") from None
@@ -130,7 +151,8 @@ class Command(BaseCommand):
                 # goes); the verdict is what matters here, so report it all the same.
                 self.stderr.write(f"this verification could not be recorded: {exc}")
         if result.ok:
-            self.stdout.write(result.summary())
+            held = f"; held to the witness as of tree size {as_of}" if as_of is not None else ""
+            self.stdout.write(result.summary() + held)
             return
         self.stderr.write(result.summary())
         raise SystemExit(1)
