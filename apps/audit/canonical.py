@@ -362,3 +362,24 @@ def _write(value: Any, parts: list[str]) -> None:
         parts.append("]")
     else:  # pragma: no cover - callers validate first
         raise CanonicalError(_type_advice(value))
+
+
+class DuplicateName(ValueError):
+    """A JSON object holds the same name twice."""
+
+
+def _unique_object(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _value in pairs:
+            if name in seen:
+                raise DuplicateName(f"the name {json.dumps(name)} appears twice in one object")
+            seen.add(name)
+    return obj
+
+
+def parse_strict(text: str | bytes):
+    """json.loads, refusing an object that holds a name twice: json.loads keeps the last, other
+    parsers the first, so such a line would read two ways (raises DuplicateName)."""
+    return json.loads(text, object_pairs_hook=_unique_object)

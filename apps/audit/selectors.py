@@ -10,6 +10,7 @@ import orjson
 from django.db.models import QuerySet
 
 from apps.audit import merkle
+from apps.audit.canonical import DuplicateName, parse_strict
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent, Checkpoint, MerkleLeaf
 from apps.audit.services import GENESIS_HASH, export_line
@@ -668,27 +669,6 @@ EXPORT_FIELDS = frozenset(
         "hash",
     }
 )
-
-
-class DuplicateName(ValueError):
-    """A JSON object holds the same name twice."""
-
-
-def _unique_object(pairs: list[tuple[str, object]]) -> dict:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for name, _value in pairs:
-            if name in seen:
-                raise DuplicateName(f"the name {json.dumps(name)} appears twice in one object")
-            seen.add(name)
-    return obj
-
-
-def parse_strict(text: str | bytes):
-    """json.loads, refusing an object that holds a name twice: json.loads keeps the last, other
-    parsers the first, so such a line would read two ways (raises DuplicateName)."""
-    return json.loads(text, object_pairs_hook=_unique_object)
 
 
 def _anchor_in_export(lines, purged_to: int) -> tuple[str, merkle.Frontier] | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from apps.audit.canonical import parse_strict
 from apps.audit.models import Checkpoint
 from apps.core.time import rfc3339
 
@@ -121,7 +122,7 @@ def witness_read(directory: str | os.PathLike) -> list[dict]:
         with open(path, encoding="utf-8") as fh:
             for number, line in enumerate(fh, start=1):
                 try:
-                    entry = json.loads(line)
+                    entry = parse_strict(line)  # a name twice would read two ways
                     ok = isinstance(entry, dict) and set(FIELDS) <= set(entry)
                     ok = ok and type(entry["tree_size"]) is int and entry["tree_size"] > 0
                     ok = ok and type(entry["prev_tree_size"]) is int

@@ -308,3 +308,15 @@ def test_opening_the_purge_gate_with_an_update_to_delete_events_is_caught(trail,
     delete_checkpoints("tree_size > 12")
     problem = assert_caught(13, settings=settings)
     assert "truncated" in problem
+
+
+def test_a_witness_line_with_a_name_twice_is_refused(trail):
+    """A line read one way here and another way by a first-wins parser is not a witness line."""
+    from django.core.management.base import CommandError
+
+    path = sorted(trail.glob("witness-*.jsonl"))[0]
+    first, *rest = path.read_text().splitlines()
+    doubled = '{"tree_size": 999999, ' + first[1:]
+    path.write_text("\n".join([doubled, *rest]) + "\n")
+    with pytest.raises(CommandError, match="line 1 is not a witness line"):
+        call_command("verify_audit")

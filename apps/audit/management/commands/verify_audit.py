@@ -15,8 +15,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from apps.audit.canonical import parse_strict
 from apps.audit.keyring import load_keyring
-from apps.audit.selectors import audit_verify, parse_strict, verify_export
+from apps.audit.selectors import audit_verify, verify_export
 from apps.audit.services import audit_read_record
 from apps.audit.signing import load_public_key
 from apps.audit.witness import WitnessError, witness_read
