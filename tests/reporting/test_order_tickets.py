@@ -151,3 +151,15 @@ def test_reading_needs_a_risk_manager_and_generating_a_compliance_officer(api_cl
     assert_api_role_required(api_client_for, "get", download, Role.RISK_MANAGER)
     response = api_client_for(Role.RISK_MANAGER).get(download)
     assert response["X-Content-SHA256"] == made["sha256"]
+
+
+def test_the_queries_do_not_grow_with_the_orders(flow, django_assert_max_num_queries):
+    from apps.reporting.builders import BUILDERS, Period
+
+    today = utcnow().date()
+    for report_type in ("order_tickets", "blotter"):
+        builder = BUILDERS[report_type](period=Period(today, today), generated_at=utcnow())
+        # the orders (or fills) in one chunk, then the chunk's audit events and fills
+        with django_assert_max_num_queries(3):
+            rows = list(builder.rows())
+        assert len(rows) == (6 if report_type == "order_tickets" else 2)
