@@ -431,6 +431,11 @@ MEDIA_URL = "/media/"
 REPORTING_FIRM_LEI = env("REPORTING_FIRM_LEI", default="")
 REPORTING_FIRM_COUNTRY = env("REPORTING_FIRM_COUNTRY", default="GB")
 REPORTING_AUTHORITY_COUNTRY = env("REPORTING_AUTHORITY_COUNTRY", default=REPORTING_FIRM_COUNTRY)
+# The codes of the regulatory entities that are US securities regulators: they alone receive
+# the SEC-style reports (CAT, the 17a-3 blotter and order tickets, blue sheets, Rule 606).
+REPORTING_US_SECURITIES_REGULATORS = env.list(
+    "REPORTING_US_SECURITIES_REGULATORS", default=["SEC", "FINRA"]
+)
 # The exchange calendar whose business days the daily reports follow (MiFIR excepted).
 REPORTING_CALENDAR = env("REPORTING_CALENDAR", default="XNYS")
 # The business days of the firm's home NCA (an exchange_calendars code; XLON for the FCA):
@@ -464,6 +469,10 @@ PERIODIC_TASKS["daily reports"] = {
             ["positions", "csv"],
             ["mifir_transactions", "xml"],
             ["compliance", "pdf"],
+            ["blotter", "csv"],
+            ["blotter", "pdf"],
+            ["order_tickets", "csv"],
+            ["order_tickets", "pdf"],
         ]
     },
 }

@@ -167,3 +167,19 @@ def previous_business_day(code: str, day: date) -> date:
 
     before = pd.Timestamp(day) - pd.Timedelta(days=1)
     return _named(code).date_to_session(before, direction="previous").date()
+
+
+def business_day_after(code: str, day: date, days: int) -> date | None:
+    """The `days`-th session of the calendar after `day` (a settlement date: T+1 is the first
+    session after the trade date); None when the code names no calendar or the date lies
+    outside the calendar's range."""
+    import pandas as pd
+
+    calendar = exchange_calendar(code)
+    if calendar is None:
+        return None
+    try:
+        session = calendar.date_to_session(pd.Timestamp(day) + pd.Timedelta(days=1), "next")
+        return calendar.session_offset(session, days - 1).date() if days > 1 else session.date()
+    except Exception:  # noqa: BLE001 - out of the calendar's range: no session known
+        return None

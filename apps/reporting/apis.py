@@ -115,7 +115,8 @@ class ReportListCreateApi(ListAPIView):
     is refused with a 400 and nothing stored when the firm's LEI is invalid
     (`firm_lei_invalid`), the entity is not a national competent authority (`entity_not_nca`),
     a transaction cannot be identified as RTS 22 wants (`mifir_report_invalid`, every problem
-    in `details.problems`) or the file fails ESMA's schemas (`mifir_schema_invalid`)."""
+    in `details.problems`) or the file fails ESMA's schemas (`mifir_schema_invalid`). A report
+    of one jurisdiction's type for an entity of another is refused (`report_not_for_entity`)."""
 
     required_roles = {"GET": READER_ROLE, "POST": GENERATOR_ROLE}
     filterset_class = ReportFilter
@@ -153,6 +154,17 @@ class ReportListCreateApi(ListAPIView):
                     "period_end": "2026-11-20",
                     "format": "xml",
                     "regulatory_entity": "BaFin",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Purchase and sales blotter for FINRA",
+                value={
+                    "report_type": "blotter",
+                    "period_start": "2026-11-20",
+                    "period_end": "2026-11-20",
+                    "format": "pdf",
+                    "regulatory_entity": "FINRA",
                 },
                 request_only=True,
             ),

@@ -11,6 +11,8 @@ class ReportType(models.TextChoices):
     MIFIR_TRANSACTIONS = "mifir_transactions", "MiFIR transactions (RTS 22)"
     BEST_EXECUTION = "best_execution", "Best execution"
     COMPLIANCE = "compliance", "Compliance"
+    BLOTTER = "blotter", "Purchase and sales blotter (SEC 17a-3(a)(1))"
+    ORDER_TICKETS = "order_tickets", "Order tickets (SEC 17a-3(a)(6))"
 
 
 class ReportFormat(models.TextChoices):

@@ -29,6 +29,7 @@ from apps.rbac.roles import Role
 from apps.reporting.builders import BUILDERS, Period
 from apps.reporting.builders.base import FILLS_IN_PERIOD, FILLS_TO_PERIOD_END
 from apps.reporting.formats import WRITERS, HashingWriter
+from apps.reporting.jurisdictions import check_entity_receives
 from apps.reporting.lifecycle import FILED, SENT, feedback_parse, ledger_for, reporting_days
 from apps.reporting.models import (
     FeedbackStatus,
@@ -114,17 +115,7 @@ def report_generate(
     if actor is not None:
         require_role(actor, GENERATOR_ROLE, "generate reports")
     period = _checked_request(report_type, period_start, period_end, fmt)
-    if (
-        report_type == ReportType.MIFIR_TRANSACTIONS
-        and entity is not None
-        and not entity.nca_country
-    ):
-        raise ValidationFailed(
-            f"{entity.code} is not a national competent authority under MiFIR: MiFIR "
-            "transaction reports go to an NCA.",
-            code="entity_not_nca",
-            details=field_errors(regulatory_entity=f"{entity.code} receives no MiFIR reports."),
-        )
+    check_entity_receives(report_type, entity)
     same = _same_report(report_type, period, fmt, entity)
     version = (same.aggregate(v=Max("version"))["v"] or 0) + 1
     options = {}

@@ -23,6 +23,11 @@ from apps.reporting import selectors
 from apps.reporting.apis import report_file_response
 from apps.reporting.builders import BUILDERS
 from apps.reporting.filters import ReportFilter
+from apps.reporting.jurisdictions import (
+    REPORTS_BY_JURISDICTION,
+    US_SECURITIES,
+    entity_jurisdiction,
+)
 from apps.reporting.lifecycle import deadlines
 from apps.reporting.models import ReportFormat, ReportStatus, ReportType
 from apps.reporting.services import (
@@ -46,6 +51,24 @@ def _date(value: str, field: str) -> date:
         raise ValidationFailed(details={field: ["A date (YYYY-MM-DD)."]}) from None
 
 
+def _report_choices() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Each report type with the formats it comes in, as the form's "type:format" options."""
+    labels = dict(ReportFormat.choices)
+    return [
+        (value, label, [(f"{value}:{f}", labels[f]) for f in BUILDERS[value].formats])
+        for value, label in ReportType.choices
+        if value in BUILDERS
+    ]
+
+
+def _entity_choices() -> list[tuple[str, str]]:
+    """Each regulator with the reports of its jurisdiction (empty: internal reports only)."""
+    return [
+        (entity.code, ", ".join(REPORTS_BY_JURISDICTION.get(entity_jurisdiction(entity), ())))
+        for entity in RegulatoryEntity.objects.all()
+    ]
+
+
 class ReportListView(RoleRequiredMixin, TemplateView):
     required_role = READER_ROLE
     template_name = "reporting/list.html"
@@ -61,7 +84,9 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             report_formats=ReportFormat.choices,
             statuses=ReportStatus.choices,
             formats_by_type={t: list(b.formats) for t, b in BUILDERS.items()},
-            entities=list(RegulatoryEntity.objects.values_list("code", flat=True)),
+            report_choices=_report_choices(),
+            entity_choices=_entity_choices(),
+            us_reports=REPORTS_BY_JURISDICTION[US_SECURITIES],
             can_generate=has_role(user, GENERATOR_ROLE),
             mifir_days=deadlines(today=utcnow().date()),
             firm_calendar=settings.FIRM_REPORTING_CALENDAR,
@@ -69,8 +94,7 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             form=form
             if form
             else {
-                "report_type": ReportType.DAILY_TRADING,
-                "format": ReportFormat.CSV,
+                "report": f"{ReportType.DAILY_TRADING}:{ReportFormat.CSV}",
                 "period_start": yesterday.isoformat(),
                 "period_end": yesterday.isoformat(),
                 "regulatory_entity": "",
@@ -83,8 +107,19 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             raise DjangoPermissionDenied("Only a Compliance Officer or above may generate reports.")
         form = {
             name: request.POST.get(name, "").strip()
-            for name in ("report_type", "format", "period_start", "period_end", "regulatory_entity")
+            for name in (
+                "report",
+                "report_type",
+                "format",
+                "period_start",
+                "period_end",
+                "regulatory_entity",
+            )
         }
+        if form["report"]:  # the form's "type:format" pair
+            form["report_type"], _, form["format"] = form["report"].partition(":")
+        else:
+            form["report"] = f"{form['report_type']}:{form['format']}"
         try:
             if any("\x00" in value for value in form.values()):  # PostgreSQL cannot take it
                 raise ValidationFailed(details={"form": ["Null characters are not allowed."]})

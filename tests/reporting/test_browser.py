@@ -36,10 +36,9 @@ def test_officer_generates_and_downloads_a_report_matching_its_hash(
     page.wait_for_url(f"{base}/reports/")
     expect(page.locator("#reports-empty")).to_be_visible()
 
-    page.select_option("#g-type", "daily_trading")
+    page.select_option("#g-report", "daily_trading:csv")
     page.fill("#g-start", "2026-11-20")
     page.fill("#g-end", "2026-11-20")
-    page.select_option("#g-format", "csv")
     page.click("#generate-button")
     expect(page.locator(".messages")).to_contain_text("Generated Daily trading 2026-11-20 v1")
 

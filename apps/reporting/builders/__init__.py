@@ -2,9 +2,11 @@
 
 from apps.reporting.builders.base import Period, ReportBuilder
 from apps.reporting.builders.best_execution import BestExecutionBuilder
+from apps.reporting.builders.blotter import BlotterBuilder
 from apps.reporting.builders.compliance import ComplianceBuilder
 from apps.reporting.builders.daily_trading import DailyTradingBuilder
 from apps.reporting.builders.mifir import MifirTransactionsBuilder
+from apps.reporting.builders.order_tickets import OrderTicketsBuilder
 from apps.reporting.builders.positions import PositionsBuilder
 
 BUILDERS: dict[str, type[ReportBuilder]] = {
@@ -15,6 +17,8 @@ BUILDERS: dict[str, type[ReportBuilder]] = {
         MifirTransactionsBuilder,
         BestExecutionBuilder,
         ComplianceBuilder,
+        BlotterBuilder,
+        OrderTicketsBuilder,
     )
 }
 
