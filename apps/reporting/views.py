@@ -83,7 +83,15 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             raise DjangoPermissionDenied("Only a Compliance Officer or above may generate reports.")
         form = {
             name: request.POST.get(name, "").strip()
-            for name in ("report_type", "format", "period_start", "period_end", "regulatory_entity")
+            for name in (
+                "report_type",
+                "format",
+                "period_start",
+                "period_end",
+                "regulatory_entity",
+                "symbol",
+                "request_reference",
+            )
         }
         try:
             if any("\x00" in value for value in form.values()):  # PostgreSQL cannot take it
@@ -100,6 +108,9 @@ class ReportListView(RoleRequiredMixin, TemplateView):
                 fmt=form["format"],
                 entity=entity,
                 actor=request.user,
+                parameters={
+                    name: form[name] for name in ("symbol", "request_reference") if form[name]
+                },
             )
         except ValidationFailed as exc:
             problems = [f"{k}: {' '.join(map(str, v))}" for k, v in exc.details.items()]

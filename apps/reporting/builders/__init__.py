@@ -2,10 +2,12 @@
 
 from apps.reporting.builders.base import Period, ReportBuilder
 from apps.reporting.builders.best_execution import BestExecutionBuilder
+from apps.reporting.builders.blue_sheets import BlueSheetsBuilder
 from apps.reporting.builders.compliance import ComplianceBuilder
 from apps.reporting.builders.daily_trading import DailyTradingBuilder
 from apps.reporting.builders.mifir import MifirTransactionsBuilder
 from apps.reporting.builders.positions import PositionsBuilder
+from apps.reporting.builders.rule_606 import Rule606Builder
 
 BUILDERS: dict[str, type[ReportBuilder]] = {
     builder.report_type: builder
@@ -15,6 +17,8 @@ BUILDERS: dict[str, type[ReportBuilder]] = {
         MifirTransactionsBuilder,
         BestExecutionBuilder,
         ComplianceBuilder,
+        BlueSheetsBuilder,
+        Rule606Builder,
     )
 }
 
