@@ -2,7 +2,7 @@
 personal data for Compliance Officers only; bad requests store nothing."""
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -53,8 +53,6 @@ def recorded(desk, make_user, settings):
         tax_id_kind="SSN",
         large_trader_id="12345678-0001",
     )
-    from datetime import date
-
     client_person_set(owner=owner, first_names="Ann", surnames="Lane", birth_date=date(1970, 5, 4))
     return desk
 
@@ -212,3 +210,17 @@ def test_a_second_request_is_the_next_version_with_its_own_reference(recorded, o
     assert second["version"] == first["version"] + 1
     report = RegulatoryReport.objects.get(pk=second["id"])
     assert b"SEC-EBS-2026-04418" in content(report, officer.user)
+
+
+def test_the_reports_page_requests_a_blue_sheet(client, make_user, desk):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    form = dict(BODY)
+    bad = client.post("/reports/", {**form, "symbol": "NOPE"})
+    assert bad.status_code == 400
+    assert "No instrument NOPE" in bad.content.decode()
+    assert not RegulatoryReport.objects.exists()
+    response = client.post("/reports/", form)
+    assert response.status_code == 302
+    report = RegulatoryReport.objects.get()
+    assert report.parameters["request_reference"] == "SEC-EBS-2026-04417"
+    assert report.record_count == 4
