@@ -458,6 +458,10 @@ MIFIR_VENUE_CCP_FILE = env("MIFIR_VENUE_CCP_FILE", default="")
 # A PDF that lists its records (daily trading: every fill) lists at most this many; above it,
 # the PDF is a summary and says so on its title page (the CSV and JSON always list every row).
 REPORTING_PDF_MAX_LISTED_ROWS = env.int("REPORTING_PDF_MAX_LISTED_ROWS", default=50_000)
+# Blue sheets (SEC 17a-25): the firm's clearing/broker number, reported as submitting and
+# executing broker. Rule 606: the symbols of the S&P 500 (comma-separated), its first section.
+EBS_BROKER_NUMBER = env("EBS_BROKER_NUMBER", default="")
+RULE_606_SP500_SYMBOLS = env.list("RULE_606_SP500_SYMBOLS", default=[])
 # After the close (22:15 UTC): on a business day, the previous business day's reports.
 PERIODIC_TASKS["daily reports"] = {
     "task": "reporting.generate_daily",

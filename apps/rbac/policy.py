@@ -23,6 +23,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "trading.instrument": {"view": V, "add": C, "change": C, "delete": None},
     # natural persons' identities for MiFIR: personal data, compliance only
     "trading.clientperson": {"view": C, "add": C, "change": C, "delete": None},
+    # owners' names, addresses and tax identifiers for the blue sheets: personal data
+    "trading.customerrecord": {"view": C, "add": C, "change": C, "delete": None},
     "trading.referenceprice": {"view": V, "add": C, "change": None, "delete": None},
     "trading.dailyprice": {"view": V, "add": None, "change": None, "delete": None},
     # FX rates: recorded (never edited) by risk, or by a feed through the API

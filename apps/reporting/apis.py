@@ -56,6 +56,7 @@ EXAMPLE_REPORT = {
     "needs_rerun": False,
     "stale_since": None,
     "stale_fills": 0,
+    "parameters": {},
     "download_url": "/api/v1/reports/12/download/",
 }
 
@@ -91,6 +92,11 @@ class ReportOutputSerializer(serializers.Serializer):
     stale_fills = serializers.IntegerField(
         help_text="Fills booked in its period since it was built."
     )
+    parameters = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="What a report on request was asked for (blue sheets: `symbol` and "
+        "`request_reference`); empty for the others.",
+    )
     download_url = serializers.SerializerMethodField()
 
     def get_download_url(self, report) -> str:
@@ -116,7 +122,10 @@ class ReportListCreateApi(ListAPIView):
     (`firm_lei_invalid`), the entity is not a national competent authority (`entity_not_nca`),
     a transaction cannot be identified as RTS 22 wants (`mifir_report_invalid`, every problem
     in `details.problems`) or the file fails ESMA's schemas (`mifir_schema_invalid`). A report
-    of one jurisdiction's type for an entity of another is refused (`report_not_for_entity`)."""
+    of one jurisdiction's type for an entity of another is refused (`report_not_for_entity`).
+    Blue sheets are asked for with `symbol` and `request_reference` (the regulator's reference
+    of the request); an unknown symbol or a `period_start` before the trading records'
+    retention is a 400 and nothing is stored. Other types take neither field."""
 
     required_roles = {"GET": READER_ROLE, "POST": GENERATOR_ROLE}
     filterset_class = ReportFilter
@@ -128,6 +137,16 @@ class ReportListCreateApi(ListAPIView):
         period_end = serializers.DateField()
         format = serializers.ChoiceField(choices=ReportFormat.choices)
         regulatory_entity = EntityField(required=False, allow_null=True)
+        symbol = serializers.CharField(
+            max_length=32,
+            required=False,
+            help_text="Blue sheets: the symbol the regulator asks about.",
+        )
+        request_reference = serializers.CharField(
+            max_length=64,
+            required=False,
+            help_text="Blue sheets: the regulator's reference of the request.",
+        )
 
     def get_queryset(self):
         return selectors.report_list()
@@ -168,6 +187,19 @@ class ReportListCreateApi(ListAPIView):
                 },
                 request_only=True,
             ),
+            OpenApiExample(
+                "Blue sheets on request",
+                value={
+                    "report_type": "blue_sheets",
+                    "period_start": "2026-11-02",
+                    "period_end": "2026-11-20",
+                    "format": "csv",
+                    "symbol": "AAPL",
+                    "request_reference": "SEC-EBS-2026-04417",
+                    "regulatory_entity": "SEC",
+                },
+                request_only=True,
+            ),
             OpenApiExample("Generated", value=EXAMPLE_REPORT, response_only=True),
         ],
     )
@@ -182,6 +214,9 @@ class ReportListCreateApi(ListAPIView):
             fmt=data["format"],
             entity=data.get("regulatory_entity"),
             actor=request.user,
+            parameters={
+                name: data[name] for name in ("symbol", "request_reference") if name in data
+            },
         )
         fresh = selectors.report_get(report_id=report.pk)
         return Response(ReportOutputSerializer(fresh).data, status=status.HTTP_201_CREATED)

@@ -13,6 +13,8 @@ class ReportType(models.TextChoices):
     COMPLIANCE = "compliance", "Compliance"
     BLOTTER = "blotter", "Purchase and sales blotter (SEC 17a-3(a)(1))"
     ORDER_TICKETS = "order_tickets", "Order tickets (SEC 17a-3(a)(6))"
+    BLUE_SHEETS = "blue_sheets", "Blue sheets (SEC 17a-25, on request)"
+    RULE_606 = "rule_606", "Order routing (SEC 606(a)(1))"
 
 
 class ReportFormat(models.TextChoices):
@@ -57,6 +59,12 @@ class RegulatoryReport(models.Model):
     size = models.PositiveBigIntegerField(help_text="Bytes.")
     record_count = models.PositiveIntegerField()
     summary = models.JSONField(default=dict, blank=True, help_text="Totals shown on the page.")
+    parameters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What a report on request was asked for (blue sheets: the symbol and the "
+        "regulator's request reference); empty for the others.",
+    )
     status = models.CharField(
         max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT, db_index=True
     )

@@ -61,6 +61,15 @@ TRANSITIONS = {
 }
 
 
+# Reports on request that carry personal data (blue sheets: customers' names, addresses and tax
+# identifiers): requested and downloaded by a Compliance Officer or above only.
+PERSONAL_DATA_TYPES = frozenset({ReportType.BLUE_SHEETS})
+PERSONAL_DATA_ROLE = Role.COMPLIANCE_OFFICER
+# What each report type is asked for beyond its period (the others take nothing).
+PARAMETERS = {ReportType.BLUE_SHEETS: ("symbol", "request_reference")}
+REQUEST_REFERENCE_MAX = 64
+
+
 def formats_for(report_type: str) -> tuple[str, ...]:
     return BUILDERS[report_type].formats
 
@@ -79,13 +88,56 @@ def _checked_request(report_type, period_start, period_end, fmt) -> Period:
     if not errors:
         if period_start > period_end:
             errors["period_end"] = "Must not be before period_start."
-        elif (period_end - period_start).days >= MAX_PERIOD_DAYS:
+        elif report_type not in PARAMETERS and (period_end - period_start).days >= MAX_PERIOD_DAYS:
             errors["period_end"] = f"A period covers at most {MAX_PERIOD_DAYS} days."
         elif period_end > utcnow().date():
             errors["period_end"] = "Lies in the future."
     if errors:
         raise ValidationFailed(details=field_errors(**errors))
     return Period(period_start, period_end)
+
+
+def retention_horizon(today: date) -> date:
+    """The first day whose trading records are still kept (settings.AUDIT_RETENTION_DAYS,
+    class `trading`): a request reaching before it asks for records that may be purged."""
+    from datetime import timedelta
+
+    return today - timedelta(days=settings.AUDIT_RETENTION_DAYS["trading"])
+
+
+def _checked_parameters(report_type: str, period: Period, parameters: dict | None) -> dict:
+    """What a report on request is asked for, checked (400 naming each problem); {} for the
+    scheduled types, which take nothing beyond their period."""
+    from apps.trading.models import Instrument
+
+    parameters = dict(parameters or {})
+    wanted = PARAMETERS.get(report_type, ())
+    errors = {
+        name: f"A {report_type} report takes no {name}."
+        for name in parameters
+        if name not in wanted
+    }
+    if report_type == ReportType.BLUE_SHEETS:
+        symbol = str(parameters.get("symbol") or "").strip()
+        reference = str(parameters.get("request_reference") or "").strip()
+        if not symbol:
+            errors["symbol"] = "The symbol the regulator asks about."
+        elif not Instrument.objects.filter(symbol=symbol).exists():
+            errors["symbol"] = f"No instrument {symbol}."
+        if not reference:
+            errors["request_reference"] = "The regulator's reference of the request."
+        elif len(reference) > REQUEST_REFERENCE_MAX:
+            errors["request_reference"] = f"At most {REQUEST_REFERENCE_MAX} characters."
+        horizon = retention_horizon(utcnow().date())
+        if period.start < horizon:
+            errors["period_start"] = (
+                f"Before {horizon}: trading records are kept "
+                f"{settings.AUDIT_RETENTION_DAYS['trading']} days (AUDIT_RETENTION_TRADING_DAYS)."
+            )
+        parameters = {"symbol": symbol, "request_reference": reference}
+    if errors:
+        raise ValidationFailed(details=field_errors(**errors))
+    return parameters
 
 
 def _same_report(report_type, period: Period, fmt, entity):
@@ -107,18 +159,23 @@ def report_generate(
     actor=None,
     schedule: str = "",
     entity=None,
+    parameters: dict | None = None,
 ) -> RegulatoryReport:
     """Build a report and store it as the next version of that report.
 
     `actor` is the Compliance Officer who asked for it; the beat job passes `schedule` instead.
+    `parameters` is what a report on request asks for (blue sheets: `symbol` and
+    `request_reference`); an unknown symbol or a period reaching past the trading records'
+    retention is a 400 and nothing is stored.
     """
     if actor is not None:
         require_role(actor, GENERATOR_ROLE, "generate reports")
     period = _checked_request(report_type, period_start, period_end, fmt)
     check_entity_receives(report_type, entity)
+    parameters = _checked_parameters(report_type, period, parameters)
     same = _same_report(report_type, period, fmt, entity)
     version = (same.aggregate(v=Max("version"))["v"] or 0) + 1
-    options = {}
+    options = {"parameters": parameters} if parameters else {}
     if report_type == ReportType.MIFIR_TRANSACTIONS:
         options = {
             "version": version,
@@ -155,6 +212,7 @@ def report_generate(
             size=out.size,
             record_count=builder.record_count,
             summary=builder.summary().as_dict(),
+            parameters=parameters,
             generated_by=actor,
             schedule=schedule,
             generated_at=generated_at,
@@ -162,6 +220,8 @@ def report_generate(
         suffix = period.start.isoformat()
         if period.end != period.start:
             suffix += f"_{period.end.isoformat()}"
+        if parameters.get("symbol"):
+            suffix = f"{parameters['symbol'].replace('/', '-')}_{suffix}"
         name = f"{report_type}_{suffix}_v{version}.{fmt}"
         try:
             with transaction.atomic():
@@ -399,6 +459,7 @@ def _report_payload(report: RegulatoryReport) -> dict:
         "size": report.size,
         "record_count": report.record_count,
         "schedule": report.schedule,
+        "parameters": report.parameters,
     }
 
 
@@ -474,7 +535,10 @@ def report_download_open(*, report: RegulatoryReport, actor):
     """A verified copy of the report's file (a binary file at position 0; the caller closes it).
 
     What is served is exactly what was checked: the copy made while hashing the stored file.
+    A report with personal data (blue sheets) is served to a Compliance Officer or above only.
     """
+    if report.report_type in PERSONAL_DATA_TYPES:
+        require_role(actor, PERSONAL_DATA_ROLE, "download a report with personal data")
     copy = _verified_copy(report, actor=actor)
     with transaction.atomic():
         audit_record(

@@ -114,6 +114,8 @@ class ReportListView(RoleRequiredMixin, TemplateView):
                 "period_start",
                 "period_end",
                 "regulatory_entity",
+                "symbol",
+                "request_reference",
             )
         }
         if form["report"]:  # the form's "type:format" pair
@@ -135,6 +137,9 @@ class ReportListView(RoleRequiredMixin, TemplateView):
                 fmt=form["format"],
                 entity=entity,
                 actor=request.user,
+                parameters={
+                    name: form[name] for name in ("symbol", "request_reference") if form[name]
+                },
             )
         except ValidationFailed as exc:
             problems = [f"{k}: {' '.join(map(str, v))}" for k, v in exc.details.items()]

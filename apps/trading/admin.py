@@ -29,6 +29,7 @@ from apps.trading.models import (
     AccountEntitlement,
     BeneficialOwner,
     ClientPerson,
+    CustomerRecord,
     DailyPrice,
     Fill,
     FxRate,
@@ -42,6 +43,7 @@ from apps.trading.models import (
     sees_every_account,
 )
 from apps.trading.services import (
+    CUSTOMER_RECORD_FIELDS,
     INSTRUMENT_FIELDS,
     account_create,
     account_update,
@@ -49,6 +51,7 @@ from apps.trading.services import (
     beneficial_owner_name_check,
     beneficial_owner_update,
     client_person_set,
+    customer_record_set,
     instrument_create,
     instrument_update,
     order_cancel,
@@ -358,6 +361,23 @@ class ClientPersonAdmin(PersonIdentitySaveMixin, RoleAdminMixin, admin.ModelAdmi
 
     def get_readonly_fields(self, request, obj=None):
         # The owner is who the record is of: chosen once.
+        return ["owner", "updated_at"] if obj is not None else ["updated_at"]
+
+
+@admin.register(CustomerRecord)
+class CustomerRecordAdmin(PersonIdentitySaveMixin, RoleAdminMixin, admin.ModelAdmin):
+    """Owners' names, addresses, tax identifiers and LTIDs for the blue sheets: Compliance
+    Officers and above only."""
+
+    set_service = staticmethod(customer_record_set)
+    owner_field = "owner"
+    list_display = ["owner", "country", "tax_id_kind", "updated_at"]
+    search_fields = ["owner__name"]
+    autocomplete_fields = ["owner"]
+    fields = ["owner", *CUSTOMER_RECORD_FIELDS, "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
         return ["owner", "updated_at"] if obj is not None else ["updated_at"]
 
 

@@ -119,6 +119,69 @@ class ClientPerson(PersonIdentity):
         return f"{self.owner} (MiFIR identity)"
 
 
+class TaxIdKind(models.TextChoices):
+    NONE = "", "none on record"
+    SSN = "SSN", "US Social Security number"
+    ITIN = "ITIN", "US Individual Taxpayer Identification Number"
+    EIN = "EIN", "US Employer Identification Number"
+    FOREIGN = "FRGN", "foreign tax identifier"
+
+
+class CustomerRecord(models.Model):
+    """A beneficial owner as the firm's books name it for SEC requests (Rule 17a-25 blue
+    sheets): legal name, postal address, tax identifier and large trader identifier (Rule
+    13h-1). Personal data, kept apart from the owner's name: Compliance Officers and above see
+    it, and the trail names the fields that changed, never their values."""
+
+    owner = models.OneToOneField(
+        BeneficialOwner, on_delete=models.CASCADE, related_name="customer_record"
+    )
+    legal_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="As on the account documents; empty: the owner's name.",
+    )
+    street = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True, help_text="US state or territory code.")
+    postal_code = models.CharField(max_length=16, blank=True)
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", "An ISO 3166-1 alpha-2 country code.")],
+    )
+    tax_id = models.CharField(
+        "tax identifier",
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9-]*$", "Letters, digits and - only.")],
+    )
+    tax_id_kind = models.CharField(max_length=4, choices=TaxIdKind.choices, blank=True)
+    large_trader_id = models.CharField(
+        "LTID",
+        max_length=13,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[0-9A-Z]{8}(-[0-9]{4})?$",
+                "A Rule 13h-1 large trader identifier: 8 characters, optionally -NNNN.",
+            )
+        ],
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "customer record (blue sheets)"
+        verbose_name_plural = "customer records (blue sheets)"
+
+    def __str__(self) -> str:
+        return f"{self.owner} (customer record)"
+
+    def clean(self) -> None:
+        if self.tax_id and not self.tax_id_kind:
+            raise ValidationError({"tax_id_kind": "Say what kind of tax identifier it is."})
+
+
 class TradingCapacity(models.TextChoices):
     """RTS 22 field 29: how the firm traded."""
 

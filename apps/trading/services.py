@@ -36,6 +36,7 @@ from apps.trading.models import (
     BeneficialOwner,
     ClientCategory,
     ClientPerson,
+    CustomerRecord,
     DailyPrice,
     Fill,
     FillStatus,
@@ -193,6 +194,38 @@ def client_person_set(*, owner: BeneficialOwner, actor=None, **changes) -> Clien
         allowed=IDENTITY_FIELDS,
         actor=actor,
         object_type="trading.clientperson",
+    )
+
+
+CUSTOMER_RECORD_FIELDS = [
+    "legal_name",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "tax_id",
+    "tax_id_kind",
+    "large_trader_id",
+]
+
+
+@transaction.atomic
+def customer_record_set(*, owner: BeneficialOwner, actor=None, **changes) -> CustomerRecord:
+    """Record an owner's name, address, tax identifier and LTID as the blue sheets report them.
+    Personal data: the trail names the fields, not the values."""
+    for name in ("state", "country", "large_trader_id"):
+        if isinstance(changes.get(name), str):
+            changes[name] = changes[name].strip().upper()
+    record = CustomerRecord.objects.select_for_update().filter(
+        owner=owner
+    ).first() or CustomerRecord(owner=owner)
+    return person_identity_save(
+        record,
+        changes=changes,
+        allowed=CUSTOMER_RECORD_FIELDS,
+        actor=actor,
+        object_type="trading.customerrecord",
     )
 
 
