@@ -453,6 +453,21 @@ MIFIR_VENUE_CCP_FILE = env("MIFIR_VENUE_CCP_FILE", default="")
 # A PDF that lists its records (daily trading: every fill) lists at most this many; above it,
 # the PDF is a summary and says so on its title page (the CSV and JSON always list every row).
 REPORTING_PDF_MAX_LISTED_ROWS = env.int("REPORTING_PDF_MAX_LISTED_ROWS", default=50_000)
+# FINRA CAT (docs/reporting.md, "CAT order events"): the firm's CAT Reporter IMID (required for
+# a CAT file), the submitter id and reporter CRD its file names carry (the IMID when unset),
+# the calendar whose business days are CAT trading days, and how far back the schedule looks
+# for days still unbuilt. The files are built at 6:30 a.m. Eastern, before CAT's 8 a.m.
+# deadline.
+CAT_REPORTER_IMID = env("CAT_REPORTER_IMID", default="")
+CAT_SUBMITTER_ID = env("CAT_SUBMITTER_ID", default="")
+CAT_REPORTER_CRD = env("CAT_REPORTER_CRD", default="")
+CAT_CALENDAR = env("CAT_CALENDAR", default="XNYS")
+CAT_CATCH_UP_DAYS = env.int("CAT_CATCH_UP_DAYS", default=5)
+PERIODIC_TASKS["cat events"] = {
+    "task": "reporting.generate_cat_events",
+    "crontab": "30 6 * * *",
+    "timezone": "America/New_York",
+}
 # After the close (22:15 UTC): on a business day, the previous business day's reports.
 PERIODIC_TASKS["daily reports"] = {
     "task": "reporting.generate_daily",

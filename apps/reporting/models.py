@@ -11,6 +11,7 @@ class ReportType(models.TextChoices):
     MIFIR_TRANSACTIONS = "mifir_transactions", "MiFIR transactions (RTS 22)"
     BEST_EXECUTION = "best_execution", "Best execution"
     COMPLIANCE = "compliance", "Compliance"
+    CAT_EVENTS = "cat_events", "FINRA CAT order events"
 
 
 class ReportFormat(models.TextChoices):

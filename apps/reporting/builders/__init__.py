@@ -2,6 +2,7 @@
 
 from apps.reporting.builders.base import Period, ReportBuilder
 from apps.reporting.builders.best_execution import BestExecutionBuilder
+from apps.reporting.builders.cat_events import CatEventsBuilder
 from apps.reporting.builders.compliance import ComplianceBuilder
 from apps.reporting.builders.daily_trading import DailyTradingBuilder
 from apps.reporting.builders.mifir import MifirTransactionsBuilder
@@ -15,6 +16,7 @@ BUILDERS: dict[str, type[ReportBuilder]] = {
         MifirTransactionsBuilder,
         BestExecutionBuilder,
         ComplianceBuilder,
+        CatEventsBuilder,
     )
 }
 
