@@ -9,7 +9,7 @@ stored, audited). Memory is the process's resident set: its peak during the gene
 every 5 ms) above what it was before, and the peak itself.
 
 Runs on a throwaway test database: PostgreSQL when DATABASE_URL is set, else SQLite.
-Usage: python bench/reports.py [--fills N] [--orders N]
+Usage: python bench/reports.py [--fills N] [--orders N] [--only REPORT_TYPE]
 """
 
 import argparse
@@ -185,6 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fills", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=100_000, help="for the CAT case")
+    parser.add_argument("--only", default="", help="one report type (cat_events, say)")
     args = parser.parse_args()
 
     connection, name = django_on_test_database()
@@ -218,6 +219,8 @@ def main() -> None:
         worst_time = worst_memory = 0.0
         with acting_as_system("bench"):
             for report_type, fmt in CASES:
+                if args.only and report_type != args.only:
+                    continue
                 gc.collect()
                 with PeakRss() as memory:
                     t0 = time.perf_counter()

@@ -28,6 +28,7 @@ from apps.rbac.access import require_role
 from apps.rbac.roles import Role
 from apps.reporting.builders import BUILDERS, Period
 from apps.reporting.builders.base import FILLS_IN_PERIOD, FILLS_TO_PERIOD_END
+from apps.reporting.builders.cat_events import NOTHING_TO_REPORT as CAT_NOTHING_TO_REPORT
 from apps.reporting.formats import WRITERS, HashingWriter
 from apps.reporting.lifecycle import FILED, SENT, feedback_parse, ledger_for, reporting_days
 from apps.reporting.models import (
@@ -774,7 +775,7 @@ def _scheduled_build(
             report_type=report_type, period_start=start, period_end=end, fmt=fmt, schedule=schedule
         )
     except PlatformError as exc:
-        if exc.code == NOTHING_TO_REPORT:  # a day without reportable trades: nothing to file
+        if exc.code in (NOTHING_TO_REPORT, CAT_NOTHING_TO_REPORT):  # nothing to file that day
             logger.info(
                 "scheduled report not needed",
                 extra={"report_type": report_type, "format": fmt, "day": str(end)},

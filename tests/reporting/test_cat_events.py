@@ -326,6 +326,22 @@ def test_bad_requests_store_nothing(flow, officer):
     assert not RegulatoryReport.objects.exists()
 
 
+def test_a_day_without_events_has_no_file(flow, officer):
+    with pytest.raises(Conflict) as refused:
+        build(officer, date(2026, 11, 18))
+    assert refused.value.code == "cat_nothing_to_report"
+    assert not RegulatoryReport.objects.exists()
+
+
+def test_a_day_of_only_unidentified_accounts_is_refused_naming_them(flow, officer):
+    Account.objects.filter(code__in=["ACC-C1", "ACC-P"]).update(cat_fdid="")
+    with pytest.raises(Conflict) as refused:
+        build(officer)
+    assert refused.value.code == "cat_identifiers_missing"
+    assert refused.value.details == {"accounts": ["ACC-C1", "ACC-P", "ACC-X"]}
+    assert not RegulatoryReport.objects.exists()
+
+
 def test_without_an_imid_there_is_no_file(flow, officer, settings):
     settings.CAT_REPORTER_IMID = ""
     with pytest.raises(Conflict) as refused:
@@ -412,7 +428,8 @@ def test_beat_builds_each_ended_cat_day_once(flow, settings, clock):
     days = sorted(
         RegulatoryReport.objects.filter(pk__in=built).values_list("period_end", flat=True)
     )
-    assert days == [date(2026, 11, 18), date(2026, 11, 19), DAY]
+    # 11-18 had no reportable event: CAT takes no empty file, so none is built.
+    assert days == [date(2026, 11, 19), DAY]
     assert all(r.schedule == "cat events" for r in RegulatoryReport.objects.all())
     assert RegulatoryReport.objects.get(period_end=DAY).record_count == 10
     assert generate_cat_events(now="2026-11-23T11:45:00+00:00") == []

@@ -56,6 +56,7 @@ ORDER_TYPES = {"limit": "LMT", "market": "MKT"}
 DEPT = {TradingCapacity.DEAL: "T", TradingCapacity.AOTC: "A", TradingCapacity.MTCH: "A"}
 CAPACITY = {TradingCapacity.DEAL: "P", TradingCapacity.AOTC: "A", TradingCapacity.MTCH: "R"}
 OFF_VENUE = "XOFF"
+NOTHING_TO_REPORT = "cat_nothing_to_report"
 ORDER_EVENTS = [
     EventType.ORDER_SUBMITTED,
     EventType.ORDER_REJECTED,
@@ -543,6 +544,22 @@ class CatEventsBuilder(ReportBuilder):
         for record in self.rows():
             buffer.write(orjson.dumps(record) + b"\n")
         buffer.flush()
+        if self.record_count == 0 and self.missing:
+            # Only accounts without their identifiers: an empty file would say nothing.
+            raise Conflict(
+                "Every reportable event of the day belongs to an account without its CAT "
+                "identifiers: set them (account_cat_identifiers) and build the day again.",
+                code="cat_identifiers_missing",
+                details={"accounts": sorted(self._accounts[pk].code for pk in self.missing)},
+            )
+        if self.record_count == 0:
+            # CAT takes no empty file: a day without reportable events has nothing to send.
+            raise Conflict(
+                f"No CAT-reportable order event in CAT trading day {self.period.end}: there is "
+                "no file to send.",
+                code=NOTHING_TO_REPORT,
+                details={"summary": self.summary().as_dict()},
+            )
 
 
 def _decimal(value):
