@@ -308,7 +308,7 @@ def test_an_incomplete_file_cannot_be_submitted_and_a_complete_one_can(flow, off
     assert report_status_set(report=again, actor=officer, status="submitted", note="CAT-2")
 
 
-def test_bad_requests_store_nothing(flow, officer):
+def test_bad_requests_store_nothing(flow, officer, clock):
     with pytest.raises(ValidationFailed):
         report_generate(
             report_type="cat_events",
@@ -319,6 +319,10 @@ def test_bad_requests_store_nothing(flow, officer):
         )
     with pytest.raises(ValidationFailed):
         build(officer, date(2026, 11, 21))  # a Saturday: its events belong to Monday
+    clock(utc(20, "20:59"))  # 3:59 p.m. ET: the day has not ended
+    with pytest.raises(ValidationFailed):
+        build(officer)
+    clock(utc(23, "11:00"))
     with pytest.raises(ValidationFailed):
         report_generate(
             report_type="cat_events", period_start=DAY, period_end=DAY, fmt="csv", actor=officer

@@ -25,7 +25,6 @@ none of its records written (no half-filled record): the summary names it and sa
 not complete, and an incomplete file cannot be marked submitted.
 """
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -127,6 +126,11 @@ class CatEventsBuilder(ReportBuilder):
                 code="cat_reporter_imid_missing",
             )
         self.start, self.end = cat_day_window(self.period.end)
+        if self.end > self.generated_at:
+            raise ValidationFailed(
+                f"CAT trading day {self.period.end} has not ended (4 p.m. Eastern).",
+                details=field_errors(period_end="A CAT trading day that has ended."),
+            )
         self.by_type: Counter = Counter()
         self.by_action: Counter = Counter()
         self.gate_rejections = 0
@@ -214,7 +218,7 @@ class CatEventsBuilder(ReportBuilder):
             pk, created_at, expire_at, account_id, instrument_id = order
             if not self._reportable_instrument(self._instruments.get(instrument_id)):
                 continue
-            payload = json.loads(record)["payload"]
+            payload = orjson.loads(record)["payload"]
             snapshot = payload["order"]
             denied_or_lapsed = payload.get("previous_status") == OrderStatus.PENDING_APPROVAL
             if event_type == EventType.ORDER_REJECTED and not denied_or_lapsed:
