@@ -82,7 +82,8 @@ def officer(make_user):
 
 
 @pytest.fixture
-def flow(clock, officer):
+def flow(clock, officer, make_user):
+    trader = make_user(Role.TRADER)
     c1 = AccountFactory(
         code="ACC-C1",
         trading_capacity="AOTC",
@@ -134,7 +135,7 @@ def flow(clock, officer):
     fa1 = fill(utc(20, "14:40"), a, "EXA-1", "60", "99.5", "XNAS")
     fa2 = fill(utc(20, "14:45"), a, "EXA-2", "40", "99.6", "BATS")
     clock(utc(20, "15:00"))
-    order_cancel(order=a, reason="client")
+    order_cancel(order=a, reason="client", actor=trader)
     b = order(utc(20, "15:10"), prop, aapl, "sell", "20", "101")
     fb = fill(utc(20, "15:11"), b, "EXB-1", "20", "101.2", "XOFF")
     c = order(utc(20, "15:20"), c1, aapl, "buy", "9", "100", status="rejected")
@@ -241,6 +242,17 @@ def test_a_known_day_counts_and_fields(flow, officer):
         ["ACC-C1", "FDIDC1", "I", "12345678-0001", 6],
         ["ACC-P", "PROP1", "P", "", 4],
     ]
+
+
+def test_a_cancel_by_a_firm_control_is_initiated_by_the_firm(flow, officer, clock):
+    clock(utc(20, "15:56"))
+    order_cancel(order=flow["orders"]["F"], reason="kill switch", count_message=False)
+    clock(utc(23, "11:00"))
+    rows = records(build(officer), officer)
+    cancel = next(
+        r for r in rows if r["type"] == "MEOC" and r["orderID"] == str(flow["orders"]["F"].pk)
+    )
+    assert (cancel["initiator"], cancel["cancelQty"]) == ("F", 7)
 
 
 def test_the_file_parses_back_to_the_order_life_cycles(flow, officer):

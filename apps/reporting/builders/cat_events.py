@@ -192,7 +192,7 @@ class CatEventsBuilder(ReportBuilder):
                 event_type__in=ORDER_EVENTS,
             )
             .order_by("seq")
-            .values_list("seq", "event_type", "object_id", "occurred_at", "record")
+            .values_list("seq", "event_type", "object_id", "occurred_at", "record", "actor_type")
         )
         batch: list[tuple] = []
         for row in events.iterator(chunk_size=CHUNK):
@@ -204,14 +204,14 @@ class CatEventsBuilder(ReportBuilder):
             yield from self._order_batch(batch)
 
     def _order_batch(self, batch: list[tuple]) -> Iterator[dict]:
-        ids = {int(object_id) for _s, _t, object_id, _at, _r in batch}
+        ids = {int(row[2]) for row in batch}
         orders = {
             o[0]: o
             for o in Order.objects.filter(pk__in=ids).values_list(
                 "pk", "created_at", "expire_at", "account_id", "instrument_id"
             )
         }
-        for seq, event_type, object_id, occurred_at, record in batch:
+        for seq, event_type, object_id, occurred_at, record, actor_type in batch:
             order = orders.get(int(object_id))
             if order is None:
                 continue
@@ -279,7 +279,11 @@ class CatEventsBuilder(ReportBuilder):
                         "manualFlag": False,
                         "cancelQty": _number(leaves),
                         "leavesQty": _number(0),
-                        "initiator": "C" if event_type == EventType.ORDER_CANCELED else "F",
+                        # The client cancels; the firm denies, lets lapse, or cancels by a
+                        # control of its own (the kill switch, acting as the system).
+                        "initiator": "C"
+                        if event_type == EventType.ORDER_CANCELED and actor_type != "system"
+                        else "F",
                     }
                 )
             yield record
