@@ -27,7 +27,6 @@ not complete, and an incomplete file cannot be marked submitted.
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import datetime
 
 import orjson
 from django.conf import settings
@@ -77,8 +76,9 @@ def _number(value) -> orjson.Fragment:
     return orjson.Fragment(decimal_str(value).encode())
 
 
-def _time_in_force(tif: str, created_at: datetime, expire_at) -> dict:
-    day = int(created_at.astimezone(EASTERN).strftime("%Y%m%d"))
+def _time_in_force(tif: str, key_date: str, expire_at) -> dict:
+    """`key_date`: the order's orderKeyDate (its Eastern date leads it)."""
+    day = int(key_date[:8])
     if tif == "gtc":
         return {"GTC": day}
     if tif == "gtd" and expire_at is not None:
@@ -135,6 +135,7 @@ class CatEventsBuilder(ReportBuilder):
         self.by_action: Counter = Counter()
         self.gate_rejections = 0
         self.late = 0
+        self._key_dates: dict[int, str] = {}
         self.missing: dict[int, int] = defaultdict(int)  # account id -> events not written
         self.reported_accounts: Counter = Counter()
         self._accounts = {a.pk: a for a in Account.objects.all()}
@@ -156,6 +157,16 @@ class CatEventsBuilder(ReportBuilder):
             f"{submitter}_{crd}_{generated:%Y%m%d}_{self.period.end:%Y%m%d}_OrderEvents_"
             f"{version:06d}.json"
         )
+
+    def _key_date(self, order_id: int, created_at) -> str:
+        """An order's orderKeyDate, formatted once for its every event (a bounded cache: an
+        order's events come close together)."""
+        known = self._key_dates.get(order_id)
+        if known is None:
+            if len(self._key_dates) > 2 * CHUNK:
+                self._key_dates.clear()
+            known = self._key_dates[order_id] = cat_timestamp(created_at)
+        return known
 
     def _reportable_instrument(self, instrument) -> bool:
         return instrument is not None and cat_reportable(
@@ -231,7 +242,7 @@ class CatEventsBuilder(ReportBuilder):
                 continue
             self.reported_accounts[account.pk] += 1
             key = {
-                "orderKeyDate": cat_timestamp(created_at),
+                "orderKeyDate": self._key_date(pk, created_at),
                 "orderID": str(pk),
                 "symbol": snapshot["instrument"],
             }
@@ -242,11 +253,11 @@ class CatEventsBuilder(ReportBuilder):
                 record.update(key)
                 record.update(
                     {
-                        "eventTimestamp": cat_timestamp(created_at),
+                        "eventTimestamp": key["orderKeyDate"],
                         "manualFlag": False,
                         "deptType": DEPT.get(account.trading_capacity, "A"),
                         "side": SIDES[snapshot["side"]],
-                        **self._terms(snapshot, created_at, expire_at),
+                        **self._terms(snapshot, key["orderKeyDate"], expire_at),
                         "custDspIntrFlag": False,
                         "firmDesignatedID": account.cat_fdid,
                         "accountHolderType": account.cat_account_holder_type,
@@ -263,7 +274,7 @@ class CatEventsBuilder(ReportBuilder):
                         "eventTimestamp": cat_timestamp(occurred_at),
                         "manualFlag": False,
                         "side": SIDES[snapshot["side"]],
-                        **self._terms(snapshot, created_at, expire_at),
+                        **self._terms(snapshot, key["orderKeyDate"], expire_at),
                         "leavesQty": _number(leaves),
                         "initiator": "C",
                         "custDspIntrFlag": False,
@@ -289,11 +300,11 @@ class CatEventsBuilder(ReportBuilder):
             yield record
 
     @staticmethod
-    def _terms(snapshot: dict, created_at, expire_at) -> dict:
+    def _terms(snapshot: dict, key_date: str, expire_at) -> dict:
         terms = {
             "quantity": _number(_decimal(snapshot["quantity"])),
             "orderType": ORDER_TYPES[snapshot["order_type"]],
-            "timeInForce": _time_in_force(snapshot["time_in_force"], created_at, expire_at),
+            "timeInForce": _time_in_force(snapshot["time_in_force"], key_date, expire_at),
             "tradingSession": "REG",
             "handlingInstructions": _handling(snapshot["time_in_force"]),
         }
@@ -359,7 +370,7 @@ class CatEventsBuilder(ReportBuilder):
         if not self._account_ready(account):
             return None
         self.reported_accounts[account.pk] += 1
-        order_key = {"orderKeyDate": cat_timestamp(created_at), "orderID": str(order_id)}
+        order_key = {"orderKeyDate": self._key_date(order_id, created_at), "orderID": str(order_id)}
         if venue == OFF_VENUE:
             record = self._base("MEOT", f"F{pk}-T", action)
             details = {
@@ -398,7 +409,7 @@ class CatEventsBuilder(ReportBuilder):
                 "side": SIDES[side],
                 "quantity": _number(quantity),
                 "orderType": ORDER_TYPES[order_type],
-                "timeInForce": _time_in_force(tif, created_at, expire_at),
+                "timeInForce": _time_in_force(tif, order_key["orderKeyDate"], expire_at),
                 "tradingSession": "REG",
                 "handlingInstructions": _handling(tif),
                 "routeRejectedFlag": False,
