@@ -115,7 +115,11 @@ class ReportListCreateApi(ListAPIView):
     is refused with a 400 and nothing stored when the firm's LEI is invalid
     (`firm_lei_invalid`), the entity is not a national competent authority (`entity_not_nca`),
     a transaction cannot be identified as RTS 22 wants (`mifir_report_invalid`, every problem
-    in `details.problems`) or the file fails ESMA's schemas (`mifir_schema_invalid`)."""
+    in `details.problems`) or the file fails ESMA's schemas (`mifir_schema_invalid`). A CAT
+    file (`cat_events`, json) covers one ended CAT trading day (else 400) and is refused with a
+    409 and nothing stored without `CAT_REPORTER_IMID` (`cat_reporter_imid_missing`), for a day
+    with no reportable event (`cat_nothing_to_report`) or whose every event belongs to an
+    account without its CAT identifiers (`cat_identifiers_missing`, naming them)."""
 
     required_roles = {"GET": READER_ROLE, "POST": GENERATOR_ROLE}
     filterset_class = ReportFilter
@@ -153,6 +157,16 @@ class ReportListCreateApi(ListAPIView):
                     "period_end": "2026-11-20",
                     "format": "xml",
                     "regulatory_entity": "BaFin",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "FINRA CAT order events",
+                value={
+                    "report_type": "cat_events",
+                    "period_start": "2026-11-20",
+                    "period_end": "2026-11-20",
+                    "format": "json",
                 },
                 request_only=True,
             ),
