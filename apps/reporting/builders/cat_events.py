@@ -30,13 +30,16 @@ from collections.abc import Iterator
 
 import orjson
 from django.conf import settings
+from django.db.models import Q
 
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent
+from apps.core.calendars import is_business_day
 from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.types import decimal_str
 from apps.reporting.builders.base import CHUNK, NO_FILLS, ReportBuilder, Summary, Table
 from apps.reporting.cat import EASTERN, cat_day_of, cat_day_window, cat_timestamp
+from apps.reporting.models import RegulatoryReport, ReportStatus
 from apps.trading.models import (
     Account,
     AssetClass,
@@ -111,8 +114,6 @@ class CatEventsBuilder(ReportBuilder):
                 "A CAT file covers one CAT trading day.",
                 details=field_errors(period_end="Must equal period_start (one CAT day)."),
             )
-        from apps.core.calendars import is_business_day
-
         if not is_business_day(settings.CAT_CALENDAR, self.period.end):
             raise ValidationFailed(
                 f"{self.period.end} is not a CAT trading day: its events belong to the next "
@@ -139,11 +140,9 @@ class CatEventsBuilder(ReportBuilder):
         self.missing: dict[int, int] = defaultdict(int)  # account id -> events not written
         self.reported_accounts: Counter = Counter()
         self._accounts = {a.pk: a for a in Account.objects.all()}
-        self._account_by_code = {a.code: a for a in self._accounts.values()}
         self._instruments = {
             i.pk: i for i in Instrument.objects.only("symbol", "asset_class", "mic", "currency")
         }
-        self._symbols = {i.symbol: i for i in self._instruments.values()}
 
     # --- what goes in -----------------------------------------------------------------------
 
@@ -422,8 +421,6 @@ class CatEventsBuilder(ReportBuilder):
 
     def _built_days(self) -> dict:
         """The earlier CAT days whose file was built (and not rejected): day -> first built."""
-        from apps.reporting.models import RegulatoryReport, ReportStatus
-
         built: dict = {}
         rows = (
             RegulatoryReport.objects.filter(
@@ -443,8 +440,6 @@ class CatEventsBuilder(ReportBuilder):
         built = self._built_days()
         if not built:
             return
-        from django.db.models import Q
-
         earlier = (
             FillModel.objects.filter(executed_at__lt=self.start)
             .filter(
