@@ -19,6 +19,7 @@ Order A fills 60 @ 99.5 on XNAS at 14:40 and 40 @ 99.6 on BATS at 14:45; cancele
 | X | 11-20 15:55 | ACC-X  | buy 1 AAPL: the account has no FDID, its events are left out |
 """
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -394,7 +395,17 @@ def test_compliance_generates_through_the_api(flow, api_client_for):
         format="json",
     )
     assert response.status_code == 201, response.json()
-    assert response.json()["record_count"] == 10
+    report = response.json()
+    assert report["record_count"] == 10
+    officer = api_client_for(Role.COMPLIANCE_OFFICER)
+    download = officer.get(report["download_url"])
+    body = b"".join(download.streaming_content)
+    assert download["X-Content-SHA256"] == hashlib.sha256(body).hexdigest() == report["sha256"]
+    assert len(body.splitlines()) == 10
+    assert "140123_99887_" in download["Content-Disposition"]
+    # A Viewer or a Trader cannot read it (a report covers every account).
+    for role in (Role.VIEWER, Role.TRADER):
+        assert api_client_for(role).get(report["download_url"]).status_code == 403
 
 
 def test_cat_identifiers_change_under_maker_checker(flow, make_user):
