@@ -1,4 +1,6 @@
 """Report generation over 100,000 fills: time and peak memory for each report and format.
+The CAT case (`cat_events`) reads 100,000 orders: the fills' 50,000 and as many unfilled ones,
+each with its ORDER_SUBMITTED event in the audit trail.
 
 Targets (2 cores): CSV under 5 s, XML under 15 s, PDF under 20 s (a summary, or listing every
 fill), memory under 300 MB.
@@ -7,7 +9,7 @@ stored, audited). Memory is the process's resident set: its peak during the gene
 every 5 ms) above what it was before, and the peak itself.
 
 Runs on a throwaway test database: PostgreSQL when DATABASE_URL is set, else SQLite.
-Usage: python bench/reports.py [--fills N]
+Usage: python bench/reports.py [--fills N] [--orders N] [--only REPORT_TYPE]
 """
 
 import argparse
@@ -34,6 +36,7 @@ CASES = [
     ("mifir_transactions", "csv"),
     ("positions", "csv"),
     ("best_execution", "pdf"),
+    ("cat_events", "json"),
 ]
 
 
@@ -50,7 +53,14 @@ def load_fills(n: int, day) -> None:
         BeneficialOwner(name=f"Bench owner {a}", name_key=f"bench owner {a}") for a in range(5)
     )
     accounts = Account.objects.bulk_create(
-        Account(code=f"B-{a}", name=f"Bench {a}", beneficial_owner=owners[a]) for a in range(5)
+        Account(
+            code=f"B-{a}",
+            name=f"Bench {a}",
+            beneficial_owner=owners[a],
+            cat_fdid=f"BENCHFDID{a}",
+            cat_account_holder_type="A",
+        )
+        for a in range(5)
     )
     instruments = Instrument.objects.bulk_create(
         Instrument(
@@ -98,9 +108,84 @@ def load_fills(n: int, day) -> None:
         )
 
 
+def load_order_events(total: int, day) -> None:
+    """Orders up to `total` (the fills' orders and unfilled ones), and each one's
+    ORDER_SUBMITTED event in the audit trail, spread over `day` from 14:00 UTC (inside the CAT
+    trading day). The events are inserted in bulk: their hashes do not chain (the bench's
+    database is thrown away), the chain's head is moved past them so that the reports' own
+    events follow."""
+    import json
+
+    from apps.audit.models import AuditChainHead, AuditEvent
+    from apps.trading.models import Account, Instrument, Order
+
+    accounts = list(Account.objects.filter(code__startswith="B-"))
+    instruments = list(Instrument.objects.filter(symbol__startswith="BN"))
+    have = Order.objects.count()
+    batch = 5000
+    for first in range(have, total, batch):
+        Order.objects.bulk_create(
+            Order(
+                account=accounts[k % 5],
+                instrument=instruments[k % 40],
+                client_order_id=f"bench-open-{k}",
+                side="buy" if k % 3 else "sell",
+                order_type="limit",
+                quantity=Decimal("300"),
+                limit_price=Decimal("149"),
+                status="accepted",
+            )
+            for k in range(first, min(first + batch, total))
+        )
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=14)
+    head = AuditChainHead.objects.get(pk=1)
+    seq = head.seq
+    rows = Order.objects.order_by("pk").values_list(
+        "pk", "account__code", "instrument__symbol", "side", "quantity", "limit_price"
+    )
+    events = []
+    for n, (pk, account, symbol, side, quantity, limit_price) in enumerate(rows.iterator(5000)):
+        seq += 1
+        when = start + timedelta(milliseconds=n * 200)
+        snapshot = {
+            "client_order_id": f"bench-{pk}",
+            "account": account,
+            "instrument": symbol,
+            "side": side,
+            "order_type": "limit",
+            "time_in_force": "day",
+            "quantity": str(quantity),
+            "limit_price": str(limit_price),
+            "status": "accepted",
+            "filled_quantity": "0",
+        }
+        events.append(
+            AuditEvent(
+                seq=seq,
+                occurred_at=when,
+                event_type="ORDER_SUBMITTED",
+                actor_type="system",
+                actor="bench",
+                object_type="trading.order",
+                object_id=str(pk),
+                regulatory=True,
+                retention_class="trading",
+                record=json.dumps({"payload": {"order": snapshot}}),
+                hash="0" * 64,
+            )
+        )
+        if len(events) == batch:
+            AuditEvent.objects.bulk_create(events)
+            events = []
+    AuditEvent.objects.bulk_create(events)
+    AuditChainHead.objects.filter(pk=1).update(seq=seq, hash="0" * 64)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fills", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=100_000, help="for the CAT case")
+    parser.add_argument("--only", default="", help="one report type (cat_events, say)")
     args = parser.parse_args()
 
     connection, name = django_on_test_database()
@@ -115,11 +200,18 @@ def main() -> None:
         # A made-up firm LEI (valid check digits) unless one is configured.
         settings.REPORTING_FIRM_LEI = settings.REPORTING_FIRM_LEI or "TEST00FIRMCI00000015"
         listed = settings.REPORTING_PDF_MAX_LISTED_ROWS
-        day = utcnow().date() - timedelta(days=1)
+        from apps.core.calendars import previous_business_day
+
+        settings.CAT_REPORTER_IMID = settings.CAT_REPORTER_IMID or "BENCH"
+        # A business day (the CAT file covers one CAT trading day).
+        day = previous_business_day(settings.CAT_CALENDAR, utcnow().date())
         print(f"database: {connection.vendor}; {args.fills:,} fills on {day}")
         t0 = time.perf_counter()
         load_fills(args.fills, day)
         print(f"loading the fills: {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        load_order_events(args.orders, day)
+        print(f"loading {args.orders:,} orders' events: {time.perf_counter() - t0:.1f} s")
         print(
             f"{'report':<20}{'format':<8}{'records':>9}{'size MB':>9}{'time s':>8}"
             f"{'target s':>10}{'ratio':>7}{'mem +MB':>9}{'peak MB':>9}{'ratio':>7}"
@@ -127,6 +219,8 @@ def main() -> None:
         worst_time = worst_memory = 0.0
         with acting_as_system("bench"):
             for report_type, fmt in CASES:
+                if args.only and report_type != args.only:
+                    continue
                 gc.collect()
                 with PeakRss() as memory:
                     t0 = time.perf_counter()

@@ -462,6 +462,21 @@ REPORTING_PDF_MAX_LISTED_ROWS = env.int("REPORTING_PDF_MAX_LISTED_ROWS", default
 # executing broker. Rule 606: the symbols of the S&P 500 (comma-separated), its first section.
 EBS_BROKER_NUMBER = env("EBS_BROKER_NUMBER", default="")
 RULE_606_SP500_SYMBOLS = env.list("RULE_606_SP500_SYMBOLS", default=[])
+# FINRA CAT (docs/reporting.md, "CAT order events"): the firm's CAT Reporter IMID (required for
+# a CAT file), the submitter id and reporter CRD its file names carry (the IMID when unset),
+# the calendar whose business days are CAT trading days, and how far back the schedule looks
+# for days still unbuilt. The files are built at 6:30 a.m. Eastern, before CAT's 8 a.m.
+# deadline.
+CAT_REPORTER_IMID = env("CAT_REPORTER_IMID", default="")
+CAT_SUBMITTER_ID = env("CAT_SUBMITTER_ID", default="")
+CAT_REPORTER_CRD = env("CAT_REPORTER_CRD", default="")
+CAT_CALENDAR = env("CAT_CALENDAR", default="XNYS")
+CAT_CATCH_UP_DAYS = env.int("CAT_CATCH_UP_DAYS", default=5)
+PERIODIC_TASKS["cat events"] = {
+    "task": "reporting.generate_cat_events",
+    "crontab": "30 6 * * *",
+    "timezone": "America/New_York",
+}
 # After the close (22:15 UTC): on a business day, the previous business day's reports.
 PERIODIC_TASKS["daily reports"] = {
     "task": "reporting.generate_daily",

@@ -11,6 +11,9 @@ trap 'trap - EXIT INT TERM; kill 0 2>/dev/null; wait' EXIT INT TERM
 # The demo firm's LEI for its MiFIR reports: a made-up one (valid check digits, "DEMO" in it)
 # unless REPORTING_FIRM_LEI is set. Settings have no default: a real firm sets its own.
 export REPORTING_FIRM_LEI="${REPORTING_FIRM_LEI:-DEMO00FIRMDEMO000068}"
+# The demo firm's CAT Reporter IMID for its FINRA CAT files, made up unless CAT_REPORTER_IMID
+# is set.
+export CAT_REPORTER_IMID="${CAT_REPORTER_IMID:-DEMOIMID}"
 
 # Prometheus multiprocess mode: every process below writes its samples here; start from zero.
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${VAR_DIR:-var}/prometheus}"

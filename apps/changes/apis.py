@@ -48,7 +48,8 @@ EXAMPLE_COMMENT = {"comment": "Collateral receipt checked with operations."}
 class ConfigChangeOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField(
-        help_text="account_limits, instrument_economics, reference_price, fx_rate, user_role."
+        help_text="account_limits, account_cat_identifiers, instrument_economics, "
+        "reference_price, fx_rate, user_role, entitlement."
     )
     target = serializers.CharField(
         source="target_key",

@@ -125,7 +125,11 @@ class ReportListCreateApi(ListAPIView):
     of one jurisdiction's type for an entity of another is refused (`report_not_for_entity`).
     Blue sheets are asked for with `symbol` and `request_reference` (the regulator's reference
     of the request); an unknown symbol or a `period_start` before the trading records'
-    retention is a 400 and nothing is stored. Other types take neither field."""
+    retention is a 400 and nothing is stored. Other types take neither field. A CAT
+    file (`cat_events`, json) covers one ended CAT trading day (else 400) and is refused with a
+    409 and nothing stored without `CAT_REPORTER_IMID` (`cat_reporter_imid_missing`), for a day
+    with no reportable event (`cat_nothing_to_report`) or whose every event belongs to an
+    account without its CAT identifiers (`cat_identifiers_missing`, naming them)."""
 
     required_roles = {"GET": READER_ROLE, "POST": GENERATOR_ROLE}
     filterset_class = ReportFilter
@@ -197,6 +201,17 @@ class ReportListCreateApi(ListAPIView):
                     "symbol": "AAPL",
                     "request_reference": "SEC-EBS-2026-04417",
                     "regulatory_entity": "SEC",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "FINRA CAT order events",
+                value={
+                    "report_type": "cat_events",
+                    "period_start": "2026-11-20",
+                    "period_end": "2026-11-20",
+                    "format": "json",
+                    "regulatory_entity": "FINRA",
                 },
                 request_only=True,
             ),

@@ -55,7 +55,11 @@ def write_csv(builder: ReportBuilder, out) -> None:
 
 def write_json(builder: ReportBuilder, out) -> None:
     """{"report": {...}, "columns": [...], "rows": [{...}, ...], "summary": {...}}: the rows are
-    written one at a time, the summary (known only once they have passed) after them."""
+    written one at a time, the summary (known only once they have passed) after them. A builder
+    with a layout of its own (a CAT file) writes itself."""
+    if hasattr(builder, "write_json"):
+        builder.write_json(out)
+        return
     buffer = io.BufferedWriter(out, buffer_size=1 << 16)
     head = {
         "report_type": builder.report_type,

@@ -15,6 +15,7 @@ class ReportType(models.TextChoices):
     ORDER_TICKETS = "order_tickets", "Order tickets (SEC 17a-3(a)(6))"
     BLUE_SHEETS = "blue_sheets", "Blue sheets (SEC 17a-25, on request)"
     RULE_606 = "rule_606", "Order routing (SEC 606(a)(1))"
+    CAT_EVENTS = "cat_events", "FINRA CAT order events"
 
 
 class ReportFormat(models.TextChoices):

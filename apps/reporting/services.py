@@ -28,6 +28,7 @@ from apps.rbac.access import require_role
 from apps.rbac.roles import Role
 from apps.reporting.builders import BUILDERS, Period
 from apps.reporting.builders.base import FILLS_IN_PERIOD, FILLS_TO_PERIOD_END
+from apps.reporting.builders.cat_events import NOTHING_TO_REPORT as CAT_NOTHING_TO_REPORT
 from apps.reporting.formats import WRITERS, HashingWriter
 from apps.reporting.jurisdictions import check_entity_receives
 from apps.reporting.lifecycle import FILED, SENT, feedback_parse, ledger_for, reporting_days
@@ -223,6 +224,8 @@ def report_generate(
         if parameters.get("symbol"):
             suffix = f"{parameters['symbol'].replace('/', '-')}_{suffix}"
         name = f"{report_type}_{suffix}_v{version}.{fmt}"
+        if hasattr(builder, "file_name"):  # a name the regulator's spec sets (CAT)
+            name = builder.file_name(version)
         try:
             with transaction.atomic():
                 report.file.save(name, File(spool, name=name), save=False)
@@ -624,6 +627,13 @@ def report_status_set(
         if len(reference) > 128:
             raise ValidationFailed(details=field_errors(note="At most 128 characters."))
         _outdated_check(locked)
+        if locked.summary.get("totals", {}).get("complete") is False:
+            raise Conflict(
+                "The report is not complete (its summary says what is missing): fix that, "
+                "build it again and submit the new version.",
+                code="report_incomplete",
+                details={"id": locked.pk},
+            )
         locked.submission_reference = reference
     else:
         response = regulator_response.strip() or note
@@ -820,7 +830,7 @@ def _scheduled_build(
             report_type=report_type, period_start=start, period_end=end, fmt=fmt, schedule=schedule
         )
     except PlatformError as exc:
-        if exc.code == NOTHING_TO_REPORT:  # a day without reportable trades: nothing to file
+        if exc.code in (NOTHING_TO_REPORT, CAT_NOTHING_TO_REPORT):  # nothing to file that day
             logger.info(
                 "scheduled report not needed",
                 extra={"report_type": report_type, "format": fmt, "day": str(end)},
@@ -852,6 +862,27 @@ def reports_rerun_stale(*, schedule: str) -> list[RegulatoryReport]:
     built = []
     for report_type, start, end, fmt in list(stale):
         report = _scheduled_build(report_type, start, end, fmt, schedule=schedule)
+        if report is not None:
+            built.append(report)
+    return built
+
+
+def cat_events_due_generate(*, now: datetime, schedule: str) -> list[RegulatoryReport]:
+    """The CAT file of each CAT trading day that has ended by `now` (back CAT_CATCH_UP_DAYS)
+    and that has no file yet (one file per day: a day already built is never built again by
+    the schedule; what changes later goes into the next day's file as repairs)."""
+    from apps.reporting.cat import cat_days_due
+
+    built = []
+    for day in cat_days_due(now):
+        done = RegulatoryReport.objects.filter(
+            report_type=ReportType.CAT_EVENTS, period_start=day, period_end=day
+        ).exclude(status=ReportStatus.REJECTED)
+        if done.exists():
+            continue
+        report = _scheduled_build(
+            ReportType.CAT_EVENTS, day, day, ReportFormat.JSON, schedule=schedule
+        )
         if report is not None:
             built.append(report)
     return built

@@ -27,3 +27,25 @@ def generate_daily(reports: list[list[str]] | None = None, today: str | None = N
             calendar_code=settings.REPORTING_CALENDAR,
         )
     return [report.pk for report in built]
+
+
+CAT_SCHEDULE = "cat events"
+
+
+@shared_task(
+    name="reporting.generate_cat_events",
+    time_limit=3600,
+    soft_time_limit=3300,
+    ignore_result=True,
+)
+def generate_cat_events(now: str | None = None) -> list[int]:
+    """Before 8 a.m. Eastern: the CAT file of every CAT trading day that has ended and that
+    this schedule has not built (beat)."""
+    from datetime import datetime
+
+    from apps.reporting.services import cat_events_due_generate
+
+    when = datetime.fromisoformat(now) if now else utcnow()
+    with acting_as_system("task:reporting.generate_cat_events"):
+        built = cat_events_due_generate(now=when, schedule=CAT_SCHEDULE)
+    return [report.pk for report in built]

@@ -19,6 +19,7 @@ from apps.rbac.access import has_role
 from apps.rbac.admin import ReadOnlyAdminMixin, RoleAdminMixin
 from apps.rbac.roles import Role
 from apps.trading.config_changes import (
+    ACCOUNT_CAT_FIELDS,
     ACCOUNT_LIMIT_FIELDS,
     ENTITLEMENT,
     INSTRUMENT_ECONOMIC_FIELDS,
@@ -294,7 +295,9 @@ class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.
     search_fields = ["code", "name", "beneficial_owner__name", "lei"]
     list_select_related = ["beneficial_owner"]
     autocomplete_fields = ["beneficial_owner", "decision_maker"]
-    readonly_fields = ["pending_changes", "created_at", "updated_at"]
+    # The CAT identifiers change only through an approved `account_cat_identifiers` proposal
+    # (the configuration changes page or API), never by saving this form.
+    readonly_fields = ["pending_changes", *ACCOUNT_CAT_FIELDS, "created_at", "updated_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["code", "name", "beneficial_owner", "is_active"]}),
@@ -314,6 +317,14 @@ class AccountAdmin(PendingChangesMixin, ServiceSaveMixin, RoleAdminMixin, admin.
             },
         ),
         ("MiFIR", {"fields": ["trading_capacity", "decision_maker"]}),
+        (
+            "FINRA CAT",
+            {
+                "description": "Proposed as a configuration change (kind "
+                "account_cat_identifiers) and approved by a second compliance officer.",
+                "fields": list(ACCOUNT_CAT_FIELDS),
+            },
+        ),
         ("Client notifications", {"fields": ["webhook_url", "webhook_secret"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]

@@ -34,6 +34,9 @@ from apps.trading.services import (
 # What the gate reads of an account: the credit line, the currency every limit is an amount
 # in, and the market-maker exemption from the cancel-ratio rule.
 ACCOUNT_LIMIT_FIELDS = ("credit_limit", "base_currency", "is_market_maker")
+# What FINRA CAT reads of an account: its Firm Designated ID, account holder type and large
+# trader id (a wrong one misreports every order of the account).
+ACCOUNT_CAT_FIELDS = ("cat_fdid", "cat_account_holder_type", "large_trader_id")
 # What every notional, lot and price check of an instrument is made of.
 INSTRUMENT_ECONOMIC_FIELDS = ("multiplier", "currency", "lot_size", "tick_size")
 AMOUNT_FIELDS = {"credit_limit", "multiplier", "lot_size", "tick_size"}
@@ -109,6 +112,37 @@ ACCOUNT_LIMITS = ChangeKind(
     check=_account_check,
     before=_fields,
     apply=_account_apply,
+)
+
+
+# --- an account's CAT identifiers -------------------------------------------------------------
+
+
+def _cat_identifiers_check(account: Account, values: dict[str, Any]) -> dict[str, Any]:
+    bad = [name for name, value in values.items() if not isinstance(value, str)]
+    if bad:
+        raise ValidationFailed(details=field_errors(**dict.fromkeys(bad, "Must be text.")))
+    candidate = _candidate(account, {name: value.strip() for name, value in values.items()})
+    return _fields(candidate, values)
+
+
+def _cat_identifiers_apply(account: Account, proposed: dict[str, Any], actor) -> Account:
+    return account_update(account=account, actor=actor, **proposed)
+
+
+ACCOUNT_CAT_IDENTIFIERS = ChangeKind(
+    name="account_cat_identifiers",
+    label="an account's CAT identifiers (FDID, account holder type, LTID)",
+    model="trading.account",
+    target_model="trading.account",
+    fields=ACCOUNT_CAT_FIELDS,
+    propose_role=Role.COMPLIANCE_OFFICER,
+    approve_role=Role.COMPLIANCE_OFFICER,
+    resolve=lambda key: Account.objects.filter(code=key).first(),
+    key=lambda account: account.code,
+    check=_cat_identifiers_check,
+    before=_fields,
+    apply=_cat_identifiers_apply,
 )
 
 
@@ -304,5 +338,12 @@ ENTITLEMENT = ChangeKind(
 
 
 def register_trading_kinds() -> None:
-    for kind in (ACCOUNT_LIMITS, INSTRUMENT_ECONOMICS, REFERENCE_PRICE, FX_RATE, ENTITLEMENT):
+    for kind in (
+        ACCOUNT_LIMITS,
+        ACCOUNT_CAT_IDENTIFIERS,
+        INSTRUMENT_ECONOMICS,
+        REFERENCE_PRICE,
+        FX_RATE,
+        ENTITLEMENT,
+    ):
         register(kind)

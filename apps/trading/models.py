@@ -199,6 +199,19 @@ class ClientCategory(models.TextChoices):
     ELIGIBLE_COUNTERPARTY = "eligible_counterparty", "Eligible counterparty"
 
 
+class CatAccountHolderType(models.TextChoices):
+    """CAT accountHolderType (CAT IM Technical Specifications 4.0.0, data dictionary)."""
+
+    INSTITUTIONAL = "A", "Institutional customer"
+    EMPLOYEE = "E", "Employee account"
+    FOREIGN = "F", "Foreign"
+    INDIVIDUAL = "I", "Individual customer"
+    MARKET_MAKING = "O", "Market making"
+    AGENCY_AVERAGE_PRICE = "V", "Agency average price"
+    PROPRIETARY = "P", "Other proprietary"
+    ERROR = "X", "Error account"
+
+
 class Account(models.Model):
     code = models.CharField(max_length=32, unique=True, validators=[code_validator])
     name = models.CharField(max_length=200)
@@ -257,6 +270,37 @@ class Account(models.Model):
         default=False,
         help_text="Quotes both sides all session (cancels and replaces): exempt from the "
         "cancel-ratio rule, not from message limits.",
+    )
+    cat_fdid = models.CharField(
+        "CAT FDID",
+        max_length=40,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9]{1,40}$", "At most 40 letters and digits (CAT firmDesignatedID)."
+            )
+        ],
+        help_text="The Firm Designated ID the firm reports this account under in FINRA CAT "
+        "(never an account number or tax id). Changed under maker-checker "
+        "(account_cat_identifiers).",
+    )
+    cat_account_holder_type = models.CharField(
+        "CAT account holder type",
+        max_length=1,
+        choices=CatAccountHolderType.choices,
+        blank=True,
+        help_text="CAT accountHolderType of the account's orders.",
+    )
+    large_trader_id = models.CharField(
+        "LTID",
+        max_length=13,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[0-9]{8}-[0-9]{4}$", "An SEC Rule 13h-1 LTID: 8 digits, a dash, 4 digits."
+            )
+        ],
+        help_text="The large trader identifier (SEC Rule 13h-1) of the account's holder, if any.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -97,6 +97,9 @@ ACCOUNT_FIELDS = [
     "client_category",
     "webhook_url",
     "is_market_maker",
+    "cat_fdid",
+    "cat_account_holder_type",
+    "large_trader_id",
     "is_active",
 ]
 INSTRUMENT_FIELDS = [

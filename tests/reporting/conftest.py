@@ -7,6 +7,7 @@ from tests.reporting.factories import make_desk
 def report_files(settings, tmp_path):
     """Generated files go to a temporary folder, never to var/."""
     settings.MEDIA_ROOT = tmp_path / "files"
+    settings.CAT_REPORTER_IMID = "TESTIMID"
     return settings.MEDIA_ROOT
 
 

@@ -4,6 +4,7 @@ from apps.reporting.builders.base import Period, ReportBuilder
 from apps.reporting.builders.best_execution import BestExecutionBuilder
 from apps.reporting.builders.blotter import BlotterBuilder
 from apps.reporting.builders.blue_sheets import BlueSheetsBuilder
+from apps.reporting.builders.cat_events import CatEventsBuilder
 from apps.reporting.builders.compliance import ComplianceBuilder
 from apps.reporting.builders.daily_trading import DailyTradingBuilder
 from apps.reporting.builders.mifir import MifirTransactionsBuilder
@@ -23,6 +24,7 @@ BUILDERS: dict[str, type[ReportBuilder]] = {
         OrderTicketsBuilder,
         BlueSheetsBuilder,
         Rule606Builder,
+        CatEventsBuilder,
     )
 }
 

@@ -32,7 +32,7 @@ class Command(BaseCommand):
                     day_of_month=dom,
                     month_of_year=month,
                     day_of_week=dow,
-                    timezone="UTC",
+                    timezone=spec.get("timezone", "UTC"),
                 )
                 schedule["interval"] = None
             task, created = PeriodicTask.objects.update_or_create(
