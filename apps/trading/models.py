@@ -129,9 +129,10 @@ class TaxIdKind(models.TextChoices):
 
 class CustomerRecord(models.Model):
     """A beneficial owner as the firm's books name it for SEC requests (Rule 17a-25 blue
-    sheets): legal name, postal address, tax identifier and large trader identifier (Rule
-    13h-1). Personal data, kept apart from the owner's name: Compliance Officers and above see
-    it, and the trail names the fields that changed, never their values."""
+    sheets): legal name, postal address and tax identifier (the large trader identifier is the
+    account's, as CAT reads it). Personal data, kept apart from the owner's name: Compliance
+    Officers and above see it, and the trail names the fields that changed, never their
+    values."""
 
     owner = models.OneToOneField(
         BeneficialOwner, on_delete=models.CASCADE, related_name="customer_record"
@@ -157,17 +158,6 @@ class CustomerRecord(models.Model):
         validators=[RegexValidator(r"^[A-Za-z0-9-]*$", "Letters, digits and - only.")],
     )
     tax_id_kind = models.CharField(max_length=4, choices=TaxIdKind.choices, blank=True)
-    large_trader_id = models.CharField(
-        "LTID",
-        max_length=13,
-        blank=True,
-        validators=[
-            RegexValidator(
-                r"^[0-9A-Z]{8}(-[0-9]{4})?$",
-                "A Rule 13h-1 large trader identifier: 8 characters, optionally -NNNN.",
-            )
-        ],
-    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -209,15 +209,14 @@ CUSTOMER_RECORD_FIELDS = [
     "country",
     "tax_id",
     "tax_id_kind",
-    "large_trader_id",
 ]
 
 
 @transaction.atomic
 def customer_record_set(*, owner: BeneficialOwner, actor=None, **changes) -> CustomerRecord:
-    """Record an owner's name, address, tax identifier and LTID as the blue sheets report them.
+    """Record an owner's name, address and tax identifier as the blue sheets report them.
     Personal data: the trail names the fields, not the values."""
-    for name in ("state", "country", "large_trader_id"):
+    for name in ("state", "country"):
         if isinstance(changes.get(name), str):
             changes[name] = changes[name].strip().upper()
     record = CustomerRecord.objects.select_for_update().filter(

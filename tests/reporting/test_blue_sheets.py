@@ -11,7 +11,7 @@ from apps.audit.models import AuditEvent
 from apps.core.time import utcnow
 from apps.rbac.roles import Role
 from apps.reporting.models import RegulatoryReport
-from apps.trading.models import Fill
+from apps.trading.models import Account, Fill
 from apps.trading.services import client_person_set, customer_record_set
 from tests.permissions import assert_api_role_required
 from tests.reporting.factories import DAY, PREVIOUS
@@ -40,6 +40,7 @@ def recorded(desk, make_user, settings):
     """The desk, with the customer record of ACC-T1's owner and its date of birth."""
     settings.EBS_BROKER_NUMBER = "0791"
     owner = desk["t1"].beneficial_owner
+    Account.objects.filter(pk=desk["t1"].pk).update(large_trader_id="12345678-0001")
     customer_record_set(
         owner=owner,
         actor=make_user(Role.COMPLIANCE_OFFICER),
@@ -51,7 +52,6 @@ def recorded(desk, make_user, settings):
         country="us",
         tax_id=TAX_ID,
         tax_id_kind="SSN",
-        large_trader_id="12345678-0001",
     )
     client_person_set(owner=owner, first_names="Ann", surnames="Lane", birth_date=date(1970, 5, 4))
     return desk

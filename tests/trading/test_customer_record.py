@@ -45,7 +45,6 @@ def test_a_record_change_is_audited_without_the_values(make_user):
     [
         ({"tax_id": "987654321"}, "tax_id_kind"),
         ({"country": "USA"}, "country"),
-        ({"large_trader_id": "1234"}, "large_trader_id"),
         ({"tax_id": "98;7", "tax_id_kind": "SSN"}, "tax_id"),
     ],
 )
@@ -80,7 +79,6 @@ def test_a_compliance_officer_records_one_in_the_admin(client, make_user):
             "country": "US",
             "tax_id": "987-65-4321",
             "tax_id_kind": "SSN",
-            "large_trader_id": "",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

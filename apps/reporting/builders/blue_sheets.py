@@ -127,7 +127,7 @@ class BlueSheetsBuilder(ReportBuilder):
                 "order__account__beneficial_owner__customer_record__country",
                 "order__account__beneficial_owner__customer_record__tax_id",
                 "order__account__beneficial_owner__customer_record__tax_id_kind",
-                "order__account__beneficial_owner__customer_record__large_trader_id",
+                "order__account__large_trader_id",
                 "order__account__beneficial_owner__customer_record__id",
                 "order__account__beneficial_owner__person__birth_date",
                 "exec_id",

@@ -24,7 +24,6 @@ class Migration(migrations.Migration):
                 ('country', models.CharField(blank=True, max_length=2, validators=[django.core.validators.RegexValidator('^[A-Z]{2}$', 'An ISO 3166-1 alpha-2 country code.')])),
                 ('tax_id', models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9-]*$', 'Letters, digits and - only.')], verbose_name='tax identifier')),
                 ('tax_id_kind', models.CharField(blank=True, choices=[('', 'none on record'), ('SSN', 'US Social Security number'), ('ITIN', 'US Individual Taxpayer Identification Number'), ('EIN', 'US Employer Identification Number'), ('FRGN', 'foreign tax identifier')], max_length=4)),
-                ('large_trader_id', models.CharField(blank=True, max_length=13, validators=[django.core.validators.RegexValidator('^[0-9A-Z]{8}(-[0-9]{4})?$', 'A Rule 13h-1 large trader identifier: 8 characters, optionally -NNNN.')], verbose_name='LTID')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('owner', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='customer_record', to='trading.beneficialowner')),
             ],
