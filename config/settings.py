@@ -477,7 +477,8 @@ PERIODIC_TASKS["cat events"] = {
     "crontab": "30 6 * * *",
     "timezone": "America/New_York",
 }
-# After the close (22:15 UTC): on a business day, the previous business day's reports.
+# After the close (22:15 UTC): on a business day, the previous business day's reports (Rule 606:
+# the calendar quarter just ended, once).
 PERIODIC_TASKS["daily reports"] = {
     "task": "reporting.generate_daily",
     "crontab": "15 22 * * *",
@@ -492,6 +493,8 @@ PERIODIC_TASKS["daily reports"] = {
             ["blotter", "pdf"],
             ["order_tickets", "csv"],
             ["order_tickets", "pdf"],
+            ["rule_606", "csv"],
+            ["rule_606", "pdf"],
         ]
     },
 }

@@ -10,7 +10,7 @@ mismatch is refused and raises a critical alert.
 import hashlib
 import logging
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core.files import File
@@ -787,26 +787,38 @@ def reports_daily_generate(
     business = is_business_day(calendar_code, today)
     for report_type, fmt in reports:
         if report_type == ReportType.MIFIR_TRANSACTIONS:
-            days = mifir_days_due(today)
+            periods = [(day, day) for day in mifir_days_due(today)]
+        elif report_type == ReportType.RULE_606:
+            # Quarterly: the quarter just ended, on the business days after it (built once).
+            periods = [previous_quarter(today)] if business else []
         elif business:
-            days = [previous_business_day(calendar_code, today)]
+            day = previous_business_day(calendar_code, today)
+            periods = [(day, day)]
         else:
-            days = []
-        for day in days:
+            periods = []
+        for start, end in periods:
             done = RegulatoryReport.objects.filter(
                 report_type=report_type,
-                period_start=day,
-                period_end=day,
+                period_start=start,
+                period_end=end,
                 format=fmt,
                 regulatory_entity=None,
                 schedule=schedule,
             )
             if done.exists():
                 continue
-            report = _scheduled_build(report_type, day, day, fmt, schedule=schedule)
+            report = _scheduled_build(report_type, start, end, fmt, schedule=schedule)
             if report is not None:
                 built.append(report)
     return built
+
+
+def previous_quarter(today: date) -> tuple[date, date]:
+    """The first and last day of the calendar quarter before the one `today` is in."""
+    first_month = 3 * ((today.month - 1) // 3) + 1  # this quarter's first month
+    this_quarter = date(today.year, first_month, 1)
+    end = this_quarter - timedelta(days=1)
+    return date(end.year, end.month - 2, 1), end
 
 
 def mifir_days_due(today: date) -> list[date]:

@@ -241,3 +241,20 @@ def test_classification_rules():
     assert section_of(asset_class="crypto", mic="XNAS", currency="USD", **args) is None
     assert section_of(asset_class="etf", mic="ARCX", currency="USD", **args) == "Other NMS stocks"
     assert section_of(asset_class="equity", mic="XLON", currency="GBP", **args) is None
+
+
+def test_the_schedule_builds_the_quarter_just_ended_once(db):
+    from datetime import date
+
+    from apps.reporting.services import previous_quarter
+    from apps.reporting.tasks import generate_daily
+
+    assert previous_quarter(date(2026, 10, 1)) == (date(2026, 7, 1), date(2026, 9, 30))
+    assert previous_quarter(date(2026, 1, 15)) == (date(2025, 10, 1), date(2025, 12, 31))
+    assert previous_quarter(date(2026, 12, 6)) == (date(2026, 7, 1), date(2026, 9, 30))
+    built = generate_daily(reports=[["rule_606", "csv"]], today="2026-10-01")
+    assert len(built) == 1
+    report = RegulatoryReport.objects.get(pk=built[0])
+    assert (report.period_start, report.period_end) == (date(2026, 7, 1), date(2026, 9, 30))
+    # the next business days of the quarter find it built
+    assert generate_daily(reports=[["rule_606", "csv"]], today="2026-10-02") == []
