@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from apps.core.errors import ValidationFailed
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -155,18 +157,49 @@ def _session_close_on_minute(code: str, minute: datetime) -> datetime | None:
 # --- business days (the reporting schedule) ---------------------------------------------------
 
 
-def is_business_day(code: str, day: date) -> bool:
+class OutsideCalendar(ValidationFailed):
+    """A day the exchange calendar does not cover (it starts some twenty years back): a client
+    asking for one hears a 400, never the calendar library's own error."""
+
+    code = "date_outside_calendar"
+
+
+def _covered(code: str, day: date, *, days_before: int = 0):
+    """The calendar and `day` as a pandas Timestamp, `day` (less `days_before`) checked to lie
+    within the calendar's sessions."""
     import pandas as pd
 
-    return bool(_named(code).is_session(pd.Timestamp(day)))
+    calendar = _named(code)
+    try:
+        stamp = pd.Timestamp(day)
+        earliest = stamp - pd.Timedelta(days=days_before)
+    except (ValueError, OverflowError):
+        earliest = stamp = None
+    if stamp is None or earliest < calendar.first_session or stamp > calendar.last_session:
+        raise OutsideCalendar(
+            f"{day} is outside the {code} calendar ({calendar.first_session.date()} to "
+            f"{calendar.last_session.date()}).",
+            details={
+                "date": [
+                    f"Between {calendar.first_session.date()} and {calendar.last_session.date()}."
+                ]
+            },
+        )
+    return calendar, stamp
+
+
+def is_business_day(code: str, day: date) -> bool:
+    calendar, stamp = _covered(code, day)
+    return bool(calendar.is_session(stamp))
 
 
 def previous_business_day(code: str, day: date) -> date:
     """The last session of the calendar before `day`."""
     import pandas as pd
 
-    before = pd.Timestamp(day) - pd.Timedelta(days=1)
-    return _named(code).date_to_session(before, direction="previous").date()
+    calendar, stamp = _covered(code, day, days_before=7)
+    before = stamp - pd.Timedelta(days=1)
+    return calendar.date_to_session(before, direction="previous").date()
 
 
 def business_day_after(code: str, day: date, days: int) -> date | None:

@@ -62,9 +62,10 @@ TRANSITIONS = {
 }
 
 
-# Reports on request that carry personal data (blue sheets: customers' names, addresses and tax
-# identifiers): requested and downloaded by a Compliance Officer or above only.
-PERSONAL_DATA_TYPES = frozenset({ReportType.BLUE_SHEETS})
+# Reports that carry personal data (blue sheets: customers' names, addresses and tax
+# identifiers; MiFIR: natural persons' names, dates of birth and national identifiers):
+# downloaded (and blue sheets requested) by a Compliance Officer or above only.
+PERSONAL_DATA_TYPES = frozenset({ReportType.BLUE_SHEETS, ReportType.MIFIR_TRANSACTIONS})
 PERSONAL_DATA_ROLE = Role.COMPLIANCE_OFFICER
 # What each report type is asked for beyond its period (the others take nothing).
 PARAMETERS = {ReportType.BLUE_SHEETS: ("symbol", "request_reference")}

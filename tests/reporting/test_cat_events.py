@@ -460,3 +460,40 @@ def test_beat_builds_each_ended_cat_day_once(flow, settings, clock):
     assert all(r.schedule == "cat events" for r in RegulatoryReport.objects.all())
     assert RegulatoryReport.objects.get(period_end=DAY).record_count == 10
     assert generate_cat_events(now="2026-11-23T11:45:00+00:00") == []
+
+
+def test_an_amendment_the_gate_refused_is_no_modification(flow, officer, clock):
+    """The gate records a refused amendment as ORDER_AMENDED with "amended": false: the order
+    never changed, so CAT hears of no modification (the summary counts it)."""
+    from apps.audit.models import AuditEvent
+    from apps.audit.services import audit_record
+
+    a = flow["orders"]["A"]
+    applied = AuditEvent.objects.get(event_type="ORDER_AMENDED", object_id=str(a.pk))
+    payload = json.loads(applied.record)["payload"]
+    clock(utc(20, "14:50"))
+    audit_record(
+        event_type="ORDER_AMENDED",
+        actor=None,
+        object_type=applied.object_type,
+        object_id=a.pk,
+        payload={**payload, "amended": False},
+    )
+    clock(utc(23, "11:00"))
+    report = build(officer)
+    rows = records(report, officer)
+    assert [r["type"] for r in rows].count("MEOM") == 1
+    assert report.summary["totals"]["amendments the gate refused, not reported"] == 1
+
+
+def test_a_cat_day_outside_the_calendar_is_a_400(api_client_for, flow):
+    client = api_client_for(Role.COMPLIANCE_OFFICER)
+    for day in ("1990-01-02", "0001-01-01"):
+        response = client.post(
+            "/api/v1/reports/",
+            {"report_type": "cat_events", "period_start": day, "period_end": day, "format": "json"},
+            format="json",
+        )
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"]
+    assert not RegulatoryReport.objects.exists()

@@ -216,3 +216,15 @@ def test_the_indicator_is_judged_for_the_entity_reported_as_seller(desk, officer
         ("ACC-T3", settings.REPORTING_FIRM_LEI, "SELL"),
         ("ACC-T4", "529900T8BM49AURSDO55", "SESH"),
     ]
+
+
+@pytest.mark.parametrize("fmt", ["xml", "csv"])
+def test_the_file_is_downloaded_by_compliance_officers_only(desk, officer, api_client_for, fmt):
+    """A MiFIR file names natural persons (names, dates of birth, national identifiers): below
+    a Compliance Officer the download is refused, even where the report list is readable."""
+    from tests.permissions import assert_api_role_required
+
+    report = generate(officer, fmt=fmt)
+    url = f"/api/v1/reports/{report.pk}/download/"
+    assert api_client_for(Role.RISK_MANAGER).get(f"/api/v1/reports/{report.pk}/").status_code == 200
+    assert_api_role_required(api_client_for, "get", url, Role.COMPLIANCE_OFFICER)

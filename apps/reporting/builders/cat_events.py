@@ -135,6 +135,7 @@ class CatEventsBuilder(ReportBuilder):
         self.by_type: Counter = Counter()
         self.by_action: Counter = Counter()
         self.gate_rejections = 0
+        self.refused_amendments = 0
         self.late = 0
         self._key_dates: dict[int, str] = {}
         self.missing: dict[int, int] = defaultdict(int)  # account id -> events not written
@@ -236,6 +237,9 @@ class CatEventsBuilder(ReportBuilder):
                 continue
             if event_type == EventType.ORDER_EXPIRED and not denied_or_lapsed:
                 continue  # its time in force ended it
+            if event_type == EventType.ORDER_AMENDED and payload.get("amended", True) is False:
+                self.refused_amendments += 1  # the gate refused it: the order never changed
+                continue
             account = self._accounts[account_id]
             if not self._account_ready(account):
                 continue
@@ -485,6 +489,7 @@ class CatEventsBuilder(ReportBuilder):
             ("records", self.record_count),
             ("complete", not missing),
             ("gate rejections not reported", self.gate_rejections),
+            ("amendments the gate refused, not reported", self.refused_amendments),
             ("repair records", self.by_action["COR"] + self.by_action["DEL"]),
             ("late records", self.late),
         ]
