@@ -174,6 +174,8 @@ def report_generate(
         require_role(actor, GENERATOR_ROLE, "generate reports")
     period = _checked_request(report_type, period_start, period_end, fmt)
     check_entity_receives(report_type, entity)
+    if report_type == ReportType.CAT_EVENTS:
+        _cat_day_not_filed(period.start)
     parameters = _checked_parameters(report_type, period, parameters)
     same = _same_report(report_type, period, fmt, entity)
     version = (same.aggregate(v=Max("version"))["v"] or 0) + 1
@@ -254,6 +256,26 @@ def report_generate(
                 details={"version": version},
             ) from None
     return report
+
+
+def _cat_day_not_filed(day: date, *, but: int | None = None) -> None:
+    """A CAT trading day is filed once: after that, what changes goes to CAT as repair records
+    in a later day's file (the same firmROEIDs in a second file would be duplicates)."""
+    filed = (
+        RegulatoryReport.objects.filter(
+            report_type=ReportType.CAT_EVENTS, period_start=day, status__in=FILED
+        )
+        .exclude(pk=but)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if filed is not None:
+        raise Conflict(
+            f"CAT day {day} was filed (report {filed}): a change of it goes to CAT as repair "
+            "records in the next file, not as a second file of the day.",
+            code="cat_day_filed",
+            details={"filed_report": filed},
+        )
 
 
 def _mifir_schema_check(spool) -> None:
@@ -628,6 +650,8 @@ def report_status_set(
         if len(reference) > 128:
             raise ValidationFailed(details=field_errors(note="At most 128 characters."))
         _outdated_check(locked)
+        if locked.report_type == ReportType.CAT_EVENTS:
+            _cat_day_not_filed(locked.period_start, but=locked.pk)
         if locked.summary.get("totals", {}).get("complete") is False:
             raise Conflict(
                 "The report is not complete (its summary says what is missing): fix that, "

@@ -321,6 +321,22 @@ def test_an_incomplete_file_cannot_be_submitted_and_a_complete_one_can(flow, off
     assert report_status_set(report=again, actor=officer, status="submitted", note="CAT-2")
 
 
+def test_a_filed_cat_day_takes_no_second_file(flow, officer):
+    """Once a day is filed, a change of it is a repair record in a later file: neither a new
+    build of the day nor the submission of another version of it (the same firmROEIDs twice)."""
+    Account.objects.filter(code="ACC-X").update(cat_fdid="XFDID", cat_account_holder_type="A")
+    first, second = build(officer), build(officer)  # two drafts: nothing sent yet
+    report_status_set(report=first, actor=officer, status="submitted", note="CAT-1")
+    with pytest.raises(Conflict) as refused:
+        report_status_set(report=second, actor=officer, status="submitted", note="CAT-2")
+    assert refused.value.code == "cat_day_filed"
+    count = RegulatoryReport.objects.count()
+    with pytest.raises(Conflict) as refused:
+        build(officer)
+    assert refused.value.code == "cat_day_filed"
+    assert RegulatoryReport.objects.count() == count
+
+
 def test_bad_requests_store_nothing(flow, officer, clock):
     with pytest.raises(ValidationFailed):
         report_generate(
