@@ -4,7 +4,7 @@ report's own page shows its transaction lines and the regulator's feedback, and 
 steps and feedback files (Compliance Officers). Everything goes through the services the API
 calls too."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
@@ -77,7 +77,7 @@ class ReportListView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         everything = selectors.report_list()
-        yesterday = (utcnow() - timedelta(days=1)).date()
+        default_day = selectors.last_trading_day(today=utcnow().date())
         context.update(
             filtered_page(self.request, ReportFilter, everything, PAGE_SIZE),
             report_types=ReportType.choices,
@@ -95,8 +95,8 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             if form
             else {
                 "report": f"{ReportType.DAILY_TRADING}:{ReportFormat.CSV}",
-                "period_start": yesterday.isoformat(),
-                "period_end": yesterday.isoformat(),
+                "period_start": default_day.isoformat(),
+                "period_end": default_day.isoformat(),
                 "regulatory_entity": "",
             },
         )
@@ -242,5 +242,7 @@ class ReportDetailView(RoleRequiredMixin, TemplateView):
             )
             response.status_code = exc.status_code
             return response
-        messages.success(request, done)
+        messages.success(request, f"{report}: {done}")
+        if request.POST.get("back") == "list":  # the quick step from the reports list
+            return HttpResponseRedirect(f"{reverse('reports-list')}?highlight={report.pk}")
         return HttpResponseRedirect(reverse("reports-detail", args=[report.pk]))
