@@ -670,7 +670,8 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.side} {decimal_str(self.quantity)} {self.instrument} ({self.status})"
+        quantity = decimal_str(self.quantity)
+        return f"#{self.pk} {self.side} {quantity} {self.instrument} ({self.status})"
 
     @property
     def remaining_quantity(self) -> Decimal:
