@@ -18,7 +18,6 @@ def basket_key(index: int, field: str | None = None) -> str:
     return f"orders[{index}]" + (f".{field}" if field else "")
 
 
-@transaction.atomic
 def order_basket_submit(*, reqs: list[gate.OrderRequest], user) -> list[gate.GateAnswer]:
     """Decide and record every order of the basket in order, in one transaction; the answers
     in the same order. An order already stored with the same body answers its stored decision
@@ -26,13 +25,14 @@ def order_basket_submit(*, reqs: list[gate.OrderRequest], user) -> list[gate.Gat
     for the whole basket, naming the order; nothing of the basket is stored then. A database
     error rolls the whole basket back (503 at the API)."""
     answers = []
-    for index, req in enumerate(reqs):
-        try:
-            answers.append(gate.order_submit(req=req, user=user))
-        except Conflict as exc:
-            raise Conflict(
-                f"{basket_key(index)}: {exc.message} Nothing of the basket was stored.",
-                code=exc.code,
-                details={"index": index, **exc.details},
-            ) from exc
+    with transaction.atomic():
+        for index, req in enumerate(reqs):
+            try:
+                answers.append(gate.order_submit(req=req, user=user))
+            except Conflict as exc:
+                raise Conflict(
+                    f"{basket_key(index)}: {exc.message} Nothing of the basket was stored.",
+                    code=exc.code,
+                    details={"index": index, **exc.details},
+                ) from exc
     return answers
