@@ -522,11 +522,18 @@ class OrderBasketSubmitApi(APIView):
     required_role = Role.TRADER
 
     class InputSerializer(StrictInputSerializer):
-        orders = OrderInputSerializer(
-            many=True, min_length=1, max_length=settings.ORDER_BASKET_MAX_ORDERS
+        """A basket: the orders, each as `POST /api/v1/orders/` takes one, in the order they
+        are to be decided."""
+
+        orders = serializers.ListField(
+            child=OrderInputSerializer(),
+            min_length=1,
+            max_length=settings.ORDER_BASKET_MAX_ORDERS,
         )
 
     class OutputSerializer(serializers.Serializer):
+        """Each order's decision, in request order."""
+
         orders = DecisionSerializer(many=True)
 
     @extend_schema(
