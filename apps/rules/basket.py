@@ -4,13 +4,15 @@ Each order goes through `gate.order_submit`, exactly as if it had been sent alon
 the one before it: it takes its account's lock, reads the figures the earlier orders of the
 basket have already moved (position, working exposure, open orders, message counts, day
 counters, duplicates), and records its decision and audit events. All of it runs in one
-transaction: the basket is stored whole or not at all.
+transaction: the basket is stored whole or not at all. The accounts of a basket of several are
+locked together first, in one order, so that two baskets never wait on each other in a circle.
 """
 
 from django.db import transaction
 
 from apps.core.errors import Conflict
 from apps.rules import gate
+from apps.trading.models import Account
 
 
 def basket_key(index: int, field: str | None = None) -> str:
@@ -26,6 +28,7 @@ def order_basket_submit(*, reqs: list[gate.OrderRequest], user) -> list[gate.Gat
     error rolls the whole basket back (503 at the API)."""
     answers = []
     with transaction.atomic():
+        _lock_accounts(reqs)
         for index, req in enumerate(reqs):
             try:
                 answers.append(gate.order_submit(req=req, user=user))
@@ -36,3 +39,18 @@ def order_basket_submit(*, reqs: list[gate.OrderRequest], user) -> list[gate.Gat
                     details={"index": index, **exc.details},
                 ) from exc
     return answers
+
+
+def _lock_accounts(reqs: list[gate.OrderRequest]) -> None:
+    """Take the locks of every account of the basket at once, in id order, before the first
+    order. The gate locks each order's account as it comes to it; a basket that took them in
+    its own order could deadlock with another basket taking the same accounts the other way
+    round. One account needs nothing: the gate's own lock is the first."""
+    ids = sorted({req.account.pk for req in reqs})
+    if len(ids) > 1:
+        list(
+            Account.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )

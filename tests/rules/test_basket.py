@@ -2,9 +2,12 @@
 one before it, stores the whole basket in one transaction or nothing, and answers each
 order's decision in request order."""
 
+import contextlib
 import json
+import threading
 
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
@@ -398,3 +401,56 @@ def test_a_basket_costs_fewer_statements_per_order_than_single_orders(trader):
     # free), fewer while authentication costs a statement (on SQLite 243 for 10 orders
     # against 25 for one; on PostgreSQL 133 against 14).
     assert len(many) - 2 <= size * len(single), (len(many), len(single))
+
+
+if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+
+    def test_two_baskets_taking_the_same_accounts_the_other_way_round_both_pass(
+        audit_transactional_db, make_user, monkeypatch
+    ):
+        """Each basket pauses after its first order until the other has reached that point
+        too (or cannot: it waits for the locks the first holds). Were the accounts locked
+        one by one as orders come, each would hold one account and wait for the other's:
+        a deadlock, and one basket refused."""
+        from rest_framework.test import APIClient
+
+        from apps.rbac.services import api_token_issue
+
+        AccountFactory(code="ACC-T1")
+        AccountFactory(code="ACC-T2")
+        ReferencePriceFactory(instrument=InstrumentFactory(symbol="AAPL", isin="US0378331005"))
+        users = [make_user(Role.TRADER) for _ in range(2)]
+        barrier = threading.Barrier(2)
+        submit, codes = gate.order_submit, []
+
+        def submit_then_meet(*, req, user):
+            answer = submit(req=req, user=user)
+            if req.client_order_id.endswith("-first"):
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barrier.wait(timeout=2)
+            return answer
+
+        monkeypatch.setattr(gate, "order_submit", submit_then_meet)
+
+        def send(n: int, accounts: tuple[str, str]) -> None:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=users[n])[1]}")
+            orders = [
+                order_body(f"b{n}-first", account=accounts[0]),
+                order_body(f"b{n}-second", account=accounts[1]),
+            ]
+            try:
+                codes.append(client.post(URL, basket(*orders), format="json").status_code)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=send, args=(0, ("ACC-T1", "ACC-T2"))),
+            threading.Thread(target=send, args=(1, ("ACC-T2", "ACC-T1"))),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert codes == [201, 201]
+        assert Order.objects.count() == 4
