@@ -17,7 +17,6 @@ from apps.core.serializers import (
     StrictInputSerializer,
     UnknownField,
     refuse_body,
-    refuse_unknown,
 )
 from apps.core.time import rfc3339
 from apps.core.types import decimal_str
@@ -531,6 +530,13 @@ class OrderBasketSubmitApi(APIView):
             max_length=settings.ORDER_BASKET_MAX_ORDERS,
         )
 
+    class EnvelopeSerializer(StrictInputSerializer):
+        """What the door reads first: an object with `orders`, a list, and nothing else. Each
+        order is then read as `POST /api/v1/orders/` reads one (`basket_requests`), so that an
+        error can name the order (`orders[3].quantity`)."""
+
+        orders = serializers.ListField(child=serializers.JSONField())
+
     class OutputSerializer(serializers.Serializer):
         """Each order's decision, in request order."""
 
@@ -547,28 +553,21 @@ class OrderBasketSubmitApi(APIView):
         ],
     )
     def post(self, request):
-        reqs = basket_requests(request.data, request.user)
+        envelope = self.EnvelopeSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        reqs = basket_requests(envelope.validated_data["orders"], request.user)
         answers = order_basket_submit(reqs=reqs, user=request.user)
         replayed = all(answer.replayed for answer in answers)
         code = status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
         return Response({"orders": [decision_body(a) for a in answers]}, status=code)
 
 
-def _basket_orders(data) -> list:
-    """The basket's list of orders, its shape checked: an object with `orders` only, a list
-    of 1 to ORDER_BASKET_MAX_ORDERS entries."""
-    if not isinstance(data, Mapping):
-        raise ValidationFailed(details={"non_field_errors": ["Send an object with `orders`."]})
-    refuse_unknown(data, {"orders"})
-    orders = data.get("orders")
+def _basket_size_checked(orders: list) -> None:
     limit = settings.ORDER_BASKET_MAX_ORDERS
-    if not isinstance(orders, list):
-        raise ValidationFailed(details={"orders": ["A list of orders is required."]})
     if not 1 <= len(orders) <= limit:
         raise ValidationFailed(
             details={"orders": [f"From 1 to {limit} orders; {len(orders)} sent."]}
         )
-    return orders
 
 
 def _keyed(index: int, details: dict) -> dict:
@@ -580,12 +579,12 @@ def _keyed(index: int, details: dict) -> dict:
     return out
 
 
-def basket_requests(data, user) -> list[gate.OrderRequest]:
+def basket_requests(orders: list, user) -> list[gate.OrderRequest]:
     """The gate's requests of a basket, each order checked as `POST /api/v1/orders/` checks
     one, before anything is evaluated. Every order that would be a 400 alone is named in one
     400 (`orders[3].quantity`), as is a client_order_id sent twice in the basket; else every
     order on an account the user may not trade is named in one 403 `not_entitled`."""
-    orders = _basket_orders(data)
+    _basket_size_checked(orders)
     invalid: dict[str, list] = {}
     unknown_only = True
     refused: dict[str, list] = {}
