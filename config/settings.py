@@ -355,6 +355,9 @@ FIRM_CURRENCY = env("FIRM_CURRENCY", default="USD")
 FX_RATE_MAX_AGE_SECONDS = env.int("FX_RATE_MAX_AGE_SECONDS", default=26 * 3600)
 # Held orders past their time to live are expired by this job (a decision after it is refused).
 PERIODIC_TASKS["approval expiry"] = {"task": "approvals.expire_due", "every": 15}
+# The most orders one basket (POST /api/v1/orders/basket/) may hold; each is decided as if sent
+# alone, all in one transaction, so this bounds how long one basket holds its accounts' locks.
+ORDER_BASKET_MAX_ORDERS = env.int("ORDER_BASKET_MAX_ORDERS", default=500)
 # Order expiry by time in force: an unfilled ioc/fok order expires this long after the gate
 # (fills are reported after execution: the grace must cover their way back); the job expires
 # every working order past its expire_at (day at its session's close, gtd at its time).
