@@ -1,7 +1,7 @@
-"""Excessive messaging and quote stuffing (MAR Annex I A(e) and Delegated Regulation 2016/522
-Annex II section 1, indicators 4(a)-(c); MiFID II RTS 6 art. 17 message limits): more order
-messages in a second than a venue's throttle allows, counted per account and per user.
-Every message counts (a new order, an amendment, a cancel, a rejected attempt), so a hundred
+"""Excessive messaging and quote stuffing (MAR art. 12(2)(c); Delegated Regulation 2016/522
+Annex II section 1, practices under MAR Annex I A(f); MiFID II RTS 6 art. 17 message limits):
+more order messages in a second than a venue's throttle allows, counted per account and per
+trader (the submitting user). Every message counts (a new order, an amendment, a cancel, a rejected attempt), so a hundred
 amendments to one order are as visible as a hundred new orders. One alert per burst."""
 
 from collections import deque
@@ -110,7 +110,7 @@ class ExcessiveMessagingDetector(Detector):
         user = getattr(ev, "user", None)
         if not user:
             return found
-        by_user = self._count(("user", str(user)), ev)
+        by_user = self._count(("trader", str(user)), ev)
         if by_user is None:
             return found
         return [by_user] if found is None else [found, by_user]

@@ -14,6 +14,7 @@ from decimal import Decimal
 from apps.surveillance.detectors.base import DEDUP, Detector, Finding, Param, prune_keys, score_of
 from apps.surveillance.stream import ACCEPT, CANCEL, DENY, EXPIRE, FILL, NEW
 
+HELD = "held"  # a client order held for approval: the firm knows of it all the same
 HOUSE = ("proprietary", "staff")
 CLIENT = "client"
 
@@ -31,7 +32,7 @@ class FrontRunningDetector(Detector):
         ),
         "dedup_seconds": DEDUP,
     }
-    kinds = (NEW, ACCEPT, FILL, CANCEL, EXPIRE, DENY)
+    kinds = (NEW, HELD, ACCEPT, FILL, CANCEL, EXPIRE, DENY)
 
     def setup(self) -> None:
         self.max_pending = float(self.params["max_pending_seconds"])
@@ -74,7 +75,7 @@ class FrontRunningDetector(Detector):
                 run[1] = ev.ts
         return None
 
-    feed_accept = feed_new  # a held order the firm now works
+    feed_accept = feed_held = feed_new
 
     def feed_cancel(self, ev) -> None:
         book = self.client_open.get((ev.instrument, ev.side))

@@ -64,6 +64,8 @@ class MatchedOrdersDetector(Detector):
         # entered ts, order quantity)
         self.fills: dict[str, deque] = {}
         self.pairs: dict[tuple, deque] = {}  # (owner, owner) sorted -> deque of match times
+        # owners on record as related parties count as one (their trades are wash trades)
+        self.related = getattr(self.context, "related_owners", None) or {}
         kind_of = getattr(self.context, "account_kind", None)
         self.kind_of = kind_of if callable(kind_of) else (lambda account: "")
 
@@ -115,6 +117,10 @@ class MatchedOrdersDetector(Detector):
                 other
             )
             if side == ev.side or owner == ev.owner:
+                continue
+            if self.related and self.related.get(owner, owner) == self.related.get(
+                ev.owner, ev.owner
+            ):
                 continue
             if abs(entered_at - other_entered) > self.window:
                 continue
