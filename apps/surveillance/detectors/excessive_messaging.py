@@ -1,9 +1,9 @@
 """Excessive messaging and quote stuffing (MAR art. 12(2)(c); Delegated Regulation 2016/522
 Annex II section 1, practices under MAR Annex I A(f); MiFID II RTS 6 art. 17 message limits):
-more order messages in a second than a venue's throttle allows, counted per account and per
-trader (the submitting user). Every message counts (a new order, an amendment, a cancel, a
-rejected attempt), so a hundred
-amendments to one order are as visible as a hundred new orders. One alert per burst."""
+more order messages within seconds than a venue's throttle allows (by default over 100 in 2 s),
+counted per account and per trader (the submitting user). Every message counts (a new order,
+an amendment, a cancel, a rejected attempt), so a hundred amendments to one order are as
+visible as a hundred new orders. One alert per burst."""
 
 from collections import deque
 from decimal import Decimal
@@ -19,10 +19,10 @@ class ExcessiveMessagingDetector(Detector):
     severity = "warning"
     params_spec = {
         "max_messages": Param(
-            int, 50, 1, "More messages than this within the window is excessive messaging."
+            int, 100, 1, "More messages than this within the window is excessive messaging."
         ),
         "window_seconds": Param(
-            Decimal, "1", Decimal("0.01"), "The sliding window, in seconds.", Decimal(60)
+            Decimal, "2", Decimal("0.01"), "The sliding window, in seconds.", Decimal(60)
         ),
         "dedup_seconds": DEDUP,
     }

@@ -1,7 +1,8 @@
 """Front running (MAR art. 7(1)(d) and Annex I; Delegated Regulation 2016/522 Annex II
 section 2, indicator (b); MiFID II art. 28 client order handling): a
 proprietary or staff account trading an instrument on the same side as a client order the firm
-already holds and has not yet filled, with an order placed after the client's. The house
+already holds and has not yet filled (one worth at least the minimum), with an order placed
+within minutes after the client's. The house
 account's own strategy that was already trading that instrument and side before the client
 order came in is not front running; nor is a market maker's quoting, trading the other side
 (facilitation), or trading after the client order is done.
@@ -11,12 +12,11 @@ Which accounts are the house's and which are clients' comes from the context
 
 from decimal import Decimal
 
+from apps.surveillance.detectors.account_kinds import CLIENT, HOUSE, account_kind_reader
 from apps.surveillance.detectors.base import DEDUP, Detector, Finding, Param, prune_keys, score_of
 from apps.surveillance.stream import ACCEPT, CANCEL, DENY, EXPIRE, FILL, NEW
 
 HELD = "held"  # a client order held for approval: the firm knows of it all the same
-HOUSE = ("proprietary", "staff")
-CLIENT = "client"
 
 
 class FrontRunningDetector(Detector):
@@ -30,19 +30,36 @@ class FrontRunningDetector(Detector):
             "A client order is watched for this many seconds after it came in (or until done).",
             86400,
         ),
+        "max_lag_seconds": Param(
+            int,
+            300,
+            1,
+            "The house order placed at most this many seconds after the client order.",
+            86400,
+        ),
+        "min_client_value": Param(
+            Decimal,
+            "100000",
+            Decimal(0),
+            "Client orders worth at least this (firm currency) are watched: smaller ones move "
+            "no price worth running ahead of.",
+        ),
         "dedup_seconds": DEDUP,
     }
     kinds = (NEW, HELD, ACCEPT, FILL, CANCEL, EXPIRE, DENY)
 
     def setup(self) -> None:
         self.max_pending = float(self.params["max_pending_seconds"])
+        self.max_lag = float(self.params["max_lag_seconds"])
+        self.min_value = self.params["min_client_value"]
+        value_factor = getattr(self.context, "value_factor", None)
+        self.value_factor = value_factor if callable(value_factor) else (lambda s: Decimal(1))
         # (instrument, side) -> {order id: [ts, account, owner, quantity, filled]}
         self.client_open: dict[tuple, dict] = {}
         self.house_orders: dict[int, float] = {}  # house order id -> when it was placed
         # (account, instrument, side) -> [first, last]: a house account's run of activity
         self.house_activity: dict[tuple, list] = {}
-        kind_of = getattr(self.context, "account_kind", None)
-        self.kind_of = kind_of if callable(kind_of) else (lambda account: "")
+        self.kind_of = account_kind_reader(self.context)
 
     def horizon(self) -> float:
         return self.max_pending
@@ -62,6 +79,9 @@ class FrontRunningDetector(Detector):
     def feed_new(self, ev) -> None:
         kind = self.kind_of(ev.account)
         if kind == CLIENT:
+            price = ev.price or ev.reference_price or Decimal(0)
+            if ev.quantity * price * self.value_factor(ev.instrument) < self.min_value:
+                return None
             book = self.client_open.setdefault((ev.instrument, ev.side), {})
             if ev.order_id not in book:
                 book[ev.order_id] = [ev.ts, ev.account, ev.owner, ev.quantity, Decimal(0)]
@@ -108,7 +128,10 @@ class FrontRunningDetector(Detector):
         ahead = [
             (order_id, row)
             for order_id, row in book.items()
-            if row[0] < started and row[2] != ev.owner and ev.ts - row[0] <= self.max_pending
+            if row[0] < started
+            and placed - row[0] <= self.max_lag
+            and row[2] != ev.owner
+            and ev.ts - row[0] <= self.max_pending
         ]
         if not ahead:
             return None

@@ -13,10 +13,10 @@ already analysed) is seen by a replay of that period."""
 from collections import deque
 from decimal import Decimal
 
+from apps.surveillance.detectors.account_kinds import MARKET_MAKER, account_kind_reader
 from apps.surveillance.detectors.base import DEDUP, Detector, Finding, Param, pop_older, score_of
 from apps.surveillance.stream import FILL
 
-MARKET_MAKER = "market_maker"
 EVIDENCE_FILLS = 100
 
 
@@ -54,8 +54,7 @@ class InsiderDealingDetector(Detector):
         self.pending: list = []  # additions not yet passed, by time
         self.seen_version = None
         ctx = self.context
-        kind_of = getattr(ctx, "account_kind", None)
-        self.kind_of = kind_of if callable(kind_of) else (lambda account: "")
+        self.kind_of = account_kind_reader(ctx)
         self.additions = getattr(ctx, "list_additions", None)
         self.symbols_of = getattr(ctx, "symbols_of_issuer", None)
         value_factor = getattr(ctx, "value_factor", None)

@@ -9,6 +9,7 @@ on both sides is a wash trade, not this."""
 from collections import deque
 from decimal import Decimal
 
+from apps.surveillance.detectors.account_kinds import MARKET_MAKER, account_kind_reader
 from apps.surveillance.detectors.base import (
     DEDUP,
     Detector,
@@ -22,7 +23,6 @@ from apps.surveillance.stream import CANCEL, EXPIRE, FILL, NEW
 
 BP = Decimal(10000)
 HUNDRED = Decimal(100)
-MARKET_MAKER = "market_maker"
 
 
 class MatchedOrdersDetector(Detector):
@@ -66,8 +66,7 @@ class MatchedOrdersDetector(Detector):
         self.pairs: dict[tuple, deque] = {}  # (owner, owner) sorted -> deque of match times
         # owners on record as related parties count as one (their trades are wash trades)
         self.related = getattr(self.context, "related_owners", None) or {}
-        kind_of = getattr(self.context, "account_kind", None)
-        self.kind_of = kind_of if callable(kind_of) else (lambda account: "")
+        self.kind_of = account_kind_reader(self.context)
 
     def horizon(self) -> float:
         return self.window
