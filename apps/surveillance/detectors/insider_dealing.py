@@ -6,7 +6,8 @@ that is before the firm, and whoever leaked it, held inside information.
 The lists come from the context (`list_additions()`: each addition's time, list, id, instrument
 and issuer). A trade is kept for the look-back; when the stream passes an addition's time, the
 accounts that traded its instruments in the look-back mostly one way (net at least the share
-given of what they traded) for at least the minimum value are reported. Market makers, who
+given of what they traded), for at least the minimum value, and mostly in that issuer (at least
+`min_focus` of all they traded then: unusual for the account) are reported. Market makers, who
 trade everything both ways, are left out. An addition recorded late (backdated past events
 already analysed) is seen by a replay of that period."""
 
@@ -29,9 +30,17 @@ class InsiderDealingDetector(Detector):
         ),
         "min_value": Param(
             Decimal,
-            "100000",
+            "250000",
             Decimal(0),
             "The net position built, in the firm's currency, at least this.",
+        ),
+        "min_focus": Param(
+            Decimal,
+            "0.5",
+            Decimal(0),
+            "The issuer's share of all the account traded in the look-back at least this: "
+            "unusual for the account, not one name among many.",
+            Decimal(1),
         ),
         "min_net_share": Param(
             Decimal,
@@ -48,6 +57,7 @@ class InsiderDealingDetector(Detector):
         self.lookback = self.params["lookback_hours"] * 3600.0
         self.min_value = self.params["min_value"]
         self.min_share = self.params["min_net_share"]
+        self.min_focus = self.params["min_focus"]
         # instrument -> deque of (ts, account, owner, signed quantity, price, fill id, order id)
         self.trades: dict[str, deque] = {}
         self.done: set = set()  # (list, entry id) already evaluated
@@ -106,8 +116,8 @@ class InsiderDealingDetector(Detector):
             symbols = self.symbols_of(issuer)
         else:
             symbols = []
-        findings = []
         start = at - self.lookback
+        candidates = []
         for sym in symbols:
             by_account: dict[str, list] = {}
             for ts, account, owner, signed, price, fill_id, order_id in self.trades.get(sym, ()):
@@ -126,11 +136,31 @@ class InsiderDealingDetector(Detector):
                 value = abs(value) * factor
                 if not gross or abs(net) / gross < self.min_share or value < self.min_value:
                     continue
-                findings.append(
-                    self._finding(
-                        ev, addition, sym, account, owner, net, gross, value, fills, orders
-                    )
-                )
+                candidates.append((sym, account, owner, net, gross, value, fills, orders))
+        if not candidates:
+            return []
+        # how much each candidate traded in everything over the look-back
+        wanted = {c[1] for c in candidates}
+        traded: dict[str, Decimal] = dict.fromkeys(wanted, Decimal(0))
+        issuer_value: dict[str, Decimal] = dict.fromkeys(wanted, Decimal(0))
+        for sym, queue in self.trades.items():
+            factor = self.value_factor(sym)
+            mine = sym in symbols
+            for ts, account, _, signed, price, _, _ in queue:
+                if account in wanted and start <= ts < at:
+                    value = abs(signed) * price * factor
+                    traded[account] += value
+                    if mine:
+                        issuer_value[account] += value
+        findings = []
+        for sym, account, owner, net, gross, value, fills, orders in candidates:
+            focus = issuer_value[account] / traded[account] if traded[account] else Decimal(1)
+            if focus < self.min_focus:
+                continue
+            findings.append(
+                self._finding(ev, addition, sym, account, owner, net, gross, value, fills, orders)
+            )
+            findings[-1].details["focus"] = str(focus.quantize(Decimal("0.01")))
         return findings
 
     def _finding(
