@@ -69,14 +69,16 @@ def main() -> int:
     gc.collect()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     engine_seconds = 0.0
+    engine_cpu = 0.0
     processed = 0
     findings = []
     checkpoints = []
     marks = [args.events // 4, args.events // 2, 3 * args.events // 4]
     for chunk in day.chunks():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         findings += engine.run(chunk)
         engine_seconds += time.perf_counter() - started
+        engine_cpu += time.process_time() - cpu
         before = processed
         processed += len(chunk)
         for mark in marks:
@@ -85,15 +87,18 @@ def main() -> int:
     checkpoints.append((processed, state_size(engine)))
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-    rate = processed / engine_seconds
+    # CPU time of this process: on a shared machine the wall clock counts other work too
+    rate = processed / engine_cpu
+    wall_rate = processed / engine_seconds
     accounts = len(day.kinds)
     print(
         f"{processed:,} events of a generated day ({accounts:,} accounts, {INSTRUMENTS} "
         f"instruments, {day.span:,.0f} s to the close) through {len(engine.detectors)} detectors"
     )
     print(
-        f"  throughput   {rate:,.0f} events/s  ({engine_seconds:.2f} s in the detectors; "
-        f"target at least {TARGET_RATE:,}: ratio {rate / TARGET_RATE:.2f})"
+        f"  throughput   {rate:,.0f} events/s of CPU time  ({engine_cpu:.2f} s in the "
+        f"detectors; target at least {TARGET_RATE:,}: ratio {rate / TARGET_RATE:.2f}); "
+        f"by the wall clock {wall_rate:,.0f} events/s"
     )
     print(
         f"  peak memory  {mb(rss_peak):.0f} MB for the process, {mb(rss_peak - rss_before):.0f} MB "
@@ -102,7 +107,8 @@ def main() -> int:
     print(
         "  window state "
         + ", ".join(f"{n:,} events: {size:,} entries" for n, size in checkpoints)
-        + "  (flat: bounded by the windows, not the history)"
+        + "  (bounded by the windows, not the history: the longest, insider_dealing's 48 h "
+        "look-back, keeps every fill of its span)"
     )
     abusive = sum(1 for label in day.labels if label.abusive)
     print(

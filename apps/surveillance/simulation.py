@@ -48,7 +48,7 @@ RETAIL = 2000
 CENT = Decimal("0.01")
 BP = Decimal(10000)
 HELD = "held"  # an order held for approval: not at market until released
-EVENTS_PER_SECOND = 300  # what the background below produces, about; sizes the day
+EVENTS_PER_SECOND = 210  # what the background below produces, about; sizes the day
 MATCH_SLACK = 5.0  # seconds either side of a label's window that a finding may fall in
 HAS_USER = "user" in Event.__slots__
 
@@ -458,7 +458,7 @@ def _symbol(day: Day, avoid=()) -> str:
 def wash_same_account(day: Day, t: float) -> None:
     a, s = day.fresh("W", "client"), _symbol(day)
     day.trade(t, a, s, "buy", 400, day.px(s))
-    day.trade(t + 2, a, s, "sell", 400, day.px(s))
+    day.at(t + 2, lambda ts: day.trade(ts, a, s, "sell", 400, day.px(s)))
     day.label("wash trade, one account, 2 s", "wash_trade", "wash_trade", [a], [s], t, t + 2.1)
 
 
@@ -469,7 +469,7 @@ def wash_two_accounts_a_cent_apart(day: Day, t: float) -> None:
     a, b, s = day.fresh("W", "client", owner), day.fresh("W", "client", owner), _symbol(day)
     price = day.px(s)
     day.trade(t, a, s, "buy", 700, price)
-    day.trade(t + 25, b, s, "sell", 700, price + CENT)
+    day.at(t + 25, lambda ts: day.trade(ts, b, s, "sell", 700, price + CENT))
     day.label("wash trade, one owner, a cent and 25 s apart", "wash_trade", "wash_trade",
               [a, b], [s], t, t + 25.1)  # fmt: skip
 
@@ -600,10 +600,11 @@ def prearranged_trade(day: Day, t: float) -> None:
     """Two unrelated clients, same size and price, 1.7 s apart (the miss)."""
     a, b, s = day.fresh("PA", "client"), day.fresh("PB", "client"), _symbol(day)
     price = day.px(s, 1)
-    buy = day.new(t, a, s, "buy", 2500, price)
+    qty = int(300_000 / price)
+    buy = day.new(t, a, s, "buy", qty, price)
 
     def cross(ts):
-        sell = day.new(ts, b, s, "sell", 2500, price)
+        sell = day.new(ts, b, s, "sell", qty, price)
         day.fill(ts, buy)
         day.fill(ts, sell)
 
@@ -617,15 +618,16 @@ def prearranged_pair_again(day: Day, t: float) -> None:
     """The same two owners cross three times in an hour."""
     a, b, s = day.fresh("PA", "client"), day.fresh("PB", "client"), _symbol(day)
     prices = {}
+    qty = int(250_000 / day.mids[s])
 
     def buy(ts, k):
         prices[k] = day.px(s)
-        day.trade(ts, a, s, "buy", 1800, prices[k], after=1.0)
+        day.trade(ts, a, s, "buy", qty, prices[k], after=1.0)
 
     for k in range(3):
         day.at(t + k * 900, buy, k)
         day.at(t + k * 900 + 0.6, lambda ts, k=k: day.trade(
-            ts, b, s, "sell", 1800, prices[k], after=0.4))  # fmt: skip
+            ts, b, s, "sell", qty, prices[k], after=0.4))  # fmt: skip
     day.label("a pair crossing again and again", "matched_orders", "matched_orders", [a, b],
               [s], t, t + 1802)  # fmt: skip
 
@@ -636,10 +638,11 @@ def resting_order_hit_later(day: Day, t: float) -> None:
     but nobody arranged it (the orders came minutes apart)."""
     a, b, s = day.fresh("RA", "client"), day.fresh("RB", "client"), _symbol(day)
     price = day.px(s, -2)
-    rest = day.new(t, a, s, "buy", 2000, price)
+    qty = int(250_000 / price)
+    rest = day.new(t, a, s, "buy", qty, price)
 
     def hit(ts):
-        sell = day.new(ts, b, s, "sell", 2000, price)
+        sell = day.new(ts, b, s, "sell", qty, price)
         day.fill(ts, rest)
         day.fill(ts, sell)
 
@@ -651,8 +654,8 @@ def resting_order_hit_later(day: Day, t: float) -> None:
 def unrelated_fills_different_sizes(day: Day, t: float) -> None:
     a, b, s = day.fresh("UA", "client"), day.fresh("UB", "client"), _symbol(day)
     price = day.px(s)
-    day.trade(t, a, s, "buy", 2500, price)
-    day.trade(t + 1.5, b, s, "sell", 1700, price)
+    day.trade(t, a, s, "buy", int(250_000 / price), price)
+    day.at(t + 1.5, lambda ts: day.trade(ts, b, s, "sell", int(170_000 / price), price))
     day.label("two clients' unrelated fills", "", "matched_orders", [a, b], [s], t, t + 2)
 
 

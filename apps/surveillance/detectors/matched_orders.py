@@ -3,8 +3,9 @@ section 1, indicator 1(b)): a buy and a sell between owners who are not related,
 within seconds of each other for the same size at the same price and filled against each other:
 a pre-arranged trade. The two sides' orders and fills must both fall within the tolerances
 (time, price in basis points, size in percent); a pair of owners matched again within the
-repeat window scores higher. Market makers, who trade with everyone, are left out; one owner
-on both sides is a wash trade, not this."""
+repeat window scores higher. Small trades are left out (chance meets them all day). Market
+makers, who trade with everyone, are left out; one owner on both sides is a wash trade, not
+this."""
 
 from collections import deque
 from decimal import Decimal
@@ -46,6 +47,13 @@ class MatchedOrdersDetector(Detector):
             "The two orders' sizes within this many percent.",
             Decimal(50),
         ),
+        "min_value": Param(
+            Decimal,
+            "50000",
+            Decimal(0),
+            "Trades worth less than this (firm currency) are left out: two small orders of the "
+            "same size at the same price meet by chance all day.",
+        ),
         "repeat_window_seconds": Param(
             int, 86400, 1, "A pair of owners matched again within this many seconds scores higher."
         ),
@@ -58,6 +66,9 @@ class MatchedOrdersDetector(Detector):
         self.price_tolerance = self.params["price_tolerance_bps"]
         self.size_tolerance = self.params["size_tolerance_pct"]
         self.repeat_window = float(self.params["repeat_window_seconds"])
+        self.min_value = self.params["min_value"]
+        value_factor = getattr(self.context, "value_factor", None)
+        self.value_factor = value_factor if callable(value_factor) else (lambda s: Decimal(1))
         self.entered: dict[int, tuple] = {}  # order id -> (ts, quantity), recent orders only
         self.entered_queue: deque = deque()  # (ts, order id)
         # instrument -> deque of (ts, side, quantity, price, account, owner, order id, fill id,
@@ -104,6 +115,8 @@ class MatchedOrdersDetector(Detector):
             return None
         entered_at, order_qty = placed
         if ev.ts - entered_at > self.window:
+            return None
+        if ev.quantity * ev.price * self.value_factor(ev.instrument) < self.min_value:
             return None
         queue = self.fills.get(ev.instrument)
         if queue is None:
