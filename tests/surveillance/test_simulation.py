@@ -60,7 +60,7 @@ def test_the_misses_of_the_issue_are_alerts():
     findings, _ = _run("amendments_storm")
     storm = [f for f in findings if f.detector == "excessive_messaging"]
     assert len(storm) == 1
-    assert storm[0].details["by_kind"]["amend"] > 100
+    assert storm[0].details["by_kind"]["amend"] >= 100  # raised as the burst crossed 100
     assert storm[0].details["grouping"] == "account"
 
 
