@@ -1,5 +1,5 @@
 """Excessive messaging and quote stuffing (MAR art. 12(2)(c); Delegated Regulation 2016/522
-Annex II section 1, practices under MAR Annex I A(f); MiFID II RTS 6 art. 17 message limits):
+Annex II section 1, "quote stuffing"; MiFID II RTS 6 art. 17 message limits):
 more order messages within seconds than a venue's throttle allows (by default over 100 in 2 s),
 counted per account and per trader (the submitting user). Every message counts (a new order,
 an amendment, a cancel, a rejected attempt), so a hundred amendments to one order are as

@@ -1,5 +1,5 @@
-"""Front running (MAR art. 7(1)(d) and Annex I; Delegated Regulation 2016/522 Annex II
-section 2, indicator (b); MiFID II art. 28 client order handling): a
+"""Front running (MAR art. 7(1)(d): a pending client order is inside information to whoever
+executes it; art. 8 and 14; MiFID II art. 28 client order handling): a
 proprietary or staff account trading an instrument on the same side as a client order the firm
 already holds and has not yet filled (one worth at least the minimum), with an order placed
 within minutes after the client's. The house

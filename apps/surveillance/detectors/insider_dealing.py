@@ -1,5 +1,5 @@
-"""Insider-dealing indicators (MAR art. 8 and 14; Delegated Regulation 2016/522 Annex II
-section 2, indicators (a)-(c)): an account building a position in an issuer's instruments in
+"""Insider-dealing indicators (MAR art. 8 and 14; reported under art. 16 and Delegated
+Regulation 2016/957): an account building a position in an issuer's instruments in
 the days before the firm put that issuer (or instrument) on its watch list or restricted list,
 that is before the firm, and whoever leaked it, held inside information.
 

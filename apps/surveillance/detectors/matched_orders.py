@@ -1,5 +1,5 @@
-"""Improper matched orders (MAR Annex I A(a) and (b); Delegated Regulation 2016/522 Annex II
-section 1, indicator 1(b)): a buy and a sell between owners who are not related, entered
+"""Improper matched orders (MAR art. 12(1)(a); Delegated Regulation 2016/522 Annex II
+section 1, "improper matched orders"): a buy and a sell between owners who are not related, entered
 within seconds of each other for the same size at the same price and filled against each other:
 a pre-arranged trade. The two sides' orders and fills must both fall within the tolerances
 (time, price in basis points, size in percent); a pair of owners matched again within the
