@@ -48,6 +48,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "rules.ruleversion": {"view": V, "add": None, "change": None, "delete": None},
     "rules.regulatoryentity": {"view": V, "add": C, "change": C, "delete": None},
     "rules.restrictedlistentry": {"view": V, "add": C, "change": None, "delete": None},
+    # the watch list is inside information: compliance only, never the front office
+    "rules.watchlistentry": {"view": C, "add": C, "change": None, "delete": None},
     "killswitch.killswitch": {"view": V, "add": None, "change": None, "delete": None},
     # the queue is the approvers' (a Trader follows a held order through the order itself)
     "approvals.approvalrequest": {"view": C, "add": None, "change": None, "delete": None},

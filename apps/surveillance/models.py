@@ -16,6 +16,10 @@ class Detector(models.TextChoices):
     CONCENTRATION = "concentration", "Concentration"
     MARKING_CLOSE = "marking_close", "Marking the close"
     GATE_RECONCILIATION = "gate_reconciliation", "Gate reconciliation"
+    MATCHED_ORDERS = "matched_orders", "Improper matched orders"
+    EXCESSIVE_MESSAGING = "excessive_messaging", "Excessive messaging"
+    INSIDER_DEALING = "insider_dealing", "Trading ahead of a list addition"
+    FRONT_RUNNING = "front_running", "Front running"
 
 
 class Severity(models.TextChoices):

@@ -10,6 +10,7 @@ overlapping runs one stores its alerts and the other stores nothing.
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,12 +22,21 @@ from django.db.models import F
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.core.calendars import calendar_code, closes_around
 from apps.core.time import utcnow
+from apps.rules.models import RestrictedListEntry, WatchListEntry
 from apps.surveillance.detectors.base import Finding
 from apps.surveillance.engine import Engine
 from apps.surveillance.models import Alert, SurveillanceCursor
 from apps.surveillance.services import alerts_record, detector_configs_ensure
 from apps.surveillance.stream import FILL, STREAM_EVENT_TYPES, event_from_record
-from apps.trading.models import Account, Fill, FillStatus, Instrument, Position
+from apps.trading.models import (
+    Account,
+    CatAccountHolderType,
+    Fill,
+    FillStatus,
+    Instrument,
+    Position,
+    TradingCapacity,
+)
 from apps.trading.selectors import fx_table, latest_price_subquery
 
 logger = logging.getLogger(__name__)
@@ -42,8 +52,23 @@ READ_CHUNK = 2000
 class StreamContext:
     """Reference data the detectors need: calendars by symbol, and books as the run began."""
 
-    def __init__(self, calendars: dict[str, str], book_loader=None, value_factors=None):
+    def __init__(
+        self,
+        calendars: dict[str, str],
+        book_loader=None,
+        value_factors=None,
+        account_kinds=None,
+        issuers=None,
+        additions_loader=None,
+    ):
         self.calendars = calendars
+        # account code -> client, proprietary, staff or market_maker (front running, matched
+        # orders and insider dealing read it); symbol -> issuer
+        self.account_kinds: dict[str, str] = account_kinds or {}
+        self.issuers: dict[str, str] = issuers or {}
+        self.additions_loader = additions_loader
+        self._additions: tuple = (None, ())
+        self._additions_read = float("-inf")
         self.book_loader = book_loader
         # symbol -> what one unit of price x quantity is worth in the firm's currency: the
         # contract's multiplier times the latest FX rate (one for one when no rate was ever
@@ -61,7 +86,42 @@ class StreamContext:
             symbol: multiplier * (fx.factor(currency, settings.FIRM_CURRENCY) or Decimal(1))
             for symbol, _calendar, _mic, multiplier, currency in rows
         }
-        return cls(calendars, book_loader=_book_from_database, value_factors=factors)
+        kinds = {
+            code: account_kind(market_maker, holder_type, capacity)
+            for code, market_maker, holder_type, capacity in Account.objects.values_list(
+                "code", "is_market_maker", "cat_account_holder_type", "trading_capacity"
+            )
+        }
+        issuers = dict(Instrument.objects.exclude(issuer="").values_list("symbol", "issuer"))
+        return cls(
+            calendars,
+            book_loader=_book_from_database,
+            value_factors=factors,
+            account_kinds=kinds,
+            issuers=issuers,
+            additions_loader=_list_additions_from_database,
+        )
+
+    def account_kind(self, code: str) -> str:
+        return self.account_kinds.get(code, "")
+
+    def symbols_of_issuer(self, issuer: str) -> list[str]:
+        wanted = issuer.strip().casefold()
+        return [s for s, i in self.issuers.items() if i.strip().casefold() == wanted]
+
+    def list_additions(self) -> tuple:
+        """(version, additions): every restricted-list and watch-list addition as (time, list,
+        entry id, instrument symbol or "", issuer, reason). Read again at most every
+        ADDITIONS_REFRESH_SECONDS of wall-clock time, so a long-lived engine sees new entries."""
+        if self.additions_loader is None:
+            return self._additions
+        now = time.monotonic()
+        if now - self._additions_read >= ADDITIONS_REFRESH_SECONDS:
+            self._additions_read = now
+            additions = tuple(self.additions_loader())
+            if additions != self._additions[1]:
+                self._additions = (now, additions)
+        return self._additions
 
     def value_factor(self, symbol: str) -> Decimal:
         return self.value_factors.get(symbol, Decimal(1))
@@ -85,6 +145,35 @@ class StreamContext:
 
     def book(self, account: str) -> dict[str, list]:
         return self.book_loader(account) if self.book_loader else {}
+
+
+ADDITIONS_REFRESH_SECONDS = 30.0
+
+
+def account_kind(is_market_maker: bool, holder_type: str, trading_capacity: str) -> str:
+    """Whose account it is, from the fields that already say so: the market-maker flag, the
+    CAT account holder type (E employee, O market making, P proprietary) and the MiFIR trading
+    capacity (DEAL: the firm's own book; AOTC or MTCH: a client's)."""
+    if is_market_maker or holder_type == CatAccountHolderType.MARKET_MAKING:
+        return "market_maker"
+    if holder_type == CatAccountHolderType.EMPLOYEE:
+        return "staff"
+    if holder_type == CatAccountHolderType.PROPRIETARY:
+        return "proprietary"
+    if trading_capacity == TradingCapacity.DEAL:
+        return "proprietary"
+    return "client"
+
+
+def _list_additions_from_database() -> list[tuple]:
+    rows = []
+    for model, name in ((RestrictedListEntry, "restricted_list"), (WatchListEntry, "watch_list")):
+        for pk, at, symbol, issuer, reason in model.objects.values_list(
+            "pk", "effective_from", "instrument__symbol", "issuer", "reason"
+        ):
+            rows.append((at.timestamp(), name, pk, symbol or "", issuer, reason))
+    rows.sort()
+    return rows
 
 
 def _book_from_database(account: str) -> dict[str, list]:
