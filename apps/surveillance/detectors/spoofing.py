@@ -153,8 +153,7 @@ class SpoofingDetector(Detector):
 
     def feed_fill(self, ev) -> None:
         self.young.pop(ev.order_id, None)  # partly filled: not a spoof
-        if ev.filled is not None and ev.filled >= ev.quantity:
-            self._done(ev)
+        self._done(ev)  # an order that trades is no longer a quote standing against another
         for key in self._keys(ev):
             queue = self.fills.get(key)
             if queue is None:

@@ -32,6 +32,7 @@ from apps.surveillance.stream import FILL
 ZERO = Decimal(0)
 BP = Decimal(10000)
 HUNDRED = Decimal(100)
+MAX_SCAN = 256  # fills looked back at for a cross
 
 
 class WashTradeDetector(Detector):
@@ -68,15 +69,14 @@ class WashTradeDetector(Detector):
         self.price_tolerance = self.params["price_tolerance_bp"]
         self.quantity_tolerance = self.params["quantity_tolerance_pct"]
         self.groupings = groupings_of(self.params["group_by"])
-        # (grouping, who, instrument) -> deque of
-        # [ts, side, quantity, price, account, fill id, order id, owner]
-        self.recent: dict[tuple[str, str, str], deque] = {}
+        # (grouping, who, instrument) -> the fills of the window
+        self.recent: dict[tuple[str, str, str], _Window] = {}
 
     def horizon(self) -> float:
         return self.window
 
     def sweep(self, now: float) -> None:
-        prune_keys(self.recent, now - self.window, lambda q: q[-1][0] if q else 0.0)
+        prune_keys(self.recent, now - self.window, lambda w: w.newest())
 
     def _who(self, grouping: str, who: str) -> str:
         """Owners on record as related parties are one owner here."""
@@ -96,16 +96,14 @@ class WashTradeDetector(Detector):
         for grouping, who in group_keys(ev, self.groupings):
             who = self._who(grouping, who)
             key = (grouping, who, ev.instrument)
-            queue = self.recent.get(key)
-            if queue is None:
-                queue = self.recent[key] = deque()
+            window = self.recent.get(key)
+            if window is None:
+                window = self.recent[key] = _Window()
             else:
-                cutoff = ev.ts - self.window
-                while queue and queue[0][0] < cutoff:
-                    queue.popleft()
-            finding = self._cross(ev, grouping, who, queue)
+                window.drop_before(ev.ts - self.window)
+            finding = self._cross(ev, grouping, who, window)
             if finding is None:
-                queue.append(
+                window.add(
                     [
                         ev.ts,
                         ev.side,
@@ -117,14 +115,16 @@ class WashTradeDetector(Detector):
                         ev.owner,
                     ]
                 )
-                finding = self._netting(ev, grouping, who, queue)
+                finding = self._netting(ev, grouping, who, window)
             if finding is not None:
                 found.append(finding)
         return found or None
 
-    def _cross(self, ev, grouping, who, queue: deque) -> Finding | None:
+    def _cross(self, ev, grouping, who, window: "_Window") -> Finding | None:
         maker = is_market_maker(self.context, ev.account)
-        for entry in reversed(queue):
+        for scanned, entry in enumerate(reversed(window.entries)):
+            if scanned >= MAX_SCAN:  # a busy book: the nearest fills are where a cross is
+                break
             ts, side, quantity, price, account, fill_id, order_id, owner = entry
             if side == ev.side or not self._close_quantities(quantity, ev.quantity):
                 continue
@@ -133,7 +133,7 @@ class WashTradeDetector(Detector):
                     continue
             elif not self._close_prices(price, ev.price):
                 continue
-            queue.remove(entry)  # used up
+            window.remove(entry)  # used up
             matched = quantity == ev.quantity and price == ev.price
             apart = abs(ev.ts - ts)
             same = "the same account" if account == ev.account else f"{account} and {ev.account}"
@@ -160,29 +160,20 @@ class WashTradeDetector(Detector):
             )
         return None
 
-    def _netting(self, ev, grouping, who, queue: deque) -> Finding | None:
-        if len(queue) < 3:  # a pair is a cross or nothing
+    def _netting(self, ev, grouping, who, window: "_Window") -> Finding | None:
+        # A pair is a cross or nothing; one account's own two-way flow is trading with the
+        # market (only a cross is a wash).
+        if len(window.entries) < 3 or len(window.accounts) < 2:
             return None
-        bought = sold = bought_value = sold_value = ZERO
-        accounts = set()
-        for _ts, side, quantity, price, account, *_ in queue:
-            accounts.add(account)
-            if side == "buy":
-                bought += quantity
-                bought_value += quantity * price
-            else:
-                sold += quantity
-                sold_value += quantity * price
-        # One account's own two-way flow is trading with the market (only a cross is a wash).
-        if len(accounts) < 2 or not bought or not sold:
+        bought, sold = window.bought, window.sold
+        if not bought or not sold or not self._close_quantities(bought, sold):
             return None
-        if not self._close_quantities(bought, sold):
-            return None
-        buy_price, sell_price = bought_value / bought, sold_value / sold
+        buy_price, sell_price = window.bought_value / bought, window.sold_value / sold
         if not self._close_prices(buy_price, sell_price):
             return None
-        entries = list(queue)
-        queue.clear()  # used up
+        entries = list(window.entries)
+        accounts = len(window.accounts)
+        window.clear()  # used up
         span = ev.ts - entries[0][0]
         return self._finding(
             ev,
@@ -192,7 +183,7 @@ class WashTradeDetector(Detector):
             score=Decimal("0.8"),
             title=(
                 f"Wash trades in {ev.instrument}: {len(entries)} buys and sells across "
-                f"{len(accounts)} accounts net to {abs(bought - sold)} within {span:.3f} s"
+                f"{accounts} accounts net to {abs(bought - sold)} within {span:.3f} s"
             ),
             entries=entries,
             details={
@@ -249,3 +240,50 @@ def _bp(a: Decimal, b: Decimal) -> str:
     if top <= 0:
         return "0"
     return str((abs(a - b) * BP / top).quantize(Decimal("0.01")))
+
+
+class _Window:
+    """One group's fills in an instrument within the window, each
+    [ts, side, quantity, price, account, fill id, order id, owner], with the running totals
+    netting needs (bought, sold, their values, fills per account), kept as fills come and go."""
+
+    __slots__ = ("entries", "bought", "sold", "bought_value", "sold_value", "accounts")
+
+    def __init__(self):
+        self.entries: deque = deque()
+        self.clear()
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.bought = self.sold = self.bought_value = self.sold_value = ZERO
+        self.accounts: dict[str, int] = {}
+
+    def newest(self) -> float:
+        return self.entries[-1][0] if self.entries else 0.0
+
+    def _count(self, entry: list, sign: int) -> None:
+        quantity, value = entry[2] * sign, entry[2] * entry[3] * sign
+        if entry[1] == "buy":
+            self.bought += quantity
+            self.bought_value += value
+        else:
+            self.sold += quantity
+            self.sold_value += value
+        left = self.accounts.get(entry[4], 0) + sign
+        if left:
+            self.accounts[entry[4]] = left
+        else:
+            self.accounts.pop(entry[4], None)
+
+    def add(self, entry: list) -> None:
+        self.entries.append(entry)
+        self._count(entry, 1)
+
+    def remove(self, entry: list) -> None:
+        self.entries.remove(entry)
+        self._count(entry, -1)
+
+    def drop_before(self, cutoff: float) -> None:
+        entries = self.entries
+        while entries and entries[0][0] < cutoff:
+            self._count(entries.popleft(), -1)
