@@ -189,15 +189,14 @@ def groupings_of(value: str) -> tuple[tuple[str, str], ...]:
     return tuple((name, GROUPINGS[name]) for name in value.split(","))
 
 
-def group_keys(ev, groupings: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+def group_keys(ev, groupings: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """(grouping, who) for each grouping the event belongs to; an event without a trader or a
     strategy is in no such group."""
-    keys = []
-    for name, attr in groupings:
+    if len(groupings) == 1:  # the usual case, on the hot path
+        name, attr = groupings[0]
         who = getattr(ev, attr)
-        if who:
-            keys.append((name, who))
-    return keys
+        return ((name, who),) if who else ()
+    return tuple((name, getattr(ev, attr)) for name, attr in groupings if getattr(ev, attr))
 
 
 def is_market_maker(context, account: str) -> bool:

@@ -63,6 +63,7 @@ class LayeringDetector(Detector):
         self.window = float(self.params["cancel_within_seconds"])
         self.max_age = float(self.params["order_max_age_seconds"])
         self.groupings = groupings_of(self.params["group_by"])
+        self.single = self.groupings[0] if len(self.groupings) == 1 else None
         self.min_score = self.params["min_score"]
         # (grouping, who, instrument) -> {order id: [ts, side, price, account, quantity]}:
         # resting limit orders
@@ -89,7 +90,12 @@ class LayeringDetector(Detector):
             candidates.popleft()
 
     def _keys(self, ev) -> list[tuple]:
-        return [(g, who, ev.instrument) for g, who in group_keys(ev, self.groupings)]
+        if self.single is not None:  # the usual case, on the hot path
+            name, attr = self.single
+            who = getattr(ev, attr)
+            return [(name, who, ev.instrument)] if who else []
+        instrument = ev.instrument
+        return [(g, who, instrument) for g, who in group_keys(ev, self.groupings)]
 
     def feed_new(self, ev) -> None:
         if ev.price is None:

@@ -74,6 +74,7 @@ class SpoofingDetector(Detector):
         self.baseline_span = float(self.params["baseline_seconds"])
         self.baseline_min = self.params["baseline_min_orders"]
         self.groupings = groupings_of(self.params["group_by"])
+        self.single = self.groupings[0] if len(self.groupings) == 1 else None
         self.min_score = self.params["min_score"]
         # order id -> (ts, side, quantity, price, {group key: usual size (total, count)});
         # only orders young enough
@@ -83,8 +84,10 @@ class SpoofingDetector(Detector):
         self.sizes: dict[tuple, list] = {}
         # group key -> deque of (ts, side, fill id, order id)
         self.fills: dict[tuple, deque] = {}
-        # group key -> {order id: (ts, side, quantity)}: working orders, for two-sided quoting
+        # group key -> {order id: (ts, side, quantity)}: working orders, for two-sided quoting;
+        # and (ts, group key, order id) in arrival order, to forget them past the baseline
         self.working: dict[tuple, dict[int, tuple]] = {}
+        self.working_queue: deque = deque()
 
     def horizon(self) -> float:
         return self.baseline_span + self.window
@@ -96,11 +99,14 @@ class SpoofingDetector(Detector):
         stale = [k for k, entry in self.sizes.items() if not entry[0] or entry[0][-1][0] < cutoff]
         for key in stale:
             del self.sizes[key]
-        for key, book in list(self.working.items()):
-            for order_id in [o for o, entry in book.items() if entry[0] < cutoff]:
-                del book[order_id]
-            if not book:
-                del self.working[key]
+        queue, working = self.working_queue, self.working
+        while queue and queue[0][0] < cutoff:
+            _ts, key, order_id = queue.popleft()
+            book = working.get(key)
+            if book is not None:
+                book.pop(order_id, None)
+                if not book:
+                    del working[key]
         cutoff = now - self.window
         stale = [k for k, queue in self.fills.items() if not queue or queue[-1][0] < cutoff]
         for key in stale:
@@ -117,7 +123,12 @@ class SpoofingDetector(Detector):
             entry[1] -= queue.popleft()[1]
 
     def _keys(self, ev) -> list[tuple]:
-        return [(g, who, ev.instrument) for g, who in group_keys(ev, self.groupings)]
+        if self.single is not None:  # the usual case, on the hot path
+            name, attr = self.single
+            who = getattr(ev, attr)
+            return [(name, who, ev.instrument)] if who else []
+        instrument = ev.instrument
+        return [(g, who, instrument) for g, who in group_keys(ev, self.groupings)]
 
     def feed_new(self, ev) -> None:
         baselines = {}
@@ -135,6 +146,7 @@ class SpoofingDetector(Detector):
             if book is None:
                 book = self.working[key] = {}
             book[ev.order_id] = (ev.ts, ev.side, ev.quantity)
+            self.working_queue.append((ev.ts, key, ev.order_id))
         self._forget_young(ev.ts)
         self.young[ev.order_id] = (ev.ts, ev.side, ev.quantity, ev.price, baselines)
         self.young_queue.append((ev.ts, ev.order_id))
