@@ -371,6 +371,9 @@ PERIODIC_TASKS["order expiry"] = {
 # --- Surveillance -----------------------------------------------------------------------------
 # Each run reads only the events past its watermark (apps/surveillance/runner.py).
 SURVEILLANCE_INTERVAL_SECONDS = env.int("SURVEILLANCE_INTERVAL_SECONDS", default=10)
+# Concentration is a portfolio check (the monitor's position-weight rule): its surveillance
+# detector puts alerts in the queue only when this is on.
+SURVEILLANCE_CONCENTRATION_ALERTS = env.bool("SURVEILLANCE_CONCENTRATION_ALERTS", default=False)
 PERIODIC_TASKS["surveillance"] = {
     "task": "surveillance.run",
     "every": SURVEILLANCE_INTERVAL_SECONDS,

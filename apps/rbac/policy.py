@@ -61,6 +61,7 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "surveillance.alertnote": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.executionreport": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.surveillancecursor": {"view": C, "add": None, "change": None, "delete": None},
+    "surveillance.relatedparty": {"view": C, "add": C, "change": None, "delete": C},
     # reports: generated and filed through their services (Compliance Officer), never edited;
     # each covers every account, so only a role that sees every account reads them
     "reporting.regulatoryreport": {"view": R, "add": None, "change": None, "delete": None},

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from apps.trading.models import Side, amount_field
+from apps.trading.models import BeneficialOwner, Side, amount_field
 from apps.trading.validators import validate_mic
 
 
@@ -35,6 +35,39 @@ class LoopBackAction(models.TextChoices):
     NONE = "none", "Alert only"
     REDUCING = "reducing", "Set the account's kill switch to reducing only"
     HALTED = "halted", "Halt the account (kill switch)"
+
+
+class RelatedParty(models.Model):
+    """Two beneficial owners on record as related (a parent and its subsidiary, spouses, one
+    manager's funds): surveillance counts them as one owner for wash trades. Recorded and removed
+    by Compliance Officers through their services (audited), with the documents that show it."""
+
+    owner = models.ForeignKey(BeneficialOwner, on_delete=models.CASCADE, related_name="+")
+    related_owner = models.ForeignKey(BeneficialOwner, on_delete=models.CASCADE, related_name="+")
+    relationship = models.CharField(
+        max_length=200, help_text="How they are related: parent company, spouse, same manager..."
+    )
+    documented_in = models.CharField(
+        max_length=500, help_text="Where the relationship is documented (file, KYC record)."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "related party"
+        verbose_name_plural = "related parties"
+        ordering = ["owner_id", "related_owner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "related_owner"], name="related_party_unique"),
+            models.CheckConstraint(
+                condition=~Q(owner=models.F("related_owner")), name="related_party_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} ~ {self.related_owner} ({self.relationship})"
 
 
 class DetectorConfig(models.Model):
