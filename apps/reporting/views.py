@@ -76,7 +76,7 @@ class ReportListView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, errors=None, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        everything = selectors.report_list()
+        everything = selectors.report_list(user=user)
         yesterday = (utcnow() - timedelta(days=1)).date()
         context.update(
             filtered_page(self.request, ReportFilter, everything, PAGE_SIZE),
@@ -163,7 +163,7 @@ class ReportDownloadView(RoleRequiredMixin, View):
     required_role = READER_ROLE
 
     def get(self, request, pk: int):
-        report = selectors.report_get(report_id=pk)
+        report = selectors.report_get(user=request.user, report_id=pk)
         if report is None:
             raise Http404("No such report.")
         try:
@@ -186,7 +186,7 @@ class ReportDetailView(RoleRequiredMixin, TemplateView):
     template_name = "reporting/detail.html"
 
     def _report(self):
-        report = selectors.report_get(report_id=self.kwargs["pk"])
+        report = selectors.report_get(user=self.request.user, report_id=self.kwargs["pk"])
         if report is None:
             raise Http404("No such report.")
         return report
