@@ -80,7 +80,12 @@ class ReportListView(RoleRequiredMixin, TemplateView):
         yesterday = (utcnow() - timedelta(days=1)).date()
         context.update(
             filtered_page(self.request, ReportFilter, everything, PAGE_SIZE),
-            report_types=ReportType.choices,
+            report_types=[
+                (value, label)
+                for value, label in ReportType.choices
+                if value not in selectors.CONFIDENTIAL_TYPES
+                or has_role(user, selectors.CONFIDENTIAL_ROLE)
+            ],
             report_formats=ReportFormat.choices,
             statuses=ReportStatus.choices,
             formats_by_type={t: list(b.formats) for t, b in BUILDERS.items()},

@@ -376,3 +376,104 @@ def test_the_stor_work_notifies_nobody(officers, alert, fca):
         format="json",
     )
     assert not Delivery.objects.exists()
+
+
+def test_the_alert_api_shows_the_report_reference(officers, alert, fca):
+    stor = _approved(officers, alert)
+    officers[0].post(
+        f"/api/v1/reports/{stor['file_report']}/status/",
+        {"status": "submitted", "note": "FCA-77"},
+        format="json",
+    )
+    shown = officers[0].get(f"/api/v1/surveillance/alerts/{alert.pk}/").json()
+    assert shown["report_reference"] == f"{stor['reference']} / FCA-77"
+    assert shown["reported_at"] is not None
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_the_whole_stor_on_the_pages(client, make_user, alert, fca):
+    drafter = make_user(Role.COMPLIANCE_OFFICER)
+    reviewer = make_user(Role.COMPLIANCE_OFFICER)
+    client.force_login(drafter)
+    assert (
+        b"Draft a STOR from this alert" in client.get(f"/surveillance/alerts/{alert.pk}/").content
+    )
+    drafted = client.post("/reports/stors/", {"alert": alert.pk})
+    assert drafted.status_code == 302
+    stor = Stor.objects.get()
+    assert drafted["Location"] == f"/reports/stors/{stor.pk}/"
+    page = client.get(f"/reports/stors/{stor.pk}/").content.decode()
+    assert "DE0007164600" in page and "stor-edit-form" in page
+    saved = client.post(
+        f"/reports/stors/{stor.pk}/",
+        {
+            "action": "edit",
+            "regulatory_entity": "FCA",
+            "entity_name": "Example Securities Ltd",
+            "person_name": "Clara Compton",
+            "breach_type": "market_manipulation",
+            "suspicion_description": "Bought and sold back within the hour, one owner.",
+            "indicators": "MAR Annex I A(c)\n\nLarge relative to the holding",
+            "attachments": "",
+        },
+    )
+    assert saved.status_code == 302
+    stor.refresh_from_db()
+    assert stor.indicators == ["MAR Annex I A(c)", "Large relative to the holding"]
+    assert stor.regulatory_entity == fca
+    assert (
+        client.post(f"/reports/stors/{stor.pk}/", {"action": "review_request"}).status_code == 302
+    )
+    # the drafter sees no review form and cannot approve by posting one
+    assert "stor-review-form" not in client.get(f"/reports/stors/{stor.pk}/").content.decode()
+    own = client.post(f"/reports/stors/{stor.pk}/", {"action": "approve"})
+    assert own.status_code == 403
+    client.force_login(reviewer)
+    assert "stor-review-form" in client.get(f"/reports/stors/{stor.pk}/").content.decode()
+    approved = client.post(f"/reports/stors/{stor.pk}/", {"action": "approve"})
+    assert approved.status_code == 302
+    stor.refresh_from_db()
+    assert stor.status == "approved" and stor.pdf_report and stor.file_report
+    page = client.get(f"/reports/stors/{stor.pk}/").content.decode()
+    assert f"/reports/{stor.file_report.pk}/download/" in page
+    listing = client.get("/reports/stors/").content.decode()
+    assert stor.reference in listing
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"action": "edit", "entity_lei": "bad", "breach_type": "market_manipulation"},
+        {"action": "edit", "breach_type": "nonsense"},
+        {"action": "edit", "breach_type": "market_manipulation", "person_name": "a\x00b"},
+        {"action": "edit", "breach_type": "market_manipulation", "regulatory_entity": "NOPE"},
+        {"action": "mystery"},
+    ],
+)
+def test_bad_page_input_is_a_400_that_changes_nothing(client, officers, alert, fca, form):
+    stor = _draft(officers[0], alert)
+    before = Stor.objects.values().get()
+    client.force_login(officers[0].user)
+    response = client.post(f"/reports/stors/{stor['id']}/", form)
+    assert response.status_code == 400
+    assert Stor.objects.values().get() == before
+
+
+@pytest.mark.parametrize("alert_field", ["", "abc", "999999", "1\x00"])
+def test_drafting_from_an_unknown_alert_on_the_page_is_a_400(client, officers, alert_field):
+    client.force_login(officers[0].user)
+    assert client.post("/reports/stors/", {"alert": alert_field}).status_code == 400
+    assert not Stor.objects.exists()
+
+
+def test_stor_page_posts_are_refused_below_compliance(client, make_user, officers, alert, fca):
+    stor = _draft(officers[0], alert)
+    for role in (Role.VIEWER, Role.TRADER, Role.RISK_MANAGER):
+        client.force_login(make_user(role))
+        assert client.post("/reports/stors/", {"alert": alert.pk}).status_code == 403
+        for action in ("edit", "review_request", "approve", "send_back"):
+            response = client.post(f"/reports/stors/{stor['id']}/", {"action": action})
+            assert response.status_code == 403
+    assert Stor.objects.count() == 1 and Stor.objects.get().status == "draft"
