@@ -299,7 +299,9 @@ def stor_draft(*, alert: Alert, actor, entity=None, **changes) -> Stor:
     values = _checked_changes(changes)
     _entity_checked(entity)
     alert = (
-        Alert.objects.select_for_update().select_related("account", "instrument").get(pk=alert.pk)
+        Alert.objects.select_for_update(of=("self",))
+        .select_related("account", "instrument")
+        .get(pk=alert.pk)
     )
     if alert.disposition in NOT_SUSPICIOUS:
         raise Conflict(

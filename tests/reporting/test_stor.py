@@ -477,3 +477,14 @@ def test_stor_page_posts_are_refused_below_compliance(client, make_user, officer
             response = client.post(f"/reports/stors/{stor['id']}/", {"action": action})
             assert response.status_code == 403
     assert Stor.objects.count() == 1 and Stor.objects.get().status == "draft"
+
+
+def test_a_stor_report_page_names_its_stor_and_files_both(client, officers, alert, fca):
+    stor = _approved(officers, alert)
+    client.force_login(officers[0].user)
+    page = client.get(f"/reports/{stor['pdf_report']}/").content.decode()
+    assert stor["reference"] in page and f"/reports/stors/{stor['id']}/" in page
+    filed = client.post(f"/reports/{stor['pdf_report']}/", {"status": "submitted", "note": "FCA-5"})
+    assert filed.status_code == 302
+    assert RegulatoryReport.objects.get(pk=stor["file_report"]).status == "submitted"
+    assert Alert.objects.get(pk=alert.pk).report_reference.endswith("/ FCA-5")
