@@ -482,8 +482,10 @@ def stor_review(*, stor: Stor, actor, decision: str, comment: str = "") -> Stor:
         update_fields=["status", "reviewed_by", "reviewed_at", "review_comment", "updated_at"]
     )
     _audit(stor, actor, "approved", comment=comment)
-    stor.pdf_report = _export(stor, ReportFormat.PDF, stor_pdf(stor), actor=actor)
-    stor.file_report = _export(stor, ReportFormat.XML, stor_xml(stor), actor=actor)
+    # Both files are made before either is stored: a file that cannot be made leaves nothing.
+    pdf, xml = stor_pdf(stor), stor_xml(stor)
+    stor.pdf_report = _export(stor, ReportFormat.PDF, pdf, actor=actor)
+    stor.file_report = _export(stor, ReportFormat.XML, xml, actor=actor)
     stor.save(update_fields=["pdf_report", "file_report"])
     return stor
 

@@ -172,6 +172,19 @@ def _fields_table(rows: list[tuple[str, str]], styles, widths) -> Table:
     return table
 
 
+def _long_fields(rows: list[tuple[str, str]], styles) -> list:
+    """Narrative fields as paragraphs under their labels: a long text runs on over pages (a
+    table cell cannot)."""
+    flow = []
+    for label, value in rows:
+        flow += [
+            Paragraph(f"<b>{_escaped(label)}</b>", styles["BodyText"]),
+            Paragraph(_escaped(value), styles["BodyText"]),
+            Spacer(1, 2 * mm),
+        ]
+    return flow
+
+
 def _rows_table(columns: list[str], rows: list[list[str]], styles, width: float) -> Table:
     small = styles["BodyText"].clone("small", fontSize=6.5, leading=8)
     data = [
@@ -255,14 +268,14 @@ def stor_pdf(stor) -> bytes:
         story.append(Paragraph("No order or transaction attached.", styles["BodyText"]))
     story += [
         Paragraph("Section 3 — Description of the nature of the suspicion", styles["Heading2"]),
-        _fields_table(
+        _fields_table([("Type of breach", stor.get_breach_type_display())], styles, label_widths),
+        Spacer(1, 2 * mm),
+        *_long_fields(
             [
-                ("Type of breach", stor.get_breach_type_display()),
                 ("Reasons for suspicion", stor.suspicion_description),
                 ("Indicators", "\n".join(f"• {i}" for i in stor.indicators)),
             ],
             styles,
-            label_widths,
         ),
         Paragraph("Section 4 — Identity of the persons concerned", styles["Heading2"]),
     ]
@@ -280,15 +293,14 @@ def stor_pdf(stor) -> bytes:
         )
     story += [
         Spacer(1, 2 * mm),
-        _fields_table([("Further information", stor.persons_notes)], styles, label_widths),
+        *_long_fields([("Further information", stor.persons_notes)], styles),
         Paragraph("Section 5 — Additional information", styles["Heading2"]),
-        _fields_table(
+        *_long_fields(
             [
                 ("Additional information", stor.additional_information),
                 ("Documents attached", "\n".join(f"• {a}" for a in stor.attachments)),
             ],
             styles,
-            label_widths,
         ),
     ]
     buffer = io.BytesIO()

@@ -488,3 +488,19 @@ def test_a_stor_report_page_names_its_stor_and_files_both(client, officers, aler
     assert filed.status_code == 302
     assert RegulatoryReport.objects.get(pk=stor["file_report"]).status == "submitted"
     assert Alert.objects.get(pk=alert.pk).report_reference.endswith("/ FCA-5")
+
+
+def test_a_long_description_runs_on_over_pages(officers, alert, fca):
+    drafter, reviewer = officers
+    long_text = "\n".join(f"Point {n}: " + "the orders moved the touch. " * 12 for n in range(55))
+    assert len(long_text) < 20000
+    stor = _draft(drafter, alert, suspicion_description=long_text, additional_information=long_text)
+    drafter.post(f"/api/v1/stors/{stor['id']}/review-request/", {}, format="json")
+    approved = reviewer.post(
+        f"/api/v1/stors/{stor['id']}/review/", {"decision": "approve"}, format="json"
+    )
+    assert approved.status_code == 200, approved.json()
+    pdf = b"".join(
+        reviewer.get(f"/api/v1/reports/{approved.json()['pdf_report']}/download/").streaming_content
+    )
+    assert pdf_seal_verify(pdf) and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") > 2
