@@ -258,10 +258,11 @@ class Stor(models.Model):
         max_length=10, choices=StorStatus.choices, default=StorStatus.DRAFT, db_index=True
     )
     # Section 1: the reporting entity and the person submitting.
-    entity_name = models.CharField(max_length=200)
+    # Blank until the drafter fills it in (when FIRM_NAME is not set); required for review.
+    entity_name = models.CharField(max_length=200, blank=True)
     entity_lei = models.CharField("entity LEI", max_length=20, blank=True)
     entity_country = models.CharField(max_length=2, blank=True)
-    person_name = models.CharField("person submitting", max_length=200)
+    person_name = models.CharField("person submitting", max_length=200, blank=True)
     person_position = models.CharField(max_length=200, blank=True)
     person_contact = models.CharField(
         max_length=200, blank=True, help_text="E-mail address and telephone number."

@@ -504,3 +504,16 @@ def test_a_long_description_runs_on_over_pages(officers, alert, fca):
         reviewer.get(f"/api/v1/reports/{approved.json()['pdf_report']}/download/").streaming_content
     )
     assert pdf_seal_verify(pdf) and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") > 2
+
+
+def test_without_a_firm_name_the_drafter_writes_it(settings, officers, alert, fca):
+    settings.FIRM_NAME = ""
+    drafter = officers[0]
+    stor = _draft(drafter, alert)
+    assert stor["entity_name"] == ""
+    response = drafter.post(f"/api/v1/stors/{stor['id']}/review-request/", {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"entity_name"}
+    drafter.patch(f"/api/v1/stors/{stor['id']}/", {"entity_name": "Example Ltd"}, format="json")
+    sent = drafter.post(f"/api/v1/stors/{stor['id']}/review-request/", {}, format="json")
+    assert sent.status_code == 200
