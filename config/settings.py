@@ -436,6 +436,8 @@ MEDIA_URL = "/media/"
 # 17442, check digits verified): no default; required when DEBUG is off (system check
 # reporting.E001), and a MiFIR report is refused without a valid one.
 REPORTING_FIRM_LEI = env("REPORTING_FIRM_LEI", default="")
+# The firm's legal name, as a STOR's section 1 names the reporting entity.
+FIRM_NAME = env("FIRM_NAME", default="")
 REPORTING_FIRM_COUNTRY = env("REPORTING_FIRM_COUNTRY", default="GB")
 REPORTING_AUTHORITY_COUNTRY = env("REPORTING_AUTHORITY_COUNTRY", default=REPORTING_FIRM_COUNTRY)
 # The codes of the regulatory entities that are US securities regulators: they alone receive

@@ -65,6 +65,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     # reports: generated and filed through their services (Compliance Officer), never edited;
     # each covers every account, so only a role that sees every account reads them
     "reporting.regulatoryreport": {"view": R, "add": None, "change": None, "delete": None},
+    # STORs name the persons suspected of market abuse: compliance only (MAR art. 16)
+    "reporting.stor": {"view": C, "add": None, "change": None, "delete": None},
     # delivery records name staff addresses and client endpoints: compliance follows them up
     "notifications.delivery": {"view": C, "add": None, "change": None, "delete": None},
     # the portfolio monitor: written by its runs only; firm-wide (every account), like the

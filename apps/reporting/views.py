@@ -76,11 +76,16 @@ class ReportListView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, errors=None, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        everything = selectors.report_list()
+        everything = selectors.report_list(user=user)
         default_day = selectors.last_trading_day(today=utcnow().date())
         context.update(
             filtered_page(self.request, ReportFilter, everything, PAGE_SIZE),
-            report_types=ReportType.choices,
+            report_types=[
+                (value, label)
+                for value, label in ReportType.choices
+                if value not in selectors.CONFIDENTIAL_TYPES
+                or has_role(user, selectors.CONFIDENTIAL_ROLE)
+            ],
             report_formats=ReportFormat.choices,
             statuses=ReportStatus.choices,
             formats_by_type={t: list(b.formats) for t, b in BUILDERS.items()},
@@ -163,7 +168,7 @@ class ReportDownloadView(RoleRequiredMixin, View):
     required_role = READER_ROLE
 
     def get(self, request, pk: int):
-        report = selectors.report_get(report_id=pk)
+        report = selectors.report_get(user=request.user, report_id=pk)
         if report is None:
             raise Http404("No such report.")
         try:
@@ -186,7 +191,7 @@ class ReportDetailView(RoleRequiredMixin, TemplateView):
     template_name = "reporting/detail.html"
 
     def _report(self):
-        report = selectors.report_get(report_id=self.kwargs["pk"])
+        report = selectors.report_get(user=self.request.user, report_id=self.kwargs["pk"])
         if report is None:
             raise Http404("No such report.")
         return report

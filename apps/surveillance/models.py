@@ -219,6 +219,14 @@ class Alert(models.Model):
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    reported_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a STOR of it was submitted to the regulator."
+    )
+    report_reference = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The STOR's reference and the regulator's reference of its submission.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('surveillance', '0004_execution_short_sides'),
+        ('surveillance', '0005_typology_detectors'),
         ('trading', '0014_cat_identifiers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
