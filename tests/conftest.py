@@ -113,9 +113,12 @@ def audit_sequenced_at_once(request, monkeypatch):
     after each commit never runs: here it runs where the event is written instead, so that a
     test reads its events in the chain right after the action, as a client does after the
     commit. Tests that commit for real (transactional_db, live_server) keep the real after-commit
-    drain; so do the query-count tests, which pin the writer's own statements."""
-    if _commits_for_real(request) or any(
-        n.startswith("django_assert") for n in request.fixturenames
+    drain; so do the query-count tests, which pin the writer's own statements, and the tests
+    marked `audit_after_commit`, which look at events before the sequencer has placed them."""
+    if (
+        _commits_for_real(request)
+        or any(n.startswith("django_assert") for n in request.fixturenames)
+        or request.node.get_closest_marker("audit_after_commit")
     ):
         return
     from apps.audit import services

@@ -40,12 +40,12 @@ class AuditEvent(models.Model):
             models.Index(fields=["seq"], condition=Q(seq__lt=0), name="audit_event_unsequenced"),
         ]
 
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.event_type} by {self.actor}"
+
     @property
     def sequenced(self) -> bool:
         return self.seq > 0
-
-    def __str__(self) -> str:
-        return f"#{self.seq} {self.event_type} by {self.actor}"
 
 
 class AuditChainHead(models.Model):

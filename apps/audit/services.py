@@ -22,7 +22,6 @@ from django.db import connection, transaction
 from django.db.models import Max, Min, Model
 
 from apps.audit import canonical, merkle, signing, witness
-from apps.audit.sequencer import audit_placed, audit_sequence, sequence_after_commit
 from apps.audit.events import EVENT_DEFAULTS, EventType, RetentionClass
 from apps.audit.models import (
     AuditChainHead,
@@ -31,6 +30,7 @@ from apps.audit.models import (
     Checkpoint,
     MerkleLeaf,
 )
+from apps.audit.sequencer import audit_placed, audit_sequence, sequence_after_commit
 from apps.core import context, sql
 from apps.core.errors import ValidationFailed, field_errors
 from apps.core.sql import quote
