@@ -34,7 +34,6 @@ from django.db.models import Q
 
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent
-from apps.audit.sequencer import audit_sequence
 from apps.core.calendars import is_business_day
 from apps.core.errors import Conflict, ValidationFailed, field_errors
 from apps.core.types import decimal_str
@@ -181,8 +180,6 @@ class CatEventsBuilder(ReportBuilder):
         return False
 
     def fetch(self) -> Iterator[dict]:
-        # The events read in sequence order: every one committed so far is sequenced first.
-        audit_sequence(wait=True)
         yield from self._order_events()
         yield from self._fill_events()
         yield from self._late_and_repairs()

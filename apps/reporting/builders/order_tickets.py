@@ -16,7 +16,6 @@ from django.db.models import Count, Max, Min
 
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent
-from apps.audit.sequencer import audit_sequence
 from apps.reporting.builders.base import CHUNK, PDF_LISTING, ReportBuilder, Summary, Table
 from apps.reporting.builders.blotter import CAPACITY, SHORT_MARKING, order_capacity
 from apps.trading.models import Fill, FillStatus, Order, OrderStatus, side_direction
@@ -185,8 +184,6 @@ class OrderTicketsBuilder(ReportBuilder):
         """Per order: applied and refused amendments, the last applied one's time, the cancel
         (time, who) and the expiry time, from the audit trail."""
         changes = defaultdict(lambda: {"amended": 0, "refused": 0, "modified": None})
-        # Read in sequence order: every event committed so far is sequenced first.
-        audit_sequence(wait=True)
         events = (
             AuditEvent.objects.filter(
                 object_type=ORDER_OBJECT,
