@@ -120,6 +120,8 @@ class VerifyResult:
                 f"; {self.pending_events} events waiting to be sequenced, the oldest for "
                 f"{self.pending_seconds} s"
             )
+        else:
+            cp += "; no event waiting to be sequenced"
         if not self.events_checked:
             head = "the audit trail is empty" + cp
         else:
