@@ -153,3 +153,28 @@ def test_sequencing_inside_a_transaction_places_its_own_events(db):
         placed = audit_placed(row)
         assert placed.seq == 1 and json.loads(placed.record)["payload"] == {"n": 1}
     assert audit_verify().ok
+
+
+def test_the_api_list_and_the_export_place_what_has_committed_first(db, api_client_for, tmp_path):
+    from apps.rbac.roles import Role
+
+    client = api_client_for(Role.COMPLIANCE_OFFICER)
+    _record(1)
+    assert AuditEvent.objects.filter(seq__lt=0).exists()
+    listed = client.get("/api/v1/audit/events/").json()
+    items = listed["results"] if isinstance(listed, dict) else listed
+    assert items[-1]["payload"] == {"n": 1}
+    assert all(e["seq"] > 0 for e in items)
+    _record(2)
+    out = tmp_path / "trail.jsonl"
+    call_command("export_audit", "--out", str(out), stderr=io.StringIO())
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["seq"] for line in lines] == list(range(1, len(lines) + 1))
+    assert lines[-1]["event_type"] == "DATA_ACCESS"  # it ends with its own event
+    assert lines[-1]["payload"]["action"] == "export"
+
+
+def test_a_lower_role_cannot_list_the_trail(db, api_client_for):
+    from apps.rbac.roles import Role
+
+    assert api_client_for(Role.RISK_MANAGER).get("/api/v1/audit/events/").status_code == 403
