@@ -43,10 +43,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.event_type} by {self.actor}"
 
-    @property
-    def sequenced(self) -> bool:
-        return self.seq > 0
-
 
 class AuditChainHead(models.Model):
     """One row: the last sequence number and hash. Only the sequencer (one at a time) moves it,
