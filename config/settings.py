@@ -334,6 +334,13 @@ AUDIT_RETENTION_DAYS = {
     "limit_breach": env.int("AUDIT_RETENTION_LIMIT_BREACH_DAYS", default=10 * 365),
     "default": env.int("AUDIT_RETENTION_DEFAULT_DAYS", default=2555),
 }
+# An event is stored unsequenced in its writer's transaction and placed in the hash chain by the
+# sequencer right after the commit; this is the longest it may wait (the maximum merge delay):
+# verify_audit fails when an event has waited longer. The backstop that meets it when a writer
+# died between its commit and the drain: the `audit.sequence` beat job every second, or
+# `manage.py run_sequencer` (polling at a quarter of the delay).
+AUDIT_MAX_MERGE_DELAY_SECONDS = env.float("AUDIT_MAX_MERGE_DELAY_SECONDS", default=1.0)
+PERIODIC_TASKS["audit sequence"] = {"task": "audit.sequence", "every": 1}
 # A checkpoint is signed at least this often while events arrive (beat, `audit.checkpoint`).
 AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=60)
 PERIODIC_TASKS["audit checkpoint"] = {"task": "audit.checkpoint", "every": AUDIT_CHECKPOINT_SECONDS}

@@ -99,6 +99,34 @@ def entitled_by_default():
     post_save.disconnect(sender=Account, dispatch_uid="tests.entitled")
 
 
+def _commits_for_real(request) -> bool:
+    names = request.fixturenames
+    if "transactional_db" in names or "live_server" in names:
+        return True
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction"))
+
+
+@pytest.fixture(autouse=True)
+def audit_sequenced_at_once(request, monkeypatch):
+    """Inside the one transaction a test runs in, nothing commits, so the sequencer's drain
+    after each commit never runs: here it runs where the event is written instead, so that a
+    test reads its events in the chain right after the action, as a client does after the
+    commit. Tests that commit for real (transactional_db, live_server) keep the real after-commit
+    drain; so do the query-count tests, which pin the writer's own statements, and the tests
+    marked `audit_after_commit`, which look at events before the sequencer has placed them."""
+    if (
+        _commits_for_real(request)
+        or any(n.startswith("django_assert") for n in request.fixturenames)
+        or request.node.get_closest_marker("audit_after_commit")
+    ):
+        return
+    from apps.audit import services
+    from apps.audit.sequencer import audit_sequence
+
+    monkeypatch.setattr(services, "sequence_after_commit", audit_sequence)
+
+
 @pytest.fixture
 def strict_entitlements(entitled_by_default):
     """Entitlements only as the test grants them (no default grants)."""

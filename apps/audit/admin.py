@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.selectors import WitnessUnavailable, audit_verify_for_staff
+from apps.audit.sequencer import audit_sequence
 from apps.audit.services import audit_read_record, audit_record, read_params
 from apps.rbac.access import has_role
 from apps.rbac.admin import ReadOnlyAdminMixin
@@ -92,6 +93,14 @@ class AuditEventAdmin(RecordsReadsAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
+
+    def get_queryset(self, request):
+        # The chain: events still waiting for the sequencer have no place in it yet.
+        return super().get_queryset(request).filter(seq__gt=0)
+
+    def changelist_view(self, request, extra_context=None):
+        audit_sequence()  # the events committed so far, in the chain before they are listed
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="hash")
     def short_hash(self, obj) -> str:

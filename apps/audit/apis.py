@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from apps.audit import selectors
 from apps.audit.filters import AuditEventFilter
+from apps.audit.sequencer import audit_sequence, head_seq
 from apps.audit.services import audit_purge, audit_read_record, read_params, seq_range
 from apps.core.errors import NotFound, ValidationFailed, field_errors
 from apps.core.serializers import refuse_body
@@ -69,6 +70,7 @@ class AuditEventListApi(_RecordsReads, ListAPIView):
         return selectors.event_list(user=self.request.user).order_by("seq")
 
     def list(self, request, *args, **kwargs):
+        audit_sequence()  # the events committed so far, in the chain before they are listed
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         rows = list(page if page is not None else queryset)
@@ -113,12 +115,12 @@ class AuditExportApi(_RecordsReads, APIView):
 
     @extend_schema(responses={(200, "application/jsonl"): OpenApiTypes.STR})
     def get(self, request):
-        # Recorded first: the export runs up to and includes its own event.
-        event = audit_read_record(
-            actor=request.user, action=self.read_action, via="api", target="api"
-        )
+        # Recorded first: the export runs up to and includes its own event (sequenced, with
+        # every event committed before it, once the sequencer's lock is ours).
+        audit_read_record(actor=request.user, action=self.read_action, via="api", target="api")
+        audit_sequence(wait=True)
         response = StreamingHttpResponse(
-            selectors.audit_export_lines(up_to=event.seq), content_type="application/jsonl"
+            selectors.audit_export_lines(up_to=head_seq()), content_type="application/jsonl"
         )
         response["Content-Disposition"] = 'attachment; filename="audit-trail.jsonl"'
         return response

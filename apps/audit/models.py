@@ -2,9 +2,16 @@
 
 Each event row keeps the exact canonical JSON its hash covers (`record`), so the hash can be
 re-checked byte for byte; the other columns are copies of record fields for filtering.
+
+An event is written in two steps (see apps/audit/sequencer.py). The writer's transaction stores
+it unsequenced: `seq` holds a negative placeholder (minus its arrival number), `record` the
+canonical JSON without `seq` and `prev_hash`, and `hash` is empty. The sequencer then gives it,
+once, its place in the chain: the next `seq` (from 1 up), the `record` with `seq` and
+`prev_hash`, and its `hash`. Readers of the chain read sequenced events only (`seq > 0`).
 """
 
 from django.db import models
+from django.db.models import Q
 
 from apps.audit.events import EventType, RetentionClass
 
@@ -20,13 +27,17 @@ class AuditEvent(models.Model):
     regulatory = models.BooleanField()
     retention_class = models.CharField(max_length=16, choices=[(c, c) for c in RetentionClass])
     record = models.TextField(help_text="The canonical JSON (RFC 8785) that the hash covers.")
-    hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, editable=False, help_text="When the writer's transaction stored the event."
+    )
 
     class Meta:
         ordering = ["seq"]
         indexes = [
             models.Index(fields=["event_type", "seq"]),
             models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["seq"], condition=Q(seq__lt=0), name="audit_event_unsequenced"),
         ]
 
     def __str__(self) -> str:
@@ -34,7 +45,8 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row: the last sequence number and hash. Appends lock it, so the chain never forks."""
+    """One row: the last sequence number and hash. Only the sequencer (one at a time) moves it,
+    so the chain never forks."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)

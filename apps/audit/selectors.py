@@ -20,8 +20,9 @@ CHUNK = 5000
 
 
 def event_list(*, user) -> QuerySet[AuditEvent]:
-    """The whole trail for now; `user` is for the entitlement filter to come."""
-    return AuditEvent.objects.all()
+    """The sequenced trail (events still waiting for the sequencer are not in the chain yet);
+    `user` is for the entitlement filter to come."""
+    return AuditEvent.objects.filter(seq__gt=0)
 
 
 def checkpoint_latest() -> Checkpoint | None:
@@ -83,6 +84,10 @@ class VerifyResult:
     unsigned_seconds: int = 0
     # The tree size the witness starts from (0 unless its first line names an earlier one).
     witness_from: int = 0
+    # Stored but not sequenced yet (not in the chain checked above), and how long the oldest of
+    # them has waited, in seconds.
+    pending_events: int = 0
+    pending_seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +115,13 @@ class VerifyResult:
                 f"; {self.unsigned_events} events past the last {past} checkpoint, the oldest "
                 f"waiting {self.unsigned_seconds} s"
             )
+        if self.pending_events:
+            cp += (
+                f"; {self.pending_events} events waiting to be sequenced, the oldest for "
+                f"{self.pending_seconds} s"
+            )
+        else:
+            cp += "; no event waiting to be sequenced"
         if not self.events_checked:
             head = "the audit trail is empty" + cp
         else:
@@ -133,7 +145,11 @@ class VerifyResult:
 
 def _purge_anchor() -> tuple[int, str, merkle.Frontier]:
     """Where the stored chain starts: after the latest purge, or at the genesis."""
-    purge = AuditEvent.objects.filter(event_type=EventType.DATA_PURGED).order_by("-seq").first()
+    purge = (
+        AuditEvent.objects.filter(event_type=EventType.DATA_PURGED, seq__gt=0)
+        .order_by("-seq")
+        .first()
+    )
     if purge is None:
         return 1, GENESIS_HASH, merkle.Frontier()
     payload = json.loads(purge.record)["payload"]
@@ -200,7 +216,7 @@ def _stream_events() -> Iterator[tuple]:
     else:
         when = "CAST(occurred_at AS TEXT)"
     columns = ", ".join(("seq", "record", "hash", *COLUMN_FIELDS[:-1], when))
-    sql = f"SELECT {columns} FROM {table} ORDER BY seq"  # noqa: S608
+    sql = f"SELECT {columns} FROM {table} WHERE seq > 0 ORDER BY seq"  # noqa: S608
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql)
         if connection.vendor == "sqlite":
@@ -361,6 +377,8 @@ def _verify(
     max_unsigned_seconds: int | None = None,
     now: datetime | None = None,
 ) -> VerifyResult:
+    from django.conf import settings
+
     from apps.audit import signing
     from apps.audit.keyring import Keyring, as_entry
     from apps.core.time import utcnow
@@ -521,6 +539,23 @@ def _verify(
                     "(deleted)",
                 )
         result.witness_checked = len(witness)
+    # Events the sequencer has not placed yet: reported, and a break once one has waited longer
+    # than the maximum merge delay (the sequencer is not running).
+    from apps.audit.sequencer import pending_summary
+
+    result.pending_events, oldest_pending = pending_summary()
+    if oldest_pending is not None:
+        waited = ((now or utcnow()) - oldest_pending).total_seconds()
+        result.pending_seconds = max(0.0, round(waited, 3))
+        if waited > settings.AUDIT_MAX_MERGE_DELAY_SECONDS:
+            return broken(
+                (result.last_seq or expected_seq - 1) + 1,
+                f"{result.pending_events} events are not sequenced, the oldest stored "
+                f"{result.pending_seconds} s ago, longer than the maximum merge delay of "
+                f"{settings.AUDIT_MAX_MERGE_DELAY_SECONDS} s (AUDIT_MAX_MERGE_DELAY_SECONDS): "
+                "the sequencer is not running (manage.py run_sequencer, or the audit.sequence "
+                "beat job)",
+            )
     # The unsigned tail: events past the last checkpoint the verdict rests on.
     if witnessed is not None:
         signed_to = witness[-1]["tree_size"] if witness else 0
@@ -551,7 +586,7 @@ def _verify(
 
 def audit_export_lines(*, up_to: int | None = None) -> Iterator[str]:
     """JSON Lines of the trail in sequence order, each the hashed object plus "hash"."""
-    rows = AuditEvent.objects.order_by("seq").values_list("record", "hash")
+    rows = AuditEvent.objects.filter(seq__gt=0).order_by("seq").values_list("record", "hash")
     if up_to is not None:
         rows = rows.filter(seq__lte=up_to)
     for record, digest in rows.iterator(chunk_size=CHUNK):

@@ -1,8 +1,9 @@
 """Writing the audit trail: record, checkpoint, purge.
 
 `audit_record` is called by every service inside its own transaction: the change and its event
-commit together or not at all. Appends lock the one chain-head row, so each event gets the next
-sequence number and the previous hash: no forks, no gaps, whatever the concurrency.
+commit together or not at all. The event is stored unsequenced, without any chain-wide lock;
+after the commit, the one sequencer (apps/audit/sequencer.py) gives it the next sequence number
+and the previous hash: no forks, no gaps, whatever the concurrency.
 """
 
 import hashlib
@@ -29,6 +30,7 @@ from apps.audit.models import (
     Checkpoint,
     MerkleLeaf,
 )
+from apps.audit.sequencer import audit_placed, audit_sequence, sequence_after_commit
 from apps.core import context, sql
 from apps.core.errors import ValidationFailed, field_errors
 from apps.core.sql import quote
@@ -88,16 +90,35 @@ def _lock_head() -> AuditChainHead:
     return head
 
 
-_HEAD = quote(AuditChainHead._meta.db_table)
+_EVENTS = quote(AuditEvent._meta.db_table)
+_PENDING_COLUMNS = (
+    "occurred_at",
+    "event_type",
+    "actor_type",
+    "actor",
+    "object_type",
+    "object_id",
+    "regulatory",
+    "retention_class",
+    "record",
+    "hash",
+    "queued_at",
+)
+# Room for `"seq":…,"prev_hash":"…"` that the sequencer adds to a record.
+_PLACE_BYTES = 128
 
 
-def _lock_head_values() -> tuple[int, str]:
-    """The head's (seq, hash), locked, in plain SQL: every audited change passes here."""
-    found = sql.one(f"SELECT seq, hash FROM {_HEAD} WHERE id = 1{sql.for_update()}")
-    if found is None:
-        head = _lock_head()
-        return head.seq, head.hash
-    return found
+def _insert_unsequenced_sql() -> str:
+    """INSERT of an unsequenced event, its placeholder key taken without any chain-wide lock:
+    minus the next value of a database sequence on PostgreSQL; on SQLite, whose one writer
+    already holds the whole database, one below the lowest placeholder pending."""
+    if connection.vendor == "postgresql":
+        placeholder = "-nextval('audit_event_arrival')"
+    else:
+        placeholder = f"(SELECT MIN(COALESCE(MIN(seq), 0), 0) - 1 FROM {_EVENTS})"  # noqa: S608
+    columns = ", ".join(("seq", *_PENDING_COLUMNS))
+    marks = ", ".join(["%s"] * len(_PENDING_COLUMNS))
+    return f"INSERT INTO {_EVENTS} ({columns}) VALUES ({placeholder}, {marks}) RETURNING seq"  # noqa: S608
 
 
 def audit_record(
@@ -111,7 +132,10 @@ def audit_record(
     retention_class: RetentionClass | str | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction.
+    """Store one event, unsequenced, in the caller's transaction; returns its row.
+
+    The row has a negative placeholder `seq` and no hash until the sequencer places it in the
+    chain, shortly after the caller's transaction commits (apps/audit/sequencer.py).
 
     `actor` is the acting user, or a system name; with neither, the current task or command.
     `occurred_at` is for back-filling and tests; services let it default to now.
@@ -135,7 +159,6 @@ def audit_record(
     ctx = context.current()
     when = occurred_at or utcnow()
     event = {
-        "seq": 0,
         "occurred_at": rfc3339(when),
         "event_type": event_type.value,
         **_actor_fields(actor),
@@ -147,34 +170,33 @@ def audit_record(
         "payload": body,
         "regulatory": default_regulatory if regulatory is None else bool(regulatory),
         "retention_class": retention.value,
-        "prev_hash": "",
     }
     canonical.check({k: v for k, v in event.items() if k != "payload"})
+    record = canonical.canonical_bytes_unchecked(event)
+    if len(record) + _PLACE_BYTES > MAX_PAYLOAD_BYTES:
+        raise AuditPayloadError(details=field_errors(payload="Too large for one event."))
+    row = AuditEvent(
+        occurred_at=when,
+        event_type=event_type.value,
+        actor_type=event["actor_type"],
+        actor=event["actor"][:150],
+        object_type=object_type[:64],
+        object_id=event["object_id"][:64],
+        regulatory=event["regulatory"],
+        retention_class=retention.value,
+        record=record.decode(),
+        hash="",
+        queued_at=utcnow(),
+    )
+    params = [getattr(row, name) for name in _PENDING_COLUMNS]
+    params[0] = sql.param_datetime(params[0])
+    params[-1] = sql.param_datetime(params[-1])
     # No savepoint: if the event cannot be written, the caller's whole transaction must fail.
     with transaction.atomic(savepoint=False):
-        head_seq, head_hash = _lock_head_values()
-        event["seq"] = head_seq + 1
-        event["prev_hash"] = head_hash
-        record = canonical.canonical_bytes_unchecked(event)
-        if len(record) > MAX_PAYLOAD_BYTES:
-            raise AuditPayloadError(details=field_errors(payload="Too large for one event."))
-        digest = hashlib.sha256(record).hexdigest()
-        row = AuditEvent(
-            seq=event["seq"],
-            occurred_at=when,
-            event_type=event_type.value,
-            actor_type=event["actor_type"],
-            actor=event["actor"][:150],
-            object_type=object_type[:64],
-            object_id=event["object_id"][:64],
-            regulatory=event["regulatory"],
-            retention_class=retention.value,
-            record=record.decode(),
-            hash=digest,
-        )
-        sql.insert(
-            row, then=[(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [row.seq, digest])]
-        )
+        row.seq = sql.one(_insert_unsequenced_sql(), params)[0]
+        sequence_after_commit()
+    row._state.adding = False
+    row._state.db = connection.alias
     return row
 
 
@@ -312,6 +334,7 @@ def _lock_maintenance() -> AuditPurgeGate:
 def merkle_leaves_extend(*, up_to: int | None = None, batch: int = 5000) -> int:
     """Store the leaf hash of every event not yet leafed; returns the new leaf count."""
     last = MerkleLeaf.objects.aggregate(m=Max("seq"))["m"] or 0
+    # (an unsequenced event's placeholder is negative: below every leaf)
     head = up_to if up_to is not None else (AuditEvent.objects.aggregate(m=Max("seq"))["m"] or 0)
     while last < head:
         rows = list(
@@ -350,14 +373,21 @@ def _leaves_between(start: int, end: int) -> list[bytes]:
     return leaves
 
 
-@transaction.atomic
 def checkpoint_create(*, rotate_to=None) -> Checkpoint | None:
     """Sign the Merkle root of every event so far; None when nothing was appended since.
+
+    The events committed so far are sequenced first, so the checkpoint covers them.
 
     `rotate_to` (an Ed25519 private key) makes this the checkpoint that hands signing over to
     that key: its message names the outgoing and incoming public keys, the outgoing key signs it
     as usual and the incoming key signs the same message too (see `audit_key_rotate`).
     """
+    audit_sequence()
+    return _checkpoint_create(rotate_to=rotate_to)
+
+
+@transaction.atomic
+def _checkpoint_create(*, rotate_to=None) -> Checkpoint | None:
     _lock_maintenance()
     size = merkle_leaves_extend()
     latest = Checkpoint.objects.order_by("-tree_size").first()
@@ -474,7 +504,7 @@ def _first_unexpired_seq(now: datetime) -> int | None:
     for retention_class, days in settings.AUDIT_RETENTION_DAYS.items():
         cutoff = now - timedelta(days=days)
         first = AuditEvent.objects.filter(
-            retention_class=retention_class, occurred_at__gte=cutoff
+            seq__gt=0, retention_class=retention_class, occurred_at__gte=cutoff
         ).aggregate(m=Min("seq"))["m"]
         if first is not None:
             firsts.append(first)
@@ -482,7 +512,7 @@ def _first_unexpired_seq(now: datetime) -> int | None:
     cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS["default"])
     other = (
         AuditEvent.objects.exclude(retention_class__in=known)
-        .filter(occurred_at__gte=cutoff)
+        .filter(seq__gt=0, occurred_at__gte=cutoff)
         .aggregate(m=Min("seq"))["m"]
     )
     if other is not None:
@@ -570,8 +600,12 @@ def audit_purge(*, actor, now: datetime | None = None) -> PurgeResult:
         require_role(actor, Role.ADMIN, "purge the audit trail")
     now = now or utcnow()
     gate = _lock_maintenance()
+    # The sequencer's lock, held to commit: the head stays where it is while the prefix goes,
+    # and the purge's own event is sequenced in this transaction (below), so that the chain
+    # never starts past a purge whose record is not in it yet.
+    audit_sequence(wait=True)
     head = _lock_head()
-    start = (AuditEvent.objects.aggregate(m=Min("seq"))["m"]) or head.seq + 1
+    start = (AuditEvent.objects.filter(seq__gt=0).aggregate(m=Min("seq"))["m"]) or head.seq + 1
     first_kept = _first_unexpired_seq(now)
     end = (first_kept - 1) if first_kept is not None else head.seq
     end = _expired_prefix_end(start, end, now)
@@ -610,5 +644,6 @@ def audit_purge(*, actor, now: datetime | None = None) -> PurgeResult:
             "signature": signing.sign(purge_statement_message(statement)),
         },
     )
+    event = audit_placed(event)
     logger.info("audit purge", extra={"purged_from": start, "purged_to": end, "count": count})
     return PurgeResult(start, end, count, anchor.hash, event)

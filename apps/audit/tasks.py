@@ -1,7 +1,17 @@
 from celery import shared_task
 
+from apps.audit.sequencer import audit_sequence
 from apps.audit.services import audit_purge, checkpoint_create
 from apps.core.context import acting_as_system
+
+
+@shared_task(
+    name="audit.sequence", time_limit=60, soft_time_limit=50, ignore_result=True, expires=5
+)
+def sequence() -> int:
+    """The backstop of the sequencer: places any committed event still unsequenced (its
+    writer's own drain after commit normally has)."""
+    return audit_sequence()
 
 
 @shared_task(name="audit.checkpoint", time_limit=600, soft_time_limit=540, ignore_result=True)

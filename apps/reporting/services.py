@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 
 from apps.audit.events import EventType
+from apps.audit.sequencer import audit_sequence
 from apps.audit.services import audit_record
 from apps.core.calendars import is_business_day, previous_business_day
 from apps.core.errors import Conflict, PlatformError, ValidationFailed, field_errors
@@ -195,6 +196,9 @@ def report_generate(
             "version": version,
             "ledger": ledger_for(start=period.start, end=period.end, entity=entity),
         }
+    # Builders read the audit trail in sequence order: every event committed so far is placed
+    # in the chain first.
+    audit_sequence(wait=True)
     generated_at = utcnow()
     builder = BUILDERS[report_type](
         period=period, entity=entity, generated_at=generated_at, **options

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 
 from apps.audit.models import AuditChainHead, AuditEvent
+from apps.audit.sequencer import audit_sequence
 from apps.core.calendars import calendar_code, closes_around
 from apps.core.time import utcnow
 from apps.rules.models import RestrictedListEntry, WatchListEntry
@@ -451,6 +452,8 @@ def forget_warm_engine() -> None:
 
 def surveillance_run(*, batch: int = BATCH_EVENTS, up_to_seq: int | None = None) -> RunResult:
     """One step of the incremental run: at most `batch` sequence numbers past the watermark."""
+    # The stream is the sequenced trail: what has committed so far is placed in it first.
+    audit_sequence()
     cursor, _ = SurveillanceCursor.objects.get_or_create(name=CURSOR)
     start = cursor.last_seq
     head = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
@@ -504,7 +507,8 @@ def surveillance_replay(
     """Run the detectors over the events recorded in [start, end). With `store`, the findings
     go through the same deduplication as the incremental run (a replay of a range already
     analysed finds its patterns already recorded and stores nothing twice)."""
-    seqs = AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    audit_sequence()
+    seqs = AuditEvent.objects.filter(seq__gt=0, occurred_at__gte=start, occurred_at__lt=end)
     first = seqs.order_by("seq").values_list("seq", flat=True).first()
     last = seqs.order_by("-seq").values_list("seq", flat=True).first()
     if first is None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent
 from apps.audit.selectors import audit_verify
+from apps.audit.sequencer import audit_placed
 from apps.audit.services import GENESIS_HASH, AuditPayloadError, audit_record, update_audited
 from apps.core.errors import ValidationFailed
 from apps.rbac.roles import Role
@@ -28,7 +29,9 @@ def events(event_type=None):
 
 
 def test_first_event_links_to_genesis_and_hash_covers_record(db):
-    row = audit_record(event_type=EventType.CONFIG_CHANGED, actor="test", payload={"a": "1"})
+    row = audit_placed(
+        audit_record(event_type=EventType.CONFIG_CHANGED, actor="test", payload={"a": "1"})
+    )
     record = json.loads(row.record)
     assert (row.seq, record["seq"], record["prev_hash"]) == (1, 1, GENESIS_HASH)
     assert hashlib.sha256(row.record.encode()).hexdigest() == row.hash
