@@ -91,6 +91,7 @@ class KillSwitchOutputSerializer(serializers.Serializer):
         source="deactivated_by.username", default=None, allow_null=True
     )
     deactivated_at = serializers.DateTimeField(allow_null=True)
+    lift_reason = serializers.CharField(help_text="Why trading was let through again.")
     canceled_orders = serializers.IntegerField()
     snapshot_counts = serializers.SerializerMethodField()
 
@@ -157,8 +158,19 @@ class KillSwitchDeactivateApi(APIView):
     required_role = Role.RISK_MANAGER
 
     class InputSerializer(StrictInputSerializer):
+        reason = serializers.CharField(
+            max_length=COMMENT_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Why trading may resume: kept on the switch and in the audit trail.",
+        )
         comment = serializers.CharField(
-            max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default=""
+            max_length=COMMENT_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="The older name of `reason`, still accepted.",
         )
 
     @extend_schema(
@@ -167,7 +179,7 @@ class KillSwitchDeactivateApi(APIView):
         examples=[
             OpenApiExample(
                 "Deactivate",
-                value={"comment": "Algorithm fixed and re-certified; resuming."},
+                value={"reason": "Algorithm fixed and re-certified; resuming."},
                 request_only=True,
             )
         ],
@@ -178,7 +190,8 @@ class KillSwitchDeactivateApi(APIView):
             raise NotFound("No such kill switch.", code="kill_switch_not_found")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         switch = kill_switch_deactivate(
-            switch=switch, actor=request.user, comment=serializer.validated_data["comment"]
+            switch=switch, actor=request.user, reason=data["reason"], comment=data["comment"]
         )
         return Response(KillSwitchDetailOutputSerializer(switch).data)
