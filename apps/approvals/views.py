@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from apps.approvals import selectors
+from apps.approvals import hooks, selectors
 from apps.approvals.filters import ApprovalFilter
 from apps.approvals.models import ApprovalStatus
 from apps.approvals.services import COMMENT_MAX_LENGTH, DECIDER_ROLE, approval_decide
@@ -79,9 +79,11 @@ class ApprovalDetailView(RoleRequiredMixin, TemplateView):
             tab="queue" if approval.is_pending else "history",
             notional=_notional(order),
             seconds_left=_seconds_left(approval, utcnow()),
-            position=selectors.position_before_after(order),
+            position=selectors.position_figures(order),
             limits=selectors.limit_usage(order.checks),
-            alerts=selectors.account_recent_alerts(order),
+            surveillance_alerts=hooks.account_open_alerts(order=order, user=self.request.user),
+            gate_history=selectors.account_recent_alerts(order),
+            history=selectors.decision_history(approval),
             is_submitter=order.submitted_by_id == self.request.user.pk,
             errors=errors or [],
             comment=comment,

@@ -9,6 +9,19 @@ from apps.trading import selectors
 from apps.trading.models import OrderStatus
 
 
+
+
+def _submission_decision(order) -> str:
+    """What the gate answered when the order came in (a status, for the badge's colour): held
+    when an approval request exists, rejected when it was rejected without one, else accepted.
+    The order's status says what happened since (approved and filled, denied, expired)."""
+    if getattr(order, "approval", None) is not None:
+        return OrderStatus.PENDING_APPROVAL
+    if order.status == OrderStatus.REJECTED:
+        return OrderStatus.REJECTED
+    return OrderStatus.ACCEPTED
+
+
 class DashboardView(RoleRequiredMixin, TemplateView):
     required_role = Role.VIEWER
     template_name = "trading/dashboard.html"
@@ -26,8 +39,11 @@ class DashboardView(RoleRequiredMixin, TemplateView):
             rejected=Count("id", filter=Q(status=OrderStatus.REJECTED)),
         )
         context["positions"] = selectors.position_list(user=user).exclude(quantity=0)[:50]
-        recent = list(orders.order_by("-created_at", "-id")[:15])
+        # The approval request rides along (a reverse one-to-one, read by name: trading does not
+        # import the approvals app) to tell what the gate decided from what happened since.
+        recent = list(orders.select_related("approval").order_by("-created_at", "-id")[:15])
         for order in recent:
+            order.submission_decision = _submission_decision(order)
             # The first rule that did not pass, as the one-line reason shown in the table.
             order.reason = next(
                 (c["message"] for c in order.checks if c.get("status") in ("fail", "warn")), ""
