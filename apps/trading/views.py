@@ -9,8 +9,6 @@ from apps.trading import selectors
 from apps.trading.models import OrderStatus
 
 
-
-
 def _submission_decision(order) -> str:
     """What the gate answered when the order came in (a status, for the badge's colour): held
     when an approval request exists, rejected when it was rejected without one, else accepted.
