@@ -3,7 +3,7 @@ tipping off, so Viewers and Traders see none of it), the false-positive rates, a
 of executions (posted by the Feed service identity only)."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -56,6 +56,13 @@ EXAMPLE_ALERT = {
 }
 
 
+class ClosureProposalSerializer(serializers.Serializer):
+    proposed_by = serializers.CharField(source="closure_proposed_by.username")
+    proposed_at = serializers.DateTimeField(source="closure_proposed_at")
+    disposition = serializers.CharField(source="closure_disposition")
+    comment = serializers.CharField(source="closure_comment")
+
+
 class AlertOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     detector = serializers.CharField()
@@ -75,6 +82,15 @@ class AlertOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
     closed_by = serializers.CharField(source="closed_by.username", default=None, allow_null=True)
+    closure_proposal = serializers.SerializerMethodField(
+        help_text="A critical alert's proposed closure, waiting for a second officer (or null)."
+    )
+
+    @extend_schema_field(ClosureProposalSerializer(allow_null=True))
+    def get_closure_proposal(self, alert) -> dict | None:
+        if not alert.closure_proposed_by_id:
+            return None
+        return ClosureProposalSerializer(alert).data
 
 
 class NoteSerializer(serializers.Serializer):
@@ -212,7 +228,12 @@ class AlertStatusApi(APIView):
 
 
 class AlertCloseApi(APIView):
-    """Close the case with a disposition and why. 409 when it is already closed."""
+    """Close the case with a disposition and why. 409 when it is already closed.
+
+    A critical alert closes under four-eyes: the first officer's call proposes the closure
+    (200, the alert still open, its `closure_proposal` filled); a different officer's call with
+    the same disposition closes it. The proposer confirming is a 403 `four_eyes_required`; a
+    different disposition is a 409 `closure_disposition_differs`."""
 
     required_role = CASE_ROLE
 

@@ -124,8 +124,8 @@ def test_bad_filters_are_a_400_or_empty_never_a_500(api_client_for, alerts, para
         assert "error" in response.json()
 
 
-def test_the_case_over_http(officer, alerts):
-    alert = alerts["wash_trade"]
+def test_the_case_over_http(officer, api_client_for, alerts):
+    alert = alerts["wash_trade"]  # critical: its closure takes two officers
     url = f"{ALERTS}{alert.pk}/"
     body = officer.post(url + "assign/", {"assignee": officer.user.username}, format="json")
     assert body.status_code == 200 and body.json()["assignee"] == officer.user.username
@@ -137,22 +137,31 @@ def test_the_case_over_http(officer, alerts):
         url + "status/", {"status": "escalated", "comment": "Repeats."}, format="json"
     )
     assert moved.json()["status"] == "escalated"
-    closed = officer.post(
-        url + "close/",
-        {"disposition": "false_positive", "comment": "Two strategies crossed."},
-        format="json",
-    ).json()
+    close = {"disposition": "false_positive", "comment": "Two strategies crossed."}
+    proposed = officer.post(url + "close/", close, format="json").json()
+    assert proposed["status"] == "escalated" and proposed["disposition"] == ""
+    assert proposed["closure_proposal"]["proposed_by"] == officer.user.username
+    assert proposed["closure_proposal"]["disposition"] == "false_positive"
+    # The proposer cannot confirm; a second officer can, with the same disposition.
+    own = officer.post(url + "close/", close, format="json")
+    assert own.status_code == 403 and own.json()["error"]["code"] == "four_eyes_required"
+    second = api_client_for(Role.COMPLIANCE_OFFICER)
+    other = second.post(url + "close/", {**close, "disposition": "duplicate"}, format="json")
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "closure_disposition_differs"
+    closed = second.post(url + "close/", {**close, "comment": "Agreed."}, format="json").json()
     assert closed["status"] == "closed" and closed["disposition"] == "false_positive"
-    assert closed["closed_by"] == officer.user.username
+    assert closed["closed_by"] == second.user.username and closed["closure_proposal"] is None
     assert [n["action"] for n in closed["notes"]] == [
         "raised",
         "assigned",
         "comment",
         "escalated",
+        "closure_proposed",
         "closed",
     ]
     updates = AuditEvent.objects.filter(event_type="ALERT_UPDATED", object_id=str(alert.pk))
-    assert updates.count() == 4
+    assert updates.count() == 5
     rates = officer.get("/api/v1/surveillance/false-positive-rates/").json()
     wash = next(r for r in rates if r["detector"] == "wash_trade")
     assert (wash["closed"], wash["false_positive"], wash["rate"]) == (1, 1, "1")

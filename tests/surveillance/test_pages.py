@@ -16,6 +16,7 @@ from apps.surveillance.runner import surveillance_catch_up
 from apps.surveillance.services import alert_assign, alert_close
 from apps.trading.models import Account, Fill, Order
 from tests.permissions import assert_page_role_required
+from tests.surveillance.conftest import close_alert
 from tests.surveillance.factories import AlertFactory
 from tests.surveillance.test_runs import manipulative_flow
 
@@ -238,7 +239,7 @@ def test_false_positive_table_matches_the_database(officer_client, officer, desk
         (extra[1], "true_positive"),
         (alerts["spoofing"], "duplicate"),
     ]:
-        alert_close(alert=alert, disposition=disposition, comment="reviewed", actor=officer)
+        close_alert(alert, disposition=disposition, comment="reviewed", actor=officer)
     rows = fp_rows(officer_client.get(LIST).content.decode())
     assert set(rows) == {d for d, _ in Alert._meta.get_field("detector").choices}
     for detector, row in rows.items():
@@ -513,7 +514,7 @@ def test_a_move_the_status_does_not_allow_is_409(officer_client, officer, alerts
     assert response.status_code == 409
     assert "cannot become open" in response.content.decode()
     assert snapshot(alert) == before
-    alert_close(alert=alert, disposition="duplicate", comment="same as #1", actor=officer)
+    close_alert(alert, disposition="duplicate", comment="same as #1", actor=officer)
     before = snapshot(alert)
     response = post(
         officer_client, alert, action="close", disposition="false_positive", comment="again"
