@@ -51,6 +51,7 @@ class Column:
     label: str
     value: Callable[[Any], Any]
     order_by: str | None = None
+    shown: bool = True  # False: in exports only
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,8 @@ class DeskQuery:
         current = self.sort.removeprefix("-")
         descending = self.sort.startswith("-")
         for column in self.spec.columns:
+            if not column.shown:
+                continue
             head = {"key": column.key, "label": column.label, "href": "", "arrow": ""}
             if column.order_by:
                 if column.key == current:
