@@ -291,9 +291,12 @@ class DeskListMixin:
     def desk_filters_for_audit(self) -> dict:
         return {}
 
-    def get(self, request, *args, **kwargs):
+    def desk_prepare(self) -> None:
         self.desk_problems = []
-        self.desk = desk_query(request, self.desk_list, self.desk_rows())
+        self.desk = desk_query(self.request, self.desk_list, self.desk_rows())
+
+    def get(self, request, *args, **kwargs):
+        self.desk_prepare()
         bad = not self.desk.is_valid or bool(self.desk_problems)
         if request.GET.get("export") and not bad:
             try:
@@ -308,6 +311,8 @@ class DeskListMixin:
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        if not hasattr(self, "desk"):  # a POST that shows the page again
+            self.desk_prepare()
         desk = self.desk
         rows = desk.rows if not self.desk_problems else desk.rows.none()
         page = Paginator(rows, self.page_size).get_page(self.request.GET.get("page"))
