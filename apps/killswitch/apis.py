@@ -1,6 +1,5 @@
 """The kill switch over HTTP: list (Viewer), activate and deactivate (Risk Manager)."""
 
-import django_filters
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -9,6 +8,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import NotFound
 from apps.core.serializers import StrictInputSerializer
+from apps.killswitch.filters import KillSwitchFilter
 from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
 from apps.killswitch.selectors import kill_switch_list
 from apps.killswitch.services import (
@@ -61,17 +61,6 @@ EXAMPLE_SWITCH = {
         ],
     },
 }
-
-
-class KillSwitchFilter(django_filters.FilterSet):
-    active = django_filters.BooleanFilter(field_name="is_active")
-    scope = django_filters.ChoiceFilter(choices=KillSwitchScope.choices)
-    state = django_filters.ChoiceFilter(choices=KillSwitchState.choices)
-    target = django_filters.CharFilter()
-
-    class Meta:
-        model = KillSwitch
-        fields = ["active", "scope", "state", "target"]
 
 
 class KillSwitchOutputSerializer(serializers.Serializer):

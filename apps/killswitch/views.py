@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from apps.core.errors import PlatformError, ValidationFailed
+from apps.core.lists import Column, DeskList, DeskListMixin
+from apps.killswitch.filters import KillSwitchFilter
 from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
 from apps.killswitch.selectors import kill_switch_list
 from apps.killswitch.services import (
@@ -64,9 +66,60 @@ class KillSwitchForm(forms.Form):
                 self.add_error(field if field in self.fields else None, str(problem))
 
 
-class KillSwitchPageView(RoleRequiredMixin, TemplateView):
+KILL_SWITCH_LIST = DeskList(
+    name="kill-switches",
+    object_type="rules.killswitch",
+    columns=[
+        Column("id", "#", lambda s: s.pk, "pk"),
+        Column("scope", "Scope", lambda s: f"{s.get_scope_display()} {s.target}".strip(), "scope"),
+        Column("state", "State", lambda s: s.get_state_display(), "state"),
+        Column("reason", "Reason", lambda s: s.reason),
+        Column("activated", "Activated (UTC)", lambda s: s.activated_at, "activated_at"),
+        Column(
+            "deactivated",
+            "Deactivated (UTC)",
+            lambda s: s.deactivated_at,
+            "deactivated_at",
+        ),
+        Column("lift_reason", "Why lifted", lambda s: s.lift_reason),
+        Column("canceled", "Canceled", lambda s: s.canceled_orders, "canceled_orders"),
+        Column("activated_by", "Activated by", lambda s: s.activator, shown=False),
+        Column(
+            "deactivated_by",
+            "Deactivated by",
+            lambda s: s.deactivated_by.get_username() if s.deactivated_by else "",
+            shown=False,
+        ),
+        Column("active", "Active", lambda s: "yes" if s.is_active else "no", shown=False),
+    ],
+    search_fields=[
+        "target",
+        "reason",
+        "lift_reason",
+        "activated_by__username",
+        "activated_by_system",
+        "deactivated_by__username",
+    ],
+    date_field="activated_at",
+    default_sort="-activated",
+)
+
+
+class KillSwitchPageView(RoleRequiredMixin, DeskListMixin, TemplateView):
     required_role = Role.VIEWER
     template_name = "killswitch/kill_switch.html"
+    desk_list = KILL_SWITCH_LIST
+    page_size = HISTORY_LENGTH
+
+    def desk_rows(self):
+        rows = kill_switch_list(user=self.request.user)
+        self.filters = KillSwitchFilter(self.request.GET, queryset=rows)
+        if not self.filters.is_valid():
+            self.desk_problems.extend(
+                f"{name}: {' '.join(errs)}" for name, errs in self.filters.errors.items()
+            )
+            return rows.none()
+        return self.filters.qs
 
     def get_context_data(self, form: KillSwitchForm | None = None, lift_errors=None, **kwargs):
         user = self.request.user
@@ -75,7 +128,9 @@ class KillSwitchPageView(RoleRequiredMixin, TemplateView):
         context["active"] = list(kill_switch_list(user=user, active=True))
         for switch in context["active"]:
             switch.lift_problems = (lift_errors or {}).get(switch.pk, [])
-        context["history"] = list(kill_switch_list(user=user, active=False)[:HISTORY_LENGTH])
+        context["filters"] = self.filters
+        context["scopes"] = KillSwitchScope.choices
+        context["states"] = KillSwitchState.choices
         context["can_operate"] = kill_switch_may_operate(user)
         if context["can_operate"]:
             context["form"] = form or KillSwitchForm()
