@@ -24,6 +24,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", trading_views.DashboardView.as_view(), name="dashboard"),
+    path("orders/", trading_views.OrderListView.as_view(), name="orders"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/otp/", rbac_views.OtpVerifyView.as_view(), name="otp-verify"),
@@ -34,6 +35,7 @@ urlpatterns = [
         name="otp-recovery-codes",
     ),
     path("admin/", admin.site.urls),
+    path("", include("apps.audit.page_urls")),
     path("", include("apps.killswitch.page_urls")),
     path("", include("apps.approvals.page_urls")),
     path("", include("apps.surveillance.page_urls")),

@@ -246,7 +246,7 @@ def desk_export(request, desk: DeskQuery, *, user, filters: dict | None = None) 
             actor=user,
             object_type=spec.object_type,
             payload={
-                "action": "export",
+                "action": "list_export",
                 "via": "page",
                 "list": spec.name,
                 "format": fmt,
