@@ -169,7 +169,7 @@ class ApprovalHistoryView(RoleRequiredMixin, DeskListMixin, TemplateView):
 
     def desk_rows(self):
         rows = selectors.approval_history(user=self.request.user)
-        self.filters = ApprovalFilter(self.request.GET, queryset=rows)
+        self.filters = ApprovalFilter(self.desk_params(), queryset=rows)
         if not self.filters.is_valid():
             self.desk_problems.extend(
                 f"{name}: {' '.join(errs)}" for name, errs in self.filters.errors.items()

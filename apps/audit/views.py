@@ -60,7 +60,7 @@ class AuditTrailView(RoleRequiredMixin, DeskListMixin, TemplateView):
 
     def desk_rows(self):
         rows = selectors.event_list(user=self.request.user)
-        self.filters = AuditEventFilter(self.request.GET, queryset=rows)
+        self.filters = AuditEventFilter(self.desk_params(), queryset=rows)
         if not self.filters.is_valid():
             self.desk_problems.extend(
                 f"{name}: {' '.join(errs)}" for name, errs in self.filters.errors.items()

@@ -288,6 +288,18 @@ class DeskListMixin:
     def desk_rows(self) -> QuerySet:
         raise NotImplementedError
 
+    def desk_params(self):
+        """The request's filters without the empty ones: a select left at "Any" sends an empty
+        value, which is no filter (a multiple-choice filter would call it an invalid choice)."""
+        params = self.request.GET.copy()
+        for name in list(params):
+            values = [v for v in params.getlist(name) if v != ""]
+            if values:
+                params.setlist(name, values)
+            else:
+                del params[name]
+        return params
+
     def desk_filters_for_audit(self) -> dict:
         return {}
 

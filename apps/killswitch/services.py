@@ -53,12 +53,18 @@ def _validated_target(scope: str, target: str) -> tuple[str, str | None]:
     if not target:
         what = "an account code" if scope == KillSwitchScope.ACCOUNT else "an instrument symbol"
         return "", f"Required for the {scope} scope: give {what}."
+    # As typed, else in capitals ("aapl" is AAPL); stored as the reference data spells it.
     if scope == KillSwitchScope.ACCOUNT:
-        if selectors.account_get_by_code(target) is None:
+        account = selectors.account_get_by_code(target) or selectors.account_get_by_code(
+            target.upper()
+        )
+        if account is None:
             return target, "Unknown account."
-        return target, None
+        return account.code, None
     # The gate matches on the symbol: an ISIN is accepted and stored as its symbol.
-    instrument = selectors.instrument_get_by_symbol_or_isin(target)
+    instrument = selectors.instrument_get_by_symbol_or_isin(
+        target
+    ) or selectors.instrument_get_by_symbol_or_isin(target.upper())
     if instrument is None:
         return target, "Unknown instrument (give a symbol or an ISIN)."
     return instrument.symbol, None

@@ -113,7 +113,7 @@ class KillSwitchPageView(RoleRequiredMixin, DeskListMixin, TemplateView):
 
     def desk_rows(self):
         rows = kill_switch_list(user=self.request.user)
-        self.filters = KillSwitchFilter(self.request.GET, queryset=rows)
+        self.filters = KillSwitchFilter(self.desk_params(), queryset=rows)
         if not self.filters.is_valid():
             self.desk_problems.extend(
                 f"{name}: {' '.join(errs)}" for name, errs in self.filters.errors.items()

@@ -111,7 +111,7 @@ class ReportListView(RoleRequiredMixin, DeskListMixin, TemplateView):
 
     def desk_rows(self):
         everything = selectors.report_list()
-        self.filters = ReportFilter(self.request.GET, queryset=everything)
+        self.filters = ReportFilter(self.desk_params(), queryset=everything)
         if not self.filters.is_valid():
             self.desk_problems.extend(
                 f"{name}: {' '.join(errs)}" for name, errs in self.filters.errors.items()

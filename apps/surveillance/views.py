@@ -134,7 +134,7 @@ class AlertListView(RoleRequiredMixin, DeskListMixin, TemplateView):
         everything = selectors.alert_list(user=self.request.user).select_related(
             "closure_proposed_by"
         )
-        self.filters = AlertFilter(self.request.GET, queryset=everything)
+        self.filters = AlertFilter(self.desk_params(), queryset=everything)
         if not self.filters.is_valid():
             self.desk_problems.extend(
                 f"{name}: {' '.join(errs)}" for name, errs in self.filters.errors.items()

@@ -113,7 +113,7 @@ class OrderListView(RoleRequiredMixin, DeskListMixin, TemplateView):
 
     def desk_rows(self):
         rows = selectors.order_list(user=self.request.user).select_related("approval")
-        self.filters = OrderFilter(self.request.GET, queryset=rows)
+        self.filters = OrderFilter(self.desk_params(), queryset=rows)
         if not self.filters.is_valid():
             self.desk_problems.extend(
                 f"{name}: {' '.join(errs)}" for name, errs in self.filters.errors.items()
