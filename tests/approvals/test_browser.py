@@ -1,10 +1,14 @@
 """The approval queue in a real headless Chromium (Playwright driving Debian's chromium).
 
+With DESK_SCREENSHOTS=<directory> set (docs/img), the request page with a surveillance alert is
+saved there as approval-request.png.
+
 A Compliance Officer keeps the queue open; a held order appears without a reload; the officer
 approves it with a comment and it leaves the queue; the client sees the order accepted over the
 API. A Trader gets 403 on the queue, and an officer cannot approve an order they submitted.
 """
 
+import os
 import re
 
 import pytest
@@ -126,5 +130,7 @@ def test_the_request_page_lists_a_surveillance_alert_of_the_account(
     expect(page.locator("#position-now")).to_contain_text("0")
     expect(page.locator("#position-worst-case")).to_contain_text("10")
     expect(page.locator("#history")).to_contain_text("Held for approval")
+    if folder := os.environ.get("DESK_SCREENSHOTS"):  # docs/img: the page in docs/approvals.md
+        page.screenshot(path=f"{folder}/approval-request.png", full_page=True)
     row.get_by_role("link", name=f"#{alert.pk}").click()
     page.wait_for_url(f"{base}/surveillance/alerts/{alert.pk}/")
