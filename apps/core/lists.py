@@ -61,7 +61,7 @@ class DeskList:
     name: str  # the export's file name and the audit event's `list`
     object_type: str  # the audit event's object type ("trading.order")
     columns: Sequence[Column]
-    search_fields: Sequence[str]
+    search_fields: Sequence[str]  # text fields, through forward relations only (no duplicates)
     date_field: str
     default_sort: str  # a column key, "-" first for descending
     tiebreak: str = "-pk"
@@ -195,8 +195,6 @@ def desk_query(request, spec: DeskList, rows: QuerySet) -> DeskQuery:
     column = spec.sortable[sort.removeprefix("-")]
     ordering = f"-{column}" if sort.startswith("-") else column
     rows = rows.order_by(ordering, spec.tiebreak)
-    if spec.search_fields and data["q"]:
-        rows = rows.distinct()
     return DeskQuery(spec, form, rows, sort, query.urlencode())
 
 

@@ -21,6 +21,7 @@ from apps.surveillance.services import (
     COMMENT_MAX_LENGTH,
     alert_assign,
     alert_close,
+    alert_closure_reject,
     alert_comment,
     alert_status_set,
     execution_report_record,
@@ -261,6 +262,38 @@ class AlertCloseApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         alert_close(alert=alert, actor=request.user, **serializer.validated_data)
+        return _detail(request, alert_id)
+
+
+class AlertClosureRejectApi(APIView):
+    """Reject (another officer) or withdraw (the proposer) a critical alert's proposed closure:
+    the alert stays open, with nothing proposed. 409 `no_closure_proposed` when none is."""
+
+    required_role = CASE_ROLE
+
+    class InputSerializer(StrictInputSerializer):
+        comment = TextOnlyField(
+            max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AlertDetailSerializer},
+        examples=[
+            OpenApiExample(
+                "Reject",
+                value={"comment": "The two legs were hours apart; keep it open."},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, alert_id: int):
+        alert = _alert_or_404(request, alert_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        alert_closure_reject(
+            alert=alert, actor=request.user, comment=serializer.validated_data["comment"]
+        )
         return _detail(request, alert_id)
 
 

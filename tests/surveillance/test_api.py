@@ -259,3 +259,25 @@ def test_bad_drop_copies_are_a_400_and_store_nothing(api_client_for, desk, overr
     assert response.status_code == 400, response.json()
     assert not ExecutionReport.objects.exists()
     assert not AuditEvent.objects.filter(event_type="EXECUTION_REPORTED").exists()
+
+
+def test_a_proposed_closure_can_be_rejected_over_http(officer, api_client_for, alerts):
+    url = f"{ALERTS}{alerts['wash_trade'].pk}/"
+    none = officer.post(url + "closure/reject/", {}, format="json")
+    assert none.status_code == 409 and none.json()["error"]["code"] == "no_closure_proposed"
+    close = {"disposition": "true_positive", "comment": "Same owner both sides."}
+    assert officer.post(url + "close/", close, format="json").json()["closure_proposal"]
+    assert_api_role_required_post(api_client_for, url + "closure/reject/")
+    second = api_client_for(Role.COMPLIANCE_OFFICER)
+    body = second.post(url + "closure/reject/", {"comment": "Needs the desk's log."}, format="json")
+    assert body.status_code == 200
+    assert body.json()["closure_proposal"] is None and body.json()["status"] == "open"
+    assert body.json()["notes"][-1]["action"] == "closure_rejected"
+    bad = second.post(url + "closure/reject/", {"comment": 12}, format="json")
+    assert bad.status_code == 400
+
+
+def assert_api_role_required_post(api_client_for, url: str) -> None:
+    for role in (Role.VIEWER, Role.TRADER, Role.RISK_MANAGER):
+        response = api_client_for(role).post(url, {}, format="json")
+        assert response.status_code == 403, role
