@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.rbac.context_processors.role",
+                "apps.killswitch.context_processors.halts",
             ],
         },
     },

@@ -24,6 +24,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", trading_views.DashboardView.as_view(), name="dashboard"),
+    path("orders/", trading_views.OrderListView.as_view(), name="orders"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password-reset/", rbac_views.PasswordResetView.as_view(), name="password_reset"),
@@ -50,6 +51,7 @@ urlpatterns = [
         name="otp-recovery-codes",
     ),
     path("admin/", admin.site.urls),
+    path("", include("apps.audit.page_urls")),
     path("", include("apps.killswitch.page_urls")),
     path("", include("apps.approvals.page_urls")),
     path("", include("apps.surveillance.page_urls")),

@@ -207,3 +207,14 @@ def audit_transactional_db(transactional_db):
     # the gate before the guarded tables. Empty those now, while the gate is open.
     for model in (AuditEvent, MerkleLeaf, Checkpoint):
         model.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_halt_banner():
+    """The halt banner caches the active kill switches for a moment; a test's switches are
+    rolled back with it, so each test starts with nothing cached."""
+    from django.core.cache import cache
+
+    from apps.killswitch.selectors import ACTIVE_CACHE_KEY
+
+    cache.delete(ACTIVE_CACHE_KEY)

@@ -30,3 +30,19 @@ def recheck_held_order(*, order: Order, user) -> list[dict]:
     `recheck_unavailable` failure: an approval is refused rather than released unchecked (fail
     closed, SEC 15c3-5).
     """
+
+
+def _no_alerts(*, order: Order, user) -> list[dict]:
+    return []
+
+
+@hook(filled_by="apps.surveillance", when_empty=_no_alerts)
+def account_open_alerts(*, order: Order, user) -> list[dict]:
+    """The surveillance alerts still open on the held order's account, as `user` may see them:
+    the most severe first, those in the order's instrument before the others. Each row has `id`,
+    `severity`, `detector`, `title`, `instrument`, `same_instrument`, `status`, `created_at`,
+    `assignee` and `url`.
+
+    Surveillance sits above approvals; `apps.surveillance.selectors.account_open_alerts` fills
+    this. Empty (surveillance not installed), the page says it has no alerts to show.
+    """

@@ -1,11 +1,25 @@
 """Reads of approval requests, and what a decider needs to see beside one."""
 
+import json
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.approvals.models import ApprovalRequest, ApprovalStatus
-from apps.trading.models import Order, OrderStatus, Position, signed_quantity
+from apps.audit.models import AuditEvent
+from apps.trading.models import (
+    SELL_SIDES,
+    WORKING_STATUSES,
+    Order,
+    OrderStatus,
+    Position,
+    Side,
+    signed_quantity,
+)
+
+OBJECT_TYPE = "approvals.approvalrequest"
+ORDER_OBJECT_TYPE = "trading.order"
+HISTORY_EVENTS = 100
 
 RECENT_ALERTS = 10
 ALERT_WINDOW = 200  # the account's latest orders looked through for rejections and warnings
@@ -36,16 +50,82 @@ def approval_get(*, user, approval_id: int) -> ApprovalRequest | None:
     return approval_list(user=user).filter(pk=approval_id).first()
 
 
-def position_before_after(order: Order) -> dict:
-    """The account's position in the instrument now, and after the order if it fills in full."""
+def position_figures(order: Order) -> dict:
+    """The account's position in the instrument, each figure named for what it counts.
+
+    `now`: the net position (fills only). `working`: the other open orders of the account in
+    the instrument on this order's side, their open quantity signed. `with_working`: now plus
+    those. `worst_case`: with them and this order filled in full, which is what the position
+    limit measures (the "observed" of its check). `if_filled`: now plus this order alone.
+    """
     row = (
         Position.objects.filter(account_id=order.account_id, instrument_id=order.instrument_id)
         .values_list("quantity", flat=True)
         .first()
     )
-    before = row if row is not None else Decimal("0")
-    signed = signed_quantity(order.side, order.remaining_quantity)
-    return {"before": before, "after": before + signed}
+    now = row if row is not None else Decimal("0")
+    sell = signed_quantity(order.side, Decimal("1")) < 0
+    others = (
+        Order.objects.filter(
+            account_id=order.account_id,
+            instrument_id=order.instrument_id,
+            status__in=WORKING_STATUSES,
+            side__in=SELL_SIDES if sell else [s for s in Side.values if s not in SELL_SIDES],
+        )
+        .exclude(pk=order.pk)
+        .values_list("side", "quantity", "filled_quantity")
+    )
+    working = sum((signed_quantity(side, q - f) for side, q, f in others), Decimal("0"))
+    this = signed_quantity(order.side, order.remaining_quantity)
+    return {
+        "now": now,
+        "working": working,
+        "working_count": len(others),
+        "with_working": now + working,
+        "worst_case": now + working + this,
+        "if_filled": now + this,
+    }
+
+
+HISTORY_LABELS = {
+    "ORDER_SUBMITTED": "Submitted",
+    "APPROVAL_REQUESTED": "Held for approval",
+    "APPROVAL_REFUSED": "Approval refused by the re-check",
+    "APPROVAL_GRANTED": "Approved",
+    "APPROVAL_DENIED": "Denied",
+    "APPROVAL_EXPIRED": "Expired without a decision",
+    "APPROVAL_CANCELED": "Canceled before a decision",
+}
+
+
+def decision_history(approval: ApprovalRequest) -> list[dict]:
+    """What happened to the held order and its request, oldest first, from the audit trail:
+    who did what and when (submitted, held, refused, approved or denied, filled, canceled)."""
+    order_id = str(approval.order_id)
+    events = AuditEvent.objects.filter(
+        Q(object_type=ORDER_OBJECT_TYPE, object_id=order_id)
+        | Q(object_type=OBJECT_TYPE, object_id=str(approval.pk))
+    ).order_by("seq")[:HISTORY_EVENTS]
+    rows = []
+    for event in events:
+        try:
+            payload = json.loads(event.record).get("payload") or {}
+        except ValueError:
+            payload = {}
+        note = payload.get("comment") or payload.get("reason") or ""
+        rows.append(
+            {
+                "seq": event.seq,
+                "at": event.occurred_at,
+                "what": HISTORY_LABELS.get(
+                    event.event_type, event.event_type.replace("_", " ").capitalize()
+                ),
+                "event_type": event.event_type,
+                "actor": event.actor,
+                "note": note if isinstance(note, str) else "",
+            }
+        )
+    return rows
 
 
 def _number(value) -> Decimal | None:

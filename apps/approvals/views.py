@@ -9,12 +9,12 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from apps.approvals import selectors
+from apps.approvals import hooks, selectors
 from apps.approvals.filters import ApprovalFilter
 from apps.approvals.models import ApprovalStatus
 from apps.approvals.services import COMMENT_MAX_LENGTH, DECIDER_ROLE, approval_decide
 from apps.core.errors import PlatformError, ValidationFailed
-from apps.core.pages import filtered_page
+from apps.core.lists import Column, DeskList, DeskListMixin
 from apps.core.time import utcnow
 from apps.rbac.mixins import RoleRequiredMixin
 from apps.trading import selectors as trading_selectors
@@ -79,9 +79,11 @@ class ApprovalDetailView(RoleRequiredMixin, TemplateView):
             tab="queue" if approval.is_pending else "history",
             notional=_notional(order),
             seconds_left=_seconds_left(approval, utcnow()),
-            position=selectors.position_before_after(order),
+            position=selectors.position_figures(order),
             limits=selectors.limit_usage(order.checks),
-            alerts=selectors.account_recent_alerts(order),
+            surveillance_alerts=hooks.account_open_alerts(order=order, user=self.request.user),
+            gate_history=selectors.account_recent_alerts(order),
+            history=selectors.decision_history(approval),
             is_submitter=order.submitted_by_id == self.request.user.pk,
             errors=errors or [],
             comment=comment,
@@ -112,20 +114,74 @@ class ApprovalDetailView(RoleRequiredMixin, TemplateView):
         return response
 
 
-class ApprovalHistoryView(RoleRequiredMixin, TemplateView):
+APPROVAL_HISTORY = DeskList(
+    name="approval-history",
+    object_type="approvals.approvalrequest",
+    columns=[
+        Column("requested", "Requested (UTC)", lambda a: a.requested_at, "requested_at"),
+        Column(
+            "order",
+            "Order",
+            lambda a: (
+                f"#{a.order_id} {a.order.get_side_display().lower()} "
+                f"{a.order.quantity.normalize():f} {a.order.instrument.symbol}"
+            ),
+            "order_id",
+        ),
+        Column("account", "Account", lambda a: a.order.account.code, "order__account__code"),
+        Column("outcome", "Outcome", lambda a: a.get_status_display(), "status"),
+        Column(
+            "decided",
+            "Decided (UTC)",
+            lambda a: a.decided_by.get_username() if a.decided_by else "the platform",
+            "decided_at",
+        ),
+        Column("comment", "Comment", lambda a: a.comment),
+        Column("decided_at", "Decided at (UTC)", lambda a: a.decided_at, shown=False),
+        Column(
+            "submitted_by",
+            "Submitted by",
+            lambda a: a.order.submitted_by.get_username() if a.order.submitted_by else "",
+            shown=False,
+        ),
+        Column(
+            "client_order_id", "Client order id", lambda a: a.order.client_order_id, shown=False
+        ),
+    ],
+    search_fields=[
+        "order__account__code",
+        "order__instrument__symbol",
+        "order__client_order_id",
+        "order__submitted_by__username",
+        "decided_by__username",
+        "comment",
+    ],
+    date_field="requested_at",
+    default_sort="-decided",
+)
+
+
+class ApprovalHistoryView(RoleRequiredMixin, DeskListMixin, TemplateView):
     required_role = DECIDER_ROLE
     template_name = "approvals/history.html"
+    desk_list = APPROVAL_HISTORY
+    page_size = HISTORY_PAGE_SIZE
+
+    def desk_rows(self):
+        rows = selectors.approval_history(user=self.request.user)
+        self.filters = ApprovalFilter(self.desk_params(), queryset=rows)
+        if not self.filters.is_valid():
+            self.desk_problems.extend(
+                f"{name}: {' '.join(errs)}" for name, errs in self.filters.errors.items()
+            )
+            return rows.none()
+        return self.filters.qs
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context.update(
-            filtered_page(
-                self.request,
-                ApprovalFilter,
-                selectors.approval_history(user=user),
-                HISTORY_PAGE_SIZE,
-            ),
+            filters=self.filters,
             tab="history",
             statuses=[c for c in ApprovalStatus.choices if c[0] != ApprovalStatus.PENDING],
             selected_statuses=self.request.GET.getlist("status"),

@@ -1,6 +1,5 @@
 """The kill switch over HTTP: list (Viewer), activate and deactivate (Risk Manager)."""
 
-import django_filters
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -9,6 +8,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import NotFound
 from apps.core.serializers import StrictInputSerializer
+from apps.killswitch.filters import KillSwitchFilter
 from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
 from apps.killswitch.selectors import kill_switch_list
 from apps.killswitch.services import (
@@ -63,17 +63,6 @@ EXAMPLE_SWITCH = {
 }
 
 
-class KillSwitchFilter(django_filters.FilterSet):
-    active = django_filters.BooleanFilter(field_name="is_active")
-    scope = django_filters.ChoiceFilter(choices=KillSwitchScope.choices)
-    state = django_filters.ChoiceFilter(choices=KillSwitchState.choices)
-    target = django_filters.CharFilter()
-
-    class Meta:
-        model = KillSwitch
-        fields = ["active", "scope", "state", "target"]
-
-
 class KillSwitchOutputSerializer(serializers.Serializer):
     """A switch with the size of its snapshot (the snapshot itself in `snapshot`, when asked)."""
 
@@ -91,6 +80,7 @@ class KillSwitchOutputSerializer(serializers.Serializer):
         source="deactivated_by.username", default=None, allow_null=True
     )
     deactivated_at = serializers.DateTimeField(allow_null=True)
+    lift_reason = serializers.CharField(help_text="Why trading was let through again.")
     canceled_orders = serializers.IntegerField()
     snapshot_counts = serializers.SerializerMethodField()
 
@@ -157,8 +147,19 @@ class KillSwitchDeactivateApi(APIView):
     required_role = Role.RISK_MANAGER
 
     class InputSerializer(StrictInputSerializer):
+        reason = serializers.CharField(
+            max_length=COMMENT_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Why trading may resume: kept on the switch and in the audit trail.",
+        )
         comment = serializers.CharField(
-            max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default=""
+            max_length=COMMENT_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="The older name of `reason`, still accepted.",
         )
 
     @extend_schema(
@@ -167,7 +168,7 @@ class KillSwitchDeactivateApi(APIView):
         examples=[
             OpenApiExample(
                 "Deactivate",
-                value={"comment": "Algorithm fixed and re-certified; resuming."},
+                value={"reason": "Algorithm fixed and re-certified; resuming."},
                 request_only=True,
             )
         ],
@@ -178,7 +179,8 @@ class KillSwitchDeactivateApi(APIView):
             raise NotFound("No such kill switch.", code="kill_switch_not_found")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         switch = kill_switch_deactivate(
-            switch=switch, actor=request.user, comment=serializer.validated_data["comment"]
+            switch=switch, actor=request.user, reason=data["reason"], comment=data["comment"]
         )
         return Response(KillSwitchDetailOutputSerializer(switch).data)

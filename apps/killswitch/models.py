@@ -43,6 +43,9 @@ class KillSwitch(models.Model):
         related_name="+",
     )
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    lift_reason = models.CharField(
+        max_length=500, blank=True, help_text="Why trading was let through again."
+    )
     snapshot = models.JSONField(default=dict, help_text="Open positions and working orders.")
     canceled_orders = models.PositiveIntegerField(default=0)
 

@@ -18,6 +18,7 @@ from apps.core.time import rfc3339, utcnow
 from apps.core.types import decimal_str
 from apps.core.validation import clean_or_raise
 from apps.killswitch.models import KillSwitch, KillSwitchScope, KillSwitchState
+from apps.killswitch.selectors import active_switches_forget
 from apps.rbac.access import has_role, require_role
 from apps.rbac.roles import Role
 from apps.trading import selectors
@@ -52,12 +53,18 @@ def _validated_target(scope: str, target: str) -> tuple[str, str | None]:
     if not target:
         what = "an account code" if scope == KillSwitchScope.ACCOUNT else "an instrument symbol"
         return "", f"Required for the {scope} scope: give {what}."
+    # As typed, else in capitals ("aapl" is AAPL); stored as the reference data spells it.
     if scope == KillSwitchScope.ACCOUNT:
-        if selectors.account_get_by_code(target) is None:
+        account = selectors.account_get_by_code(target) or selectors.account_get_by_code(
+            target.upper()
+        )
+        if account is None:
             return target, "Unknown account."
-        return target, None
+        return account.code, None
     # The gate matches on the symbol: an ISIN is accepted and stored as its symbol.
-    instrument = selectors.instrument_get_by_symbol_or_isin(target)
+    instrument = selectors.instrument_get_by_symbol_or_isin(
+        target
+    ) or selectors.instrument_get_by_symbol_or_isin(target.upper())
     if instrument is None:
         return target, "Unknown instrument (give a symbol or an ISIN)."
     return instrument.symbol, None
@@ -127,6 +134,33 @@ def kill_switch_snapshot(*, scope: str, target: str = "") -> dict[str, Any]:
     }
 
 
+def kill_switch_activation_clean(
+    *, scope: str, target: str | None, state: str, reason: str
+) -> tuple[str, str]:
+    """The stored target and reason of an activation, or ValidationFailed with every problem.
+
+    Activation runs it first; the page runs it alone to show what would be stopped before the
+    officer confirms."""
+    errors: dict[str, list[str]] = {}
+    target = target.strip() if isinstance(target, str) else ""
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if scope not in KillSwitchScope.values:
+        errors["scope"] = [f"Must be one of: {', '.join(KillSwitchScope.values)}."]
+    if state not in KillSwitchState.values:
+        errors["state"] = [f"Must be one of: {', '.join(KillSwitchState.values)}."]
+    if not reason:
+        errors["reason"] = ["Say why trading is stopped."]
+    elif len(reason) > REASON_MAX_LENGTH:
+        errors["reason"] = [f"At most {REASON_MAX_LENGTH} characters."]
+    if "scope" not in errors:
+        target, problem = _validated_target(scope, target)
+        if problem:
+            errors["target"] = [problem]
+    if errors:
+        raise ValidationFailed(details=errors)
+    return target, reason
+
+
 @transaction.atomic
 def kill_switch_activate(
     *,
@@ -150,23 +184,9 @@ def kill_switch_activate(
         actor = None
     else:
         require_role(actor, OPERATOR_ROLE, "activate the kill switch")
-    errors: dict[str, list[str]] = {}
-    target = target.strip() if isinstance(target, str) else ""
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if scope not in KillSwitchScope.values:
-        errors["scope"] = [f"Must be one of: {', '.join(KillSwitchScope.values)}."]
-    if state not in KillSwitchState.values:
-        errors["state"] = [f"Must be one of: {', '.join(KillSwitchState.values)}."]
-    if not reason:
-        errors["reason"] = ["Say why trading is stopped."]
-    elif len(reason) > REASON_MAX_LENGTH:
-        errors["reason"] = [f"At most {REASON_MAX_LENGTH} characters."]
-    if "scope" not in errors:
-        target, problem = _validated_target(scope, target)
-        if problem:
-            errors["target"] = [problem]
-    if errors:
-        raise ValidationFailed(details=errors)
+    target, reason = kill_switch_activation_clean(
+        scope=scope, target=target, state=state, reason=reason
+    )
 
     _lock_accounts(scope, target)
     snapshot = kill_switch_snapshot(scope=scope, target=target)
@@ -223,16 +243,32 @@ def kill_switch_activate(
             **({"source": source} if source else {}),
         },
     )
+    active_switches_forget()
     return switch
 
 
 @transaction.atomic
-def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> KillSwitch:
-    """Let orders through again. Needs a Risk Manager other than the one who activated it."""
+def kill_switch_deactivate(
+    *,
+    switch: KillSwitch,
+    actor,
+    reason: str = "",
+    comment: str = "",
+    require_reason: bool = False,
+) -> KillSwitch:
+    """Let orders through again. Needs a Risk Manager other than the one who activated it.
+
+    `reason` says why trading may resume; it is kept on the switch (the page's history shows it)
+    and in the audit event. `comment` is its older name, still accepted from API clients. The
+    page requires a reason (`require_reason`); the API does not, because its documented body
+    for a deactivation is empty and existing clients send none (docs/kill-switch.md).
+    """
     require_role(actor, OPERATOR_ROLE, "deactivate the kill switch")
-    comment = (comment or "").strip()
-    if len(comment) > COMMENT_MAX_LENGTH:
-        raise ValidationFailed(details={"comment": [f"At most {COMMENT_MAX_LENGTH} characters."]})
+    reason = (reason or "").strip() or (comment or "").strip()
+    if require_reason and not reason:
+        raise ValidationFailed(details={"reason": ["Say why trading may resume."]})
+    if len(reason) > COMMENT_MAX_LENGTH:
+        raise ValidationFailed(details={"reason": [f"At most {COMMENT_MAX_LENGTH} characters."]})
     # Locked: of two deactivations at once, the second sees the first and gets a 409.
     locked = (
         KillSwitch.objects.select_for_update(of=("self",))
@@ -259,8 +295,9 @@ def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> K
     locked.is_active = False
     locked.deactivated_by = actor
     locked.deactivated_at = now
+    locked.lift_reason = reason
     clean_or_raise(locked)
-    locked.save(update_fields=["is_active", "deactivated_by", "deactivated_at"])
+    locked.save(update_fields=["is_active", "deactivated_by", "deactivated_at", "lift_reason"])
     audit_record(
         event_type=EventType.KILL_SWITCH_DEACTIVATED,
         actor=actor,
@@ -274,7 +311,11 @@ def kill_switch_deactivate(*, switch: KillSwitch, actor, comment: str = "") -> K
             "activated_by": locked.activator,
             "activated_at": locked.activated_at,
             "active_seconds": int((now - locked.activated_at).total_seconds()),
-            "comment": comment,
+            "lift_reason": reason,
+            # The field's name before the lift reason had its own: readers of older events
+            # find the same text under the same key.
+            "comment": reason,
         },
     )
+    active_switches_forget()
     return locked

@@ -3,7 +3,7 @@ tipping off, so Viewers and Traders see none of it), the false-positive rates, a
 of executions (posted by the Feed service identity only)."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from apps.surveillance.services import (
     COMMENT_MAX_LENGTH,
     alert_assign,
     alert_close,
+    alert_closure_reject,
     alert_comment,
     alert_status_set,
     execution_report_record,
@@ -58,6 +59,13 @@ EXAMPLE_ALERT = {
 }
 
 
+class ClosureProposalSerializer(serializers.Serializer):
+    proposed_by = serializers.CharField(source="closure_proposed_by.username")
+    proposed_at = serializers.DateTimeField(source="closure_proposed_at")
+    disposition = serializers.CharField(source="closure_disposition")
+    comment = serializers.CharField(source="closure_comment")
+
+
 class AlertOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     detector = serializers.CharField()
@@ -83,6 +91,15 @@ class AlertOutputSerializer(serializers.Serializer):
     report_reference = serializers.CharField(
         help_text="The STOR's reference and the regulator's reference of its submission."
     )
+    closure_proposal = serializers.SerializerMethodField(
+        help_text="A critical alert's proposed closure, waiting for a second officer (or null)."
+    )
+
+    @extend_schema_field(ClosureProposalSerializer(allow_null=True))
+    def get_closure_proposal(self, alert) -> dict | None:
+        if not alert.closure_proposed_by_id:
+            return None
+        return ClosureProposalSerializer(alert).data
 
 
 class NoteSerializer(serializers.Serializer):
@@ -220,7 +237,12 @@ class AlertStatusApi(APIView):
 
 
 class AlertCloseApi(APIView):
-    """Close the case with a disposition and why. 409 when it is already closed."""
+    """Close the case with a disposition and why. 409 when it is already closed.
+
+    A critical alert closes under four-eyes: the first officer's call proposes the closure
+    (200, the alert still open, its `closure_proposal` filled); a different officer's call with
+    the same disposition closes it. The proposer confirming is a 403 `four_eyes_required`; a
+    different disposition is a 409 `closure_disposition_differs`."""
 
     required_role = CASE_ROLE
 
@@ -248,6 +270,38 @@ class AlertCloseApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         alert_close(alert=alert, actor=request.user, **serializer.validated_data)
+        return _detail(request, alert_id)
+
+
+class AlertClosureRejectApi(APIView):
+    """Reject (another officer) or withdraw (the proposer) a critical alert's proposed closure:
+    the alert stays open, with nothing proposed. 409 `no_closure_proposed` when none is."""
+
+    required_role = CASE_ROLE
+
+    class InputSerializer(StrictInputSerializer):
+        comment = TextOnlyField(
+            max_length=COMMENT_MAX_LENGTH, required=False, allow_blank=True, default=""
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: AlertDetailSerializer},
+        examples=[
+            OpenApiExample(
+                "Reject",
+                value={"comment": "The two legs were hours apart; keep it open."},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, alert_id: int):
+        alert = _alert_or_404(request, alert_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        alert_closure_reject(
+            alert=alert, actor=request.user, comment=serializer.validated_data["comment"]
+        )
         return _detail(request, alert_id)
 
 

@@ -10,9 +10,10 @@ class AlertFilter(django_filters.FilterSet):
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
     status = django_filters.MultipleChoiceFilter(choices=AlertStatus.choices)
     disposition = django_filters.ChoiceFilter(choices=Disposition.choices)
-    account = django_filters.CharFilter(field_name="account__code")
-    instrument = django_filters.CharFilter(field_name="instrument__symbol")
-    assignee = django_filters.CharFilter(field_name="assignee__username")
+    # Case-insensitive: a desk types "acc-001" as often as "ACC-001".
+    account = django_filters.CharFilter(field_name="account__code", lookup_expr="iexact")
+    instrument = django_filters.CharFilter(field_name="instrument__symbol", lookup_expr="iexact")
+    assignee = django_filters.CharFilter(field_name="assignee__username", lookup_expr="iexact")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

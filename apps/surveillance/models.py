@@ -227,6 +227,14 @@ class Alert(models.Model):
         blank=True,
         help_text="The STOR's reference and the regulator's reference of its submission.",
     )
+    # Four-eyes closure of a critical alert: the first officer's proposal, waiting for a second,
+    # different officer to confirm it. The alert stays open until then.
+    closure_proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closure_proposed_at = models.DateTimeField(null=True, blank=True)
+    closure_disposition = models.CharField(max_length=16, choices=Disposition.choices, blank=True)
+    closure_comment = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -241,6 +249,11 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.detector} {self.severity} ({self.status})"
+
+    @property
+    def closure_pending(self) -> bool:
+        """A proposal to close waits for a second officer (critical alerts only)."""
+        return self.closure_proposed_by_id is not None
 
 
 class AlertNote(models.Model):

@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 
 from apps.rbac.access import has_role
 from apps.rbac.roles import ROLE_GROUPS, Role
@@ -14,6 +15,7 @@ from apps.surveillance.models import (
     Detector,
     Disposition,
     ExecutionReport,
+    Severity,
 )
 from apps.trading.models import Account, Fill, FillStatus, Order, OrderStatus
 from apps.trading.pricing import valuation_price
@@ -33,6 +35,40 @@ def alert_list(*, user) -> QuerySet[Alert]:
 def alert_get(*, user, alert_id: int) -> Alert | None:
     alerts = alert_list(user=user).select_related("account__beneficial_owner")
     return alerts.filter(pk=alert_id).first()
+
+
+OPEN_ALERTS_SHOWN = 20
+SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def account_open_alerts(*, order, user) -> list[dict]:
+    """The alerts not yet closed on `order`'s account: critical first, then those in the same
+    instrument, newest first within each; nothing for a user below Compliance Officer."""
+    alerts = (
+        alert_list(user=user)
+        .filter(account_id=order.account_id)
+        .exclude(status=AlertStatus.CLOSED)
+        .order_by("-created_at", "-id")[:200]
+    )
+    rows = [
+        {
+            "id": alert.pk,
+            "severity": alert.severity,
+            "severity_label": alert.get_severity_display(),
+            "detector": alert.get_detector_display(),
+            "title": alert.title,
+            "instrument": alert.instrument.symbol if alert.instrument else "",
+            "same_instrument": alert.instrument_id == order.instrument_id,
+            "status": alert.status,
+            "status_label": alert.get_status_display(),
+            "created_at": alert.created_at,
+            "assignee": alert.assignee.get_username() if alert.assignee else "",
+            "url": reverse("surveillance-alert", args=[alert.pk]),
+        }
+        for alert in alerts
+    ]
+    rows.sort(key=lambda r: (SEVERITY_RANK.get(r["severity"], 9), not r["same_instrument"]))
+    return rows[:OPEN_ALERTS_SHOWN]
 
 
 def alert_assignees():

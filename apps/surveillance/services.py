@@ -14,7 +14,7 @@ from django.db.models import Sum
 
 from apps.audit.events import EventType
 from apps.audit.services import audit_record, field_values, update_audited
-from apps.core.errors import Conflict, NotFound, ValidationFailed, field_errors
+from apps.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import to_decimal
 from apps.core.validation import clean_or_raise
@@ -583,9 +583,37 @@ def alert_status_set(*, alert: Alert, status: str, actor, comment: str = "") -> 
     return alert
 
 
+# Critical alerts close under four-eyes: one officer proposes the disposition, another confirms.
+FOUR_EYES_SEVERITIES = frozenset({Severity.CRITICAL})
+CLOSURE_FIELDS = [
+    "closure_proposed_by",
+    "closure_proposed_at",
+    "closure_disposition",
+    "closure_comment",
+]
+
+
+def alert_needs_four_eyes(alert: Alert) -> bool:
+    return alert.severity in FOUR_EYES_SEVERITIES
+
+
+def _closure_clear(alert: Alert) -> list[str]:
+    alert.closure_proposed_by = None
+    alert.closure_proposed_at = None
+    alert.closure_disposition = ""
+    alert.closure_comment = ""
+    return list(CLOSURE_FIELDS)
+
+
 @transaction.atomic
 def alert_close(*, alert: Alert, disposition: str, actor, comment: str) -> Alert:
-    """Close the case with a disposition and a reason (the false-positive rate reads these)."""
+    """Close the case with a disposition and a reason (the false-positive rate reads these).
+
+    A critical alert closes under four-eyes: the first call proposes the closure (the alert
+    stays open, the proposal is kept on it, noted and audited); the same call by a different
+    officer, with the same disposition, confirms it and closes the alert. The proposer cannot
+    confirm their own proposal; a different disposition is a conflict (reject the proposal
+    first)."""
     require_role(actor, CASE_ROLE, "close alerts")
     errors: dict[str, list[str]] = {}
     if disposition not in Disposition.values:
@@ -603,18 +631,149 @@ def alert_close(*, alert: Alert, disposition: str, actor, comment: str) -> Alert
             code="alert_closed",
             details={"disposition": alert.disposition},
         )
+    if alert_needs_four_eyes(alert) and not alert.closure_pending:
+        return _closure_propose(alert, disposition=disposition, comment=comment, actor=actor)
+    confirms = None
+    if alert.closure_pending:
+        if alert.closure_proposed_by_id == actor.pk:
+            raise PermissionDenied(
+                "Four-eyes: a second Compliance Officer must confirm the closure you proposed.",
+                code="four_eyes_required",
+                details={"proposed_by": alert.closure_proposed_by.get_username()},
+            )
+        if disposition != alert.closure_disposition:
+            raise Conflict(
+                f"The proposal closes this alert as {alert.closure_disposition}; confirm that, "
+                "or reject the proposal and propose another disposition.",
+                code="closure_disposition_differs",
+                details={"proposed": alert.closure_disposition, "given": disposition},
+            )
+        confirms = {
+            "proposed_by": alert.closure_proposed_by.get_username(),
+            "proposed_at": alert.closure_proposed_at,
+            "proposal_comment": alert.closure_comment,
+        }
     previous = alert.status
     alert.status = AlertStatus.CLOSED
     alert.disposition = disposition
     alert.closed_at = utcnow()
     alert.closed_by = actor
+    fields = ["status", "disposition", "closed_at", "closed_by", "updated_at"]
+    if confirms:
+        fields += _closure_clear(alert)
     clean_or_raise(alert)
-    alert.save(update_fields=["status", "disposition", "closed_at", "closed_by", "updated_at"])
+    alert.save(update_fields=fields)
+    how = f" (confirming {confirms['proposed_by']}'s proposal)" if confirms else ""
     AlertNote.objects.create(
         alert=alert,
         author=actor,
         action="closed",
-        text=f"Closed as {alert.get_disposition_display()}: {comment}",
+        text=f"Closed as {alert.get_disposition_display()}{how}: {comment}",
     )
-    _case_event(alert, actor, "closed", before=previous, disposition=disposition, comment=comment)
+    _case_event(
+        alert,
+        actor,
+        "closed",
+        before=previous,
+        disposition=disposition,
+        comment=comment,
+        **({"four_eyes": confirms} if confirms else {}),
+    )
     return alert
+
+
+def _closure_propose(alert: Alert, *, disposition: str, comment: str, actor) -> Alert:
+    alert.closure_proposed_by = actor
+    alert.closure_proposed_at = utcnow()
+    alert.closure_disposition = disposition
+    alert.closure_comment = comment
+    clean_or_raise(alert)
+    alert.save(update_fields=[*CLOSURE_FIELDS, "updated_at"])
+    AlertNote.objects.create(
+        alert=alert,
+        author=actor,
+        action="closure_proposed",
+        text=(
+            f"Proposed closing as {alert.get_closure_disposition_display()} (a second officer "
+            f"confirms): {comment}"
+        ),
+    )
+    _case_event(alert, actor, "closure_proposed", disposition=disposition, comment=comment)
+    return alert
+
+
+@transaction.atomic
+def alert_closure_reject(*, alert: Alert, actor, comment: str = "") -> Alert:
+    """Withdraw (the proposer) or reject (another officer) a proposed closure: the alert stays
+    open as it was, with nothing proposed."""
+    require_role(actor, CASE_ROLE, "work alerts")
+    comment = _text(comment, "comment", required=False)
+    alert = _locked(alert)
+    if not alert.closure_pending:
+        raise Conflict("No closure is proposed for this alert.", code="no_closure_proposed")
+    proposed = {
+        "proposed_by": alert.closure_proposed_by.get_username(),
+        "disposition": alert.closure_disposition,
+    }
+    fields = _closure_clear(alert)
+    alert.save(update_fields=[*fields, "updated_at"])
+    AlertNote.objects.create(
+        alert=alert,
+        author=actor,
+        action="closure_rejected",
+        text=f"Proposed closure ({proposed['disposition']}) rejected"
+        + (f": {comment}" if comment else "."),
+    )
+    _case_event(alert, actor, "closure_rejected", comment=comment, **proposed)
+    return alert
+
+
+BULK_MAX = 200
+
+
+@transaction.atomic
+def alerts_bulk_assign(*, alerts: list[Alert], assignee, actor) -> list[Alert]:
+    """Give several cases to one officer (or to nobody) at once: each one as `alert_assign`
+    does it, noted and audited, all or none."""
+    require_role(actor, CASE_ROLE, "assign alerts")
+    _bulk_size(alerts)
+    return [alert_assign(alert=a, assignee=assignee, actor=actor) for a in alerts]
+
+
+@transaction.atomic
+def alerts_bulk_close(
+    *, alerts: list[Alert], disposition: str, comment: str, actor
+) -> dict[str, list[Alert]]:
+    """Close several cases with one disposition and reason. Critical ones are proposed for
+    closure instead (four-eyes) unless another officer proposed that disposition already;
+    those already closed, or proposed by this officer, are skipped and reported."""
+    require_role(actor, CASE_ROLE, "close alerts")
+    _bulk_size(alerts)
+    errors: dict[str, list[str]] = {}
+    if disposition not in Disposition.values:
+        errors["disposition"] = [f"One of: {', '.join(Disposition.values)}."]
+    try:
+        comment = _text(comment, "comment", required=True)
+    except ValidationFailed as exc:
+        errors.update(exc.details)
+    if errors:
+        raise ValidationFailed(details=errors)
+    done: dict[str, list[Alert]] = {"closed": [], "proposed": [], "skipped": []}
+    for alert in alerts:
+        try:
+            with transaction.atomic():
+                result = alert_close(
+                    alert=alert, disposition=disposition, comment=comment, actor=actor
+                )
+        except (Conflict, PermissionDenied):
+            done["skipped"].append(alert)
+            continue
+        done["closed" if result.status == AlertStatus.CLOSED else "proposed"].append(result)
+    return done
+
+
+def _bulk_size(alerts: list[Alert]) -> None:
+    if not alerts:
+        raise ValidationFailed(details=field_errors(alerts="Select at least one alert."))
+    if len(alerts) > BULK_MAX:
+        raise ValidationFailed(details=field_errors(alerts=f"At most {BULK_MAX} at once."))

@@ -28,6 +28,11 @@ urlpatterns = [
         name="alert-close",
     ),
     path(
+        "surveillance/alerts/<int:alert_id>/closure/reject/",
+        apis.AlertClosureRejectApi.as_view(),
+        name="alert-closure-reject",
+    ),
+    path(
         "surveillance/false-positive-rates/",
         apis.FalsePositiveRatesApi.as_view(),
         name="alert-false-positive-rates",

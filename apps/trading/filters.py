@@ -70,8 +70,9 @@ class PositionFilter(django_filters.FilterSet):
 
 
 class OrderFilter(django_filters.FilterSet):
-    account = django_filters.CharFilter(field_name="account__code")
-    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    # Case-insensitive: a desk types "acc-001" as often as "ACC-001".
+    account = django_filters.CharFilter(field_name="account__code", lookup_expr="iexact")
+    instrument = django_filters.CharFilter(field_name="instrument__symbol", lookup_expr="iexact")
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     date = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

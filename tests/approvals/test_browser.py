@@ -1,10 +1,14 @@
 """The approval queue in a real headless Chromium (Playwright driving Debian's chromium).
 
+With DESK_SCREENSHOTS=<directory> set (docs/img), the request page with a surveillance alert is
+saved there as approval-request.png.
+
 A Compliance Officer keeps the queue open; a held order appears without a reload; the officer
 approves it with a comment and it leaves the queue; the client sees the order accepted over the
 API. A Trader gets 403 on the queue, and an officer cannot approve an order they submitted.
 """
 
+import os
 import re
 
 import pytest
@@ -12,6 +16,7 @@ from playwright.sync_api import expect
 
 from apps.rbac.roles import Role
 from apps.rbac.services import api_token_issue, user_create
+from apps.trading.models import Account, Instrument
 from tests.approvals.conftest import ORDERS, order_body
 from tests.browser import PASSWORD, api, sign_in
 from tests.rules.factories import make_rule
@@ -56,7 +61,7 @@ def test_officer_approves_a_held_order_that_arrives_live(desk, browser, live_ser
     row.get_by_role("link", name="Review").click()
     page.wait_for_url(f"{base}/approvals/{held['approval']['id']}/")
     expect(page.locator("#limits")).to_contain_text("approval_threshold")
-    expect(page.locator("#position")).to_contain_text("If filled")
+    expect(page.locator("#position")).to_contain_text("If this order fills")
     page.fill("#comment", "Within the client's mandate; desk head confirmed.")
     page.get_by_role("button", name="Approve").click()
     page.wait_for_url(f"{base}/approvals/")
@@ -93,3 +98,39 @@ def test_the_submitter_cannot_approve_their_own_order(desk, browser, live_server
     assert response.status == 403
     order = api(base, desk["tina"], f"{ORDERS}{held['id']}/")
     assert order["status"] == "pending_approval"
+
+
+@pytest.fixture
+def wash_trade_alert(desk):
+    from tests.surveillance.factories import AlertFactory
+
+    return AlertFactory(
+        account=Account.objects.get(code="ACC-T1"),
+        instrument=Instrument.objects.get(symbol="AAPL"),
+        detector="wash_trade",
+        severity="critical",
+        title="Wash trade: ACC-T1 bought and sold 100 AAPL to itself",
+    )
+
+
+def test_the_request_page_lists_a_surveillance_alert_of_the_account(
+    desk, wash_trade_alert, browser, live_server
+):
+    alert = wash_trade_alert
+    base = live_server.url
+    held = api(base, desk["tina"], ORDERS, order_body("seen-1"))
+    page = sign_in(browser, base, "alice")
+    page.goto(f"{base}/approvals/{held['approval']['id']}/")
+    row = page.locator(f"#surveillance-alert-{alert.pk}")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("Critical")
+    expect(row).to_contain_text("Wash trade: ACC-T1 bought and sold 100 AAPL")
+    expect(row).to_contain_text("same instrument")
+    expect(row).to_have_class(re.compile("same-instrument"))
+    expect(page.locator("#position-now")).to_contain_text("0")
+    expect(page.locator("#position-worst-case")).to_contain_text("10")
+    expect(page.locator("#history")).to_contain_text("Held for approval")
+    if folder := os.environ.get("DESK_SCREENSHOTS"):  # docs/img: the page in docs/approvals.md
+        page.screenshot(path=f"{folder}/approval-request.png", full_page=True)
+    row.get_by_role("link", name=f"#{alert.pk}").click()
+    page.wait_for_url(f"{base}/surveillance/alerts/{alert.pk}/")

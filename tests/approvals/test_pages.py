@@ -64,11 +64,16 @@ def test_request_page_shows_what_a_decider_needs(officer_client, trader, submit_
     held = submit_held()
     page = officer_client.get(f"/approvals/{held['approval']['id']}/").content.decode()
     assert "Buy 10 AAPL" in page and "1,000.00 USD" in page
-    assert 'id="position"' in page and "If filled" in page
+    assert 'id="position"' in page and "Position now" in page and "Worst case" in page
     # Limits with their use: 1000 of a 2000 cap is 50%, 1000 against the 500 threshold 200%.
     assert "50.0%" in page and "200.0%" in page
     assert "Notional 1000 USD is above the approval threshold 500 USD." in page
-    assert "Recent alerts on ACC-T1" in page and "rejected" in page
+    assert "Open surveillance alerts on ACC-T1" in page
+    assert "No open surveillance alert on this account." in page
+    assert "the gate stopped or warned on" in page and "rejected" in page
+    # The decision's history, from the audit trail.
+    history = page.split('id="history"')[1]
+    assert "Submitted" in history and "Held for approval" in history
     assert 'name="decision" value="approve"' in page and 'name="decision" value="deny"' in page
 
 
@@ -143,7 +148,7 @@ def test_history_filters(officer_client, submit_held, api_client_for):
     other = officer_client.get("/approvals/history/?account=NOPE").content.decode()
     assert "match these filters" in other
     bad = officer_client.get("/approvals/history/?date=not-a-date")
-    assert bad.status_code == 200 and "date" in bad.content.decode()
+    assert bad.status_code == 400 and "date" in bad.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -160,7 +165,7 @@ def test_history_filters(officer_client, submit_held, api_client_for):
 def test_bad_history_filters_show_the_page(officer_client, submit_held, query):
     submit_held()
     response = officer_client.get("/approvals/history/", query)
-    assert response.status_code == 200
+    assert response.status_code in (200, 400)  # a filter that cannot be: 400, never a 500
     assert "No decided or expired requests" in response.content.decode()
 
 
@@ -172,7 +177,8 @@ def test_a_held_short_sale_shows_its_marking_and_the_short_it_opens(officer_clie
     held = submit_held("short-1", side="sell_short_exempt")
     page = officer_client.get(f"/approvals/{held['approval']['id']}/").content.decode()
     assert "Sell short exempt 10 AAPL" in page
-    assert 'class="big">-10</span>' in page  # flat now, short 10 if filled
+    # flat now, short 10 if filled
+    assert 'id="position-if-filled">-10 ' in page and 'id="position-now"><strong>0</strong>' in page
     rows = officer_client.get("/approvals/rows/").content.decode()
     assert "Sell short exempt 10 AAPL" in rows
 
@@ -185,3 +191,60 @@ def test_the_queue_shows_an_option_at_its_contract_value(officer_client, submit_
     assert "2,733,055" in rows  # 2,213 contracts x 12.35 x 100, not 27,331
     page = officer_client.get(f"/approvals/{held['approval']['id']}/").content.decode()
     assert "2,733,055.00 USD" in page
+
+
+def test_request_page_lists_the_accounts_open_surveillance_alerts(
+    officer_client, submit_held, account, instrument
+):
+    from tests.surveillance.factories import AlertFactory
+    from tests.trading.factories import InstrumentFactory
+
+    other = InstrumentFactory(symbol="MSFT")
+    warning_here = AlertFactory(account=account, instrument=instrument, title="Rapid orders here")
+    critical_elsewhere = AlertFactory(
+        account=account, instrument=other, severity="critical", title="Layering in MSFT"
+    )
+    critical_here = AlertFactory(
+        account=account,
+        instrument=instrument,
+        severity="critical",
+        detector="wash_trade",
+        title="Wash trade in AAPL",
+    )
+    AlertFactory(
+        account=account,
+        instrument=instrument,
+        status="closed",
+        disposition="false_positive",
+        title="Closed one",
+    )
+    held = submit_held()
+    page = officer_client.get(f"/approvals/{held['approval']['id']}/").content.decode()
+    section = page.split('id="alerts"')[1].split("</section>")[0]
+    assert "Closed one" not in section
+    # Critical first, the same instrument first among equals; the same instrument highlighted.
+    order = [
+        section.index(f'id="surveillance-alert-{a.pk}"')
+        for a in (critical_here, critical_elsewhere, warning_here)
+    ]
+    assert order == sorted(order)
+    assert f'class="same-instrument" id="surveillance-alert-{critical_here.pk}"' in section
+    assert f'class="" id="surveillance-alert-{critical_elsewhere.pk}"' in section
+    assert "Wash trade in AAPL" in section and "Wash trading" in section
+
+
+def test_the_dashboard_tells_the_decision_at_submission_from_the_status_now(
+    client, make_user, officer, submit_held
+):
+    held = submit_held()
+    response = officer.post(
+        f"/api/v1/approvals/{held['approval']['id']}/approve/", {"comment": "ok"}, format="json"
+    )
+    assert response.status_code == 200
+    client.force_login(make_user(Role.RISK_MANAGER))
+    page = client.get("/").content.decode()
+    row = page.split("Latest decisions")[1].split("</tr>")[1]
+    decision = row.split('class="decision"')[1].split("</td>")[0]
+    now = row.split('class="now"')[1].split("</td>")[0]
+    assert "Held for approval" in decision and "Accepted" not in decision
+    assert "Approved" in now and "Accepted" in now

@@ -63,21 +63,25 @@ def test_api_list(officer, queue, django_assert_max_num_queries):
 
 @pytest.mark.parametrize("url", ["/approvals/", "/approvals/rows/"])
 def test_queue_page(officer_page, queue, url, django_assert_max_num_queries):
-    # session, user, role, the pending requests with their orders, accounts, instruments, users
-    with django_assert_max_num_queries(4):
+    # session, user, role, the pending requests with their orders, accounts, instruments, users;
+    # the active kill switches for the banner (then cached)
+    with django_assert_max_num_queries(5):
         page = officer_page.get(url).content.decode()
     assert all(f'id="approval-{pk}"' in page for pk in queue[2:])
 
 
 def test_history_page(officer_page, queue, django_assert_max_num_queries):
-    # session, user, role, count, the account codes of the filter, one page of decided requests
-    with django_assert_max_num_queries(6):
+    # session, user, role, count, the account codes of the filter, one page of decided requests;
+    # the active kill switches for the banner (then cached)
+    with django_assert_max_num_queries(7):
         response = officer_page.get("/approvals/history/")
     assert response.status_code == 200
 
 
 def test_detail_page(officer_page, queue, django_assert_max_num_queries):
-    # session, user, role, the request with its order, the position, the account's recent orders
-    with django_assert_max_num_queries(6):
+    # session, user, role, the request with its order, the position, the other working orders,
+    # the account's open alerts, its recent orders, the decision's history; the active kill
+    # switches for the banner (then cached)
+    with django_assert_max_num_queries(10):
         response = officer_page.get(f"/approvals/{queue[2]}/")
     assert response.status_code == 200

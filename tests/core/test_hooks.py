@@ -16,6 +16,7 @@ from apps.notifications.secrets import SecretUnavailable, resolve
 from apps.notifications.services import audit_witness_send
 from apps.reporting.services import report_mark_for_fill_change, report_mark_for_rerun
 from apps.rules.approval_recheck import recheck_held_order
+from apps.surveillance.selectors import account_open_alerts
 from apps.trading import hooks as trading_hooks
 from apps.trading.selectors import account_webhook_secret
 
@@ -43,6 +44,7 @@ def test_every_declared_hook_is_filled_once_the_apps_are_loaded():
         "apps.trading.hooks.fill_booked": report_mark_for_rerun,
         "apps.trading.hooks.fill_changed": report_mark_for_fill_change,
         "apps.approvals.hooks.recheck_held_order": recheck_held_order,
+        "apps.approvals.hooks.account_open_alerts": account_open_alerts,
         "apps.rbac.hooks.user_role_propose": user_role_propose,
         "apps.audit.hooks.checkpoint_witness_send": audit_witness_send,
     }

@@ -15,7 +15,7 @@ from apps.core.time import utcnow
 from apps.killswitch.models import KillSwitch
 from apps.killswitch.services import kill_switch_activate, kill_switch_deactivate
 from apps.rbac.roles import Role
-from apps.trading.models import Order
+from apps.trading.models import AccountEntitlement, Order
 from apps.trading.services import order_create, order_fill
 from tests.permissions import assert_api_role_required, assert_page_role_required
 from tests.trading.factories import AccountFactory, InstrumentFactory, ReferencePriceFactory
@@ -500,7 +500,14 @@ def test_page_activates_and_shows_the_switch(client, make_user, account, instrum
     order = working_order(account, instrument)
     user = make_user(Role.RISK_MANAGER)
     client.force_login(user)
-    response = client.post(PAGE, page_form(cancel_working="on"), follow=True)
+    # The form first shows what would stop, and stores nothing until confirmed.
+    review = client.post(PAGE, page_form(cancel_working="on"))
+    assert review.status_code == 200
+    text = review.content.decode()
+    assert "Confirm: stop trading" in text and "1 working order" in text
+    assert 'name="confirm" value="yes"' in text and "fat finger" in text
+    assert KillSwitch.objects.count() == 0
+    response = client.post(PAGE, page_form(cancel_working="on", confirm="yes"), follow=True)
     assert response.status_code == 200
     page = response.content.decode()
     switch = KillSwitch.objects.get()
@@ -515,9 +522,12 @@ def test_page_activates_and_shows_the_switch(client, make_user, account, instrum
 def test_page_shows_errors_next_to_the_form_and_stores_nothing(client, make_user, account):
     client.force_login(make_user(Role.RISK_MANAGER))
     response = client.post(PAGE, page_form(target="NOPE"))
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Unknown account." in response.content.decode()
+    response = client.post(PAGE, page_form(target="NOPE", confirm="yes"))
+    assert response.status_code == 400
     response = client.post(PAGE, page_form(target="", reason=""))
+    assert response.status_code == 400
     page = response.content.decode()
     assert "Required for the account scope" in page and "Say why trading is stopped." in page
     assert KillSwitch.objects.count() == 0
@@ -529,18 +539,80 @@ def test_page_deactivation_is_four_eyes(client, make_user, account, instrument):
         scope="firm", target="", state="halted", reason="x", actor=activator
     )
     client.force_login(activator)
-    page = client.post(f"{PAGE}{switch.pk}/deactivate/", {"comment": "mine"}, follow=True)
+    page = client.post(f"{PAGE}{switch.pk}/deactivate/", {"reason": "mine"}, follow=True)
     assert "not deactivated" in page.content.decode()
     switch.refresh_from_db()
     assert switch.is_active
 
     client.force_login(make_user(Role.RISK_MANAGER))
-    page = client.post(f"{PAGE}{switch.pk}/deactivate/", {"comment": "checked"}, follow=True)
+    page = client.post(f"{PAGE}{switch.pk}/deactivate/", {"reason": "checked"}, follow=True)
     assert f"Kill switch #{switch.pk} deactivated." in page.content.decode()
     switch.refresh_from_db()
-    assert not switch.is_active
+    assert not switch.is_active and switch.lift_reason == "checked"
     assert "No kill switch is active" in page.content.decode()
-    assert events("KILL_SWITCH_DEACTIVATED")[0]["payload"]["comment"] == "checked"
+    payload = events("KILL_SWITCH_DEACTIVATED")[0]["payload"]
+    assert payload["lift_reason"] == "checked" and payload["comment"] == "checked"
+    # The history shows why it was lifted.
+    assert "checked" in page.content.decode().split('id="history"')[1]
+
+
+def test_page_lift_needs_a_reason(client, make_user, account):
+    switch = kill_switch_activate(
+        scope="firm", target="", state="halted", reason="x", actor=make_user(Role.RISK_MANAGER)
+    )
+    client.force_login(make_user(Role.RISK_MANAGER))
+    response = client.post(f"{PAGE}{switch.pk}/deactivate/", {"reason": "  "})
+    assert response.status_code == 400
+    assert "Say why trading may resume." in response.content.decode()
+    switch.refresh_from_db()
+    assert switch.is_active and not events("KILL_SWITCH_DEACTIVATED")
+
+
+def test_page_form_defaults_to_the_narrowest_scope(client, make_user):
+    client.force_login(make_user(Role.RISK_MANAGER))
+    page = client.get(PAGE).content.decode()
+    assert '<option value="instrument" selected>' in page
+    assert page.index('value="instrument"') < page.index('value="firm"')
+
+
+def test_api_lift_reason_is_kept_and_shown(make_user, account):
+    from rest_framework.test import APIClient
+
+    switch = kill_switch_activate(
+        scope="firm", target="", state="halted", reason="x", actor=make_user(Role.RISK_MANAGER)
+    )
+    api = APIClient()
+    api.force_authenticate(make_user(Role.RISK_MANAGER))
+    body = api.post(f"{URL}{switch.pk}/deactivate/", {"reason": "venue back"}, format="json")
+    assert body.status_code == 200 and body.json()["lift_reason"] == "venue back"
+    assert events("KILL_SWITCH_DEACTIVATED")[0]["payload"]["lift_reason"] == "venue back"
+
+
+def test_banner_on_every_page_from_the_next_load(client, make_user, instrument):
+    risk = make_user(Role.RISK_MANAGER)
+    client.force_login(make_user(Role.VIEWER))
+    assert 'id="halt-banner"' not in client.get("/").content.decode()
+    switch = kill_switch_activate(
+        scope="instrument", target="AAPL", state="reducing", reason="bad prints", actor=risk
+    )
+    for url in ("/", PAGE):
+        page = client.get(url).content.decode()
+        banner = page.split('id="halt-banner"')[1].split("</div>")[0]
+        assert "Reducing only" in banner and "AAPL" in banner and "bad prints" in banner
+    kill_switch_deactivate(switch=switch, actor=make_user(Role.RISK_MANAGER), reason="ok")
+    assert 'id="halt-banner"' not in client.get("/").content.decode()
+
+
+def test_banner_hides_an_account_switch_from_a_user_not_entitled(client, make_user, account):
+    kill_switch_activate(
+        scope="account", target="ACC-T1", state="halted", reason="r", actor=make_user(Role.ADMIN)
+    )
+    trader = make_user(Role.TRADER)
+    AccountEntitlement.objects.filter(user=trader).delete()
+    client.force_login(trader)
+    assert 'id="halt-banner"' not in client.get(PAGE).content.decode()
+    client.force_login(make_user(Role.RISK_MANAGER))
+    assert 'id="halt-banner"' in client.get(PAGE).content.decode()
 
 
 # --- concurrency (PostgreSQL) -----------------------------------------------------------------

@@ -6,6 +6,7 @@ but no generate form.
 """
 
 import hashlib
+import os
 
 import pytest
 from playwright.sync_api import expect
@@ -49,6 +50,8 @@ def test_officer_generates_and_downloads_a_report_matching_its_hash(
     row = page.locator(f"#report-{report['id']}")
     expect(row).to_contain_text("Daily trading")
     expect(row.locator(".sha256")).to_have_text(report["sha256"])
+    if folder := os.environ.get("DESK_SCREENSHOTS"):  # docs/img/reports.png
+        page.screenshot(path=f"{folder}/reports.png", full_page=True)
 
     with page.expect_download() as caught:
         row.get_by_role("link", name="Download").click()

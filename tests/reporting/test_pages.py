@@ -82,7 +82,7 @@ def test_filters_and_bad_filters(client, make_user, desk):
     page = client.get(PAGE, {"report_type": "positions"})
     assert page.content.count(b'class="download"') == 1
     assert client.get(PAGE, {"file_format": "pdf"}).content.count(b'class="download"') == 0
-    assert client.get(PAGE, {"period_from": "not-a-date"}).status_code == 200
+    assert client.get(PAGE, {"period_from": "not-a-date"}).status_code == 400
     assert client.get(PAGE, {"page": "99999"}).status_code == 200
 
 

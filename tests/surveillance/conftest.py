@@ -59,3 +59,21 @@ class Desk:
 @pytest.fixture
 def desk(db):
     return Desk()
+
+
+def close_alert(alert, *, disposition: str, comment: str, actor):
+    """Close `alert` whatever its severity: a critical one is proposed by `actor` and confirmed
+    by a second Compliance Officer (four-eyes), as the desk does it."""
+    from apps.rbac.roles import Role
+    from apps.rbac.services import user_create
+    from apps.surveillance.services import alert_close
+
+    closed = alert_close(alert=alert, disposition=disposition, comment=comment, actor=actor)
+    if closed.status == "closed":
+        return closed
+    second = user_create(
+        username=f"second-{actor.pk}-{alert.pk}",
+        password="second-officer-password-1",
+        role=Role.COMPLIANCE_OFFICER,
+    )
+    return alert_close(alert=closed, disposition=disposition, comment="Agreed.", actor=second)

@@ -124,8 +124,8 @@ def test_bad_filters_are_a_400_or_empty_never_a_500(api_client_for, alerts, para
         assert "error" in response.json()
 
 
-def test_the_case_over_http(officer, alerts):
-    alert = alerts["wash_trade"]
+def test_the_case_over_http(officer, api_client_for, alerts):
+    alert = alerts["wash_trade"]  # critical: its closure takes two officers
     url = f"{ALERTS}{alert.pk}/"
     body = officer.post(url + "assign/", {"assignee": officer.user.username}, format="json")
     assert body.status_code == 200 and body.json()["assignee"] == officer.user.username
@@ -137,22 +137,31 @@ def test_the_case_over_http(officer, alerts):
         url + "status/", {"status": "escalated", "comment": "Repeats."}, format="json"
     )
     assert moved.json()["status"] == "escalated"
-    closed = officer.post(
-        url + "close/",
-        {"disposition": "false_positive", "comment": "Two strategies crossed."},
-        format="json",
-    ).json()
+    close = {"disposition": "false_positive", "comment": "Two strategies crossed."}
+    proposed = officer.post(url + "close/", close, format="json").json()
+    assert proposed["status"] == "escalated" and proposed["disposition"] == ""
+    assert proposed["closure_proposal"]["proposed_by"] == officer.user.username
+    assert proposed["closure_proposal"]["disposition"] == "false_positive"
+    # The proposer cannot confirm; a second officer can, with the same disposition.
+    own = officer.post(url + "close/", close, format="json")
+    assert own.status_code == 403 and own.json()["error"]["code"] == "four_eyes_required"
+    second = api_client_for(Role.COMPLIANCE_OFFICER)
+    other = second.post(url + "close/", {**close, "disposition": "duplicate"}, format="json")
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "closure_disposition_differs"
+    closed = second.post(url + "close/", {**close, "comment": "Agreed."}, format="json").json()
     assert closed["status"] == "closed" and closed["disposition"] == "false_positive"
-    assert closed["closed_by"] == officer.user.username
+    assert closed["closed_by"] == second.user.username and closed["closure_proposal"] is None
     assert [n["action"] for n in closed["notes"]] == [
         "raised",
         "assigned",
         "comment",
         "escalated",
+        "closure_proposed",
         "closed",
     ]
     updates = AuditEvent.objects.filter(event_type="ALERT_UPDATED", object_id=str(alert.pk))
-    assert updates.count() == 4
+    assert updates.count() == 5
     rates = officer.get("/api/v1/surveillance/false-positive-rates/").json()
     wash = next(r for r in rates if r["detector"] == "wash_trade")
     assert (wash["closed"], wash["false_positive"], wash["rate"]) == (1, 1, "1")
@@ -250,3 +259,25 @@ def test_bad_drop_copies_are_a_400_and_store_nothing(api_client_for, desk, overr
     assert response.status_code == 400, response.json()
     assert not ExecutionReport.objects.exists()
     assert not AuditEvent.objects.filter(event_type="EXECUTION_REPORTED").exists()
+
+
+def test_a_proposed_closure_can_be_rejected_over_http(officer, api_client_for, alerts):
+    url = f"{ALERTS}{alerts['wash_trade'].pk}/"
+    none = officer.post(url + "closure/reject/", {}, format="json")
+    assert none.status_code == 409 and none.json()["error"]["code"] == "no_closure_proposed"
+    close = {"disposition": "true_positive", "comment": "Same owner both sides."}
+    assert officer.post(url + "close/", close, format="json").json()["closure_proposal"]
+    assert_api_role_required_post(api_client_for, url + "closure/reject/")
+    second = api_client_for(Role.COMPLIANCE_OFFICER)
+    body = second.post(url + "closure/reject/", {"comment": "Needs the desk's log."}, format="json")
+    assert body.status_code == 200
+    assert body.json()["closure_proposal"] is None and body.json()["status"] == "open"
+    assert body.json()["notes"][-1]["action"] == "closure_rejected"
+    bad = second.post(url + "closure/reject/", {"comment": 12}, format="json")
+    assert bad.status_code == 400
+
+
+def assert_api_role_required_post(api_client_for, url: str) -> None:
+    for role in (Role.VIEWER, Role.TRADER, Role.RISK_MANAGER):
+        response = api_client_for(role).post(url, {}, format="json")
+        assert response.status_code == 403, role

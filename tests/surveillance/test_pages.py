@@ -17,6 +17,7 @@ from apps.surveillance.runner import surveillance_catch_up
 from apps.surveillance.services import alert_assign, alert_close
 from apps.trading.models import Account, Fill, Order
 from tests.permissions import assert_page_role_required
+from tests.surveillance.conftest import close_alert
 from tests.surveillance.factories import AlertFactory
 from tests.surveillance.test_runs import manipulative_flow
 
@@ -96,7 +97,7 @@ def test_the_navigation_shows_surveillance_and_audit_to_compliance_only(client, 
         page = client.get("/").content.decode()
         shown = role >= Role.COMPLIANCE_OFFICER
         assert ('href="/surveillance/alerts/"' in page) is shown, role
-        assert ('href="/admin/audit/auditevent/"' in page) is shown, role
+        assert ('href="/audit/"' in page) is shown, role
 
 
 @pytest.mark.parametrize("action", ["assign", "comment", "status", "close"])
@@ -181,7 +182,7 @@ def test_the_list_is_paginated(officer_client, db, django_assert_max_num_queries
     second = officer_client.get(LIST, {"page": 2}).content.decode()
     assert set(listed_ids(first)) | set(listed_ids(second)) == {a.pk for a in made}
     filtered = officer_client.get(LIST, {"severity": "warning", "page": 2}).content.decode()
-    assert "severity=warning&amp;page=1" in filtered
+    assert "severity=warning&amp;sort=-raised&amp;page=1" in filtered
 
 
 @pytest.mark.parametrize(
@@ -203,8 +204,9 @@ def test_the_list_is_paginated(officer_client, db, django_assert_max_num_queries
     ],
 )
 def test_garbage_filters_never_fail(officer_client, alerts, query):
+    # A filter that cannot be is a 400 with the list's form saying why; never a 500.
     response = officer_client.get(LIST, query)
-    assert response.status_code == 200
+    assert response.status_code in (200, 400)
     assert 'id="false-positives"' in response.content.decode()
 
 
@@ -239,7 +241,7 @@ def test_false_positive_table_matches_the_database(officer_client, officer, desk
         (extra[1], "true_positive"),
         (alerts["spoofing"], "duplicate"),
     ]:
-        alert_close(alert=alert, disposition=disposition, comment="reviewed", actor=officer)
+        close_alert(alert, disposition=disposition, comment="reviewed", actor=officer)
     rows = fp_rows(officer_client.get(LIST).content.decode())
     assert set(rows) == {d for d, _ in Alert._meta.get_field("detector").choices}
     for detector, row in rows.items():
@@ -515,7 +517,7 @@ def test_a_move_the_status_does_not_allow_is_409(officer_client, officer, alerts
     assert response.status_code == 409
     assert "cannot become open" in response.content.decode()
     assert snapshot(alert) == before
-    alert_close(alert=alert, disposition="duplicate", comment="same as #1", actor=officer)
+    close_alert(alert, disposition="duplicate", comment="same as #1", actor=officer)
     before = snapshot(alert)
     response = post(
         officer_client, alert, action="close", disposition="false_positive", comment="again"
