@@ -43,7 +43,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "compliance_bench"
+# Its own name per checkout (BENCH_DB_NAME), so that two benches on one server do not collide.
+BENCH_DB = os.environ.get("BENCH_DB_NAME", "compliance_bench")
 CONNECTIONS = 16
 PASSWORD = "demo-pass-2026"  # seed_demo's default
 MIN_RULES = 15
