@@ -363,8 +363,10 @@ def _carry_pending(execute, sql, params, many, context):
     _count_carried(len(queued))
     joined = "; ".join(s for s, _ in queued)
     queued_params = [p for _, ps in queued for p in ps]
-    if many:
-        execute(joined, queued_params, False, context)
+    raw = getattr(context["cursor"], "cursor", None)
+    if many or getattr(raw, "name", None):  # executemany, or a named (server-side) cursor
+        with context["connection"].cursor() as cursor:
+            cursor.execute(joined, queued_params)
         return execute(sql, params, many, context)
     if params is None:  # no parameters: its % signs were not placeholders
         sql, params = sql.replace("%", "%%"), ()
