@@ -954,8 +954,8 @@ def main() -> int:
         )
         if connection.vendor == "sqlite":
             print(
-                "  (SQLite: one writer at a time for the whole file: 8 writers queue on its lock"
-                " and cannot beat 1)"
+                "  (SQLite: one writer at a time for the whole file: 8 writers queue on its lock;"
+                " they gain only the Python work done while another one writes)"
             )
         bench_engine(maker, args.engine_iterations)
         if args.profile:
