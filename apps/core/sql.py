@@ -8,7 +8,8 @@ decimals back as floats and times as text), so both paths read and write identic
 Use these only where a profile shows the ORM's cost; everything else stays on the ORM.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -168,15 +169,29 @@ def _insert_params(obj: Model, fields) -> list:
     return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
 
 
-def insert(obj: Model, *, then: Sequence[tuple[str, Sequence]] = ()) -> Model:
+def insert(
+    obj: Model, *, then: Sequence[tuple[str, Sequence]] = (), defer_write: bool = False
+) -> Model:
     """INSERT one new row (auto_now fields set, defaults applied, as Model.save would) and set
     its primary key. No signals: use only for models that have no receivers.
 
     `then`: further statements (SQL, parameters) without results, sent in the same round trip
-    where the driver allows it (a row whose key is not generated only)."""
+    where the driver allows it (a row whose key is not generated only).
+
+    `defer_write`: inside `write_behind`, the INSERT waits for the next statement (`defer`); a
+    row whose key the database generates then keeps no key (for rows nobody refers to)."""
     sql, fields, returning = _insert(type(obj))
-    params = _insert_params(obj, fields)
     auto = _auto(obj._meta.pk)
+    if defer_write and deferring():
+        if auto and obj.pk is not None:  # a key taken beforehand (`next_id`)
+            fields = (obj._meta.pk, *fields)
+            sql = _insert_with_key(type(obj))
+        params = _insert_params(obj, fields)
+        defer(sql.split(" RETURNING ")[0], params)
+        obj._state.adding = False
+        obj._state.db = connection.alias
+        return obj
+    params = _insert_params(obj, fields)
     if then and not auto:
         run_all([(sql, params), *then])
     else:
@@ -189,6 +204,27 @@ def insert(obj: Model, *, then: Sequence[tuple[str, Sequence]] = ()) -> Model:
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj
+
+
+@cache
+def _insert_with_key(model: type[Model]) -> str:
+    meta = model._meta
+    fields = (meta.pk, *_insert(model)[1])
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"
+
+
+def next_id_statement(model: type[Model]) -> Statement:
+    """PostgreSQL: the next key of the model's table, taken now (for a `batch`), so that a row
+    inserted later can be written behind (`insert(..., defer_write=True)`) and still be referred
+    to by the statements after it (an audit event names the order)."""
+    meta = model._meta
+    return (
+        "SELECT nextval(pg_get_serial_sequence(%s, %s))",
+        [quote(meta.db_table), meta.pk.column],
+        (),
+    )
 
 
 def run_all(statements: Sequence[tuple[str, Sequence]]) -> None:
@@ -205,14 +241,22 @@ def run_all(statements: Sequence[tuple[str, Sequence]]) -> None:
                 cursor.execute(statement, params)
 
 
-def add_to(obj: Model, key: Sequence[str], add: Sequence[str]) -> None:
+def add_to(
+    obj: Model, key: Sequence[str], add: Sequence[str], *, defer_write: bool = False
+) -> None:
     """PostgreSQL: add the `add` fields of `obj` to the stored row that matches it on `key`
     (exact numeric arithmetic in one UPDATE, auto_now fields refreshed); with no such row,
     INSERT it (ON CONFLICT adds, for two first writers at once). Not an upsert alone: a CHECK
-    constraint judges the row to insert, and a negative increment is not a valid row."""
+    constraint judges the row to insert, and a negative increment is not a valid row.
+
+    `defer_write`, inside `write_behind` and when no increment is negative (the row to insert
+    is then valid): one INSERT ... ON CONFLICT DO UPDATE, written behind (`defer`)."""
     meta = obj._meta
     table = quote(meta.db_table)
     added = [meta.get_field(n) for n in add]
+    if defer_write and deferring() and all(getattr(obj, f.attname) >= 0 for f in added):
+        _upsert_behind(obj, key, added)
+        return
     sets = [f"{quote(f.column)} = {quote(f.column)} + %s" for f in added]
     params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in added]
     for f in meta.concrete_fields:
@@ -243,3 +287,96 @@ def update(obj: Model, names: Iterable[str]) -> None:
     params: list[Any] = [f.get_db_prep_save(f.pre_save(obj, add=False), connection) for f in fields]
     params.append(obj.pk)
     execute(f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s", params)
+
+
+def _upsert_behind(obj: Model, key: Sequence[str], added: Sequence[Field]) -> None:
+    meta = obj._meta
+    table = quote(meta.db_table)
+    sql, fields, _returning = _insert(type(obj))
+    sets = [
+        f"{quote(f.column)} = {table}.{quote(f.column)} + EXCLUDED.{quote(f.column)}" for f in added
+    ]
+    sets += [
+        f"{quote(f.column)} = EXCLUDED.{quote(f.column)}"
+        for f in meta.concrete_fields
+        if getattr(f, "auto_now", False)
+    ]
+    conflict = ", ".join(quote(meta.get_field(n).column) for n in key)
+    defer(
+        f"{sql.split(' RETURNING ')[0]} ON CONFLICT ({conflict}) DO UPDATE SET {', '.join(sets)}",
+        _insert_params(obj, fields),
+    )
+
+
+# --- write-behind -----------------------------------------------------------------------------
+#
+# A write whose result nobody reads need not cost a round trip of its own: inside
+# `write_behind` (PostgreSQL), `defer` queues it and the next statement sent on the connection,
+# whatever sends it (the ORM included), carries the queue in front of it, in order; what is
+# left goes when the block ends, before the transaction commits. An error in a queued write
+# fails the statement that carried it, inside the same transaction: nothing is committed.
+
+_PENDING = "_write_behind_pending"
+
+
+def deferring() -> bool:
+    return getattr(connection, _PENDING, None) is not None
+
+
+def defer(statement: str, params: Sequence = ()) -> None:
+    """A write without results: queued inside `write_behind`, run now elsewhere."""
+    pending = getattr(connection, _PENDING, None)
+    if pending is None:
+        execute(statement, params)
+        return
+    pending.append((statement, list(params)))
+
+
+@contextmanager
+def write_behind() -> Iterator[None]:
+    """Queue `defer`red writes to go with the next statement (see above). Use it inside the
+    transaction whose writes it queues; PostgreSQL with client-side binding only (elsewhere,
+    and nested, it does nothing: writes run as they come)."""
+    if not _one_trip() or deferring():
+        yield
+        return
+    pending: list[tuple[str, list]] = []
+    setattr(connection, _PENDING, pending)
+    try:
+        with connection.execute_wrapper(_carry_pending):
+            yield
+            if pending:
+                queued = pending[:]
+                pending.clear()
+                run_all(queued)
+                _count_carried(len(queued))
+    finally:
+        setattr(connection, _PENDING, None)
+
+
+def _carry_pending(execute, sql, params, many, context):
+    pending = getattr(context["connection"], _PENDING, None)
+    if not pending:
+        return execute(sql, params, many, context)
+    queued = pending[:]
+    pending.clear()
+    _count_carried(len(queued))
+    joined = "; ".join(s for s, _ in queued)
+    queued_params = [p for _, ps in queued for p in ps]
+    raw = getattr(context["cursor"], "cursor", None)
+    if many or getattr(raw, "name", None):  # executemany, or a named (server-side) cursor
+        with context["connection"].cursor() as cursor:
+            cursor.execute(joined, queued_params)
+        return execute(sql, params, many, context)
+    if params is None:  # no parameters: its % signs were not placeholders
+        sql, params = sql.replace("%", "%%"), ()
+    result = execute(f"{joined}; {sql}", [*queued_params, *params], False, context)
+    cursor = context["cursor"]
+    for _ in queued:  # to the statement's own result
+        cursor.nextset()
+    return result
+
+
+def _count_carried(n: int) -> None:
+    """How many statements went behind others (for the statement counts the tests pin)."""
+    connection.written_behind = getattr(connection, "written_behind", 0) + n

@@ -54,8 +54,8 @@ from apps.trading.models import (
 from apps.trading.pricing import notional, order_valuation_price
 from apps.trading.services import (
     order_amend,
-    order_create,
     order_message_record,
+    order_record,
     order_snapshot,
 )
 
@@ -170,6 +170,22 @@ def _instrument_info(instrument: Instrument) -> InstrumentInfo:
 # --- context ----------------------------------------------------------------------------------
 
 
+@dataclass
+class ContextReads:
+    """The statements `build_context` reads an order's context with (`context_reads`), so that
+    a caller may send them in its own batch (the gate: with the account's lock) and hand the
+    results back (`build_context(..., reads=, fetched=)`)."""
+
+    now: datetime
+    past: bool
+    entitled: bool | None
+    wanted: dict[str, sql.Statement]
+
+    @property
+    def statements(self) -> list[sql.Statement]:
+        return list(self.wanted.values())
+
+
 def build_context(
     intent: OrderIntent,
     *,
@@ -181,6 +197,8 @@ def build_context(
     own: Order | None = None,
     own_counted: bool = False,
     entitled: bool | None = None,
+    reads: ContextReads | None = None,
+    fetched: list[list[tuple]] | None = None,
 ) -> CheckContext:
     """Everything the rules need, read in one batch of plain-SQL statements (one round trip on
     PostgreSQL; fewer statements when fewer rule types need them). With `duplicate_window`
@@ -197,7 +215,73 @@ def build_context(
 
     `entitled`: whether `user` is entitled to the account, if the caller knows; else, when a
     market-access rule is active, read in the same batch (Risk Manager and above: every
-    account)."""
+    account).
+
+    `reads` and `fetched`: the statements of `context_reads` (with the same arguments) and
+    their results, when the caller sent them in its own batch."""
+    if reads is None:
+        reads = context_reads(
+            intent,
+            account=account,
+            user=user,
+            types=types,
+            now=now,
+            duplicate_window=duplicate_window,
+            entitled=entitled,
+        )
+        fetched = sql.batch(reads.statements)
+    now, entitled = reads.now, reads.entitled
+    info = intent.instrument
+    base, firm = account.base_currency, settings.FIRM_CURRENCY
+    firm_wide = "firm_capital" in types
+    user_id = user.pk if user is not None else None
+    got = dict(zip(reads.wanted, fetched, strict=True))
+
+    def duplicate_statement(seconds: int) -> sql.Statement:
+        return _duplicate_statement(intent, account, now, seconds)
+
+    return _context(
+        intent,
+        got,
+        account=account,
+        user=user,
+        user_id=user_id,
+        now=now,
+        base=base,
+        firm=firm,
+        firm_wide=firm_wide,
+        info=info,
+        own=own,
+        own_counted=own_counted,
+        entitled=entitled,
+        duplicate_window=duplicate_window,
+        duplicate_statement=duplicate_statement,
+    )
+
+
+def _duplicate_statement(intent: OrderIntent, account: Account, now, seconds: int):
+    return reads.latest_duplicate(
+        account_id=account.pk,
+        instrument_id=intent.instrument.id,
+        side=intent.side,
+        quantity=intent.quantity,
+        limit_price=intent.limit_price,
+        since=now - timedelta(seconds=seconds),
+        exclude_id=intent.order_id,
+    )
+
+
+def context_reads(
+    intent: OrderIntent,
+    *,
+    account: Account,
+    user,
+    types: frozenset[str],
+    now=None,
+    duplicate_window: int | None = None,
+    entitled: bool | None = None,
+) -> ContextReads:
+    """The statements that read an order's context (see `build_context`)."""
     past = now is not None
     now = now or utcnow()
     info = intent.instrument
@@ -250,25 +334,33 @@ def build_context(
             exclude_id=intent.order_id,
         )
 
-    def duplicate_statement(seconds: int) -> sql.Statement:
-        return reads.latest_duplicate(
-            account_id=account.pk,
-            instrument_id=info.id,
-            side=intent.side,
-            quantity=intent.quantity,
-            limit_price=intent.limit_price,
-            since=now - timedelta(seconds=seconds),
-            exclude_id=intent.order_id,
-        )
-
     if duplicate_window:
-        wanted["duplicate"] = duplicate_statement(duplicate_window)
+        wanted["duplicate"] = _duplicate_statement(intent, account, now, duplicate_window)
     locate_id = _locate_named(intent)
     if locate_id is not None:
         wanted["locate"] = reads.account_locate(locate_id, account.pk)
         wanted["locate_orders"] = reads.locate_orders(locate_id, intent.order_id)
-    got = dict(zip(wanted, sql.batch(list(wanted.values())), strict=True))
+    return ContextReads(now=now, past=past, entitled=entitled, wanted=wanted)
 
+
+def _context(
+    intent: OrderIntent,
+    got: dict[str, list[tuple]],
+    *,
+    account: Account,
+    user,
+    user_id,
+    now,
+    base: str,
+    firm: str,
+    firm_wide: bool,
+    info: InstrumentInfo,
+    own: Order | None,
+    own_counted: bool,
+    entitled: bool | None,
+    duplicate_window: int | None,
+    duplicate_statement,
+) -> CheckContext:
     ref = got["ref"][0] if got["ref"] else None
     fx = FxTable(got["fx"], now=now, max_age_seconds=settings.FX_RATE_MAX_AGE_SECONDS, via=firm)
     missing: set[str] = set()
@@ -503,13 +595,20 @@ def evaluate_request(
     account: Account,
     ruleset_version: int | None = None,
     own_counted: bool = False,
+    prefetched: "_Prefetched | None" = None,
 ) -> tuple[str, list[dict], CheckContext | None]:
     """Decision and results; any error inside evaluation rejects (fail closed).
-    `own_counted`: see `build_context` (a held order re-checked before its release)."""
+    `own_counted`: see `build_context` (a held order re-checked before its release).
+    `prefetched`: the rule set, intent and context reads already sent (`order_submit`)."""
     started = time.perf_counter()
     try:
-        ruleset = ruleset_current(ruleset_version)
-        intent = order_intent(req, user)
+        if prefetched is not None:
+            ruleset, intent = prefetched.ruleset, prefetched.intent
+            reads_done, fetched = prefetched.reads, prefetched.fetched
+        else:
+            ruleset = ruleset_current(ruleset_version)
+            intent = order_intent(req, user)
+            reads_done, fetched = None, None
         ctx = build_context(
             intent,
             account=account,
@@ -519,6 +618,8 @@ def evaluate_request(
             own=req.order,
             own_counted=own_counted,
             entitled=req.submitter_entitled,
+            reads=reads_done,
+            fetched=fetched,
         )
         ctx.market_band_pct = ruleset.market_band(ctx)
         pre = []
@@ -569,20 +670,57 @@ def _hold_ttl(checks: list[dict], ruleset: engine.RuleSet) -> int | None:
     return min(ttls) if ttls else None
 
 
+@dataclass(frozen=True)
+class _Prefetched:
+    ruleset: engine.RuleSet
+    intent: OrderIntent
+    reads: ContextReads
+    fetched: list[list[tuple]]
+
+
+# What of the account the context reads are built from: when the locked row differs there, the
+# reads are sent again from it.
+_READ_FIELDS = ("code", "base_currency", "beneficial_owner_id", "credit_limit", "is_market_maker")
+
+
 def order_submit(*, req: OrderRequest, user) -> GateAnswer:
     """Decide and record one order. The same (account, client_order_id) and body again returns
     the first answer and creates nothing; the same id with another body is a 409. A database
-    error rolls everything back and reaches the client as a 503: nothing is accepted."""
+    error rolls everything back and reaches the client as a 503: nothing is accepted.
+
+    Round trips (PostgreSQL): one batch takes the account's lock and reads, under it, the
+    client_order_id, the rule set's version, a key for the order and the whole context the
+    cached rule set needs (kill switches and reference prices included: read fresh on every
+    order); the order's writes then go behind, with its audit event's first statement. When
+    the rule set's version moved (or the account changed) since the reads were built, they are
+    sent again, from the new rule set and the locked row."""
     digest = request_digest(req.body)
-    with transaction.atomic():
-        # The account's lock first (the batch runs in order), then what is read under it.
-        locked, sent, version = sql.batch(
-            [
-                reads.account_locked(req.account.pk),
-                reads.order_by_client_id(req.account.pk, req.client_order_id),
-                reads.ruleset_version(),
-            ]
-        )
+    with transaction.atomic(), sql.write_behind():
+        cached = _cache["ruleset"]
+        intent = order_intent(req, user)
+        planned = None
+        statements = [
+            # The account's lock first (the batch runs in order), then what is read under it.
+            reads.account_locked(req.account.pk),
+            reads.order_by_client_id(req.account.pk, req.client_order_id),
+            reads.ruleset_version(),
+        ]
+        keyed = sql.deferring()  # a key now: the order's rows can then be written behind
+        if keyed:
+            statements.append(sql.next_id_statement(Order))
+        if cached is not None:
+            planned = context_reads(
+                intent,
+                account=req.account,
+                user=user,
+                types=cached.types,
+                duplicate_window=cached.duplicate_window,
+                entitled=req.submitter_entitled,
+            )
+            statements += planned.statements
+        found = sql.batch(statements)
+        locked, sent, version = found[:3]
+        order_id = found[3][0][0] if keyed else None
         if not locked:
             raise NotFound("Unknown account.", code="account_not_found")
         account = sql.as_instances(Account, locked)[0]
@@ -592,10 +730,18 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             first = engine.decide(existing.checks)
             return GateAnswer(existing, first, existing.checks, replayed=True)
         ruleset_version = version[0][0] if version else 0
+        prefetched = None
+        if (
+            planned is not None
+            and cached.version == ruleset_version
+            and all(getattr(account, f) == getattr(req.account, f) for f in _READ_FIELDS)
+        ):
+            prefetched = _Prefetched(cached, intent, planned, found[3 + keyed :])
         status, checks, ctx = evaluate_request(
-            req, user, account=account, ruleset_version=ruleset_version
+            req, user, account=account, ruleset_version=ruleset_version, prefetched=prefetched
         )
-        order = order_create(
+        order = order_record(
+            order_id=order_id,
             account=account,
             instrument=req.instrument,
             client_order_id=req.client_order_id,

@@ -621,7 +621,9 @@ def _exposure_revalue(instrument: Instrument) -> None:
         row.save(update_fields=["buy_notional", "sell_notional", "updated_at"])
 
 
-def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
+def _exposure_apply(
+    order: Order, before: tuple[Decimal, Decimal], *, defer_write: bool = False
+) -> None:
     after = _working_contribution(order)
     dq, dn = after[0] - before[0], after[1] - before[1]
     if dq == 0 and dn == 0:
@@ -634,10 +636,11 @@ def _exposure_apply(order: Order, before: tuple[Decimal, Decimal]) -> None:
         WorkingExposure,
         {"account_id": order.account_id, "instrument_id": order.instrument_id},
         changes,
+        defer_write=defer_write,
     )
 
 
-def _add_to_row(model, key: dict, increments: dict) -> None:
+def _add_to_row(model, key: dict, increments: dict, *, defer_write: bool = False) -> None:
     """Add to counters of one row, locked; created at zero the first time. Plain SQL: every
     order passes here.
 
@@ -646,7 +649,7 @@ def _add_to_row(model, key: dict, increments: dict) -> None:
     is read and the sums are done here in Decimal (SQLite has one writer at a time anyway).
     """
     if connection.vendor == "postgresql":
-        sql.add_to(model(**key, **increments), list(key), list(increments))
+        sql.add_to(model(**key, **increments), list(key), list(increments), defer_write=defer_write)
         return
     fields = [model._meta.get_field(k) for k in key]
     where = " AND ".join(f"{sql.quote(f.column)} = %s" for f in fields)
@@ -837,8 +840,7 @@ def _choice(value: Any, choices, field: str) -> str:
     return value
 
 
-@transaction.atomic
-def order_create(
+def order_record(
     *,
     account: Account,
     instrument: Instrument,
@@ -860,8 +862,14 @@ def order_create(
     checked: bool = False,
     expire_at: datetime | None = None,
     locate_id: int | None = None,
+    order_id: int | None = None,
 ) -> Order:
-    """Store an order in its decided status (the gate decides; this records and books it).
+    """Store an order in its decided status (the gate decides; this records and books it), in
+    the caller's transaction (`order_create`: in one of its own).
+
+    `order_id`: a key taken beforehand (`sql.next_id_statement`, read in the gate's batch):
+    inside `sql.write_behind` the order's rows are then written behind, with the next
+    statement (its audit event's), instead of one round trip each.
 
     `checked`: the fields were validated and the terms checked before (`metadata_checked`,
     `order_terms_check`, `expire_at_checked`, `order_locate_check`), as the order API does
@@ -909,6 +917,7 @@ def order_create(
         multiplier=instrument.multiplier,
     )
     order = Order(
+        id=order_id,
         account=account,
         instrument=instrument,
         submitted_by=submitted_by,
@@ -944,10 +953,17 @@ def order_create(
             code="duplicate_client_order_id",
             details={"client_order_id": client_order_id},
         )
-    sql.insert(order)
-    _exposure_apply(order, (ZERO, ZERO))
-    _daily_add(account.pk, orders_submitted=1)
-    order_message_record(order=order, kind=MessageKind.NEW, user=submitted_by, at=order.created_at)
+    behind = order_id is not None
+    sql.insert(order, defer_write=behind)
+    _exposure_apply(order, (ZERO, ZERO), defer_write=behind)
+    _daily_add(account.pk, defer_write=behind, orders_submitted=1)
+    order_message_record(
+        order=order,
+        kind=MessageKind.NEW,
+        user=submitted_by,
+        at=order.created_at,
+        defer_write=behind,
+    )
     event = (
         EventType.ORDER_REJECTED if status == OrderStatus.REJECTED else EventType.ORDER_SUBMITTED
     )
@@ -962,6 +978,9 @@ def order_create(
     return order
 
 
+order_create = transaction.atomic(order_record)  # a transaction (or savepoint) of its own
+
+
 def _order_event(event_type: EventType, order: Order, actor, **extra) -> None:
     """An order event: the order as it stands (apps.trading.trail) and what the step adds."""
     audit_record(
@@ -973,10 +992,13 @@ def _order_event(event_type: EventType, order: Order, actor, **extra) -> None:
     )
 
 
-def _daily_add(account_id: int, **increments) -> None:
+def _daily_add(account_id: int, *, defer_write: bool = False, **increments) -> None:
     """Add to today's counters of an account (UTC day), creating the row when needed."""
     _add_to_row(
-        AccountDailyActivity, {"account_id": account_id, "date": utcnow().date()}, increments
+        AccountDailyActivity,
+        {"account_id": account_id, "date": utcnow().date()},
+        increments,
+        defer_write=defer_write,
     )
 
 
@@ -1619,7 +1641,7 @@ def locate_record(
 
 
 def order_message_record(
-    *, order: Order, kind: str, user=None, at: datetime | None = None
+    *, order: Order, kind: str, user=None, at: datetime | None = None, defer_write: bool = False
 ) -> OrderMessage:
     """Count one message of the order flow (a new order, an amendment, a cancel) for the
     message limits, in the caller's transaction: one INSERT on the limits' index. `user` is
@@ -1632,4 +1654,5 @@ def order_message_record(
         kind=kind,
         sent_at=at or utcnow(),
     )
-    return sql.insert(message)
+    # Written behind (`defer_write`, inside sql.write_behind), the row keeps no id: none is read.
+    return sql.insert(message, defer_write=defer_write)

@@ -404,7 +404,7 @@ def test_a_database_error_while_recording_is_503_and_stores_nothing(trader, monk
     def broken(**kwargs):
         raise OperationalError("disk I/O error")
 
-    monkeypatch.setattr(gate, "order_create", broken)
+    monkeypatch.setattr(gate, "order_record", broken)
     response = trader.post(URL, order_body(), format="json")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
