@@ -141,6 +141,8 @@ class RuleProposalForm(forms.ModelForm):
             self.fields.pop("status_on_approval", None)
         if "parameters" in self.fields:
             self.fields["parameters"].required = False
+            # Changed or not is judged against the rule itself, not a hidden copy on the page.
+            self.fields["parameters"].show_hidden_initial = False
             self.fields["parameters"].label = "Parameters (JSON)"
             self.fields["parameters"].help_text = (
                 "The same object the API takes; numbers as decimal strings, e.g. "
@@ -151,10 +153,9 @@ class RuleProposalForm(forms.ModelForm):
         if self.param_rule_type != self.instance.rule_type:
             self.initial["rule_type"] = self.param_rule_type
         current = self.instance.parameters if self._same_type_as_rule() else None
-        values = {}
-        for param in self.parameter_spec:
-            values[param] = initial_value(param, current)
-            self.fields[field_name(param)].initial = values[param]
+        values = [(param, initial_value(param, current)) for param in self.parameter_spec]
+        for param, value in values:
+            self.fields[field_name(param)].initial = value
         self.fields["param_fields_for"].initial = self.param_rule_type
         if self.is_bound:
             # Which rule type the posted fields were shown for; from now on they are this one's.
@@ -164,7 +165,7 @@ class RuleProposalForm(forms.ModelForm):
             self.data[key] = self.param_rule_type
             if self._posted_for != self.param_rule_type:
                 # The fields on the page were another type's: show this type's current values.
-                for param, value in values.items():
+                for param, value in values:
                     posted = data_value(param, value)
                     name = self.add_prefix(field_name(param))
                     if isinstance(posted, list):
