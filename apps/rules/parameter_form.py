@@ -63,7 +63,7 @@ def _help(param: Param) -> str:
         parts.append(f"In {param.unit}.")
     if param.default is not None and param.kind not in (BOOLEAN, STRINGS, OBJECT, CHOICE):
         parts.append(f"Empty: {param.default}.")
-    elif param.default is None and not param.required:
+    elif param.default is None and not param.required and "empty:" not in param.help:
         parts.append("Empty: not set.")
     return " ".join(p for p in parts if p)
 
@@ -71,7 +71,7 @@ def _help(param: Param) -> str:
 def form_field(param: Param) -> forms.Field:
     """The form field of one parameter. Never required by the form itself: the rule type's
     `validate` says what is missing, the same words as the API."""
-    label = param.name.replace("_", " ")
+    label = param.name.replace("_", " ").capitalize()
     common = {"label": label, "required": False, "help_text": _help(param)}
     if param.kind == BOOLEAN:
         return forms.BooleanField(**common)
