@@ -208,3 +208,13 @@ def test_a_viewer_sees_the_rule_without_parameter_inputs(client, make_user, rule
     response = client.post(change_url(rule), edit_data(rule, param__max_notional="1"))
     assert response.status_code == 403
     assert not RuleChange.objects.filter(status="pending").exists()
+
+
+def test_an_unknown_rule_type_is_an_error_on_the_form_not_a_crash(client, officer_a):
+    client.force_login(officer_a)
+    page = client.get(f"{ADD}?rule_type=no_such_type")
+    assert page.status_code == 200 and 'name="param__' not in page.content.decode()
+    response = client.post(ADD, form_data("no_such_type"))
+    assert response.status_code == 200
+    assert "rule_type" in form_errors(response)
+    assert not RuleChange.objects.exists()
