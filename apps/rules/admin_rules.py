@@ -25,6 +25,7 @@ from apps.core.time import utcnow
 from apps.rbac.access import has_role
 from apps.rbac.admin import RoleAdminMixin
 from apps.rbac.roles import Role
+from apps.rules.checks.params import Param, spec_for
 from apps.rules.models import (
     ComplianceRule,
     RegulatoryEntity,
@@ -35,6 +36,14 @@ from apps.rules.models import (
     RuleStatus,
     RuleVersion,
     WatchListEntry,
+)
+from apps.rules.parameter_form import (
+    data_value,
+    field_name,
+    form_field,
+    initial_value,
+    param_for_message,
+    parameters_from,
 )
 from apps.rules.replay import replay
 from apps.rules.services import (
@@ -117,21 +126,60 @@ class RuleProposalForm(forms.ModelForm):
         help_text="What the rule becomes once another compliance officer approves it.",
     )
 
+    param_fields_for = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = ComplianceRule
         fields = RULE_FIELDS
 
+    # Set on the form class built for one rule type (`rule_form_for`).
+    param_rule_type: str | None = None
+    parameter_spec: tuple[Param, ...] = ()
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._parameters_from_fields: dict | None = None
+        self._posted_for: str | None = None
         if self.instance.pk is not None:
             self.fields.pop("status_on_approval", None)
         if "parameters" in self.fields:
             self.fields["parameters"].required = False
-            self.fields[
-                "parameters"
-            ].help_text = (
-                'A JSON object; numbers as decimal strings, e.g. {"max_notional": "250000"}.'
+            # Changed or not is judged against the rule itself, not a hidden copy on the page.
+            self.fields["parameters"].show_hidden_initial = False
+            self.fields["parameters"].label = "Parameters (JSON)"
+            self.fields["parameters"].help_text = (
+                "The same object the API takes; numbers as decimal strings, e.g. "
+                '{"max_notional": "250000"}. Edit either this or the fields above, not both.'
             )
+        if self.param_rule_type is None or "param_fields_for" not in self.fields:
+            return
+        if self.param_rule_type != self.instance.rule_type:
+            self.initial["rule_type"] = self.param_rule_type
+        current = self.instance.parameters if self._same_type_as_rule() else None
+        values = [(param, initial_value(param, current)) for param in self.parameter_spec]
+        for param, value in values:
+            self.fields[field_name(param)].initial = value
+        self.fields["param_fields_for"].initial = self.param_rule_type
+        if self.is_bound:
+            # Which rule type the posted fields were shown for; from now on they are this one's.
+            key = self.add_prefix("param_fields_for")
+            self._posted_for = self.data.get(key)
+            self.data = self.data.copy()
+            self.data[key] = self.param_rule_type
+            if self._posted_for != self.param_rule_type:
+                # The fields on the page were another type's: show this type's current values.
+                for param, value in values:
+                    posted = data_value(param, value)
+                    name = self.add_prefix(field_name(param))
+                    if isinstance(posted, list):
+                        self.data.setlist(name, posted)
+                    elif posted is None:
+                        self.data.pop(name, None)
+                    else:
+                        self.data[name] = posted
+
+    def _same_type_as_rule(self) -> bool:
+        return self.instance.pk is not None and self.instance.rule_type == self.param_rule_type
 
     def proposal(self) -> tuple[str, ComplianceRule | None, dict]:
         data = self.cleaned_data
@@ -142,6 +190,8 @@ class RuleProposalForm(forms.ModelForm):
         else:
             fields = {n: data[n] for n in self.changed_data if n in EDITABLE_FIELDS}
             kind, rule = RuleChangeKind.EDIT, self.instance
+        if self._parameters_from_fields is not None:
+            fields["parameters"] = self._parameters_from_fields
         if "parameters" in fields and fields["parameters"] is None:
             fields["parameters"] = {}
         if "regulatory_entity" in fields:
@@ -149,20 +199,70 @@ class RuleProposalForm(forms.ModelForm):
             fields["regulatory_entity"] = entity.code if entity is not None else None
         return kind, rule, fields
 
+    def _take_parameter_fields(self) -> None:
+        """Decide where the parameters come from: the fields (what people use) or the JSON
+        (what was there before, and what a pasted API body fits)."""
+        if self.param_rule_type is None or self._posted_for is None:
+            return  # no fields on the page (no rule type chosen yet): the JSON alone
+        names = [field_name(p) for p in self.parameter_spec]
+        fields_changed = any(n in self.changed_data for n in names)
+        json_changed = "parameters" in self.changed_data
+        if self._posted_for != self.param_rule_type:
+            if not json_changed:
+                self.add_error(
+                    None,
+                    f"The parameter fields are now those of {self.param_rule_type}: check them "
+                    "and save again.",
+                )
+            return
+        if fields_changed and json_changed:
+            self.add_error("parameters", "Edit either the parameter fields or the JSON, not both.")
+            return
+        if json_changed:
+            return
+        if self.instance.pk is None or fields_changed or not self._same_type_as_rule():
+            self._parameters_from_fields = parameters_from(self.parameter_spec, self.cleaned_data)
+
     def clean(self):
         cleaned = super().clean()
+        if not self.errors:
+            self._take_parameter_fields()
         if not self.errors:
             kind, rule, fields = self.proposal()
             try:
                 rule_proposal_validate(kind=kind, rule=rule, fields=fields)
             except PlatformError as exc:
-                _errors_to_form(self, exc)
+                self._errors_to_fields(exc)
         return cleaned
+
+    def _errors_to_fields(self, exc: PlatformError) -> None:
+        """The rule type's message beside the parameter it names, when the fields were used."""
+        details = dict(exc.details) if isinstance(exc, ValidationFailed) else {}
+        if self._parameters_from_fields is not None and "parameters" in details:
+            msgs = details.pop("parameters")
+            for msg in msgs if isinstance(msgs, list) else [msgs]:
+                param = param_for_message(self.parameter_spec, str(msg))
+                self.add_error(field_name(param) if param else None, str(msg))
+            if not details:
+                return
+            exc = ValidationFailed(exc.message, details=details)
+        _errors_to_form(self, exc)
 
     def _post_clean(self) -> None:
         # The proposal was validated in clean() by the service's own checks. The rule itself
         # is never changed by this form, so the instance is left as it is.
         return None
+
+
+def rule_form_for(rule_type: str | None) -> type[RuleProposalForm]:
+    """The proposal form with one field per parameter of `rule_type` (the plain form, with the
+    JSON alone, for no or an unknown type)."""
+    spec = spec_for(rule_type) if rule_type else None
+    if spec is None:
+        return RuleProposalForm
+    attrs = {field_name(p): form_field(p) for p in spec}
+    attrs.update(param_rule_type=rule_type, parameter_spec=spec)
+    return type(f"RuleProposalForm_{rule_type}", (RuleProposalForm,), attrs)
 
 
 def _show(value) -> str:
@@ -205,10 +305,57 @@ class ComplianceRuleAdmin(RoleAdminMixin, admin.ModelAdmin):
     def has_propose_permission(self, request) -> bool:
         return self.has_change_permission(request)  # changing a rule here is proposing
 
+    class Media:
+        js = ["js/rule_form.js"]  # reloads the add page with the chosen type's fields
+
+    def _param_rule_type(self, request, obj=None) -> str | None:
+        """The rule type whose parameter fields the form shows: the one posted, else the one
+        chosen on the page (?rule_type=), else the rule's own."""
+        source = request.POST if request.method == "POST" else request.GET
+        chosen = source.get("rule_type")
+        if spec_for(chosen) is not None:
+            return chosen
+        return obj.rule_type if obj is not None else None
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if self.has_change_permission(request, obj):
+            kwargs["form"] = rule_form_for(self._param_rule_type(request, obj))
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_fieldsets(self, request, obj=None):
-        rule = ["name", "description", "rule_type", "parameters", "action", "priority"]
+        rule = ["rule_type", "name", "description", "action", "priority"]
         where = ["scope", "scope_value", "effective_from", "effective_until"]
         source = ["regulatory_entity", "regulation"]
+        rule_type = self._param_rule_type(request, obj)
+        spec = spec_for(rule_type) if rule_type else None
+        if spec is None or not self.has_change_permission(request, obj):
+            parameters = [
+                (
+                    "Parameters",
+                    {
+                        "description": "Choose the rule type above: its parameters appear here "
+                        "as fields. Or give them as JSON.",
+                        "fields": ["parameters"],
+                    },
+                )
+            ]
+        else:
+            parameters = [
+                (
+                    f"Parameters of {rule_type}",
+                    {
+                        "description": "Empty fields take the default shown. The rule type's "
+                        "own check judges them, as it judges the API's JSON."
+                        if spec
+                        else "This rule type has no parameters.",
+                        "fields": ["param_fields_for", *(field_name(p) for p in spec)],
+                    },
+                ),
+                (
+                    "Parameters as JSON (advanced)",
+                    {"classes": ["collapse"], "fields": ["parameters"]},
+                ),
+            ]
         if obj is None:
             return [
                 (
@@ -220,6 +367,7 @@ class ComplianceRuleAdmin(RoleAdminMixin, admin.ModelAdmin):
                     },
                 ),
                 ("Rule", {"fields": rule}),
+                *parameters,
                 ("Where and when", {"fields": where}),
                 ("Regulation", {"fields": source}),
             ]
@@ -233,6 +381,7 @@ class ComplianceRuleAdmin(RoleAdminMixin, admin.ModelAdmin):
                 },
             ),
             ("Rule", {"fields": rule}),
+            *parameters,
             ("Where and when", {"fields": where}),
             ("Regulation", {"fields": source}),
             ("Record", {"fields": ["created_at", "updated_at"]}),

@@ -12,6 +12,27 @@ from apps.rules.checks.base import (
     passed,
     unvalued,
 )
+from apps.rules.checks.params import DECIMAL, INTEGER, Param
+
+PARAMS = (
+    Param(
+        "notional",
+        DECIMAL,
+        "Orders above this notional (in the account's base currency) wait for an approver.",
+        default="5000",
+        positive=True,
+        unit="base currency",
+    ),
+    Param(
+        "ttl_seconds",
+        INTEGER,
+        "How long a held order waits for a decision before it expires; empty: the default.",
+        minimum=10,
+        maximum=86400,
+        unit="seconds",
+        example=3600,
+    ),
+)
 
 
 def validate(params: dict) -> dict:

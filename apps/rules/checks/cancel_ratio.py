@@ -20,6 +20,32 @@ from apps.rules.checks.base import (
     passed,
     skipped,
 )
+from apps.rules.checks.params import BOOLEAN, DECIMAL, INTEGER, Param
+
+PARAMS = (
+    Param(
+        "max_ratio",
+        DECIMAL,
+        "Cancels per order sent today above which new orders are refused.",
+        default="0.95",
+        minimum=Decimal("0"),
+    ),
+    Param(
+        "min_orders",
+        INTEGER,
+        "The ratio is judged only from this many orders today.",
+        default=20,
+        minimum=1,
+        maximum=1_000_000,
+        unit="orders",
+    ),
+    Param(
+        "exempt_market_makers",
+        BOOLEAN,
+        "Market makers cancel and replace quotes all day: leave their ratio unjudged.",
+        default=True,
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -12,6 +12,9 @@ from apps.rules.checks.base import (
     share_limit_params,
     unvalued,
 )
+from apps.rules.checks.params import share_limit_spec
+
+PARAMS = share_limit_spec("25", "this instrument")
 
 
 def validate(params: dict) -> dict:

@@ -14,6 +14,25 @@ from apps.rules.checks.base import (
     passed,
     unvalued,
 )
+from apps.rules.checks.params import BOOLEAN, DECIMAL, Param
+
+PARAMS = (
+    Param(
+        "use_account_limit",
+        BOOLEAN,
+        "Use the account's own credit limit; untick to give the rule's limit below.",
+        default=True,
+        example=False,
+    ),
+    Param(
+        "max_credit",
+        DECIMAL,
+        "The rule's credit limit, only when the account's limit is not used.",
+        minimum=Decimal("0"),
+        unit="base currency",
+        example="1000000",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -11,9 +11,31 @@ from apps.rules.checks.base import (
     passed,
     unvalued,
 )
+from apps.rules.checks.params import DECIMAL, Param
 from apps.trading.models import is_sell, side_direction
 
 LIMITS = ("max_quantity", "max_notional")
+
+
+PARAMS = (
+    Param(
+        "max_quantity",
+        DECIMAL,
+        "Today's traded and working quantity per instrument and side; give this, a notional "
+        "cap, or both.",
+        positive=True,
+        unit="quantity",
+        example="100000",
+    ),
+    Param(
+        "max_notional",
+        DECIMAL,
+        "Today's traded and working notional of the account.",
+        positive=True,
+        unit="base currency",
+        example="5000000",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

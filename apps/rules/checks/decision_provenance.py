@@ -15,8 +15,37 @@ from apps.rules.checks.base import (
     passed,
     str_list_param,
 )
+from apps.rules.checks.params import DECIMAL, STRINGS, Param
 
 SCORES = ("max_risk_score", "require_review_flag_above_score")
+
+
+PARAMS = (
+    Param(
+        "require_any_of",
+        STRINGS,
+        "Metadata keys of which the order must carry at least one (none listed: no requirement).",
+        default=["signal_id", "risk_check_id"],
+    ),
+    Param(
+        "forbidden_decisions",
+        STRINGS,
+        "Values of metadata.decision that are refused.",
+        default=["override_limits"],
+    ),
+    Param(
+        "max_risk_score",
+        DECIMAL,
+        "Orders whose metadata.risk_score is above this fail; empty: not judged.",
+        example="80",
+    ),
+    Param(
+        "require_review_flag_above_score",
+        DECIMAL,
+        "Above this risk score the order must carry metadata.reviewed; empty: not judged.",
+        example="50",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -14,6 +14,19 @@ from apps.rules.checks.base import (
     no_extra_params,
     passed,
 )
+from apps.rules.checks.params import INTEGER, Param
+
+PARAMS = (
+    Param(
+        "window_seconds",
+        INTEGER,
+        "An identical working order sent within this window is a duplicate.",
+        default=5,
+        minimum=1,
+        maximum=3600,
+        unit="seconds",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -20,6 +20,19 @@ from apps.rules.checks.base import (
     notional_unknown,
     passed,
 )
+from apps.rules.checks.params import DECIMAL, Param
+
+PARAMS = (
+    Param(
+        "max_notional",
+        DECIMAL,
+        "The firm's working and today's filled notional, in the firm currency.",
+        required=True,
+        positive=True,
+        unit="firm currency",
+        example="50000000",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

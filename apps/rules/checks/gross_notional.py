@@ -13,6 +13,19 @@ from apps.rules.checks.base import (
     passed,
     unvalued,
 )
+from apps.rules.checks.params import DECIMAL, Param
+
+PARAMS = (
+    Param(
+        "max_gross_notional",
+        DECIMAL,
+        "The account's gross exposure with this order.",
+        required=True,
+        positive=True,
+        unit="base currency",
+        example="10000000",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -15,6 +15,7 @@ from apps.rules.checks.base import (
     passed,
     str_list_param,
 )
+from apps.rules.checks.params import CHOICE, OBJECT, Param
 
 
 def _mapping(params: dict, name: str) -> dict:
@@ -33,6 +34,32 @@ def _lists(where: str, entry, names: dict[str, list | None]) -> dict:
         return {name: str_list_param(entry, name, default=d) for name, d in names.items()}
     except ParameterError as exc:
         raise ParameterError(f"{where}: {exc}") from None
+
+
+PARAMS = (
+    Param(
+        "accounts",
+        OBJECT,
+        'Per account code, what it may trade: {"ACC-1": {"asset_classes": ["equity"], '
+        '"instruments": ["AAPL"]}}.',
+        default={},
+        example={"ACC-1": {"asset_classes": ["equity"], "instruments": ["AAPL"]}},
+    ),
+    Param(
+        "users",
+        OBJECT,
+        'Per username, the only accounts it may trade: {"tina": {"accounts": ["ACC-1"]}}.',
+        default={},
+        example={"tina": {"accounts": ["ACC-1"]}},
+    ),
+    Param(
+        "default",
+        CHOICE,
+        "For an account without an entry.",
+        default="deny",
+        choices=("allow", "deny"),
+    ),
+)
 
 
 def validate(params: dict) -> dict:

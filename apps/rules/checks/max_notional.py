@@ -13,6 +13,19 @@ from apps.rules.checks.base import (
     passed,
     unvalued,
 )
+from apps.rules.checks.params import DECIMAL, Param
+
+PARAMS = (
+    Param(
+        "max_notional",
+        DECIMAL,
+        "Quantity x price x multiplier of one order.",
+        required=True,
+        positive=True,
+        unit="base currency",
+        example="250000",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

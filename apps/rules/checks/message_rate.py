@@ -15,9 +15,40 @@ from apps.rules.checks.base import (
     passed,
     skipped,
 )
+from apps.rules.checks.params import CHOICE, INTEGER, Param
 
 PER = ("account", "user", "both")
 _LIMITS = (("max_per_second", "second"), ("max_per_minute", "minute"))
+
+
+PARAMS = (
+    Param(
+        "max_per_second",
+        INTEGER,
+        "Messages (orders, amendments, cancels) per second; give this, a per-minute limit, or "
+        "both.",
+        minimum=1,
+        maximum=1_000_000,
+        unit="messages",
+        example=50,
+    ),
+    Param(
+        "max_per_minute",
+        INTEGER,
+        "Messages per minute.",
+        minimum=1,
+        maximum=1_000_000,
+        unit="messages",
+        example=1000,
+    ),
+    Param(
+        "per",
+        CHOICE,
+        "Whose messages are counted: the account's, the user's on every account, or both.",
+        default="both",
+        choices=PER,
+    ),
+)
 
 
 def validate(params: dict) -> dict:

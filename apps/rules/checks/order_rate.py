@@ -8,6 +8,19 @@ from apps.rules.checks.base import (
     no_extra_params,
     passed,
 )
+from apps.rules.checks.params import INTEGER, Param
+
+PARAMS = (
+    Param(
+        "max_per_minute",
+        INTEGER,
+        "New orders of the account per minute.",
+        default=120,
+        minimum=1,
+        maximum=1_000_000,
+        unit="orders",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -12,6 +12,33 @@ from apps.rules.checks.base import (
     no_extra_params,
     passed,
 )
+from apps.rules.checks.params import BOOLEAN, DECIMAL, Param
+
+PARAMS = (
+    Param(
+        "min_quantity",
+        DECIMAL,
+        "The smallest quantity of one order.",
+        default="0",
+        minimum=Decimal("0"),
+        unit="quantity",
+    ),
+    Param(
+        "max_quantity",
+        DECIMAL,
+        "The largest quantity of one order.",
+        required=True,
+        positive=True,
+        unit="quantity",
+        example="10000",
+    ),
+    Param(
+        "whole_lots",
+        BOOLEAN,
+        "The quantity must be a whole number of lots.",
+        default=True,
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -15,6 +15,7 @@ from apps.rules.checks.base import (
     int_param,
     no_extra_params,
 )
+from apps.rules.checks.params import CHOICE, DECIMAL, INTEGER, Param
 from apps.rules.models import PortfolioRuleType
 
 SEVERITIES = ("critical", "warning", "info")
@@ -35,6 +36,56 @@ class PortfolioRuleSpec:
     # name -> (default, minimum, maximum) of the other decimal parameters
     decimals: dict[str, tuple[str, Decimal, Decimal | None]] = field(default_factory=dict)
 
+    @property
+    def PARAMS(self) -> tuple[Param, ...]:  # noqa: N802 - the name every check module uses
+        unit = self.unit or "index"
+        bound = "above" if self.bound == "max" else "below"
+        params = [
+            Param(
+                self.limit,
+                DECIMAL,
+                f"A measure {bound} this is a violation.",
+                default=self.default,
+                positive=True,
+                maximum=self.limit_max,
+                unit=unit,
+            )
+        ]
+        for name, (default, minimum, maximum) in self.decimals.items():
+            params.append(
+                Param(
+                    name,
+                    DECIMAL,
+                    DECIMAL_HELP.get(name, ""),
+                    default=default,
+                    minimum=minimum,
+                    maximum=maximum,
+                    unit=UNITS.get(name, ""),
+                )
+            )
+        for name, (default, minimum, maximum) in self.ints.items():
+            params.append(
+                Param(
+                    name,
+                    INTEGER,
+                    INT_HELP.get(name, ""),
+                    default=default,
+                    minimum=minimum,
+                    maximum=maximum,
+                    unit=UNITS.get(name, ""),
+                )
+            )
+        params.append(
+            Param(
+                "severity",
+                CHOICE,
+                "The severity a violation is routed with.",
+                default=self.severity,
+                choices=SEVERITIES,
+            )
+        )
+        return tuple(params)
+
     def validate(self, params: dict) -> dict:
         allowed = {self.limit, "severity", *self.ints, *self.decimals}
         no_extra_params(params, allowed)
@@ -53,6 +104,27 @@ class PortfolioRuleSpec:
         out["severity"] = severity
         return out
 
+
+DECIMAL_HELP = {
+    "confidence": "The confidence level of the expected shortfall.",
+    "min_portfolio_value": "Below this portfolio value the book is not judged.",
+}
+INT_HELP = {
+    "lookback_days": "Trading days of history the measure looks back over.",
+    "window_minutes": "The window of fills the shortfall is measured over.",
+    "min_fills": "Fewer fills than this in the window: not judged.",
+    "window_hours": "The window the uptime is measured over.",
+    "max_age_seconds": "A reference price older than this is stale.",
+}
+UNITS = {
+    "confidence": "%",
+    "min_portfolio_value": "base currency",
+    "lookback_days": "days",
+    "window_minutes": "minutes",
+    "min_fills": "fills",
+    "window_hours": "hours",
+    "max_age_seconds": "seconds",
+}
 
 T = PortfolioRuleType
 _FLOOR = {"min_portfolio_value": ("0", ZERO, None)}

@@ -12,9 +12,30 @@ from apps.rules.checks.base import (
     passed,
     unvalued,
 )
+from apps.rules.checks.params import DECIMAL, Param
 from apps.trading.pricing import notional
 
 LIMITS = ("max_quantity", "max_value")
+
+
+PARAMS = (
+    Param(
+        "max_quantity",
+        DECIMAL,
+        "The largest position (long or short) after this order; give this, a value limit, or both.",
+        positive=True,
+        unit="quantity",
+        example="50000",
+    ),
+    Param(
+        "max_value",
+        DECIMAL,
+        "The largest position value after this order.",
+        positive=True,
+        unit="base currency",
+        example="2000000",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -16,10 +16,41 @@ from apps.rules.checks.base import (
     no_extra_params,
     passed,
 )
+from apps.rules.checks.params import DECIMAL, INTEGER, Param
 from apps.trading.pricing import protected_price
 
 # A sell's protected price is reference x (1 - band): the band stays below 100%.
 BAND_MAX = Decimal("99")
+
+
+PARAMS = (
+    Param(
+        "max_deviation_pct",
+        DECIMAL,
+        "How far a limit price may stray from the reference price.",
+        default="5",
+        positive=True,
+        unit="%",
+    ),
+    Param(
+        "max_age_seconds",
+        INTEGER,
+        "The oldest reference price the collar trusts.",
+        default=300,
+        minimum=1,
+        maximum=7 * 86400,
+        unit="seconds",
+    ),
+    Param(
+        "market_band_pct",
+        DECIMAL,
+        "How far from the reference a market order may trade; empty: the collar itself.",
+        positive=True,
+        maximum=BAND_MAX,
+        unit="%",
+        example="2",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

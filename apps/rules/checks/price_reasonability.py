@@ -13,6 +13,27 @@ from apps.rules.checks.base import (
     passed,
     skipped,
 )
+from apps.rules.checks.params import DECIMAL, Param
+
+PARAMS = (
+    Param(
+        "min_price",
+        DECIMAL,
+        "The lowest reasonable limit price.",
+        default="0.0001",
+        minimum=Decimal("0"),
+        unit="price",
+    ),
+    Param(
+        "max_price",
+        DECIMAL,
+        "The highest reasonable limit price.",
+        required=True,
+        positive=True,
+        unit="price",
+        example="100000",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

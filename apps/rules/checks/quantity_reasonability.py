@@ -11,6 +11,19 @@ from apps.rules.checks.base import (
     no_extra_params,
     passed,
 )
+from apps.rules.checks.params import DECIMAL, Param
+
+PARAMS = (
+    Param(
+        "max_quantity",
+        DECIMAL,
+        "The largest reasonable quantity of one order.",
+        required=True,
+        positive=True,
+        unit="quantity",
+        example="1000000",
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -14,6 +14,9 @@ CODES = {
 LABELS = {"instrument": "Instrument", "issuer": "Issuer", "underlying_issuer": "Underlying issuer"}
 
 
+PARAMS = ()
+
+
 def validate(params: dict) -> dict:
     no_extra_params(params, set())
     return {}

@@ -20,9 +20,21 @@ from apps.rules.checks.base import (
     skipped,
     str_list_param,
 )
+from apps.rules.checks.params import STRINGS, Param
 from apps.trading.models import AssetClass, Side
 
 DEFAULT_CLASSES = [AssetClass.EQUITY.value, AssetClass.ETF.value]
+
+
+PARAMS = (
+    Param(
+        "asset_classes",
+        STRINGS,
+        "Asset classes whose long sales are checked against the position.",
+        default=list(DEFAULT_CLASSES),
+        choices=tuple(AssetClass.values),
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -18,6 +18,16 @@ from apps.rules.checks.base import (
     no_extra_params,
     passed,
 )
+from apps.rules.checks.params import BOOLEAN, Param
+
+PARAMS = (
+    Param(
+        "same_owner",
+        BOOLEAN,
+        "Also refuse crossing the working orders of other accounts of the same beneficial owner.",
+        default=True,
+    ),
+)
 
 
 def validate(params: dict) -> dict:

@@ -21,6 +21,8 @@ from apps.rules.checks.base import (
 )
 from apps.trading.models import Side, is_us_equity, locate_ref
 
+PARAMS = ()
+
 
 def validate(params: dict) -> dict:
     no_extra_params(params, set())

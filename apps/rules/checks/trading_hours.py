@@ -11,9 +11,20 @@ from apps.rules.checks.base import (
     no_extra_params,
     passed,
 )
+from apps.rules.checks.params import BOOLEAN, Param
 
 # ctx.is_open only answers open/closed, so "pre-open" is approximated as "opens within this".
 PRE_OPEN_WINDOW = timedelta(minutes=30)
+
+
+PARAMS = (
+    Param(
+        "allow_pre_open",
+        BOOLEAN,
+        "Accept orders in the 30 minutes before the market opens.",
+        default=False,
+    ),
+)
 
 
 def validate(params: dict) -> dict:
