@@ -58,6 +58,9 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "surveillance.occurrence": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.alertnote": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.executionreport": {"view": C, "add": None, "change": None, "delete": None},
+    # the market's tape: posted by the feed or imported, never edited
+    "marketdata.markettrade": {"view": R, "add": None, "change": None, "delete": None},
+    "marketdata.marketquote": {"view": R, "add": None, "change": None, "delete": None},
     "surveillance.surveillancecursor": {"view": C, "add": None, "change": None, "delete": None},
     # reports: generated and filed through their services (Compliance Officer), never edited;
     # each covers every account, so only a role that sees every account reads them
