@@ -16,6 +16,7 @@ class Detector(models.TextChoices):
     CONCENTRATION = "concentration", "Concentration"
     MARKING_CLOSE = "marking_close", "Marking the close"
     GATE_RECONCILIATION = "gate_reconciliation", "Gate reconciliation"
+    RAMPING = "ramping", "Ramping / momentum ignition"
 
 
 class Severity(models.TextChoices):

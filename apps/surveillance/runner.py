@@ -21,6 +21,7 @@ from django.db.models import F
 from apps.audit.models import AuditChainHead, AuditEvent
 from apps.core.calendars import calendar_code, closes_around
 from apps.core.time import utcnow
+from apps.marketdata.context import market_from_database
 from apps.surveillance.detectors.base import Finding
 from apps.surveillance.engine import Engine
 from apps.surveillance.models import Alert, SurveillanceCursor
@@ -40,10 +41,15 @@ READ_CHUNK = 2000
 
 
 class StreamContext:
-    """Reference data the detectors need: calendars by symbol, and books as the run began."""
+    """Reference data the detectors need: calendars by symbol, books as the run began, and the
+    market's tape."""
 
-    def __init__(self, calendars: dict[str, str], book_loader=None, value_factors=None):
+    def __init__(
+        self, calendars: dict[str, str], book_loader=None, value_factors=None, market=None
+    ):
         self.calendars = calendars
+        # the market's tape (apps.marketdata.context): None when no market data is recorded
+        self.market = market
         self.book_loader = book_loader
         # symbol -> what one unit of price x quantity is worth in the firm's currency: the
         # contract's multiplier times the latest FX rate (one for one when no rate was ever
@@ -61,7 +67,12 @@ class StreamContext:
             symbol: multiplier * (fx.factor(currency, settings.FIRM_CURRENCY) or Decimal(1))
             for symbol, _calendar, _mic, multiplier, currency in rows
         }
-        return cls(calendars, book_loader=_book_from_database, value_factors=factors)
+        return cls(
+            calendars,
+            book_loader=_book_from_database,
+            value_factors=factors,
+            market=market_from_database(),
+        )
 
     def value_factor(self, symbol: str) -> Decimal:
         return self.value_factors.get(symbol, Decimal(1))

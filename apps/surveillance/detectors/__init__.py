@@ -4,6 +4,7 @@ from apps.surveillance.detectors.concentration import ConcentrationDetector
 from apps.surveillance.detectors.gate_reconciliation import GateReconciliationDetector
 from apps.surveillance.detectors.layering import LayeringDetector
 from apps.surveillance.detectors.marking_close import MarkingCloseDetector
+from apps.surveillance.detectors.ramping import RampingDetector
 from apps.surveillance.detectors.rapid_fire import RapidFireDetector
 from apps.surveillance.detectors.spoofing import SpoofingDetector
 from apps.surveillance.detectors.wash_trade import WashTradeDetector
@@ -18,5 +19,6 @@ DETECTORS = {
         ConcentrationDetector,
         MarkingCloseDetector,
         GateReconciliationDetector,
+        RampingDetector,
     )
 }
