@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from apps.core.errors import ValidationFailed
 from apps.core.fields import AmountField
-from apps.core.serializers import StrictInputSerializer, refuse_unknown
+from apps.core.serializers import StrictInputSerializer
 from apps.marketdata import selectors
 from apps.marketdata.filters import MarketQuoteFilter, MarketTradeFilter
 from apps.marketdata.serializers import (
@@ -25,6 +25,19 @@ from apps.marketdata.services import market_quotes_record, market_trades_record
 from apps.rbac.roles import Role, ServiceRole
 
 READ_ROLE = Role.RISK_MANAGER
+
+
+class MarketTradeBatchInputSerializer(StrictInputSerializer):
+    """The documented body of a batch of prints (each row is read on its own, so that an error
+    names its row)."""
+
+    trades = MarketTradeInputSerializer(many=True)
+
+
+class MarketQuoteBatchInputSerializer(StrictInputSerializer):
+    """The documented body of a batch of quotes."""
+
+    quotes = MarketQuoteInputSerializer(many=True)
 
 
 class BatchOutputSerializer(serializers.Serializer):
@@ -57,14 +70,9 @@ class MarketQuoteOutputSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField()
 
 
-def _batch(request, key: str, item_serializer) -> list[dict]:
-    body = request.data
-    if not isinstance(body, dict):
-        raise ValidationFailed(details={key: [f'Send an object: {{"{key}": [...]}}.']})
-    refuse_unknown(body, {key})
-    items = body.get(key)
-    if not isinstance(items, list):
-        raise ValidationFailed(details={key: ["Must be a list."]})
+def _rows(items: list, key: str, item_serializer) -> list[dict]:
+    """Each row of the batch read by `item_serializer`: every bad row named as
+    `key[index].field`, and a 400 if any."""
     rows, errors = rows_validated(items, item_serializer, lambda i: f"{key}[{i}]")
     if errors:
         raise ValidationFailed(
@@ -89,13 +97,13 @@ class MarketTradeListCreateApi(ListAPIView):
     filterset_class = MarketTradeFilter
 
     class InputSerializer(StrictInputSerializer):
-        trades = MarketTradeInputSerializer(many=True)
+        trades = serializers.ListField(child=serializers.JSONField())
 
     def get_queryset(self):
         return selectors.market_trade_list()
 
     @extend_schema(
-        request=InputSerializer,
+        request=MarketTradeBatchInputSerializer,
         responses={201: BatchOutputSerializer, 200: BatchOutputSerializer},
         examples=[
             OpenApiExample(
@@ -126,7 +134,9 @@ class MarketTradeListCreateApi(ListAPIView):
         ],
     )
     def post(self, request):
-        rows = _batch(request, "trades", MarketTradeInputSerializer)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rows = _rows(serializer.validated_data["trades"], "trades", MarketTradeInputSerializer)
         return _answer(market_trades_record(trades=rows, actor=request.user, source="api"))
 
 
@@ -139,13 +149,13 @@ class MarketQuoteListCreateApi(ListAPIView):
     filterset_class = MarketQuoteFilter
 
     class InputSerializer(StrictInputSerializer):
-        quotes = MarketQuoteInputSerializer(many=True)
+        quotes = serializers.ListField(child=serializers.JSONField())
 
     def get_queryset(self):
         return selectors.market_quote_list()
 
     @extend_schema(
-        request=InputSerializer,
+        request=MarketQuoteBatchInputSerializer,
         responses={201: BatchOutputSerializer, 200: BatchOutputSerializer},
         examples=[
             OpenApiExample(
@@ -168,5 +178,7 @@ class MarketQuoteListCreateApi(ListAPIView):
         ],
     )
     def post(self, request):
-        rows = _batch(request, "quotes", MarketQuoteInputSerializer)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rows = _rows(serializer.validated_data["quotes"], "quotes", MarketQuoteInputSerializer)
         return _answer(market_quotes_record(quotes=rows, actor=request.user, source="api"))
