@@ -29,6 +29,7 @@ from apps.trading.services import FILL_FUTURE_SKEW
 from apps.trading.venues import venue_problem
 
 Problems = dict[int, dict[str, list[str]]]  # row index -> field -> messages
+QUOTE_AMOUNTS = ("bid", "bid_size", "ask", "ask_size")
 
 
 def batch_limit() -> int:
@@ -54,10 +55,16 @@ def _add(problems: Problems, index: int, name: str, message: str) -> None:
     problems.setdefault(index, {}).setdefault(name, []).append(message)
 
 
-def _common_problems(problems, index, row, at_field, now, instruments) -> None:
+def _common_problems(problems, index, row, at_field, now, instruments, amounts) -> None:
     if row["instrument"] not in instruments:
         _add(problems, index, "instrument", "Unknown instrument (give a symbol or an ISIN).")
+    for name in amounts:  # the serializers check these too; the importer and the demo call here
+        if not isinstance(row[name], Decimal) or not row[name].is_finite() or row[name] <= 0:
+            _add(problems, index, name, "Must be a decimal number greater than zero.")
     at: datetime = row[at_field]
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        _add(problems, index, at_field, "A time with its UTC offset.")
+        return
     if at > now + FILL_FUTURE_SKEW:
         _add(
             problems,
@@ -76,7 +83,9 @@ def trade_problems(rows: list[dict], instruments: dict, now: datetime) -> Proble
     problems: Problems = {}
     seen: dict[tuple, int] = {}
     for index, row in enumerate(rows):
-        _common_problems(problems, index, row, "executed_at", now, instruments)
+        _common_problems(
+            problems, index, row, "executed_at", now, instruments, ("price", "quantity")
+        )
         if row.get("trade_id"):
             key = (row["venue"], row["trade_id"])
             first = seen.setdefault(key, index)
@@ -93,7 +102,9 @@ def trade_problems(rows: list[dict], instruments: dict, now: datetime) -> Proble
 def quote_problems(rows: list[dict], instruments: dict, now: datetime) -> Problems:
     problems: Problems = {}
     for index, row in enumerate(rows):
-        _common_problems(problems, index, row, "quoted_at", now, instruments)
+        _common_problems(problems, index, row, "quoted_at", now, instruments, QUOTE_AMOUNTS)
+        if index in problems:
+            continue
         if row["bid"] > row["ask"]:
             _add(
                 problems,

@@ -2,6 +2,7 @@
 named."""
 
 import json
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -89,3 +90,22 @@ def test_a_file_larger_than_one_batch_is_imported_whole(tmp_path, instrument, se
     )
     _import(tmp_path, HEADER + rows)
     assert MarketTrade.objects.count() == 5
+
+
+def test_the_service_checks_rows_that_no_serializer_read(instrument):
+    from datetime import datetime
+
+    from apps.core.errors import ValidationFailed
+    from apps.marketdata.services import market_trades_record
+
+    row = {
+        "instrument": instrument,
+        "executed_at": datetime(2025, 11, 20, 20, 0),  # naive
+        "price": Decimal("-1"),
+        "quantity": Decimal("10"),
+        "venue": "XNAS",
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        market_trades_record(trades=[row], actor="test")
+    assert set(refused.value.details) == {"trades[0].price", "trades[0].executed_at"}
+    assert not MarketTrade.objects.exists()
