@@ -98,6 +98,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["apps.core.templatetags.present"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -357,6 +358,9 @@ FIRM_CURRENCY = env("FIRM_CURRENCY", default="USD")
 FX_RATE_MAX_AGE_SECONDS = env.int("FX_RATE_MAX_AGE_SECONDS", default=26 * 3600)
 # Held orders past their time to live are expired by this job (a decision after it is refused).
 PERIODIC_TASKS["approval expiry"] = {"task": "approvals.expire_due", "every": 15}
+# The most orders one basket (POST /api/v1/orders/basket/) may hold; each is decided as if sent
+# alone, all in one transaction, so this bounds how long one basket holds its accounts' locks.
+ORDER_BASKET_MAX_ORDERS = env.int("ORDER_BASKET_MAX_ORDERS", default=500)
 # Order expiry by time in force: an unfilled ioc/fok order expires this long after the gate
 # (fills are reported after execution: the grace must cover their way back); the job expires
 # every working order past its expire_at (day at its session's close, gtd at its time).
@@ -370,6 +374,9 @@ PERIODIC_TASKS["order expiry"] = {
 # --- Surveillance -----------------------------------------------------------------------------
 # Each run reads only the events past its watermark (apps/surveillance/runner.py).
 SURVEILLANCE_INTERVAL_SECONDS = env.int("SURVEILLANCE_INTERVAL_SECONDS", default=10)
+# Concentration is a portfolio check (the monitor's position-weight rule): its surveillance
+# detector puts alerts in the queue only when this is on.
+SURVEILLANCE_CONCENTRATION_ALERTS = env.bool("SURVEILLANCE_CONCENTRATION_ALERTS", default=False)
 PERIODIC_TASKS["surveillance"] = {
     "task": "surveillance.run",
     "every": SURVEILLANCE_INTERVAL_SECONDS,
@@ -432,6 +439,8 @@ MEDIA_URL = "/media/"
 # 17442, check digits verified): no default; required when DEBUG is off (system check
 # reporting.E001), and a MiFIR report is refused without a valid one.
 REPORTING_FIRM_LEI = env("REPORTING_FIRM_LEI", default="")
+# The firm's legal name, as a STOR's section 1 names the reporting entity.
+FIRM_NAME = env("FIRM_NAME", default="")
 REPORTING_FIRM_COUNTRY = env("REPORTING_FIRM_COUNTRY", default="GB")
 REPORTING_AUTHORITY_COUNTRY = env("REPORTING_AUTHORITY_COUNTRY", default=REPORTING_FIRM_COUNTRY)
 # The codes of the regulatory entities that are US securities regulators: they alone receive

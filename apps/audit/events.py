@@ -43,6 +43,7 @@ class EventType(StrEnum):
     REPORT_STATUS_CHANGED = "REPORT_STATUS_CHANGED"  # submitted, accepted, rejected
     REPORT_RERUN_NEEDED = "REPORT_RERUN_NEEDED"  # a fill booked late lands in its period
     REPORT_FEEDBACK_IMPORTED = "REPORT_FEEDBACK_IMPORTED"  # the regulator's per-transaction file
+    STOR_UPDATED = "STOR_UPDATED"  # drafted, edited, sent for review, approved, sent back
     DATA_PURGED = "DATA_PURGED"
     SYSTEM_ACCESS = "SYSTEM_ACCESS"
     DATA_ACCESS = "DATA_ACCESS"
@@ -82,6 +83,7 @@ EVENT_DEFAULTS: dict[EventType, tuple[RetentionClass, bool]] = {
     EventType.REPORT_STATUS_CHANGED: (R.TRADING, True),
     EventType.REPORT_RERUN_NEEDED: (R.TRADING, True),
     EventType.REPORT_FEEDBACK_IMPORTED: (R.TRADING, True),
+    EventType.STOR_UPDATED: (R.TRADING, True),
     EventType.DATA_PURGED: (R.CONFIGURATION, True),
     EventType.SYSTEM_ACCESS: (R.ACCESS, False),
     EventType.DATA_ACCESS: (R.ACCESS, False),

@@ -57,8 +57,11 @@ FAIL_CLOSED_CODES = frozenset(
         "no_reference_price",
         "stale_reference_price",
         "no_price",
+        "fx_rate_unavailable",
     }
 )
+# Failure types that come from elsewhere than a check's code.
+OTHER_FAILURE_TYPES = ("database_error", "monitor_error")
 # A failed check's action says how bad the issue is.
 _SEVERITY_BY_ACTION = {"reject": "critical", "hold": "warning", "warn": "info"}
 
@@ -90,6 +93,28 @@ def pretrade_observe(*, decision: str, checks: list[dict], seconds: float) -> No
         _child(COMPLIANCE_ISSUES, severity, code).inc()
         if code in FAIL_CLOSED_CODES:
             _child(RISK_CHECK_FAILURES, code).inc()
+
+
+def series_initialise(
+    *, decisions: tuple, channels: tuple, severities: tuple, delivery_statuses: tuple
+) -> None:
+    """Create the known labelled series at zero, so that every family is on `/metrics` from the
+    start: a dashboard or an alert rule on a quiet day reads 0, not "no data"."""
+    for decision in decisions:
+        _child(COMPLIANCE_CHECKS, "pretrade", decision)
+    for status in ("ok", "error"):
+        _child(COMPLIANCE_CHECKS, "portfolio", status)
+    for check_type in ("pretrade", "portfolio"):
+        _child(COMPLIANCE_CHECK_DURATION, check_type)
+    for failure_type in (*sorted(FAIL_CLOSED_CODES), *OTHER_FAILURE_TYPES):
+        _child(RISK_CHECK_FAILURES, failure_type)
+        _child(COMPLIANCE_ISSUES, "critical", failure_type)
+    for channel in channels:
+        for severity in severities:
+            for status in delivery_statuses:
+                _child(ALERT_DELIVERY, channel, severity, status)
+    _child(HTTP_REQUESTS, "GET", "metrics", "200")
+    _child(HTTP_REQUEST_DURATION, "GET", "metrics")
 
 
 class HttpMetricsMiddleware:

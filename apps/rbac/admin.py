@@ -7,6 +7,11 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from apps.core.errors import PlatformError
 from apps.rbac import hooks
@@ -19,6 +24,9 @@ from apps.rbac.services import (
     mfa_device_remove,
     staff_identity_set,
     user_create,
+    user_is_locked,
+    user_lockouts,
+    user_lockouts_lift,
     user_update,
 )
 
@@ -103,18 +111,88 @@ with contextlib.suppress(admin.sites.NotRegistered):
 class UserAdmin(RoleAdminMixin, DjangoUserAdmin):
     form = UserRoleForm
     add_form = UserAddForm
-    list_display = ["username", "email", "role_name", "is_active", "last_login"]
+    list_display = ["username", "email", "role_name", "is_active", "locked", "last_login"]
     list_filter = ["is_active", "groups"]
     fieldsets = [
-        (None, {"fields": ["username", "first_name", "last_name", "email", "is_active", "role"]})
+        (None, {"fields": ["username", "first_name", "last_name", "email", "is_active", "role"]}),
+        ("Sign-in", {"fields": ["sign_in_lockouts"]}),
     ]
     add_fieldsets = [(None, {"fields": ["username", "password", "email", "role"]})]
+    readonly_fields = ["sign_in_lockouts"]
     filter_horizontal: list = []
 
     @admin.display(description="role")
     def role_name(self, obj) -> str:
         role = user_role(obj) or user_service_role(obj)
         return role.group_name if role else "—"
+
+    @admin.display(description="locked", boolean=True)
+    def locked(self, obj) -> bool:
+        return any(user_is_locked(a) for a in user_lockouts(obj))
+
+    @admin.display(description="failed sign-ins")
+    def sign_in_lockouts(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        attempts = user_lockouts(obj)
+        if not attempts:
+            return "None recorded: the user can sign in."
+        rows = format_html_join(
+            "",
+            "<li>{} failed from {} (last {} UTC){}</li>",
+            (
+                (
+                    a.failures_since_start,
+                    a.ip_address or "an unknown address",
+                    f"{a.attempt_time:%Y-%m-%d %H:%M:%S}",
+                    ": LOCKED" if user_is_locked(a) else "",
+                )
+                for a in attempts
+            ),
+        )
+        lift = reverse("admin:auth_user_lift_lockout", args=[obj.pk])
+        return format_html(
+            '<ul>{}</ul><a class="button" href="{}">Lift the lockout…</a>', rows, lift
+        )
+
+    def get_urls(self):
+        lift = path(
+            "<int:user_id>/lift-lockout/",
+            self.admin_site.admin_view(self.lift_lockout_view),
+            name="auth_user_lift_lockout",
+        )
+        return [lift, *super().get_urls()]
+
+    def lift_lockout_view(self, request, user_id: int):
+        """Lift a user's lockout, with a reason (audited); Admins only, like every user change."""
+        user = get_object_or_404(User, pk=user_id)
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        error = ""
+        if request.method == "POST":
+            try:
+                removed = user_lockouts_lift(
+                    user=user, actor=request.user, reason=request.POST.get("reason", "")
+                )
+            except PlatformError as exc:
+                error = " ".join(exc.details.get("reason", [exc.message]))
+            else:
+                self.message_user(
+                    request,
+                    f"Lockout of {user.get_username()} lifted ({removed} record(s) removed).",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:auth_user_change", user.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Lift the lockout of {user.get_username()}",
+            "opts": self.model._meta,
+            "original": user,
+            "attempts": [(a, user_is_locked(a)) for a in user_lockouts(user)],
+            "error": error,
+            "reason": request.POST.get("reason", ""),
+        }
+        return TemplateResponse(request, "admin/auth/user/lift_lockout.html", context)
 
     def save_model(self, request, obj, form, change) -> None:
         """Through the services, so that every change of a user is validated and audited. The

@@ -48,6 +48,8 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "rules.ruleversion": {"view": V, "add": None, "change": None, "delete": None},
     "rules.regulatoryentity": {"view": V, "add": C, "change": C, "delete": None},
     "rules.restrictedlistentry": {"view": V, "add": C, "change": None, "delete": None},
+    # the watch list is inside information: compliance only, never the front office
+    "rules.watchlistentry": {"view": C, "add": C, "change": None, "delete": None},
     "killswitch.killswitch": {"view": V, "add": None, "change": None, "delete": None},
     # the queue is the approvers' (a Trader follows a held order through the order itself)
     "approvals.approvalrequest": {"view": C, "add": None, "change": None, "delete": None},
@@ -62,9 +64,12 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "marketdata.markettrade": {"view": R, "add": None, "change": None, "delete": None},
     "marketdata.marketquote": {"view": R, "add": None, "change": None, "delete": None},
     "surveillance.surveillancecursor": {"view": C, "add": None, "change": None, "delete": None},
+    "surveillance.relatedparty": {"view": C, "add": C, "change": None, "delete": C},
     # reports: generated and filed through their services (Compliance Officer), never edited;
     # each covers every account, so only a role that sees every account reads them
     "reporting.regulatoryreport": {"view": R, "add": None, "change": None, "delete": None},
+    # STORs name the persons suspected of market abuse: compliance only (MAR art. 16)
+    "reporting.stor": {"view": C, "add": None, "change": None, "delete": None},
     # delivery records name staff addresses and client endpoints: compliance follows them up
     "notifications.delivery": {"view": C, "add": None, "change": None, "delete": None},
     # the portfolio monitor: written by its runs only; firm-wide (every account), like the

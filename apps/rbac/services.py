@@ -5,6 +5,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -402,4 +403,61 @@ def staff_identity_set(*, user, actor=None, **changes) -> StaffIdentity:
         allowed=[*IDENTITY_FIELDS, "branch_country"],
         actor=actor,
         object_type="rbac.staffidentity",
+    )
+
+
+def user_lockouts(user) -> list:
+    """The failed-login records of this username (one per address), newest first; a record at
+    AXES_FAILURE_LIMIT failures locks that username from that address until it cools off."""
+    return list(
+        AccessAttempt.objects.filter(username=user.get_username()).order_by("-attempt_time")
+    )
+
+
+def user_is_locked(attempt) -> bool:
+    return attempt.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+
+@transaction.atomic
+def user_lockouts_lift(*, user, actor, reason: str) -> int:
+    """Forget the failed logins of a username, which lifts its lockout; audited with who and why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(details=field_errors(reason="Say why the lockout is lifted."))
+    attempts = AccessAttempt.objects.filter(username=user.get_username())
+    addresses = sorted({a.ip_address or "" for a in attempts})
+    removed, _ = attempts.delete()
+    audit_record(
+        event_type="SYSTEM_ACCESS",
+        actor=actor,
+        object_type="auth.user",
+        object_id=user.pk,
+        payload={
+            "action": "lockout_lifted",
+            "username": user.get_username(),
+            "addresses": addresses,
+            "records_removed": removed,
+            "reason": reason[:500],
+        },
+    )
+    return removed
+
+
+@transaction.atomic
+def user_password_reset(*, user, password: str) -> None:
+    """A password set from an emailed reset link: the user proved the mailbox, so the failed
+    logins of the username are forgotten too. Tokens stop working (the fingerprint changes)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    removed, _ = AccessAttempt.objects.filter(username=user.get_username()).delete()
+    audit_record(
+        event_type="SYSTEM_ACCESS",
+        actor=user,
+        object_type="auth.user",
+        object_id=user.pk,
+        payload={
+            "action": "password_reset",
+            "username": user.get_username(),
+            "lockout_records_removed": removed,
+        },
     )

@@ -1,9 +1,13 @@
-"""The second factor's pages: enrol an authenticator, enter a code, renew recovery codes."""
+"""The sign-in pages beyond the password: the second factor (enrol an authenticator, enter a
+code, renew recovery codes) and the password reset by email."""
 
 from base64 import b32encode
 
 import django_otp
 import segno
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,6 +24,7 @@ from apps.rbac.services import (
     mfa_recovery_codes_left,
     mfa_totp_begin,
     mfa_totp_confirm,
+    user_password_reset,
 )
 
 
@@ -126,3 +131,25 @@ class OtpRecoveryCodesView(RoleRequiredMixin, View):
             return HttpResponseRedirect(f"{VERIFY_URL}?next={request.path}")
         codes = mfa_recovery_codes_generate(user=request.user, actor=request.user)
         return render(request, self.template_name, {"codes": codes, "next": "/"})
+
+
+class AuditedSetPasswordForm(SetPasswordForm):
+    """The new password from a reset link, set through the services (audited; lockout lifted)."""
+
+    def save(self, commit=True):
+        user_password_reset(user=self.user, password=self.cleaned_data["new_password1"])
+        return self.user
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["timeout_hours"] = settings.PASSWORD_RESET_TIMEOUT // 3600
+        return context
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = AuditedSetPasswordForm

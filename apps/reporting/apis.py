@@ -109,7 +109,7 @@ class EntityField(serializers.SlugRelatedField):
 
 
 def _report_or_404(request, report_id: int):
-    report = selectors.report_get(report_id=report_id)
+    report = selectors.report_get(user=request.user, report_id=report_id)
     if report is None:
         raise NotFound("No such report.", code="report_not_found")
     return report
@@ -153,7 +153,7 @@ class ReportListCreateApi(ListAPIView):
         )
 
     def get_queryset(self):
-        return selectors.report_list()
+        return selectors.report_list(user=self.request.user)
 
     @extend_schema(
         request=InputSerializer,
@@ -233,7 +233,7 @@ class ReportListCreateApi(ListAPIView):
                 name: data[name] for name in ("symbol", "request_reference") if name in data
             },
         )
-        fresh = selectors.report_get(report_id=report.pk)
+        fresh = selectors.report_get(user=request.user, report_id=report.pk)
         return Response(ReportOutputSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
 

@@ -16,6 +16,7 @@ class ReportType(models.TextChoices):
     BLUE_SHEETS = "blue_sheets", "Blue sheets (SEC 17a-25, on request)"
     RULE_606 = "rule_606", "Order routing (SEC 606(a)(1))"
     CAT_EVENTS = "cat_events", "FINRA CAT order events"
+    STOR = "stor", "Suspicious transaction and order report (MAR art. 16)"
 
 
 class ReportFormat(models.TextChoices):
@@ -214,3 +215,110 @@ class ReportFeedback(models.Model):
             f"Feedback on report #{self.report_id}: "
             f"{self.accepted} accepted, {self.rejected} rejected"
         )
+
+
+class StorStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved and exported"
+
+
+class BreachType(models.TextChoices):
+    """Section 3 of the template: the type of breach suspected."""
+
+    INSIDER_DEALING = "insider_dealing", "Insider dealing"
+    MARKET_MANIPULATION = "market_manipulation", "Market manipulation"
+    ATTEMPTED_INSIDER_DEALING = "attempted_insider_dealing", "Attempted insider dealing"
+    ATTEMPTED_MARKET_MANIPULATION = (
+        "attempted_market_manipulation",
+        "Attempted market manipulation",
+    )
+
+
+class Stor(models.Model):
+    """A suspicious transaction and order report (MAR art. 16) drafted from an alert, with the
+    fields of the template in Commission Delegated Regulation (EU) 2016/957, Annex.
+
+    A Compliance Officer drafts it (the orders, fills and executions of the alert's evidence
+    are attached as they stood), a second one approves it or sends it back; approval exports it
+    as a PDF and an XML file, two reports of type `stor` whose filing status moves together.
+    Never shown below Compliance Officer (MAR art. 16: no tipping off)."""
+
+    reference = models.CharField(max_length=32, unique=True)
+    alert = models.ForeignKey("surveillance.Alert", on_delete=models.PROTECT, related_name="stors")
+    regulatory_entity = models.ForeignKey(
+        "rules.RegulatoryEntity",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stors",
+        help_text="The national competent authority it is filed with.",
+    )
+    status = models.CharField(
+        max_length=10, choices=StorStatus.choices, default=StorStatus.DRAFT, db_index=True
+    )
+    # Section 1: the reporting entity and the person submitting.
+    # Blank until the drafter fills it in (when FIRM_NAME is not set); required for review.
+    entity_name = models.CharField(max_length=200, blank=True)
+    entity_lei = models.CharField("entity LEI", max_length=20, blank=True)
+    entity_country = models.CharField(max_length=2, blank=True)
+    person_name = models.CharField("person submitting", max_length=200, blank=True)
+    person_position = models.CharField(max_length=200, blank=True)
+    person_contact = models.CharField(
+        max_length=200, blank=True, help_text="E-mail address and telephone number."
+    )
+    # Section 2: the transactions and orders (attached from the alert's evidence).
+    instrument_description = models.CharField(max_length=300, blank=True)
+    transactions = models.JSONField(
+        default=list, blank=True, help_text="The orders, fills and executions as attached."
+    )
+    # Section 3: the nature of the suspicion.
+    breach_type = models.CharField(max_length=32, choices=BreachType.choices)
+    suspicion_description = models.TextField(blank=True)
+    indicators = models.JSONField(default=list, blank=True)
+    # Section 4: the persons on whose behalf the orders were placed and who executed them.
+    persons = models.JSONField(default=list, blank=True)
+    persons_notes = models.TextField(blank=True)
+    # Section 5: additional information and the documents held.
+    additional_information = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    # Drafting and the second officer's review.
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    review_requested_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+    pdf_report = models.OneToOneField(
+        RegulatoryReport,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stor_as_pdf",
+    )
+    file_report = models.OneToOneField(
+        RegulatoryReport,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stor_as_file",
+        help_text="The structured file (XML, schema apps/reporting/data/stor.xsd).",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "STOR"
+        verbose_name_plural = "STORs"
+
+    def __str__(self) -> str:
+        return f"{self.reference} (alert #{self.alert_id}, {self.get_status_display()})"
+
+    @property
+    def filing_status(self) -> str:
+        """The filing status of its exported files; empty before approval."""
+        return self.file_report.status if self.file_report_id else ""

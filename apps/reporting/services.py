@@ -65,7 +65,10 @@ TRANSITIONS = {
 # Reports that carry personal data (blue sheets: customers' names, addresses and tax
 # identifiers; MiFIR: natural persons' names, dates of birth and national identifiers):
 # downloaded (and blue sheets requested) by a Compliance Officer or above only.
-PERSONAL_DATA_TYPES = frozenset({ReportType.BLUE_SHEETS, ReportType.MIFIR_TRANSACTIONS})
+# A STOR names the persons it suspects (and must not reach them: MAR art. 16).
+PERSONAL_DATA_TYPES = frozenset(
+    {ReportType.BLUE_SHEETS, ReportType.MIFIR_TRANSACTIONS, ReportType.STOR}
+)
 PERSONAL_DATA_ROLE = Role.COMPLIANCE_OFFICER
 # What each report type is asked for beyond its period (the others take nothing).
 PARAMETERS = {ReportType.BLUE_SHEETS: ("symbol", "request_reference")}
@@ -172,6 +175,13 @@ def report_generate(
     """
     if actor is not None:
         require_role(actor, GENERATOR_ROLE, "generate reports")
+    if report_type == ReportType.STOR:
+        raise ValidationFailed(
+            "A STOR is made from an alert: draft it there (POST /api/v1/stors/), have a second "
+            "Compliance Officer approve it, and its files are exported at approval.",
+            code="stor_draft_required",
+            details=field_errors(report_type="A STOR needs an approved draft."),
+        )
     period = _checked_request(report_type, period_start, period_end, fmt)
     check_entity_receives(report_type, entity)
     if report_type == ReportType.CAT_EVENTS:
@@ -690,6 +700,10 @@ def report_status_set(
             "sha256": locked.sha256,
         },
     )
+    if locked.report_type == ReportType.STOR:
+        from apps.reporting.stor import stor_filing_follow
+
+        stor_filing_follow(report=locked, actor=actor, status=status, note=note)
     return locked
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.reporting import apis
+from apps.reporting import apis, stor_apis
 
 urlpatterns = [
     path("reports/", apis.ReportListCreateApi.as_view(), name="report-list"),
@@ -23,4 +23,12 @@ urlpatterns = [
         apis.ReportFeedbackApi.as_view(),
         name="report-feedback",
     ),
+    path("stors/", stor_apis.StorListCreateApi.as_view(), name="stor-list"),
+    path("stors/<int:stor_id>/", stor_apis.StorDetailApi.as_view(), name="stor-detail"),
+    path(
+        "stors/<int:stor_id>/review-request/",
+        stor_apis.StorReviewRequestApi.as_view(),
+        name="stor-review-request",
+    ),
+    path("stors/<int:stor_id>/review/", stor_apis.StorReviewApi.as_view(), name="stor-review"),
 ]

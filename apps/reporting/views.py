@@ -4,7 +4,7 @@ report's own page shows its transaction lines and the regulator's feedback, and 
 steps and feedback files (Compliance Officers). Everything goes through the services the API
 calls too."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
@@ -76,11 +76,16 @@ class ReportListView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, errors=None, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        everything = selectors.report_list()
-        yesterday = (utcnow() - timedelta(days=1)).date()
+        everything = selectors.report_list(user=user)
+        default_day = selectors.last_trading_day(today=utcnow().date())
         context.update(
             filtered_page(self.request, ReportFilter, everything, PAGE_SIZE),
-            report_types=ReportType.choices,
+            report_types=[
+                (value, label)
+                for value, label in ReportType.choices
+                if value not in selectors.CONFIDENTIAL_TYPES
+                or has_role(user, selectors.CONFIDENTIAL_ROLE)
+            ],
             report_formats=ReportFormat.choices,
             statuses=ReportStatus.choices,
             formats_by_type={t: list(b.formats) for t, b in BUILDERS.items()},
@@ -95,8 +100,8 @@ class ReportListView(RoleRequiredMixin, TemplateView):
             if form
             else {
                 "report": f"{ReportType.DAILY_TRADING}:{ReportFormat.CSV}",
-                "period_start": yesterday.isoformat(),
-                "period_end": yesterday.isoformat(),
+                "period_start": default_day.isoformat(),
+                "period_end": default_day.isoformat(),
                 "regulatory_entity": "",
             },
         )
@@ -163,7 +168,7 @@ class ReportDownloadView(RoleRequiredMixin, View):
     required_role = READER_ROLE
 
     def get(self, request, pk: int):
-        report = selectors.report_get(report_id=pk)
+        report = selectors.report_get(user=request.user, report_id=pk)
         if report is None:
             raise Http404("No such report.")
         try:
@@ -186,7 +191,7 @@ class ReportDetailView(RoleRequiredMixin, TemplateView):
     template_name = "reporting/detail.html"
 
     def _report(self):
-        report = selectors.report_get(report_id=self.kwargs["pk"])
+        report = selectors.report_get(user=self.request.user, report_id=self.kwargs["pk"])
         if report is None:
             raise Http404("No such report.")
         return report
@@ -242,5 +247,7 @@ class ReportDetailView(RoleRequiredMixin, TemplateView):
             )
             response.status_code = exc.status_code
             return response
-        messages.success(request, done)
+        messages.success(request, f"{report}: {done}")
+        if request.POST.get("back") == "list":  # the quick step from the reports list
+            return HttpResponseRedirect(f"{reverse('reports-list')}?highlight={report.pk}")
         return HttpResponseRedirect(reverse("reports-detail", args=[report.pk]))

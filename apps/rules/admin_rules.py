@@ -34,6 +34,7 @@ from apps.rules.models import (
     RuleChangeStatus,
     RuleStatus,
     RuleVersion,
+    WatchListEntry,
 )
 from apps.rules.replay import replay
 from apps.rules.services import (
@@ -47,6 +48,8 @@ from apps.rules.services import (
     rule_change_decide,
     rule_change_propose,
     rule_proposal_validate,
+    watch_entry_add,
+    watch_entry_end,
 )
 
 OFFICER = Role.COMPLIANCE_OFFICER
@@ -630,5 +633,51 @@ class RestrictedListEntryAdmin(RoleAdminMixin, admin.ModelAdmin):
                 refused.append(f"#{entry.pk}: {exc.message}")
         if done:
             self.message_user(request, f"Ended {len(done)} restriction(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not ended: " + "; ".join(refused), messages.ERROR)
+
+
+# --- the watch list ---------------------------------------------------------------------------
+
+
+class WatchEntryForm(RestrictedEntryForm):
+    class Meta(RestrictedEntryForm.Meta):
+        model = WatchListEntry
+
+
+@admin.register(WatchListEntry)
+class WatchListEntryAdmin(RestrictedListEntryAdmin):
+    """The same screens as the restricted list; only a Compliance Officer sees them."""
+
+    form = WatchEntryForm
+
+    @admin.display(description="watched")
+    def target(self, obj) -> str:
+        return obj.instrument.symbol if obj.instrument_id else f"issuer: {obj.issuer}"
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        entry = watch_entry_add(
+            actor=request.user,
+            instrument=data.get("instrument"),
+            issuer=data.get("issuer", ""),
+            reason=data.get("reason", ""),
+            effective_from=data.get("effective_from"),
+            effective_until=data.get("effective_until"),
+        )
+        obj.pk = entry.pk
+        obj.refresh_from_db()
+
+    @admin.action(description="End the selected watch list entries now", permissions=["end"])
+    def end_now(self, request, queryset) -> None:
+        done, refused = [], []
+        for entry in queryset:
+            try:
+                watch_entry_end(entry=entry, actor=request.user)
+                done.append(str(entry.pk))
+            except PlatformError as exc:
+                refused.append(f"#{entry.pk}: {exc.message}")
+        if done:
+            self.message_user(request, f"Ended {len(done)} watch list entries.", messages.SUCCESS)
         if refused:
             self.message_user(request, "Not ended: " + "; ".join(refused), messages.ERROR)

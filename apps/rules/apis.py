@@ -1,20 +1,28 @@
 """The order API: submit (gated), dry run, list, detail, fills, cancel, amend (gated again)."""
 
 import re
+from collections.abc import Mapping
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from apps.core.errors import NotFound, ValidationFailed
+from apps.core.errors import NotFound, PermissionDenied, ValidationFailed
 from apps.core.fields import AmountField, Rfc3339Field
-from apps.core.serializers import StrictInputSerializer, refuse_body
+from apps.core.serializers import (
+    StrictInputSerializer,
+    UnknownField,
+    refuse_body,
+)
 from apps.core.time import rfc3339
 from apps.core.types import decimal_str
 from apps.rbac.roles import Role
 from apps.rules import gate
+from apps.rules.basket import basket_key, order_basket_submit
 from apps.trading import selectors
 from apps.trading.expiry import expire_at_checked
 from apps.trading.filters import OrderFilter
@@ -448,3 +456,185 @@ class OrderAmendApi(APIView):
                 "order": OrderOutputSerializer(fresh).data,
             }
         )
+
+
+# --- baskets ----------------------------------------------------------------------------------
+
+EXAMPLE_BASKET = {
+    "orders": [
+        {**EXAMPLE_ORDER, "client_order_id": "rebal-0001"},
+        {
+            **EXAMPLE_ORDER,
+            "client_order_id": "rebal-0002",
+            "instrument": "MSFT",
+            "side": "sell",
+            "quantity": "40",
+            "limit_price": "410.25",
+        },
+    ]
+}
+EXAMPLE_BASKET_ANSWER = {
+    "orders": [
+        {**EXAMPLE_ANSWER, "client_order_id": "rebal-0001"},
+        {
+            "id": 4712,
+            "client_order_id": "rebal-0002",
+            "status": "pending_approval",
+            "checks": [
+                {
+                    "rule": "APPROVAL-1",
+                    "rule_type": "approval_threshold",
+                    "status": "fail",
+                    "observed": "16410",
+                    "threshold": "10000",
+                    "message": "Notional 16410 is above 10000: held for approval.",
+                    "regulation": "SEC 15c3-5(c)(1)(i)",
+                    "code": "approval_required",
+                    "action": "hold",
+                }
+            ],
+            "approval": {
+                "id": 88,
+                "status": "pending",
+                "expires_at": "2026-12-07T15:30:00Z",
+            },
+        },
+    ]
+}
+
+
+class OrderBasketSubmitApi(APIView):
+    """Submit a basket of orders (1 to `ORDER_BASKET_MAX_ORDERS`, 500): each is decided as if
+    sent alone right after the one before it (a later order sees what the earlier ones did to
+    positions, exposure, open orders, message counts and duplicates), all are stored in one
+    transaction, and the answer lists each order's decision in request order, in the shape
+    `POST /api/v1/orders/` answers.
+
+    201 when any order was new, 200 when every one was a replay (the same client_order_id and
+    body sent before: its stored decision). An order that would be a 400 alone makes the
+    basket a 400 whose details name it (`orders[3].quantity`), as does a client_order_id used
+    twice in the basket; an account the user may not trade is a 403 `not_entitled` naming the
+    orders; a client_order_id already used with another body is a 409 naming the order
+    (`details.index`). In every one of these cases nothing of the basket is stored.
+    """
+
+    required_role = Role.TRADER
+
+    class InputSerializer(StrictInputSerializer):
+        """A basket: the orders, each as `POST /api/v1/orders/` takes one, in the order they
+        are to be decided."""
+
+        orders = serializers.ListField(
+            child=OrderInputSerializer(),
+            min_length=1,
+            max_length=settings.ORDER_BASKET_MAX_ORDERS,
+        )
+
+    class EnvelopeSerializer(StrictInputSerializer):
+        """What the door reads first: an object with `orders`, a list, and nothing else. Each
+        order is then read as `POST /api/v1/orders/` reads one (`basket_requests`), so that an
+        error can name the order (`orders[3].quantity`)."""
+
+        orders = serializers.ListField(child=serializers.JSONField())
+
+    class OutputSerializer(serializers.Serializer):
+        """Each order's decision, in request order."""
+
+        orders = DecisionSerializer(many=True)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer, 200: OutputSerializer},
+        examples=[
+            OpenApiExample("Basket of two orders", value=EXAMPLE_BASKET, request_only=True),
+            OpenApiExample(
+                "One accepted, one held", value=EXAMPLE_BASKET_ANSWER, response_only=True
+            ),
+        ],
+    )
+    def post(self, request):
+        envelope = self.EnvelopeSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        reqs = basket_requests(envelope.validated_data["orders"], request.user)
+        answers = order_basket_submit(reqs=reqs, user=request.user)
+        replayed = all(answer.replayed for answer in answers)
+        code = status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
+        return Response({"orders": [decision_body(a) for a in answers]}, status=code)
+
+
+def _basket_size_checked(orders: list) -> None:
+    limit = settings.ORDER_BASKET_MAX_ORDERS
+    if not 1 <= len(orders) <= limit:
+        raise ValidationFailed(
+            details={"orders": [f"From 1 to {limit} orders; {len(orders)} sent."]}
+        )
+
+
+def _keyed(index: int, details: dict) -> dict:
+    """An order's error details keyed by its place in the basket."""
+    out = {}
+    for field, messages in details.items():
+        inner = None if field in ("non_field_errors", api_settings.NON_FIELD_ERRORS_KEY) else field
+        out[basket_key(index, inner)] = messages
+    return out
+
+
+def basket_requests(orders: list, user) -> list[gate.OrderRequest]:
+    """The gate's requests of a basket, each order checked as `POST /api/v1/orders/` checks
+    one, before anything is evaluated. Every order that would be a 400 alone is named in one
+    400 (`orders[3].quantity`), as is a client_order_id sent twice in the basket; else every
+    order on an account the user may not trade is named in one 403 `not_entitled`."""
+    _basket_size_checked(orders)
+    invalid: dict[str, list] = {}
+    unknown_only = True
+    refused: dict[str, list] = {}
+    refused_code = "not_entitled"
+    first_seen: dict[str, int] = {}
+    reqs: list[gate.OrderRequest] = []
+    for index, item in enumerate(orders):
+        if not isinstance(item, Mapping):
+            invalid[basket_key(index)] = ["An order is a JSON object."]
+            unknown_only = False
+            continue
+        serializer = OrderInputSerializer(data=item)
+        try:
+            valid = serializer.is_valid()
+        except UnknownField as exc:
+            invalid.update(_keyed(index, exc.details))
+            continue
+        if not valid:
+            invalid.update(_keyed(index, serializer.errors))
+            unknown_only = False
+            continue
+        client_order_id = serializer.validated_data["client_order_id"]
+        if client_order_id in first_seen:
+            invalid[basket_key(index, "client_order_id")] = [
+                f"Also the client_order_id of {basket_key(first_seen[client_order_id])}: "
+                "each order of a basket has its own."
+            ]
+            unknown_only = False
+            continue
+        first_seen[client_order_id] = index
+        try:
+            reqs.append(order_request(serializer.validated_data, user))
+        except ValidationFailed as exc:
+            invalid.update(_keyed(index, exc.details or {"non_field_errors": [exc.message]}))
+            unknown_only = False
+        except PermissionDenied as exc:
+            refused.update(_keyed(index, exc.details))
+            refused_code = exc.code
+    if invalid:
+        if unknown_only:
+            raise UnknownField(
+                "An order of the basket names a field orders do not take.", details=invalid
+            )
+        raise ValidationFailed(
+            "The basket holds orders that cannot be orders; nothing was stored.", details=invalid
+        )
+    if refused:
+        raise PermissionDenied(
+            "The basket holds orders on accounts you may not trade; nothing was stored.",
+            code=refused_code,
+            details=refused,
+        )
+    return reqs

@@ -232,3 +232,40 @@ class RestrictedListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument or self.issuer}: {self.reason}"
+
+
+class WatchListEntry(models.Model):
+    """An issuer or instrument about which the firm holds, or expects to hold, inside
+    information (a mandate, a deal team wall-crossed). Confidential and not a trading block:
+    unlike the restricted list the gate never reads it; surveillance looks for trading ahead
+    of its additions (MAR art. 8, 14)."""
+
+    instrument = models.ForeignKey(
+        "trading.Instrument",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="watch_entries",
+    )
+    issuer = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=300)
+    effective_from = models.DateTimeField()
+    effective_until = models.DateTimeField(null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+        verbose_name = "watch list entry"
+        verbose_name_plural = "watch list entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(instrument__isnull=False) | ~Q(issuer=""),
+                name="watch_entry_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument or self.issuer}: {self.reason}"

@@ -2,8 +2,12 @@
 
 Before a rule goes live (or is edited, put in shadow testing or retired) a compliance officer
 asks: which of the orders we took would it have stopped? `replay` re-evaluates the orders
-created in a period against the current active rules plus the proposed ones, compiled as if
-they were active, and compares each answer with the decision recorded at submission.
+created in a period twice: against the current active rules alone (the baseline) and against
+the current active rules plus the proposed ones, compiled as if they were active. What changes
+between the two is the proposal's doing, and only that is counted as newly rejected, held or
+passing. Where the baseline differs from the decision recorded at submission (positions and
+prices have moved, or the rules changed since) the row says so, apart: the active rules
+re-judging an old order are not the proposal's effect.
 
 Limitations, on purpose (this is a what-if, not a reconstruction of the past):
 
@@ -67,6 +71,14 @@ class ReplayRow:
     holding: tuple[str, ...] = ()  # rules that hold it for approval in the replay
     recorded_blocking: tuple[str, ...] = ()  # rules that rejected or held it at submission
     error: str = ""
+    baseline: str = ""  # the decision under the current active rules alone (default: recorded)
+    baseline_blocking: tuple[str, ...] | None = None  # rules that block it in the baseline
+
+    def __post_init__(self) -> None:
+        if not self.baseline:
+            object.__setattr__(self, "baseline", self.recorded)
+        if self.baseline_blocking is None:
+            object.__setattr__(self, "baseline_blocking", self.recorded_blocking)
 
     @property
     def blocking(self) -> tuple[str, ...]:
@@ -74,7 +86,8 @@ class ReplayRow:
 
     @property
     def outcome(self) -> str:
-        if self.replayed == self.recorded:
+        """What the proposal changes: the replay against the baseline, not the record."""
+        if self.replayed == self.baseline:
             return UNCHANGED
         if self.replayed == engine.REJECTED:
             return NEWLY_REJECTED
@@ -85,6 +98,11 @@ class ReplayRow:
     @property
     def changed(self) -> bool:
         return self.outcome != UNCHANGED
+
+    @property
+    def drifted(self) -> bool:
+        """The active rules alone decide it differently today than at submission."""
+        return self.baseline != self.recorded
 
 
 @dataclass
@@ -116,6 +134,10 @@ class ReplayReport:
         return self._with(NEWLY_PASSING)
 
     @property
+    def drifted(self) -> list[ReplayRow]:
+        return [r for r in self.rows if r.drifted]
+
+    @property
     def by_rule(self) -> dict[str, dict[str, list[int]]]:
         """rule code -> {"rejected": order ids newly rejected by it, "held": ..., "passing":
         order ids it blocked at submission and no longer blocks}."""
@@ -129,7 +151,7 @@ class ReplayReport:
             elif row.outcome == NEWLY_HELD:
                 for code in row.holding:
                     out[code]["held"].append(row.order_id)
-            for code in row.recorded_blocking:
+            for code in row.baseline_blocking:
                 if code not in row.blocking:
                     out[code]["passing"].append(row.order_id)
         return dict(sorted(out.items()))
@@ -142,6 +164,7 @@ class ReplayReport:
             NEWLY_HELD: len(self.newly_held),
             NEWLY_PASSING: len(self.newly_passing),
             "errors": sum(1 for r in self.rows if r.error),
+            "drifted": len(self.drifted),
         }
 
     def summary(self) -> str:
@@ -154,14 +177,20 @@ class ReplayReport:
             rules += f"; retiring {', '.join(self.retired)}"
         parts = [
             f"Replayed {t['orders']} orders ({period}) against {self.active_rules} active "
-            f"rules plus {rules}: {t[NEWLY_REJECTED]} newly rejected, {t[NEWLY_HELD]} newly "
-            f"held, {t[NEWLY_PASSING]} newly passing."
+            f"rules plus {rules}: the proposal makes {t[NEWLY_REJECTED]} newly rejected, "
+            f"{t[NEWLY_HELD]} newly held, {t[NEWLY_PASSING]} newly passing."
         ]
         for code, ids in self.by_rule.items():
             bits = [f"{k} {_ids(v)}" for k, v in ids.items() if v]
             parts.append(f"{code}: {'; '.join(bits)}.")
         if t["errors"]:
             parts.append(f"{t['errors']} orders could not be evaluated (counted as rejected).")
+        if t["drifted"]:
+            parts.append(
+                f"Apart from the proposal, the active rules alone would decide {t['drifted']} of "
+                "these orders differently today than at submission (positions, prices or rules "
+                "have changed since): not counted above."
+            )
         return " ".join(parts)
 
 
@@ -202,6 +231,11 @@ def _as_proposed(rule: ComplianceRule, change: RuleChange | None) -> ComplianceR
     proposed.status = RuleStatus.ACTIVE
     proposed.effective_from = proposed.effective_until = None
     return proposed
+
+
+def baseline_ruleset() -> engine.RuleSet:
+    """The current active rules as they are: what the proposal is compared with."""
+    return engine.compile_rules(list(ComplianceRule.objects.filter(status=RuleStatus.ACTIVE)), 0)
 
 
 def replay_ruleset(
@@ -273,6 +307,7 @@ def replay(
     """
     lower, upper = _bounds(date_from, date_to)
     ruleset, codes, retired, active = replay_ruleset(rules, include_testing=include_testing)
+    baseline = baseline_ruleset()
     report = ReplayReport(
         date_from=lower, date_to=upper, rules=codes, retired=retired, active_rules=active
     )
@@ -293,21 +328,8 @@ def replay(
             for c in recorded_checks
             if c.get("rule") == KILL_SWITCH_RULE and c.get("status") == "fail"
         ]
-        error = ""
-        try:
-            # As if amended: the order's own open quantity and duplicates of itself do not count.
-            ctx = gate.build_context(
-                gate.order_intent(gate.OrderRequest.from_order(order), user),
-                account=order.account,
-                user=user,
-                types=ruleset.types,
-                now=order.created_at,
-                own=order,
-            )
-            ctx.market_band_pct = ruleset.market_band(ctx)
-            replayed, checks = engine.evaluate(ruleset, ctx, pre_checks=pre)
-        except Exception as exc:  # noqa: BLE001 - fail closed, as the gate does
-            replayed, checks, error = engine.REJECTED, [], f"{type(exc).__name__}: {exc}"
+        before = _evaluate(baseline, order, user, pre)
+        after = _evaluate(ruleset, order, user, pre)
         report.rows.append(
             ReplayRow(
                 order_id=order.pk,
@@ -320,14 +342,35 @@ def replay(
                 limit_price=order.limit_price,
                 order_status=order.status,
                 recorded=recorded,
-                replayed=replayed,
-                rejecting=_blocking(checks, "reject"),
-                holding=_blocking(checks, "hold"),
+                replayed=after[0],
+                rejecting=_blocking(after[1], "reject"),
+                holding=_blocking(after[1], "hold"),
                 recorded_blocking=_blocking(recorded_checks),
-                error=error,
+                error=after[2] or before[2],
+                baseline=before[0],
+                baseline_blocking=_blocking(before[1]),
             )
         )
     return report
+
+
+def _evaluate(ruleset, order, user, pre) -> tuple[str, list[dict], str]:
+    """(decision, checks, error) of one order under a rule set, as if it were amended: its own
+    open quantity and duplicates of itself do not count. An error fails closed, as the gate."""
+    try:
+        ctx = gate.build_context(
+            gate.order_intent(gate.OrderRequest.from_order(order), user),
+            account=order.account,
+            user=user,
+            types=ruleset.types,
+            now=order.created_at,
+            own=order,
+        )
+        ctx.market_band_pct = ruleset.market_band(ctx)
+        decision, checks = engine.evaluate(ruleset, ctx, pre_checks=pre)
+    except Exception as exc:  # noqa: BLE001 - fail closed, as the gate does
+        return engine.REJECTED, [], f"{type(exc).__name__}: {exc}"
+    return decision, checks, ""
 
 
 def format_table(rows: list[ReplayRow]) -> str:
@@ -341,6 +384,7 @@ def format_table(rows: list[ReplayRow]) -> str:
         "quantity",
         "limit",
         "recorded",
+        "today",
         "replayed",
         "outcome",
         "blocking rules",
@@ -355,6 +399,7 @@ def format_table(rows: list[ReplayRow]) -> str:
             decimal_str(r.quantity),
             decimal_str(r.limit_price) or "market",
             r.recorded,
+            r.baseline,
             r.replayed,
             r.outcome,
             ", ".join([*r.rejecting, *(f"{c} (hold)" for c in r.holding)])

@@ -41,6 +41,7 @@ from apps.rules.models import (
     RuleScope,
     RuleStatus,
     RuleVersion,
+    WatchListEntry,
 )
 
 OFFICER = Role.COMPLIANCE_OFFICER
@@ -637,6 +638,80 @@ def restricted_entry_end(
     )
     ruleset_bump()
     return entry
+
+
+# --- the watch list ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def watch_entry_add(
+    *,
+    actor,
+    instrument=None,
+    issuer: str = "",
+    reason: str,
+    effective_from: datetime | None = None,
+    effective_until: datetime | None = None,
+) -> WatchListEntry:
+    """Put an instrument or an issuer on the watch list. Trading stays open (the gate never
+    reads the list, so nobody learns of it from a rejection); surveillance looks for trading
+    ahead of the addition."""
+    require_role(actor, OFFICER, "change the watch list")
+    restricted_entry_validate(
+        instrument=instrument,
+        issuer=issuer,
+        reason=reason,
+        effective_from=effective_from,
+        effective_until=effective_until,
+    )
+    errors: dict[str, list[str]] = {}
+    entry = WatchListEntry(
+        instrument=instrument,
+        issuer=(issuer or "").strip(),
+        reason=reason.strip(),
+        effective_from=_parse_time(effective_from, "effective_from", errors) or utcnow(),
+        effective_until=_parse_time(effective_until, "effective_until", errors),
+        added_by=actor,
+    )
+    clean_or_raise(entry)
+    entry.save()
+    _config_changed(
+        entry,
+        actor=actor,
+        payload={
+            "change": "watch_list_added",
+            "before": None,
+            "after": restricted_entry_fields(entry),
+        },
+    )
+    return entry
+
+
+@transaction.atomic
+def watch_entry_end(*, entry: WatchListEntry, actor, at: datetime | None = None) -> WatchListEntry:
+    """Take an entry off the watch list (from `at`, default now); the row stays."""
+    require_role(actor, OFFICER, "change the watch list")
+    entry = WatchListEntry.objects.select_for_update().get(pk=entry.pk)
+    now = utcnow()
+    errors: dict[str, list[str]] = {}
+    at = _parse_time(at, "at", errors) or now
+    if errors:
+        raise ValidationFailed(details=errors)
+    if entry.effective_until is not None and entry.effective_until <= now:
+        raise Conflict(
+            "This watch list entry has already ended.",
+            code="watch_entry_ended",
+            details={"entry_id": entry.pk},
+        )
+    if at < entry.effective_from:
+        raise ValidationFailed(details=field_errors(at="Cannot end before it started."))
+    return update_audited(
+        entry,
+        changes={"effective_until": at},
+        actor=actor,
+        payload={"change": "watch_list_ended"},
+        snapshot=restricted_entry_fields,
+    )
 
 
 # --- regulatory entities ----------------------------------------------------------------------

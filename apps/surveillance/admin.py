@@ -11,8 +11,18 @@ from apps.core.errors import ValidationFailed
 from apps.rbac.admin import ReadOnlyAdminMixin, RoleAdminMixin
 from apps.surveillance.detectors import DETECTORS
 from apps.surveillance.detectors.base import params_validated
-from apps.surveillance.models import Alert, DetectorConfig, ExecutionReport, Occurrence
-from apps.surveillance.services import detector_config_update
+from apps.surveillance.models import (
+    Alert,
+    DetectorConfig,
+    ExecutionReport,
+    Occurrence,
+    RelatedParty,
+)
+from apps.surveillance.services import (
+    detector_config_update,
+    related_party_record,
+    related_party_remove,
+)
 
 
 class DetectorConfigForm(forms.ModelForm):
@@ -119,3 +129,55 @@ class ExecutionReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["account", "instrument"]
     search_fields = ["exec_id", "client_order_id"]
+
+
+class RelatedPartyForm(forms.ModelForm):
+    class Meta:
+        model = RelatedParty
+        fields = ["owner", "related_owner", "relationship", "documented_in"]
+
+    def clean(self):
+        data = super().clean()
+        owner, related = data.get("owner"), data.get("related_owner")
+        if owner and related:
+            if owner.pk == related.pk:
+                raise forms.ValidationError("An owner is itself already.")
+            pair = sorted((owner.pk, related.pk))
+            if RelatedParty.objects.filter(owner_id=pair[0], related_owner_id=pair[1]).exists():
+                raise forms.ValidationError("These owners are on record as related already.")
+        return data
+
+
+@admin.register(RelatedParty)
+class RelatedPartyAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Owners that wash-trade surveillance counts as one: recorded and removed through the
+    services (audited), never edited in place."""
+
+    form = RelatedPartyForm
+    list_display = ["owner", "related_owner", "relationship", "recorded_by", "created_at"]
+    list_select_related = ["owner", "related_owner", "recorded_by"]
+    search_fields = ["owner__name", "related_owner__name", "relationship"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["recorded_by", "created_at"]
+        return ["owner", "related_owner", "relationship", "documented_in", "recorded_by"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            return
+        party = related_party_record(
+            owner=form.cleaned_data["owner"],
+            related_owner=form.cleaned_data["related_owner"],
+            relationship=form.cleaned_data["relationship"],
+            documented_in=form.cleaned_data["documented_in"],
+            actor=request.user,
+        )
+        obj.pk = party.pk
+
+    def delete_model(self, request, obj) -> None:
+        related_party_remove(party=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for party in queryset:
+            related_party_remove(party=party, actor=request.user)

@@ -53,6 +53,8 @@ EXAMPLE_ALERT = {
     "created_at": "2026-11-20T15:04:16.000000Z",
     "closed_at": None,
     "closed_by": None,
+    "reported_at": None,
+    "report_reference": "",
 }
 
 
@@ -75,6 +77,12 @@ class AlertOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
     closed_by = serializers.CharField(source="closed_by.username", default=None, allow_null=True)
+    reported_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a STOR of it was submitted to the regulator."
+    )
+    report_reference = serializers.CharField(
+        help_text="The STOR's reference and the regulator's reference of its submission."
+    )
 
 
 class NoteSerializer(serializers.Serializer):

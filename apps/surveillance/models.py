@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from apps.trading.models import Side, amount_field
+from apps.trading.models import BeneficialOwner, Side, amount_field
 from apps.trading.validators import validate_mic
 
 
@@ -16,6 +16,10 @@ class Detector(models.TextChoices):
     CONCENTRATION = "concentration", "Concentration"
     MARKING_CLOSE = "marking_close", "Marking the close"
     GATE_RECONCILIATION = "gate_reconciliation", "Gate reconciliation"
+    MATCHED_ORDERS = "matched_orders", "Improper matched orders"
+    EXCESSIVE_MESSAGING = "excessive_messaging", "Excessive messaging"
+    INSIDER_DEALING = "insider_dealing", "Trading ahead of a list addition"
+    FRONT_RUNNING = "front_running", "Front running"
     RAMPING = "ramping", "Ramping / momentum ignition"
 
 
@@ -32,6 +36,39 @@ class LoopBackAction(models.TextChoices):
     NONE = "none", "Alert only"
     REDUCING = "reducing", "Set the account's kill switch to reducing only"
     HALTED = "halted", "Halt the account (kill switch)"
+
+
+class RelatedParty(models.Model):
+    """Two beneficial owners on record as related (a parent and its subsidiary, spouses, one
+    manager's funds): surveillance counts them as one owner for wash trades. Recorded and removed
+    by Compliance Officers through their services (audited), with the documents that show it."""
+
+    owner = models.ForeignKey(BeneficialOwner, on_delete=models.CASCADE, related_name="+")
+    related_owner = models.ForeignKey(BeneficialOwner, on_delete=models.CASCADE, related_name="+")
+    relationship = models.CharField(
+        max_length=200, help_text="How they are related: parent company, spouse, same manager..."
+    )
+    documented_in = models.CharField(
+        max_length=500, help_text="Where the relationship is documented (file, KYC record)."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "related party"
+        verbose_name_plural = "related parties"
+        ordering = ["owner_id", "related_owner_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "related_owner"], name="related_party_unique"),
+            models.CheckConstraint(
+                condition=~Q(owner=models.F("related_owner")), name="related_party_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} ~ {self.related_owner} ({self.relationship})"
 
 
 class DetectorConfig(models.Model):
@@ -182,6 +219,14 @@ class Alert(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a STOR of it was submitted to the regulator."
+    )
+    report_reference = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The STOR's reference and the regulator's reference of its submission.",
     )
 
     class Meta:

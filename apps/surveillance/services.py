@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from apps.audit.events import EventType
-from apps.audit.services import audit_record, update_audited
+from apps.audit.services import audit_record, field_values, update_audited
 from apps.core.errors import Conflict, NotFound, ValidationFailed, field_errors
 from apps.core.time import utcnow
 from apps.core.types import to_decimal
@@ -35,9 +35,10 @@ from apps.surveillance.models import (
     ExecutionReport,
     LoopBackAction,
     Occurrence,
+    RelatedParty,
     Severity,
 )
-from apps.trading.models import Account, Instrument, Order, Side
+from apps.trading.models import Account, BeneficialOwner, Instrument, Order, Side
 
 CASE_ROLE = Role.COMPLIANCE_OFFICER
 CONTROL_NAME = "surveillance"
@@ -94,6 +95,71 @@ def detector_config_update(*, config: DetectorConfig, actor, **changes) -> Detec
         actor=actor,
         allowed=DETECTOR_SETTINGS,
         payload={"detector": config.detector},
+    )
+
+
+# --- related parties ------------------------------------------------------------------------
+
+RELATED_PARTY_FIELDS = ["owner", "related_owner", "relationship", "documented_in"]
+
+
+@transaction.atomic
+def related_party_record(
+    *,
+    owner: BeneficialOwner,
+    related_owner: BeneficialOwner,
+    relationship: str,
+    documented_in: str,
+    actor,
+) -> RelatedParty:
+    """Record two beneficial owners as related: wash-trade surveillance counts them as one."""
+    require_role(actor, CASE_ROLE, "record related parties")
+    if owner.pk == related_owner.pk:
+        raise ValidationFailed(details=field_errors(related_owner="An owner is itself already."))
+    first, second = sorted((owner, related_owner), key=lambda o: o.pk)
+    if RelatedParty.objects.filter(owner=first, related_owner=second).exists():
+        raise Conflict(
+            "These owners are on record as related already.", code="related_party_exists"
+        )
+    party = RelatedParty(
+        owner=first,
+        related_owner=second,
+        relationship=_text(relationship, "relationship", required=True),
+        documented_in=_text(documented_in, "documented_in", required=True),
+        recorded_by=actor,
+    )
+    clean_or_raise(party)
+    party.save()
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type=party._meta.label_lower,
+        object_id=party.pk,
+        payload={
+            "change": "created",
+            "before": None,
+            "after": field_values(party, RELATED_PARTY_FIELDS),
+        },
+    )
+    return party
+
+
+@transaction.atomic
+def related_party_remove(*, party: RelatedParty, actor) -> None:
+    """Take a relationship off the record (the trail keeps that it was there)."""
+    require_role(actor, CASE_ROLE, "remove related parties")
+    party = RelatedParty.objects.select_for_update().filter(pk=party.pk).first()
+    if party is None:
+        raise NotFound("No such related party.")
+    before = field_values(party, RELATED_PARTY_FIELDS)
+    pk = party.pk
+    party.delete()
+    audit_record(
+        event_type=EventType.CONFIG_CHANGED,
+        actor=actor,
+        object_type=RelatedParty._meta.label_lower,
+        object_id=pk,
+        payload={"change": "deleted", "before": before, "after": None},
     )
 
 

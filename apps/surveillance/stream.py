@@ -7,6 +7,11 @@ one compact `Event` here; the detectors see nothing else, so they run the same o
 events and on synthetic ones (bench/surveillance.py). The payload keys of trading's events are
 trading's (`apps.trading.trail`, beside the code that writes them).
 
+A held order (pending approval) never reached the market while it waited: it enters the
+stream as `HELD`, not `NEW`, and as `NEW` only when it is released (approved), at the time of
+release. A held order withdrawn or denied before release was never an order at market, so the
+detectors that read `NEW` never see it.
+
 An event's `side` is the direction, `buy` or `sell`: a short sale sells like a long one, so
 the detectors compare sides without knowing how a sale was marked (the order keeps that).
 """
@@ -17,20 +22,23 @@ from decimal import Decimal
 
 from apps.audit.events import EventType
 from apps.trading import trail
-from apps.trading.models import side_direction
+from apps.trading.models import OrderStatus, side_direction
 from apps.trading.trail import FillKey, OrderKey, PositionKey
 
 # Kinds of event the detectors subscribe to.
-NEW = "new"  # the gate accepted the order or held it for approval
+NEW = "new"  # the order reached the market: accepted by the gate, or a held order released
+HELD = "held"  # the gate held it for approval: not at market until released
 REJECT = "reject"  # the gate rejected it at submission
 DENY = "deny"  # rejected after being held (approval denied or refused)
-ACCEPT = "accept"  # a held order approved
+ACCEPT = "accept"  # an order accepted again that was not held (a held one comes as NEW)
 CANCEL = "cancel"
 EXPIRE = "expire"
 AMEND = "amend"
 FILL = "fill"
 POSITION = "position"  # the position after a fill
 EXEC = "exec"  # a drop copy from the venue or broker
+
+PENDING_APPROVAL = OrderStatus.PENDING_APPROVAL.value
 
 STREAM_EVENT_TYPES = (
     EventType.ORDER_SUBMITTED,
@@ -64,6 +72,8 @@ class Event:
         "filled",
         "fill_id",
         "extra",
+        "user",
+        "strategy",
     )
 
     def __init__(
@@ -82,6 +92,8 @@ class Event:
         filled: Decimal | None = None,
         fill_id: int | None = None,
         extra: dict | None = None,
+        user: str = "",
+        strategy: str = "",
     ):
         self.seq = seq
         self.ts = ts
@@ -97,6 +109,8 @@ class Event:
         self.filled = filled
         self.fill_id = fill_id
         self.extra = extra
+        self.user = user  # who submitted the order (username), "" when not known
+        self.strategy = strategy  # the order's metadata.strategy, "" when none
 
     def __repr__(self) -> str:
         return f"Event(#{self.seq} {self.kind} {self.account} {self.instrument} {self.side})"
@@ -110,7 +124,16 @@ def _ts(value: str) -> float:
     return datetime.fromisoformat(value).timestamp()
 
 
-def _order_event(seq: int, ts: float, kind: str, object_id: str, payload: dict, owners) -> Event:
+def _user(order: dict, users) -> str:
+    submitted_by = order.get(OrderKey.SUBMITTED_BY)
+    if submitted_by is None:
+        return ""
+    return (users or {}).get(submitted_by) or f"user #{submitted_by}"
+
+
+def _order_event(
+    seq: int, ts: float, kind: str, object_id: str, payload: dict, owners, users=None
+) -> Event:
     order = payload[trail.ORDER]
     account = order[OrderKey.ACCOUNT]
     return Event(
@@ -126,32 +149,40 @@ def _order_event(seq: int, ts: float, kind: str, object_id: str, payload: dict, 
         _dec(order.get(OrderKey.LIMIT_PRICE)),
         _dec(order.get(OrderKey.REFERENCE_PRICE)),
         Decimal(order.get(OrderKey.FILLED_QUANTITY) or "0"),
+        user=_user(order, users),
+        strategy=str(order.get(OrderKey.STRATEGY) or ""),
     )
 
 
-def event_from_record(seq: int, event_type: str, record: str, owners: dict) -> Event | None:
+def event_from_record(
+    seq: int, event_type: str, record: str, owners: dict, users: dict | None = None
+) -> Event | None:
     """The stream event of one audit record (its canonical JSON), or None if it is not one.
 
-    `owners` maps account codes to beneficial owners (accounts of one owner count as one)."""
+    `owners` maps account codes to beneficial owners (accounts of one owner count as one);
+    `users` maps user ids to usernames (the trader who submitted an order)."""
     body = json.loads(record)
     payload = body["payload"]
     ts = _ts(body["occurred_at"])
     object_id = body.get("object_id") or "0"
     if event_type == EventType.ORDER_SUBMITTED:
-        return _order_event(seq, ts, NEW, object_id, payload, owners)
+        held = payload[trail.ORDER].get(OrderKey.STATUS) == PENDING_APPROVAL
+        return _order_event(seq, ts, HELD if held else NEW, object_id, payload, owners, users)
     if event_type == EventType.ORDER_REJECTED:
         kind = DENY if trail.PREVIOUS_STATUS in payload else REJECT
-        return _order_event(seq, ts, kind, object_id, payload, owners)
+        return _order_event(seq, ts, kind, object_id, payload, owners, users)
     if event_type == EventType.ORDER_ACCEPTED:
-        return _order_event(seq, ts, ACCEPT, object_id, payload, owners)
+        released = payload.get(trail.PREVIOUS_STATUS) == PENDING_APPROVAL
+        kind = NEW if released else ACCEPT
+        return _order_event(seq, ts, kind, object_id, payload, owners, users)
     if event_type == EventType.ORDER_CANCELED:
-        return _order_event(seq, ts, CANCEL, object_id, payload, owners)
+        return _order_event(seq, ts, CANCEL, object_id, payload, owners, users)
     if event_type == EventType.ORDER_EXPIRED:
-        return _order_event(seq, ts, EXPIRE, object_id, payload, owners)
+        return _order_event(seq, ts, EXPIRE, object_id, payload, owners, users)
     if event_type == EventType.ORDER_AMENDED:
-        return _order_event(seq, ts, AMEND, object_id, payload, owners)
+        return _order_event(seq, ts, AMEND, object_id, payload, owners, users)
     if event_type == EventType.ORDER_FILLED:
-        event = _order_event(seq, ts, FILL, object_id, payload, owners)
+        event = _order_event(seq, ts, FILL, object_id, payload, owners, users)
         fill = payload[trail.FILL]
         event.ts = _ts(fill[FillKey.EXECUTED_AT])
         event.quantity = Decimal(fill[FillKey.QUANTITY])

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.core.calendars import calendar_code
-from apps.core.types import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS
+from apps.core.types import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, decimal_str
 from apps.rbac.access import has_role
 from apps.rbac.models import PersonIdentity
 from apps.rbac.roles import Role
@@ -670,7 +670,8 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.side} {self.quantity} {self.instrument_id} ({self.status})"
+        quantity = decimal_str(self.quantity)
+        return f"#{self.pk} {self.side} {quantity} {self.instrument} ({self.status})"
 
     @property
     def remaining_quantity(self) -> Decimal:

@@ -35,6 +35,8 @@ class OrderKey:
     AVG_FILL_PRICE = "avg_fill_price"
     REFERENCE_PRICE = "reference_price"
     EXPIRE_AT = "expire_at"  # when it expires if still working (None: gtc)
+    SUBMITTED_BY = "submitted_by"  # the user id of who submitted it (None: not known)
+    STRATEGY = "strategy"  # its metadata.strategy (None: not given)
 
 
 class FillKey:
@@ -82,7 +84,14 @@ def order_snapshot(order: Order) -> dict[str, Any]:
         k.AVG_FILL_PRICE: order.avg_fill_price,
         k.REFERENCE_PRICE: order.reference_price,
         k.EXPIRE_AT: order.expire_at,
+        k.SUBMITTED_BY: order.submitted_by_id,
+        k.STRATEGY: _strategy(order.metadata),
     }
+
+
+def _strategy(metadata) -> str | None:
+    strategy = metadata.get("strategy") if isinstance(metadata, dict) else None
+    return str(strategy) if strategy not in (None, "") else None
 
 
 def fill_record(fill: Fill) -> dict[str, Any]:

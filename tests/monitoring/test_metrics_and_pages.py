@@ -1,7 +1,11 @@
 """/metrics after some activity shows every series by its exact name; the dashboard pages and
 /metrics refuse callers without the role."""
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +16,7 @@ from tests.permissions import assert_page_role_required
 from tests.rules.factories import make_rule, order_body
 from tests.trading.factories import InstrumentFactory
 
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "prometheus-scrape-token-0123456789"
 
 NAMES = [
@@ -137,3 +142,43 @@ def test_the_dashboard_page_loads_its_vendored_charts(db, client, make_user):
     assert not re.search(r'<script[^>]+src="(https?:)?//', html)
     for canvas in ("chart-decisions", "chart-rejections", "chart-violations", "chart-alerts"):
         assert f'id="{canvas}"' in html
+
+
+QUIET_SCRAPE = (
+    "import django; django.setup();"
+    "from prometheus_client import CollectorRegistry, generate_latest;"
+    "from prometheus_client.multiprocess import MultiProcessCollector;"
+    "registry = CollectorRegistry(); MultiProcessCollector(registry);"
+    "print(generate_latest(registry).decode())"
+)
+
+
+def test_every_series_is_there_at_zero_before_any_activity(tmp_path):
+    """A process that has done nothing yet: Grafana panels and alert rules read 0, not "no
+    data" (active_violations is read from the database at scrape time, so it is always there)."""
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+        "VAR_DIR": str(tmp_path / "var"),
+    }
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", QUIET_SCRAPE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = done.stdout
+    for name in NAMES:
+        if name != "active_violations":
+            assert re.search(rf"^{name}[{{ ]", text, re.MULTILINE), name
+    for failure_type in ("no_reference_price", "fx_rate_unavailable", "database_error"):
+        line = f'risk_check_failures_total{{failure_type="{failure_type}"}} 0.0'
+        assert line in text, failure_type
+    assert 'alert_delivery_total{channel="pagerduty",severity="critical",status="failed"} 0.0' in (
+        text
+    )
+    assert 'compliance_checks_total{check_type="pretrade",status="rejected"} 0.0' in text

@@ -1,6 +1,7 @@
 """The reports page: list and filters (Viewer), generate now (Compliance Officer), downloads."""
 
 import hashlib
+import re
 
 import pytest
 
@@ -123,3 +124,52 @@ def test_back_office_lists_reports_read_only(client, make_user, desk):
     assert f"/reports/{report.pk}/download/".encode() in detail.content
     assert client.post(f"/admin/reporting/regulatoryreport/{report.pk}/delete/").status_code == 403
     assert client.get("/admin/reporting/regulatoryreport/add/").status_code == 403
+
+
+def test_the_form_opens_on_the_last_day_with_executions_and_offers_only_real_formats(
+    client, make_user, desk
+):
+    """Yesterday may have had no trading (a weekend, a holiday): an empty report built by
+    default helps nobody. The desk's fills are on 2026-11-20."""
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    page = client.get(PAGE).content.decode()
+    assert 'id="g-start" name="period_start" value="2026-11-20"' in page
+    assert 'id="g-end" name="period_end" value="2026-11-20"' in page
+    from apps.reporting.builders import BUILDERS
+
+    offered = set(re.findall(r'<option value="([a-z_0-9]+:[a-z]+)"', page))
+    assert offered == {f"{t}:{f}" for t, b in BUILDERS.items() for f in b.formats}
+    assert "daily_trading:xml" not in offered and "mifir_transactions:xml" in offered
+
+
+def test_a_report_is_marked_submitted_from_the_list(client, make_user, desk):
+    officer = make_user(Role.COMPLIANCE_OFFICER)
+    client.force_login(officer)
+    client.post(PAGE, FORM)
+    report = RegulatoryReport.objects.get()
+    listing = client.get(PAGE).content.decode()
+    assert "Mark submitted" in listing
+    answer = client.post(
+        f"/reports/{report.pk}/",
+        {"action": "status", "status": "submitted", "note": "FCA-REF-77", "back": "list"},
+    )
+    assert answer.status_code == 302 and answer["Location"] == f"{PAGE}?highlight={report.pk}"
+    report.refresh_from_db()
+    assert report.status == "submitted"
+    assert "Mark submitted" not in client.get(PAGE).content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.TRADER, Role.RISK_MANAGER])
+def test_a_lower_role_cannot_mark_a_report_submitted(client, make_user, desk, role):
+    client.force_login(make_user(Role.COMPLIANCE_OFFICER))
+    client.post(PAGE, FORM)
+    report = RegulatoryReport.objects.get()
+    client.force_login(make_user(role))
+    if role == Role.RISK_MANAGER:
+        assert "Mark submitted" not in client.get(PAGE).content.decode()
+    answer = client.post(
+        f"/reports/{report.pk}/", {"action": "status", "status": "submitted", "back": "list"}
+    )
+    assert answer.status_code == 403
+    report.refresh_from_db()
+    assert report.status == "draft"

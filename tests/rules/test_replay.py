@@ -104,6 +104,7 @@ def test_a_proposed_rule_names_the_orders_it_would_reject(history, officer_a):
         "newly_held": 0,
         "newly_passing": 0,
         "errors": 0,
+        "drifted": 0,
     }
     row = next(r for r in report.rows if r.order_id == history[5000])
     assert (row.recorded, row.replayed, row.rejecting) == ("accepted", "rejected", ("MAXN-1500",))
@@ -154,15 +155,57 @@ def test_current_active_rules_count_and_a_pending_edit_replaces_the_rule(
     change = propose(officer_a, "MAXN", "max_notional", {"max_notional": "1500"})
     rule_change_decide(change=change, actor=officer_b, approve=True, comment="ok")
     rule = ComplianceRule.objects.get(code="MAXN")
-    # recorded before the rule: accepted; the active rule alone already rejects three of them
-    assert len(today_report().newly_rejected) == 3
-    # a pending edit raising the limit: replayed with the proposed limit, not the current one
+    # Recorded before the rule: accepted. The active rule alone now rejects three of them: that
+    # is not a proposal's effect (there is none), so nothing is newly rejected; it is drift.
+    report = today_report()
+    assert report.newly_rejected == [] and report.totals["drifted"] == 3
+    assert {r.order_id for r in report.drifted} == {history[2000], history[5000], history[3000]}
+    # A pending edit raising the limit: replayed with the proposed limit against the current
+    # one, it lets two orders through that the rule stops today.
     rule_change_propose(
         kind="edit", actor=officer_b, rule=rule, fields={"parameters": {"max_notional": "4000"}}
     )
     report = today_report()
     assert report.rules == ["MAXN"] and report.active_rules == 0
-    assert [r.order_id for r in report.newly_rejected] == [history[5000]]
+    assert report.newly_rejected == []
+    assert {r.order_id for r in report.newly_passing} == {history[2000], history[3000]}
+    assert report.by_rule == {
+        "MAXN": {"rejected": [], "held": [], "passing": [history[2000], history[3000]]}
+    }
+
+
+def test_each_change_is_the_proposed_rules_alone_not_the_active_rules_rejudging(
+    history, officer_a, officer_b
+):
+    """An active rule that came after the orders re-judges one of them today; the proposal is
+    credited only with what it changes against today's active rules."""
+    change = propose(officer_a, "MAXN-4000", "max_notional", {"max_notional": "4000"})
+    rule_change_decide(change=change, actor=officer_b, approve=True, comment="ok")
+    propose(officer_a, "MAXN-1500", "max_notional", {"max_notional": "1500"})
+
+    report = today_report()
+
+    assert report.rules == ["MAXN-1500"] and report.active_rules == 1
+    assert {r.order_id for r in report.newly_rejected} == {history[2000], history[3000]}
+    assert report.by_rule == {
+        "MAXN-1500": {"rejected": [history[2000], history[3000]], "held": [], "passing": []}
+    }
+    assert [r.order_id for r in report.drifted] == [history[5000]]
+    row = next(r for r in report.rows if r.order_id == history[5000])
+    assert (row.recorded, row.baseline, row.replayed, row.changed) == (
+        "accepted",
+        "rejected",
+        "rejected",
+        False,
+    )
+    summary = report.summary()
+    assert "the proposal makes 2 newly rejected" in summary
+    assert "active rules alone would decide 1 of these orders differently" in summary
+    out = StringIO()
+    today = str(utcnow().date())
+    call_command("replay_rules", "--from", today, "--to", today, stdout=out)
+    assert "Newly rejected:   2" in out.getvalue()
+    assert "Decided differently today by the active rules alone: 1" in out.getvalue()
 
 
 def test_a_pending_retirement_shows_orders_newly_passing(

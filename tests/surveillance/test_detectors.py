@@ -15,13 +15,15 @@ from tests.surveillance.streams import T0, Stream, findings
 # --- wash trading -----------------------------------------------------------------------------
 
 
-def test_wash_trade_buy_and_sell_by_one_account_within_seconds():
+def test_wash_trade_one_accounts_buy_and_sell_crossing_one_cent_apart_25_s_later():
+    """A miss before: one cent apart, 25 s later, was outside the 5 s window and not 'matched'."""
     s = Stream()
     s.trade(0, "A", "AAPL", "buy", "100", "189.50")
-    s.trade(3, "A", "AAPL", "sell", "60", "189.55")
+    s.trade(25, "A", "AAPL", "sell", "100", "189.51")
     [found] = findings(s, "wash_trade")
     assert found.severity == "critical" and found.account == "A" and found.instrument == "AAPL"
-    assert found.details["matched"] is False and found.details["seconds_apart"] == 3.0
+    assert found.details["matched"] is False and found.details["seconds_apart"] == 25.0
+    assert found.details["pattern"] == "cross" and found.details["grouping"] == "owner"
     assert found.orders == (1, 2) and found.fills == (1, 2)
 
 
@@ -31,7 +33,8 @@ def test_wash_trade_across_accounts_of_one_beneficial_owner_matched():
     s.trade(30, "B", "AAPL", "sell", "100", "189.50")  # matched: same price and quantity
     [found] = findings(s, "wash_trade")
     assert found.details["matched"] is True and found.score == Decimal(1)
-    assert found.details["accounts"] == ["A", "B"] and found.key == "wash_trade:Owner X:AAPL"
+    assert found.details["accounts"] == ["A", "B"]
+    assert found.key == "wash_trade:owner:Owner X:AAPL"
 
 
 def test_no_wash_trade_an_hour_apart_or_between_owners_or_same_side():
@@ -47,9 +50,9 @@ def test_no_wash_trade_an_hour_apart_or_between_owners_or_same_side():
 def test_wash_trade_window_is_a_parameter():
     s = Stream()
     s.trade(0, "A", "AAPL", "buy", "100", "189.50")
-    s.trade(8, "A", "AAPL", "sell", "10", "189.60")
+    s.trade(90, "A", "AAPL", "sell", "100", "189.50")
     assert findings(s, "wash_trade") == []
-    assert len(findings(s, "wash_trade", {"window_seconds": "10"})) == 1
+    assert len(findings(s, "wash_trade", {"window_seconds": "120"})) == 1
 
 
 # --- spoofing ---------------------------------------------------------------------------------
@@ -332,6 +335,15 @@ def test_parameters_are_checked():
     assert set(exc.value.details) == {"size_multiple", "params"}
     with pytest.raises(ValidationFailed):
         params_validated(DETECTORS["rapid_fire"].params_spec, {"max_orders": 1.5})
+    with pytest.raises(ValidationFailed) as exc:
+        params_validated(DETECTORS["layering"].params_spec, {"group_by": "owner,desk"})
+    assert set(exc.value.details) == {"group_by"}
+    assert (
+        params_validated(DETECTORS["layering"].params_spec, {"group_by": "trader, owner"})[
+            "group_by"
+        ]
+        == "trader,owner"
+    )
     assert params_validated(DETECTORS["rapid_fire"].params_spec, {"max_orders": "90"}) == {
         "max_orders": 90,
         "window_seconds": 60,
@@ -344,7 +356,8 @@ def test_events_up_to_the_watermark_only_fill_the_windows():
     s.trade(0, "A", "AAPL", "buy", "100", "189.50")
     s.trade(3, "A", "AAPL", "sell", "100", "189.50")
     split = s.seq  # the pair was analysed by an earlier run
-    s.trade(4, "A", "AAPL", "buy", "100", "189.50")  # completes a second pair with the sell
+    s.trade(4, "A", "AAPL", "buy", "100", "189.50")
+    s.trade(5, "A", "AAPL", "sell", "100", "189.50")  # completes a second pair
     engine = Engine.build({"wash_trade": {}})
     [found] = engine.run(s.events, emit_after=split)
-    assert found.seq > split and found.fills == (2, 3)
+    assert found.seq > split and found.fills == (3, 4)

@@ -10,6 +10,7 @@ import lxml.html
 import pytest
 
 from apps.audit.models import AuditEvent
+from apps.core.templatetags.present import evidence
 from apps.rbac.roles import Role
 from apps.surveillance.models import Alert, AlertNote, AlertStatus
 from apps.surveillance.runner import surveillance_catch_up
@@ -354,8 +355,9 @@ def test_the_alert_page_shows_evidence_occurrences_and_notes(officer_client, off
         assert f"#{occurrence.seq}" in occurrences
     notes = doc.get_element_by_id("notes").text_content()
     assert "raised" in notes and alert.title in notes
+    shown = doc.get_element_by_id("details").text_content()
     for name, value in alert.evidence["details"].items():
-        assert str(value) in doc.get_element_by_id("details").text_content(), name
+        assert evidence(value) in shown, name  # as text: "397, 398, 399", not a Python list
 
 
 def test_the_alert_page_reads_in_a_fixed_number_of_queries(
@@ -522,3 +524,19 @@ def test_a_move_the_status_does_not_allow_is_409(officer_client, officer, alerts
     assert "already closed" in response.content.decode()
     assert snapshot(alert) == before
     assert Alert.objects.get(pk=alert.pk).status == AlertStatus.CLOSED
+
+
+def test_the_alert_page_shows_evidence_as_text_not_python(officer_client, alerts):
+    wash = alerts["wash_trade"]
+    page = officer_client.get(page_of(wash)).content.decode()
+    details = page[page.index('id="details"') :]
+    details = details[: details.index("</section>")]
+    assert "['" not in details and "False" not in details and "True" not in details
+    assert "Seconds apart" in details
+
+
+def test_order_titles_name_the_symbol_not_a_database_id(alerts):
+    order = Order.objects.select_related("instrument").first()
+    title = str(order)
+    assert order.instrument.symbol in title
+    assert f" {order.instrument_id} (" not in title and "0000" not in title

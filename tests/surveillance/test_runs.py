@@ -146,9 +146,10 @@ def test_a_pattern_recurring_while_open_adds_to_its_alert(desk):
     desk.trade(desk.a1, "sell", "10")
     surveillance_catch_up()
     desk.trade(desk.a1, "buy", "10")
+    desk.trade(desk.a1, "sell", "10")  # a second cross: the first pair's fills are used up
     surveillance_catch_up()
     alert = Alert.objects.get()
-    assert alert.occurrences == 2 and len(alert.evidence["fills"]) == 3
+    assert alert.occurrences == 2 and len(alert.evidence["fills"]) == 4
     assert AuditEvent.objects.filter(event_type="ALERT_UPDATED").count() == 1
 
 

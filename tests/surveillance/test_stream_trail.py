@@ -5,6 +5,8 @@ detector reads. Renaming a payload key on one side only fails here, not silently
 
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
+
 from apps.audit.models import AuditEvent
 from apps.core.time import utcnow
 from apps.rbac.roles import Role
@@ -22,11 +24,14 @@ from apps.trading.services import (
 )
 from tests.rules.factories import make_rule
 
+User = get_user_model()
+
 
 def read_back(after_seq: int) -> list[stream.Event]:
     head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
     owners = dict(Account.objects.values_list("code", "beneficial_owner__name"))
-    return list(stream_events(after_seq=after_seq, up_to_seq=head, owners=owners))
+    users = dict(User.objects.values_list("pk", "username"))
+    return list(stream_events(after_seq=after_seq, up_to_seq=head, owners=owners, users=users))
 
 
 def fields(event: stream.Event) -> dict:
@@ -41,7 +46,7 @@ def test_the_stream_reads_every_field_the_order_life_writes(desk, make_user):
     trader = make_user(Role.TRADER)
     start = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
 
-    def new(status="accepted", order_type="limit", price="101", ref="100", side="buy"):
+    def new(status="accepted", order_type="limit", price="101", ref="100", side="buy", **more):
         return order_create(
             account=desk.a1,
             instrument=desk.aapl,
@@ -53,9 +58,10 @@ def test_the_stream_reads_every_field_the_order_life_writes(desk, make_user):
             status=status,
             reference_price=Decimal(ref),
             submitted_by=trader,
+            **more,
         )
 
-    order = new()
+    order = new(metadata={"strategy": "mean-rev-7"})
     order = order_amend(order=order, quantity="50", limit_price="102", actor=trader)
     executed_at = utcnow().replace(microsecond=0)
     fill, _ = order_fill(
@@ -103,9 +109,9 @@ def test_the_stream_reads_every_field_the_order_life_writes(desk, make_user):
         (stream.CANCEL, order.pk),
         (stream.NEW, market.pk),
         (stream.REJECT, rejected.pk),
-        (stream.NEW, approved.pk),
-        (stream.ACCEPT, approved.pk),
-        (stream.NEW, denied.pk),
+        (stream.HELD, approved.pk),  # not at market until released
+        (stream.NEW, approved.pk),  # released: now it is
+        (stream.HELD, denied.pk),
         (stream.DENY, denied.pk),
         (stream.NEW, expired.pk),
         (stream.EXPIRE, expired.pk),
@@ -120,6 +126,8 @@ def test_the_stream_reads_every_field_the_order_life_writes(desk, make_user):
         "reference_price": Decimal("100"),
         "fill_id": None,
         "extra": None,
+        "user": trader.username,
+        "strategy": "mean-rev-7",
     }
 
     def order_event(step, **expected):
@@ -154,6 +162,8 @@ def test_the_stream_reads_every_field_the_order_life_writes(desk, make_user):
         "side": "",
         "quantity": Decimal("20"),
         "fill_id": fill.pk,
+        "user": "",
+        "strategy": "",
     }
     order_event(4, quantity=Decimal("50"), price=Decimal("102"), filled=Decimal("20"))
     order_event(5, quantity=Decimal("50"), price=Decimal("102"), filled=Decimal("20"))
@@ -176,6 +186,7 @@ def test_the_stream_reads_every_field_the_order_life_writes(desk, make_user):
             price=price,
             reference_price=Decimal(ref),
             filled=Decimal("0"),
+            strategy="",
         )
     drop_copy = events[14]
     assert fields(drop_copy) == {
@@ -200,4 +211,6 @@ def test_the_stream_reads_every_field_the_order_life_writes(desk, make_user):
             "order_quantity": Decimal("50"),
             "reported_total": Decimal("20"),
         },
+        "user": "",
+        "strategy": "",
     }

@@ -19,11 +19,12 @@ SCORE_PLACES = Decimal("0.0001")
 
 @dataclass(frozen=True)
 class Param:
-    type: type  # int or Decimal
+    type: type  # int, Decimal or str
     default: Any
     minimum: Any
     help: str
     maximum: Any = None
+    choices: tuple = ()  # a str parameter: a comma-separated list of these
 
 
 @dataclass
@@ -65,6 +66,15 @@ def params_validated(spec: dict[str, Param], given: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, param in spec.items():
         raw = given.get(name, param.default)
+        if param.type is str:
+            chosen = _choices_validated(raw, param.choices)
+            if chosen is None:
+                errors[name] = [
+                    f"Must be one or more of {', '.join(param.choices)}, separated by commas."
+                ]
+            else:
+                values[name] = chosen
+            continue
         try:
             if param.type is int:
                 if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
@@ -90,6 +100,16 @@ def params_validated(spec: dict[str, Param], given: Any) -> dict[str, Any]:
     if errors:
         raise ValidationFailed("The detector's parameters are not valid.", details=errors)
     return values
+
+
+def _choices_validated(raw: Any, choices: tuple) -> str | None:
+    """A comma-separated list of choices, in the order given, each once; None if invalid."""
+    if not isinstance(raw, str):
+        return None
+    picked = list(dict.fromkeys(part.strip() for part in raw.split(",")))
+    if not picked or any(part not in choices for part in picked):
+        return None
+    return ",".join(picked)
 
 
 def params_json(values: dict[str, Any]) -> dict[str, Any]:
@@ -142,3 +162,58 @@ DEDUP = Param(
     "Seconds after an alert's last occurrence during which the same "
     "pattern adds to it instead of raising a new one.",
 )
+
+
+# --- grouping ---------------------------------------------------------------------------------
+
+# Who a pattern belongs to: one account, one beneficial owner (the entity: accounts of one owner
+# however its name is written), one trader (the user who submitted the orders), one strategy
+# (the orders' metadata.strategy). Each maps to the Event attribute that holds it.
+GROUPINGS = {"account": "account", "owner": "owner", "trader": "user", "strategy": "strategy"}
+
+
+def grouping_param(default: str) -> Param:
+    return Param(
+        str,
+        default,
+        None,
+        "Whose orders and trades are looked at together: account, owner (the beneficial "
+        "owner), trader (the submitting user) or strategy; several separated by commas, each "
+        "looked at on its own.",
+        choices=tuple(GROUPINGS),
+    )
+
+
+def groupings_of(value: str) -> tuple[tuple[str, str], ...]:
+    """The (grouping, Event attribute) pairs of a grouping parameter's value."""
+    return tuple((name, GROUPINGS[name]) for name in value.split(","))
+
+
+def group_keys(ev, groupings: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """(grouping, who) for each grouping the event belongs to; an event without a trader or a
+    strategy is in no such group."""
+    if len(groupings) == 1:  # the usual case, on the hot path
+        name, attr = groupings[0]
+        who = getattr(ev, attr)
+        return ((name, who),) if who else ()
+    return tuple((name, getattr(ev, attr)) for name, attr in groupings if getattr(ev, attr))
+
+
+def is_market_maker(context, account: str) -> bool:
+    makers = getattr(context, "market_makers", None)
+    return bool(makers) and account in makers
+
+
+def market_of(context):
+    """The market's trades and quotes beside the firm's flow, or None when there are none."""
+    return getattr(context, "market", None)
+
+
+def min_score_param(default: str) -> Param:
+    return Param(
+        Decimal,
+        default,
+        Decimal(0),
+        "Findings scored below this are not raised (0: every finding is).",
+        Decimal(1),
+    )

@@ -1,10 +1,12 @@
 """Rapid-fire orders (MiFID II RTS 6 art. 17 throttles; MAR Annex II quote stuffing): an
 account sending more orders per minute than its limit. One alert when the rate crosses the
-limit, not one per order above it."""
+limit, not one per order above it. A market maker's quoting is left out: it replaces its orders
+all session by design; its message rate is excessive_messaging's to judge."""
 
 from collections import deque
 from decimal import Decimal
 
+from apps.surveillance.detectors.account_kinds import MARKET_MAKER, account_kind_reader
 from apps.surveillance.detectors.base import DEDUP, Detector, Finding, Param, prune_keys, score_of
 from apps.surveillance.stream import NEW, REJECT
 
@@ -26,6 +28,7 @@ class RapidFireDetector(Detector):
         self.window = float(self.params["window_seconds"])
         self.recent: dict[str, deque] = {}  # account -> deque of (ts, order id, instrument)
         self.above: set[str] = set()
+        self.kind_of = account_kind_reader(self.context)
 
     def horizon(self) -> float:
         return self.window
@@ -35,6 +38,8 @@ class RapidFireDetector(Detector):
         self.above &= set(self.recent)
 
     def feed_new(self, ev) -> Finding | None:
+        if self.kind_of(ev.account) == MARKET_MAKER:
+            return None  # quoting replaces orders all day; excessive_messaging counts its rate
         queue = self.recent.get(ev.account)
         if queue is None:
             queue = self.recent[ev.account] = deque()

@@ -84,6 +84,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Newly passing:    {totals['newly_passing']}")
         if totals["errors"]:
             self.stdout.write(f"Not evaluable:    {totals['errors']} (counted as rejected)")
+        if totals["drifted"]:
+            self.stdout.write(
+                f"Decided differently today by the active rules alone: {totals['drifted']} "
+                "(not the proposal's effect, not counted above)"
+            )
         if report.by_rule:
             self.stdout.write("By rule:")
             width = max(len(code) for code in report.by_rule)

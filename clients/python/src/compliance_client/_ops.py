@@ -3,7 +3,7 @@ answer. The sync and async clients only send these; neither repeats the API's sh
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -53,6 +53,40 @@ def submit(order: Order) -> Call[Decision]:
         f"{API}/orders/",
         lambda body, status: Decision.from_json(body, replayed=status == 200),
         body=order.to_json(),
+        idempotent=True,
+    )
+
+
+def submit_basket(orders: Sequence[Order]) -> Call[list[Decision]]:
+    orders = list(orders)
+    if not orders:
+        raise ValueError("submit_basket: give at least one order")
+    seen: set[str] = set()
+    for index, order in enumerate(orders):
+        if order.client_order_id in seen:
+            raise ValueError(
+                f"orders[{index}]: client_order_id {order.client_order_id!r} is already in the "
+                "basket; each order has its own"
+            )
+        seen.add(order.client_order_id)
+
+    def parse(body: Any, status: int) -> list[Decision]:
+        answers = body["orders"]
+        if not isinstance(answers, list) or len(answers) != len(orders):
+            raise ValueError(f"{len(orders)} orders sent, not as many decisions back")
+        decisions = [Decision.from_json(a, replayed=status == 200) for a in answers]
+        for order, decision in zip(orders, decisions, strict=True):
+            if decision.client_order_id != order.client_order_id:
+                raise ValueError(f"a decision for {decision.client_order_id!r} out of order")
+        return decisions
+
+    # Safe to send again: each order is idempotent by its client_order_id, so a repeat of the
+    # basket answers each order's first decision and stores nothing twice.
+    return Call(
+        "POST",
+        f"{API}/orders/basket/",
+        parse,
+        body={"orders": [o.to_json() for o in orders]},
         idempotent=True,
     )
 

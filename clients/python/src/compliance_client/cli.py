@@ -4,14 +4,17 @@
     compliance-cli submit --account ACC-001 --instrument AAPL --side buy --quantity 100 \
         --limit-price 189.50
     compliance-cli check ... --json
+    compliance-cli basket orders.csv        # or orders.json, or - for standard input
 
 Exit status: 0 done (an order accepted), 3 rejected, 4 held for approval, 1 an error (the
-platform's error code and message on stderr), 2 a usage error.
+platform's error code and message on stderr), 2 a usage error. For a basket: 3 when any order
+was rejected, else 4 when any was held, else 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import getpass
 import json
@@ -138,6 +141,26 @@ class Printer:
         self.line()
         self.checks(decision.checks)
 
+    def basket(self, decisions: Sequence[Decision]) -> None:
+        rows = [
+            [
+                str(index),
+                str(d.id) if d.id is not None else "-",
+                d.client_order_id or "",
+                d.status.upper(),
+                "" if d.accepted else (d.reason or ""),
+                "repeat" if d.replayed else "",
+            ]
+            for index, d in enumerate(decisions)
+        ]
+        self.table(["#", "ORDER", "CLIENT ORDER ID", "STATUS", "REASON", "NOTE"], rows, 3)
+        counts: dict[str, int] = {}
+        for d in decisions:
+            counts[d.status] = counts.get(d.status, 0) + 1
+        summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+        self.line()
+        self.line(f"{len(decisions)} order{'s' if len(decisions) != 1 else ''}: {summary}")
+
     def order(self, order: OrderInfo) -> None:
         price = f" at {order.limit_price}" if order.limit_price is not None else " at market"
         self.line(
@@ -250,6 +273,23 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", parents=[common], help="dry run: nothing is stored")
     _order_args(check)
 
+    basket = commands.add_parser(
+        "basket",
+        parents=[common],
+        help="send a file of orders as one basket",
+        description="Send the orders of a CSV or JSON file as one basket: each decided as if "
+        "sent alone after the one before it, all stored or none. CSV: a header row naming "
+        f"{', '.join(BASKET_FIELDS)} (only account, instrument, side and quantity are "
+        "required), `metadata` as a JSON object and/or `meta.KEY` columns. JSON: a list of "
+        'orders as the API takes them, or {"orders": [...]}. Give each order its '
+        "client_order_id to make a rerun of the file safe (a repeat answers the first "
+        "decisions and stores nothing twice).",
+    )
+    basket.add_argument("file", help="a .csv or .json file of orders; - for standard input")
+    basket.add_argument(
+        "--format", choices=["auto", "csv", "json"], default="auto", help="the file's format"
+    )
+
     cancel = commands.add_parser("cancel", parents=[common], help="cancel an order")
     cancel.add_argument("order_id", type=int)
     status = commands.add_parser("status", parents=[common], help="an order and its rule results")
@@ -300,6 +340,102 @@ def _order(args: argparse.Namespace) -> Order:
     )
 
 
+BASKET_FIELDS = (
+    "client_order_id",
+    "account",
+    "instrument",
+    "side",
+    "order_type",
+    "quantity",
+    "limit_price",
+    "time_in_force",
+    "expire_at",
+    "metadata",
+)
+
+
+def _basket_order(index: int, record: Any) -> Order:
+    """One order of a basket file, from its fields as the API names them."""
+    where = f"orders[{index}]"
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: an order is an object of its fields")
+    unknown = sorted(k for k in record if k not in BASKET_FIELDS)
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    fields = {k: v for k, v in record.items() if v not in (None, "")}
+    missing = [k for k in ("account", "instrument", "side", "quantity") if k not in fields]
+    if missing:
+        raise ValueError(f"{where}: {', '.join(missing)} required")
+    metadata = fields.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{where}: metadata is a JSON object")
+    options: dict[str, Any] = {}
+    for name in ("client_order_id", "order_type", "time_in_force"):
+        if name in fields:
+            options[name] = fields[name]
+    try:
+        return Order(
+            fields["account"],
+            fields["instrument"],
+            fields["side"],
+            fields["quantity"],
+            fields.get("limit_price"),
+            metadata=metadata,
+            expire_at=_expire_at(fields.get("expire_at")),
+            **options,
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _csv_records(text: str) -> list[dict[str, Any]]:
+    """CSV rows as order records: `metadata` a JSON object, `meta.KEY` columns into it."""
+    records = []
+    for line, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        if None in row:
+            raise ValueError(f"line {line}: more cells than the header names")
+        record: dict[str, Any] = {}
+        metadata: dict[str, Any] = {}
+        for key, value in row.items():
+            key = (key or "").strip()
+            value = (value or "").strip()
+            if key.startswith("meta."):
+                if value:
+                    metadata[key[len("meta.") :]] = value
+            elif key == "metadata":
+                if value:
+                    try:
+                        metadata.update(json.loads(value))
+                    except (ValueError, TypeError, AttributeError):
+                        raise ValueError(f"line {line}: metadata is not a JSON object") from None
+            else:
+                record[key] = value
+        if metadata:
+            record["metadata"] = metadata
+        records.append(record)
+    return records
+
+
+def read_basket(text: str, fmt: str = "auto") -> list[Order]:
+    """The orders of a basket file: CSV with a header row, or JSON (a list of orders, or an
+    object with `orders`). `fmt` auto: JSON when the text starts with [ or {."""
+    if fmt == "auto":
+        fmt = "json" if text.lstrip()[:1] in ("[", "{") else "csv"
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"the file is not JSON: {exc}") from None
+        records = data.get("orders") if isinstance(data, dict) else data
+        if not isinstance(records, list):
+            raise ValueError("give a list of orders, or an object with `orders`")
+    else:
+        records = _csv_records(text)
+    if not records:
+        raise ValueError("the file holds no orders")
+    return [_basket_order(i, r) for i, r in enumerate(records)]
+
+
 def _expire_at(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -321,6 +457,22 @@ def _run(args: argparse.Namespace, client: ComplianceClient, show: Printer) -> t
         if not quiet:
             show.decision(decision, dry_run=args.command == "check")
         return decision, _EXIT_FOR.get(decision.status, EXIT_OK)
+    if args.command == "basket":
+        if args.file == "-":
+            text = sys.stdin.read()
+        else:
+            with open(args.file, encoding="utf-8-sig") as handle:
+                text = handle.read()
+        fmt = args.format
+        if fmt == "auto" and args.file.lower().endswith((".csv", ".json")):
+            fmt = args.file.lower().rsplit(".", 1)[1]
+        decisions = client.submit_basket(read_basket(text, fmt))
+        if not quiet:
+            show.basket(decisions)
+        statuses = {d.status for d in decisions}
+        if "rejected" in statuses:
+            return decisions, EXIT_REJECTED
+        return decisions, EXIT_HELD if "pending_approval" in statuses else EXIT_OK
     if args.command in ("cancel", "status"):
         info = (
             client.cancel(args.order_id)
@@ -390,7 +542,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             if exc.details:
                 print(json.dumps(exc.details, indent=2, default=str), file=err)
         return EXIT_ERROR
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OSError) as exc:
         print(f"compliance-cli: {exc}", file=err)
         return EXIT_USAGE
     if args.json:

@@ -5,8 +5,8 @@
 
 Retries happen only where they are safe: a request that never reached the server (no
 connection) is sent again whatever it is; one that may have reached it (a timeout while reading,
-a dropped answer, a 502/503/504) only when it is a read, the dry run or a submit, which the
-platform makes idempotent by the order's `client_order_id`.
+a dropped answer, a 502/503/504) only when it is a read, the dry run, a submit or a basket,
+which the platform makes idempotent by each order's `client_order_id`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -246,6 +246,16 @@ class ComplianceClient(_Base):
         on errors (`GateUnavailable`, `BadRequest`, ...); see `decide` and `gate`."""
         return self._send(_ops.submit(order))
 
+    def submit_basket(self, orders: Sequence[Order]) -> list[Decision]:
+        """Send many orders in one request (at most the platform's `ORDER_BASKET_MAX_ORDERS`,
+        500): each is decided as if sent alone right after the one before it, all are stored
+        in one transaction, and the decisions come back in the same order. Retried like
+        `submit` (each order is idempotent by its client_order_id). Raises on errors: a
+        `BadRequest` whose `details` name the orders (`orders[3].quantity`), an
+        `IdempotencyConflict` whose `details["index"]` names the order; nothing of the basket
+        is stored then. `ValueError` for an empty basket or a client_order_id in it twice."""
+        return self._send(_ops.submit_basket(orders))
+
     def check(self, order: Order) -> Decision:
         """The same evaluation as a dry run: nothing is stored."""
         return self._send(_ops.check(order))
@@ -450,6 +460,9 @@ class AsyncComplianceClient(_Base):
 
     async def submit(self, order: Order) -> Decision:
         return await self._send(_ops.submit(order))
+
+    async def submit_basket(self, orders: Sequence[Order]) -> list[Decision]:
+        return await self._send(_ops.submit_basket(orders))
 
     async def check(self, order: Order) -> Decision:
         return await self._send(_ops.check(order))
