@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.approvals",
     "apps.killswitch",
     "apps.rules",
+    "apps.marketdata",
     "apps.surveillance",
     "apps.monitoring",
     "apps.reporting",
@@ -218,6 +219,8 @@ AXES_VERBOSE = False
 API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12))
 # The largest request body (file uploads aside) in bytes: above it, 413 payload_too_large.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# The most market trades or quotes one POST to /api/v1/market-data/ may carry.
+MARKET_DATA_BATCH_MAX = env.int("MARKET_DATA_BATCH_MAX", default=5000)
 
 # Roles that must pass a TOTP second factor (django-otp) for pages, the admin and token issue:
 # slugs (risk, compliance, admin; or trader, viewer). Empty in the DEBUG demo.

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("apps.rules.urls")),
     path("", include("apps.killswitch.urls")),
     path("", include("apps.approvals.urls")),
+    path("", include("apps.marketdata.urls")),
     path("", include("apps.surveillance.urls")),
     path("", include("apps.monitoring.urls")),
     path("", include("apps.reporting.urls")),

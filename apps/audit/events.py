@@ -34,6 +34,7 @@ class EventType(StrEnum):
     SURVEILLANCE_ALERT = "SURVEILLANCE_ALERT"
     ALERT_UPDATED = "ALERT_UPDATED"  # assigned, commented, escalated, closed
     EXECUTION_REPORTED = "EXECUTION_REPORTED"  # a venue or broker drop copy, as received
+    MARKET_DATA_RECORDED = "MARKET_DATA_RECORDED"  # a batch of the market's trades or quotes
     LOCATE_RECORDED = "LOCATE_RECORDED"  # shares located for short sales (Reg SHO 203(b))
     LIMIT_BREACH = "LIMIT_BREACH"
     LIMIT_BREACH_RESOLVED = "LIMIT_BREACH_RESOLVED"
@@ -73,6 +74,7 @@ EVENT_DEFAULTS: dict[EventType, tuple[RetentionClass, bool]] = {
     EventType.SURVEILLANCE_ALERT: (R.TRADING, True),
     EventType.ALERT_UPDATED: (R.TRADING, True),
     EventType.EXECUTION_REPORTED: (R.TRADING, True),
+    EventType.MARKET_DATA_RECORDED: (R.TRADING, False),
     EventType.LOCATE_RECORDED: (R.TRADING, True),
     EventType.LIMIT_BREACH: (R.LIMIT_BREACH, True),
     EventType.LIMIT_BREACH_RESOLVED: (R.LIMIT_BREACH, True),

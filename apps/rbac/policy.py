@@ -60,6 +60,9 @@ MODEL_POLICY: dict[str, dict[str, Role | None]] = {
     "surveillance.occurrence": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.alertnote": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.executionreport": {"view": C, "add": None, "change": None, "delete": None},
+    # the market's tape: posted by the feed or imported, never edited
+    "marketdata.markettrade": {"view": R, "add": None, "change": None, "delete": None},
+    "marketdata.marketquote": {"view": R, "add": None, "change": None, "delete": None},
     "surveillance.surveillancecursor": {"view": C, "add": None, "change": None, "delete": None},
     "surveillance.relatedparty": {"view": C, "add": C, "change": None, "delete": C},
     # reports: generated and filed through their services (Compliance Officer), never edited;

@@ -20,6 +20,7 @@ class Detector(models.TextChoices):
     EXCESSIVE_MESSAGING = "excessive_messaging", "Excessive messaging"
     INSIDER_DEALING = "insider_dealing", "Trading ahead of a list addition"
     FRONT_RUNNING = "front_running", "Front running"
+    RAMPING = "ramping", "Ramping / momentum ignition"
 
 
 class Severity(models.TextChoices):

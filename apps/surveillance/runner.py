@@ -24,6 +24,7 @@ from apps.audit.models import AuditChainHead, AuditEvent
 from apps.audit.sequencer import audit_sequence
 from apps.core.calendars import calendar_code, closes_around
 from apps.core.time import utcnow
+from apps.marketdata.context import market_from_database
 from apps.rules.models import RestrictedListEntry, WatchListEntry
 from apps.surveillance.detectors.base import Finding
 from apps.surveillance.engine import Engine
@@ -53,7 +54,8 @@ READ_CHUNK = 2000
 
 
 class StreamContext:
-    """Reference data the detectors need: calendars by symbol, and books as the run began."""
+    """Reference data the detectors need: calendars by symbol, books as the run began, and the
+    market's tape."""
 
     def __init__(
         self,
@@ -65,6 +67,7 @@ class StreamContext:
         additions_loader=None,
         market_makers=None,
         related_owners=None,
+        market=None,
     ):
         self.calendars = calendars
         # account code -> client, proprietary, staff or market_maker (front running, matched
@@ -74,6 +77,8 @@ class StreamContext:
         self.additions_loader = additions_loader
         self._additions: tuple = (None, ())
         self._additions_read = float("-inf")
+        # the market's tape (apps.marketdata.context): None when no market data is recorded
+        self.market = market
         self.book_loader = book_loader
         # symbol -> what one unit of price x quantity is worth in the firm's currency: the
         # contract's multiplier times the latest FX rate (one for one when no rate was ever
@@ -111,6 +116,7 @@ class StreamContext:
             account_kinds=kinds,
             issuers=issuers,
             additions_loader=_list_additions_from_database,
+            market=market_from_database(),
         )
 
     def account_kind(self, code: str) -> str:

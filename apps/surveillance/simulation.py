@@ -24,12 +24,12 @@ from the database. The market's own tape (quotes and prints beside the firm's fl
 
 import heapq
 import random
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from apps.marketdata.context import MarketContext, Tape
 from apps.surveillance.runner import StreamContext
 from apps.surveillance.stream import (
     AMEND,
@@ -68,53 +68,33 @@ class Label:
         return bool(self.detector)
 
 
-class SimMarket:
-    """The market's quotes and trades per instrument, in time order (a stand-in with the
-    questions detectors ask of the market tape)."""
+class SimMarket(MarketContext):
+    """The market's quotes and trades per instrument, recorded as the day is generated and
+    asked through the detectors' market interface (apps.marketdata.context)."""
 
     def __init__(self) -> None:
         self.trades: dict[str, list] = defaultdict(list)  # symbol -> [(ts, price, qty)]
         self.quotes: dict[str, list] = defaultdict(list)  # symbol -> [(ts, bid, ask)]
+        self._tapes: dict[str, Tape] = {}
 
     def record_trade(self, symbol: str, ts: float, price: Decimal, qty: Decimal) -> None:
         self.trades[symbol].append((ts, price, qty))
+        self._tapes.pop(symbol, None)
 
     def record_quote(self, symbol: str, ts: float, bid: Decimal, ask: Decimal) -> None:
         self.quotes[symbol].append((ts, bid, ask))
+        self._tapes.pop(symbol, None)
 
-    def _between(self, symbol: str, start: float, end: float) -> list:
-        rows = self.trades.get(symbol, [])
-        return rows[bisect_left(rows, (start,)) : bisect_right(rows, (end, Decimal("Infinity")))]
-
-    def volume(self, symbol: str, start: float, end: float) -> Decimal:
-        return sum((qty for _, _, qty in self._between(symbol, start, end)), Decimal(0))
-
-    def share_of_volume(self, symbol: str, qty: Decimal, start: float, end: float) -> Decimal:
-        total = self.volume(symbol, start, end)
-        return qty / total if total else Decimal(1)
-
-    def price_move_bp(self, symbol: str, start: float, end: float) -> Decimal:
-        rows = self._between(symbol, start, end)
-        if len(rows) < 2:
-            return Decimal(0)
-        return (rows[-1][1] - rows[0][1]) / rows[0][1] * BP
-
-    def touch(self, symbol: str, ts: float) -> tuple[Decimal, Decimal] | None:
-        rows = self.quotes.get(symbol, [])
-        i = bisect_right(rows, (ts, Decimal("Infinity"))) - 1
-        return None if i < 0 else rows[i][1:]
-
-    def distance_from_touch_bp(self, symbol: str, side: str, price: Decimal, ts: float):
-        touch = self.touch(symbol, ts)
-        if touch is None:
-            return None
-        near = touch[0] if side == "buy" else touch[1]
-        away = (near - price) if side == "buy" else (price - near)
-        return away / near * BP
-
-    def closing_price(self, symbol: str, close: float) -> Decimal | None:
-        rows = self._between(symbol, close - 300, close)
-        return rows[-1][1] if rows else None
+    def tape(self, symbol: str, start: float, end: float) -> Tape | None:
+        tape = self._tapes.get(symbol)
+        if tape is None:
+            if symbol not in self.trades and symbol not in self.quotes:
+                return None
+            tape = self._tapes[symbol] = Tape(
+                [(ts, price, qty, "regular") for ts, price, qty in self.trades.get(symbol, ())],
+                [(ts, bid, 0, ask, 0, "XXXX") for ts, bid, ask in self.quotes.get(symbol, ())],
+            )
+        return tape
 
 
 class SimContext(StreamContext):

@@ -14,6 +14,7 @@ FLOORS = [
     ["demo"],
     ["reporting", "monitoring"],
     ["surveillance"],
+    ["marketdata"],
     ["rules"],
     ["killswitch"],
     ["approvals"],

@@ -284,3 +284,54 @@ def test_a_eur_account_buys_a_usd_crypto_pair_converted(db):
     assert checks["CREDIT-1"]["status"] == "pass", checks["CREDIT-1"]
     assert "EUR" in checks["CREDIT-1"]["message"] and "USD at" in checks["CREDIT-1"]["message"]
     assert checks["FIRM-CAPITAL-1"]["status"] == "pass"
+
+
+def test_simulate_flow_records_a_market_tape_around_its_fills_and_a_ramp(db, monkeypatch):
+    from apps.demo.management.commands import simulate_flow
+    from apps.marketdata.models import MarketQuote, MarketTrade
+    from apps.surveillance.models import Alert
+    from apps.surveillance.runner import forget_warm_engine, surveillance_catch_up
+
+    _seed()
+    monkeypatch.setattr(simulate_flow, "PATTERNS", {"ramp": 5})  # the ramp fits a short run
+    out = StringIO()
+    call_command("simulate_flow", "--orders", "40", "--seed", "2", stdout=out)
+    fills = Fill.objects.filter(exec_id__startswith="sim-")
+    # every fill is a print on its venue, at its price and size, with the touch before it
+    prints = {
+        t.trade_id: t for t in MarketTrade.objects.filter(trade_id__in=[f.exec_id for f in fills])
+    }
+    assert len(prints) == fills.count()
+    for fill in fills:
+        assert (prints[fill.exec_id].price, prints[fill.exec_id].quantity) == (
+            fill.price,
+            fill.quantity,
+        )
+    assert MarketQuote.objects.count() == fills.count()
+    assert MarketTrade.objects.count() > fills.count()  # other participants too
+    assert "Market tape:" in out.getvalue()
+    forget_warm_engine()
+    surveillance_catch_up()
+    ramp = Alert.objects.get(detector="ramping", account__code="ACC-005")
+    assert ramp.instrument.symbol == "BTC-USD"
+    assert ramp.evidence["details"]["move_measured_on"] == "market"
+
+
+def test_seed_demo_records_the_last_hours_tape_once(db):
+    from apps.demo.market_tape import seed_market_tape
+    from apps.marketdata.models import MarketQuote, MarketTrade
+
+    _seed()
+    instruments = list(Instrument.objects.all())
+    now = utcnow()
+    trades, quotes = seed_market_tape(instruments, now=now)
+    assert (
+        trades > 0
+        and trades == quotes == MarketTrade.objects.count() == MarketQuote.objects.count()
+    )
+    # a second run in the same minute adds nothing
+    assert seed_market_tape(instruments, now=now) == (0, 0)
+    # the tape walks around each reference price
+    for trade in MarketTrade.objects.select_related("instrument")[:50]:
+        reference = instrument_latest_price(trade.instrument).price
+        assert abs(trade.price / reference - 1) < Decimal("0.02")

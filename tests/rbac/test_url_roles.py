@@ -95,7 +95,8 @@ def _named(cls, method: str) -> tuple:
 
 def test_the_feed_passes_only_where_a_view_names_it(make_user):
     """Feed is outside the ladder: it passes no view that asks for a role (Viewer included),
-    only the few that name it: the drop copy (and who-am-I and revoking its own token)."""
+    only the few that name it: the drop copy and the market data (and who-am-I and revoking its
+    own token)."""
     from types import SimpleNamespace
 
     from apps.rbac.roles import ServiceRole
@@ -114,6 +115,8 @@ def test_the_feed_passes_only_where_a_view_names_it(make_user):
                 passed.add((route, method))
     assert passed == {
         ("api/v1/surveillance/executions/", "POST"),
+        ("api/v1/market-data/trades/", "POST"),
+        ("api/v1/market-data/quotes/", "POST"),
         ("api/v1/auth/me/", "GET"),
         ("api/v1/auth/token/revoke/", "POST"),
     }

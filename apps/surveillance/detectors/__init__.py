@@ -8,6 +8,7 @@ from apps.surveillance.detectors.insider_dealing import InsiderDealingDetector
 from apps.surveillance.detectors.layering import LayeringDetector
 from apps.surveillance.detectors.marking_close import MarkingCloseDetector
 from apps.surveillance.detectors.matched_orders import MatchedOrdersDetector
+from apps.surveillance.detectors.ramping import RampingDetector
 from apps.surveillance.detectors.rapid_fire import RapidFireDetector
 from apps.surveillance.detectors.spoofing import SpoofingDetector
 from apps.surveillance.detectors.wash_trade import WashTradeDetector
@@ -26,5 +27,6 @@ DETECTORS = {
         ExcessiveMessagingDetector,
         InsiderDealingDetector,
         FrontRunningDetector,
+        RampingDetector,
     )
 }

@@ -1,5 +1,5 @@
 """Demo data: users of every role (and the `feed` service identity), accounts and who is
-entitled to them, instruments, prices, and the demo rule set.
+entitled to them, instruments, prices, the last hour's market tape, and the demo rule set.
 
 Idempotent: running it again creates only what is missing (and adds price history for days
 that have passed since). An existing user's password, role and active flag are left as they
@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from apps.demo.market_tape import seed_market_tape
 from apps.demo.reference import (
     DEFAULT_PASSWORD,
     DEMO_USERS,
@@ -46,7 +47,9 @@ class Command(BaseCommand):
             help="Also reset the existing demo users' passwords, roles and active flags.",
         )
         parser.add_argument(
-            "--no-history", action="store_true", help="Skip the daily price history (faster)."
+            "--no-history",
+            action="store_true",
+            help="Skip the daily price history and the market tape (faster).",
         )
 
     def handle(self, *args, password: str | None, no_history: bool, reset_users: bool, **options):
@@ -64,6 +67,8 @@ class Command(BaseCommand):
             seed_entitlements(touched)
             instruments = seed_instruments()
             seed_prices(instruments, history=not no_history)
+            if not no_history:
+                seed_market_tape(instruments.values())
             seed_fx_rates()
             seed_rules()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

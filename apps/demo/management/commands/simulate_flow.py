@@ -23,12 +23,18 @@ canceled. Mixed in are the breaches and patterns the controls and surveillance e
 - layering: several orders stacked on one side, a small fill on the other, the stack canceled;
 - spoofing: small bids, then one fifty times their size pulled at once, unfilled, while a
   small sell on the other side fills;
+- a ramp: five buys of one crypto pair, each 30 bp over a reference price that follows the
+  price up (+151 bp in all) in a thin market (ramping / momentum ignition);
 - short sales (Reg SHO): a sale marked long of shares the account does not hold
   (mismarked_short) and a short sale of a US equity without a locate (locate_missing).
 
 Everyday sales of shares and ETFs are marked as a desk marks them: `sell` when the account
 holds what it sells (less its open sells), else `sell_short`, with a locate from the demo
 lender recorded first for a US equity.
+
+The market's tape follows the flow (apps.demo.market_tape): each fill of the run is a print on
+its venue with the touch a moment before it and other participants' prints after it, so the
+detectors have market context (price move, share of volume, distance from the touch).
 
 Then compliance works the queue: of the run's held orders, "compliance" approves the first and
 "compliance2" denies the second (each re-checked and audited like a decision on the page); the
@@ -41,7 +47,8 @@ minutes, about 100 orders a minute per account.
 The same --seed gives the same flow from the same database state (a run long enough to wait for
 a throttle may pick other accounts). Every run has its own run id
 in the client order ids and exec ids, so runs never collide. Nothing is created but orders,
-fills, cancels, the locates of the short sales (and, when a reference price has grown too old
+fills, cancels, the locates of the short sales, the market tape around the fills, the ramp's
+reference prices (and, when a reference price has grown too old
 for the collar or an FX rate too old for the gate, a fresh tick at the same price or rate, as a
 market-data feed would send).
 """
@@ -64,6 +71,7 @@ from apps.core.calendars import market_is_open
 from apps.core.errors import PlatformError
 from apps.core.time import utcnow
 from apps.core.types import decimal_str
+from apps.demo.market_tape import market_tape_for_fills
 from apps.rules import gate
 from apps.rules.models import ComplianceRule, RestrictedListEntry, RuleStatus, RuleType
 from apps.trading import pricing
@@ -71,6 +79,7 @@ from apps.trading.models import (
     EQUITY_CLASSES,
     FILLABLE_STATUSES,
     Account,
+    Fill,
     FxRate,
     Instrument,
     Liquidity,
@@ -111,6 +120,8 @@ WASH_ACCOUNTS = ("ACC-001", "ACC-004")  # one beneficial owner
 BURST_ACCOUNT = "ACC-007"
 LAYERING_ACCOUNT = "ACC-001"
 SPOOFING_ACCOUNT = "ACC-004"
+RAMP_ACCOUNT = "ACC-005"
+RAMP_STEP = Decimal("0.003")  # each buy 30 bp over the reference, which then follows it
 STRATEGIES = ("mean-rev-7", "momentum-3", "pairs-2", "vwap-exec", "basis-1")
 # Planned size of each pattern, in orders (the burst is sized from the throttle at run time).
 PATTERNS = {
@@ -125,6 +136,7 @@ PATTERNS = {
     "layering": 6,
     "spoofing": 11,
     "short_sale": 2,
+    "ramp": 5,
 }
 DEMO_LENDER = "Demo Prime Brokerage, securities lending"
 
@@ -138,6 +150,7 @@ class Tally:
     approvals: Counter = field(default_factory=Counter)
     fills: int = 0
     cancels: int = 0
+    tape: tuple = (0, 0)  # market trades and quotes recorded around the fills
 
 
 class Command(BaseCommand):
@@ -157,6 +170,7 @@ class Command(BaseCommand):
         self.submitted = 0
         self.seq = 0
         self.tally = Tally()
+        self.thin_fills: set[int] = set()  # fills in a thin market (the ramp)
         self._load()
         normal: list[Order] = []
 
@@ -169,6 +183,7 @@ class Command(BaseCommand):
             self.tally.patterns[name] += getattr(self, f"_pattern_{name}")()
         normal += self._normal_flow(self._left())
         self._lifecycle(normal)
+        self._market_tape()
         self._work_the_queue()
         self._summary()
 
@@ -416,9 +431,9 @@ class Command(BaseCommand):
         for order in crossing.select_related("account", "instrument"):
             self._cancel(order, "Withdrawn: the desk does not trade with itself.")
 
-    def _fill(self, order: Order, quantity: Decimal, price: Decimal | None = None) -> None:
+    def _fill(self, order: Order, quantity: Decimal, price: Decimal | None = None):
         self.seq += 1
-        order_fill(
+        fill, _ = order_fill(
             order=order,
             exec_id=f"sim-{self.run_id}-X{self.seq:05d}",
             quantity=quantity,
@@ -429,6 +444,7 @@ class Command(BaseCommand):
             actor=self.users[DESKS[order.account.code][0]],
         )
         self.tally.fills += 1
+        return fill
 
     def _cancel(self, order: Order, reason: str) -> None:
         order_cancel(order=order, actor=self.users[DESKS[order.account.code][0]], reason=reason)
@@ -792,6 +808,38 @@ class Command(BaseCommand):
 
     # --- summary -------------------------------------------------------------------------------
 
+    def _pattern_ramp(self) -> int:
+        """Momentum ignition: buys that each pay 30 bp over a reference price that then
+        follows them, in a thin market, so that the price climbs with every one."""
+        if RAMP_ACCOUNT not in self.accounts:
+            return 0
+        instrument = self._crypto("BTC-USD")
+        if instrument is None:
+            return 0
+        sent = 0
+        quantity = None
+        for _ in range(min(PATTERNS["ramp"], self._left())):
+            price = self._price(instrument, float(RAMP_STEP * 100))
+            quantity = quantity or self._quantity(instrument, 15_000, price)
+            order = self._submit(RAMP_ACCOUNT, instrument, "buy", quantity, price)
+            sent += 1
+            if order is None or order.status != OrderStatus.ACCEPTED:
+                break
+            self.thin_fills.add(self._fill(order, quantity, price).pk)
+            reference_price_record(instrument=instrument, price=price, source="simulate_flow")
+            self.prices[instrument.pk] = price
+        return sent
+
+    def _market_tape(self) -> None:
+        """The market around this run's fills (apps.demo.market_tape)."""
+        fills = list(
+            Fill.objects.filter(exec_id__startswith=f"sim-{self.run_id}-")
+            .select_related("order__instrument")
+            .order_by("executed_at", "pk")
+        )
+        if fills:
+            self.tally.tape = market_tape_for_fills(fills, self.rng, thin=self.thin_fills)
+
     def _work_the_queue(self) -> None:
         """Approve one held order and deny another, leaving at least one waiting."""
         officers = list(get_user_model().objects.filter(username__in=OFFICERS).order_by("username"))
@@ -824,6 +872,7 @@ class Command(BaseCommand):
         )
         out.write("Orders now: " + _counts(statuses))
         out.write(f"Fills: {t.fills}   Cancels: {t.cancels}")
+        out.write(f"Market tape: {t.tape[0]} trades and {t.tape[1]} quotes around the fills")
         out.write("Approval decisions: " + _counts(t.approvals))
         out.write("Patterns: " + _counts(t.patterns))
         out.write("Failing rules:")

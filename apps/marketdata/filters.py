@@ -1,0 +1,28 @@
+"""The FilterSets of the market's tape, for the API lists."""
+
+import django_filters
+
+from apps.marketdata.models import MarketQuote, MarketTrade, TradeCondition
+
+
+class MarketTradeFilter(django_filters.FilterSet):
+    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    venue = django_filters.CharFilter()
+    condition = django_filters.ChoiceFilter(choices=TradeCondition.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="executed_at", lookup_expr="lt")
+
+    class Meta:
+        model = MarketTrade
+        fields = ["instrument", "venue", "condition"]
+
+
+class MarketQuoteFilter(django_filters.FilterSet):
+    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    venue = django_filters.CharFilter()
+    since = django_filters.IsoDateTimeFilter(field_name="quoted_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="quoted_at", lookup_expr="lt")
+
+    class Meta:
+        model = MarketQuote
+        fields = ["instrument", "venue"]
