@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveillance", "0007_alert_reported"),
+        ("surveillance", "0008_four_eyes_closure"),
     ]
 
     operations = [

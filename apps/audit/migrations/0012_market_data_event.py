@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0010_stor_event_type"),
+        ("audit", "0011_sequencer"),
     ]
 
     operations = [
