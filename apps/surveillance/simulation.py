@@ -7,7 +7,8 @@ give them) for the hours before a NYSE close, from the people who trade on an or
   now and then, cancelling and re-quoting every second or two;
 - slicing algorithms (TWAP and VWAP) working clients' and the firm's own parent orders in child
   orders at the touch;
-- retail clients sending small limit orders, most filled, some cancelled;
+- retail clients sending small limit orders, most filled, some cancelled, each client buying or
+  selling an instrument, not both, through the day;
 
 and, at known times, the abusive patterns surveillance must find and their look-alikes, the
 innocent flows that resemble them. Each injected scenario has a `Label`: the pattern, the
@@ -173,6 +174,7 @@ class Day:
         self.owners: dict[str, str] = {}
         self.users: dict[str, str] = {}
         self.special = 0
+        self.retail_sides: dict[tuple[str, str], str] = {}
         if background:
             self._background()
             self._scenarios()
@@ -370,7 +372,9 @@ class Day:
         rng = self.rng
         account = f"R{rng.randrange(RETAIL):04d}"
         symbol = rng.choice(self.traded)
-        side = rng.choice(("buy", "sell"))
+        # a client buying a stock today does not sell it back minutes later at the same price:
+        # each client keeps one direction in an instrument through the day
+        side = self.retail_sides.setdefault((account, symbol), rng.choice(("buy", "sell")))
         qty = rng.randint(5, 250)
         price = self.px(symbol, rng.uniform(-6, 6))
         order_id = self.new(ts, account, symbol, side, qty, price)

@@ -75,7 +75,7 @@ def test_a_market_makers_own_buy_and_sell_at_one_price_is_still_a_wash():
     s = Stream()
     s.trade(0, "MM", "AAPL", "buy", "100", "100.00")
     s.trade(5, "MM", "AAPL", "sell", "100", "100.01")  # one tick apart: quoting
-    s.trade(10, "MM", "AAPL", "buy", "100", "100.01")  # the same price: a cross
+    s.trade(5.4, "MM", "AAPL", "buy", "100", "100.01")  # one price at one moment: a cross
     [found] = findings(s, "wash_trade", context=Context(market_makers={"MM"}))
     assert found.fills == (2, 3) and found.details["matched"] is True
 
@@ -200,6 +200,38 @@ def test_one_person_under_two_names_is_one_owner(desk):
     surveillance_catch_up()
     alert = Alert.objects.get(detector="wash_trade")
     assert alert.evidence["details"]["accounts"] == ["ACC-NP1", "ACC-NP2"]
+
+
+def test_a_market_makers_bid_and_later_ask_at_one_price_are_quotes_hit_as_the_price_moved():
+    """Its bid hit at 100.00; the price moves up and, 3.8 s later, its re-quoted ask at 100.00
+    is hit: two trades with the market, not its orders matching each other."""
+    s = Stream()
+    s.trade(0, "MM", "AAPL", "buy", "200", "100.00")
+    s.trade(3.8, "MM", "AAPL", "sell", "200", "100.00")
+    context = Context(market_makers={"MM"})
+    assert findings(s, "wash_trade", context=context) == []
+    wider = {"market_maker_cross_seconds": "5"}
+    assert len(findings(s, "wash_trade", wider, context=context)) == 1
+    assert len(findings(s, "wash_trade", context=Context())) == 1  # not a market maker: a wash
+
+
+def test_a_market_makers_ladder_with_its_largest_level_hit_is_still_two_sided():
+    """Levels of 100, 100 and 300 a side; the 300 bid is hit and the rest is re-quoted. The
+    asks left (200) are less than half the stack of the other side, but the hit bid was quoting
+    too: two-sided, and the flagged market maker's ladder is not raised."""
+    s = Stream()
+    sizes = ["300", "100", "100"]
+    for r in range(4):
+        t = r * 2.8
+        bids = [s.order(t, "MM", "AAPL", "buy", q, p) for q, p in zip(sizes, BIDS, strict=True)]
+        asks = [s.order(t, "MM", "AAPL", "sell", q, p) for q, p in zip(sizes, ASKS, strict=True)]
+        s.fill(t + 1.4, bids[0], "300", BIDS[0])
+        for i, order_id in enumerate((*bids[1:], *asks)):
+            s.cancel(t + 1.6 + i * 0.05, order_id)
+    context = Context(market_makers={"MM"})
+    assert findings(s, "layering", context=context) == []
+    scored = findings(s, "layering", {"min_score": "0"}, context=context)
+    assert scored and all(f.details["two_sided_quoting"] for f in scored)
 
 
 @pytest.mark.django_db

@@ -6,7 +6,9 @@ Two shapes are found within the window:
 - a cross: a buy and a sell that match each other, at one price and one quantity within the
   tolerances. This is the only shape that one account's own fills can take: a market maker's
   bid and ask filled a few seconds apart are two trades with the market at two prices, not a
-  wash. A market-maker account's own buy and sell must meet at the very same price.
+  wash. A market-maker account's own buy and sell must meet at the very same price, and at
+  about the same moment (`market_maker_cross_seconds`): its bid hit, the price moving up, and
+  its ask at that price hit a while later are two trades with the market.
 - netting: the owner's buys and sells across two or more of its accounts that net to (almost)
   nothing over the window at (almost) one average price, however they were split.
 
@@ -59,6 +61,14 @@ class WashTradeDetector(Detector):
             "of a window net out when they differ by no more than this.",
             Decimal(100),
         ),
+        "market_maker_cross_seconds": Param(
+            Decimal,
+            "1",
+            Decimal(0),
+            "A market-maker account's own buy and sell are a cross only when filled at one "
+            "price within this many seconds of each other; further apart they are its quotes "
+            "hit by others as the price moved.",
+        ),
         "group_by": grouping_param("owner"),
         "dedup_seconds": DEDUP,
     }
@@ -68,6 +78,7 @@ class WashTradeDetector(Detector):
         self.window = float(self.params["window_seconds"])
         self.price_tolerance = self.params["price_tolerance_bp"]
         self.quantity_tolerance = self.params["quantity_tolerance_pct"]
+        self.maker_cross = float(self.params["market_maker_cross_seconds"])
         self.groupings = groupings_of(self.params["group_by"])
         # (grouping, who, instrument) -> the fills of the window
         self.recent: dict[tuple[str, str, str], _Window] = {}
@@ -129,7 +140,7 @@ class WashTradeDetector(Detector):
             if side == ev.side or not self._close_quantities(quantity, ev.quantity):
                 continue
             if account == ev.account and maker:
-                if price != ev.price:
+                if price != ev.price or ev.ts - ts > self.maker_cross:
                     continue
             elif not self._close_prices(price, ev.price):
                 continue
