@@ -6,7 +6,7 @@ give them) for the hours before a NYSE close, from the people who trade on an or
 - market makers quoting a three-level ladder on both sides of their instruments, one level hit
   now and then, cancelling and re-quoting every second or two;
 - slicing algorithms (TWAP and VWAP) working clients' and the firm's own parent orders in child
-  orders at the touch;
+  orders at the touch, one direction per account and instrument;
 - retail clients sending small limit orders, most filled, some cancelled, each client buying or
   selling an instrument, not both, through the day;
 
@@ -175,6 +175,7 @@ class Day:
         self.users: dict[str, str] = {}
         self.special = 0
         self.retail_sides: dict[tuple[str, str], str] = {}
+        self.parent_sides: dict[tuple[str, str], str] = {}
         if background:
             self._background()
             self._scenarios()
@@ -336,7 +337,10 @@ class Day:
         t = self.start
         while t < self.close - 600:  # parents start through the day
             account = rng.choice([f"ALG{i + 1}" for i in range(8)] + ["PROP1", "PROP2"])
-            self._parent(t, account, rng.choice(symbols), rng.choice(("buy", "sell")))
+            symbol, side = rng.choice(symbols), rng.choice(("buy", "sell"))
+            # a fund (or a desk) works one direction in an instrument through the day: it does
+            # not run a buy and a sell algorithm in one stock at once
+            self._parent(t, account, symbol, self.parent_sides.setdefault((account, symbol), side))
             t += rng.uniform(60, 240)
 
     def _drift(self, ts) -> None:
@@ -730,6 +734,10 @@ def house_strategy_already_running(day: Day, t: float) -> None:
     day.at(t + 200, lambda ts: day.fill(ts, big[0]))
     day.label("house strategy already running; facilitation", "", "front_running", [p, q],
               [s], t, t + 200)  # fmt: skip
+    # two desks of the firm, one buying and one selling within a minute: independent
+    # decision-makers, not the firm trading with itself
+    day.label("two desks of the firm trading two ways", "", "wash_trade", [p, q], [s], t,
+              t + 200)  # fmt: skip
 
 
 @scenario("concentration")
