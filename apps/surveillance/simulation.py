@@ -476,8 +476,13 @@ def wash_two_accounts_a_cent_apart(day: Day, t: float) -> None:
     owner = f"Owner W{day.special}"
     a, b, s = day.fresh("W", "client", owner), day.fresh("W", "client", owner), _symbol(day)
     price = day.px(s)
-    day.trade(t, a, s, "buy", 700, price)
-    day.at(t + 25, lambda ts: day.trade(ts, b, s, "sell", 700, price + CENT))
+
+    def leg(ts, account, side, at_price):  # filled at the price the owner chose, not better
+        order_id = day.new(ts, account, s, side, 700, at_price)
+        day.at(ts + 0.05, day.fill, order_id, None, at_price)
+
+    leg(t, a, "buy", price)
+    day.at(t + 25, leg, b, "sell", price + CENT)
     day.label("wash trade, one owner, a cent and 25 s apart", "wash_trade", "wash_trade",
               [a, b], [s], t, t + 25.1)  # fmt: skip
 

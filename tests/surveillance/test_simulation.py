@@ -111,3 +111,17 @@ def test_the_background_clients_and_desks_trade_one_direction_per_instrument():
     scenarios = {a for label in day.labels for a in label.accounts}  # labelled as they run
     background = {key: s for key, s in sides.items() if key[0] not in scenarios}
     assert background and all(len(s) == 1 for s in background.values())
+
+
+@pytest.mark.parametrize("seed", [3, 5])
+def test_a_small_day_scores_wash_trades_and_layering(seed):
+    """The market makers' ladders, the funds' algorithms and the retail flow raise neither, and
+    every labelled wash trade and layering is found."""
+    day = Day(events=60_000, seed=seed)
+    engine = Engine.build({"wash_trade": {}, "layering": {}}, context=SimContext(day))
+    scores = score(list(engine.run(day.events())), day.labels)
+    for detector in ("wash_trade", "layering"):
+        result = scores[detector]
+        assert result.labels >= 3
+        assert result.recall >= 0.9, (detector, result)
+        assert result.precision >= 0.9, (detector, result)
