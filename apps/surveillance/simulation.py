@@ -105,7 +105,7 @@ class SimMarket:
         i = bisect_right(rows, (ts, Decimal("Infinity"))) - 1
         return None if i < 0 else rows[i][1:]
 
-    def distance_from_touch_bp(self, symbol: str, side: str, price: Decimal, ts: float):
+    def distance_from_touch_bp(self, symbol: str, ts: float, side: str, price: Decimal):
         touch = self.touch(symbol, ts)
         if touch is None:
             return None

@@ -3,6 +3,7 @@ detector's alert, a look-alike raises nothing. And the day as a whole is scored 
 benchmark scores it (on a small day)."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 import pytest
 
@@ -125,3 +126,14 @@ def test_a_small_day_scores_wash_trades_and_layering(seed):
         assert result.labels >= 3
         assert result.recall >= 0.9, (detector, result)
         assert result.precision >= 0.9, (detector, result)
+
+
+def test_a_layering_alert_of_the_day_says_how_far_each_layer_sat_from_the_touch():
+    events, _, context = scenario_events("layering_one_account")
+    symbol = events[0].instrument
+    bid, ask = context.day.px(symbol, -4), context.day.px(symbol, 4)
+    context.market.record_quote(symbol, events[0].ts - 1, bid, ask)
+    engine = Engine.build({"layering": {}}, context=context)
+    [found] = engine.run(events)
+    distances = found.details["market"]["layer_distance_from_touch_bp"]
+    assert len(distances) == 4 and all(Decimal(d) > 0 for d in distances.values())
