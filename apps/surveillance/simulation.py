@@ -6,8 +6,9 @@ give them) for the hours before a NYSE close, from the people who trade on an or
 - market makers quoting a three-level ladder on both sides of their instruments, one level hit
   now and then, cancelling and re-quoting every second or two;
 - slicing algorithms (TWAP and VWAP) working clients' and the firm's own parent orders in child
-  orders at the touch;
-- retail clients sending small limit orders, most filled, some cancelled;
+  orders at the touch, one direction per account and instrument;
+- retail clients sending small limit orders, most filled, some cancelled, each client buying or
+  selling an instrument, not both, through the day;
 
 and, at known times, the abusive patterns surveillance must find and their look-alikes, the
 innocent flows that resemble them. Each injected scenario has a `Label`: the pattern, the
@@ -153,6 +154,8 @@ class Day:
         self.owners: dict[str, str] = {}
         self.users: dict[str, str] = {}
         self.special = 0
+        self.retail_sides: dict[tuple[str, str], str] = {}
+        self.parent_sides: dict[tuple[str, str], str] = {}
         if background:
             self._background()
             self._scenarios()
@@ -314,7 +317,10 @@ class Day:
         t = self.start
         while t < self.close - 600:  # parents start through the day
             account = rng.choice([f"ALG{i + 1}" for i in range(8)] + ["PROP1", "PROP2"])
-            self._parent(t, account, rng.choice(symbols), rng.choice(("buy", "sell")))
+            symbol, side = rng.choice(symbols), rng.choice(("buy", "sell"))
+            # a fund (or a desk) works one direction in an instrument through the day: it does
+            # not run a buy and a sell algorithm in one stock at once
+            self._parent(t, account, symbol, self.parent_sides.setdefault((account, symbol), side))
             t += rng.uniform(60, 240)
 
     def _drift(self, ts) -> None:
@@ -350,7 +356,9 @@ class Day:
         rng = self.rng
         account = f"R{rng.randrange(RETAIL):04d}"
         symbol = rng.choice(self.traded)
-        side = rng.choice(("buy", "sell"))
+        # a client buying a stock today does not sell it back minutes later at the same price:
+        # each client keeps one direction in an instrument through the day
+        side = self.retail_sides.setdefault((account, symbol), rng.choice(("buy", "sell")))
         qty = rng.randint(5, 250)
         price = self.px(symbol, rng.uniform(-6, 6))
         order_id = self.new(ts, account, symbol, side, qty, price)
@@ -448,8 +456,13 @@ def wash_two_accounts_a_cent_apart(day: Day, t: float) -> None:
     owner = f"Owner W{day.special}"
     a, b, s = day.fresh("W", "client", owner), day.fresh("W", "client", owner), _symbol(day)
     price = day.px(s)
-    day.trade(t, a, s, "buy", 700, price)
-    day.at(t + 25, lambda ts: day.trade(ts, b, s, "sell", 700, price + CENT))
+
+    def leg(ts, account, side, at_price):  # filled at the price the owner chose, not better
+        order_id = day.new(ts, account, s, side, 700, at_price)
+        day.at(ts + 0.05, day.fill, order_id, None, at_price)
+
+    leg(t, a, "buy", price)
+    day.at(t + 25, leg, b, "sell", price + CENT)
     day.label("wash trade, one owner, a cent and 25 s apart", "wash_trade", "wash_trade",
               [a, b], [s], t, t + 25.1)  # fmt: skip
 
@@ -706,6 +719,10 @@ def house_strategy_already_running(day: Day, t: float) -> None:
     day.at(t + 200, lambda ts: day.fill(ts, big[0]))
     day.label("house strategy already running; facilitation", "", "front_running", [p, q],
               [s], t, t + 200)  # fmt: skip
+    # two desks of the firm, one buying and one selling within a minute: independent
+    # decision-makers, not the firm trading with itself
+    day.label("two desks of the firm trading two ways", "", "wash_trade", [p, q], [s], t,
+              t + 200)  # fmt: skip
 
 
 @scenario("concentration")

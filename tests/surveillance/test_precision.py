@@ -75,7 +75,7 @@ def test_a_market_makers_own_buy_and_sell_at_one_price_is_still_a_wash():
     s = Stream()
     s.trade(0, "MM", "AAPL", "buy", "100", "100.00")
     s.trade(5, "MM", "AAPL", "sell", "100", "100.01")  # one tick apart: quoting
-    s.trade(10, "MM", "AAPL", "buy", "100", "100.01")  # the same price: a cross
+    s.trade(5.05, "MM", "AAPL", "buy", "100", "100.01")  # one price at one moment: a cross
     [found] = findings(s, "wash_trade", context=Context(market_makers={"MM"}))
     assert found.fills == (2, 3) and found.details["matched"] is True
 
@@ -202,6 +202,42 @@ def test_one_person_under_two_names_is_one_owner(desk):
     assert alert.evidence["details"]["accounts"] == ["ACC-NP1", "ACC-NP2"]
 
 
+def test_a_market_makers_bid_and_later_ask_at_one_price_are_quotes_hit_as_the_price_moved():
+    """Its bid hit at 100.00; the price moves up and, 3.8 s later, its re-quoted ask at 100.00
+    is hit: two trades with the market, not its orders matching each other."""
+    s = Stream()
+    s.trade(0, "MM", "AAPL", "buy", "200", "100.00")
+    s.trade(3.8, "MM", "AAPL", "sell", "200", "100.00")
+    context = Context(market_makers={"MM"})
+    assert findings(s, "wash_trade", context=context) == []
+    wider = {"market_maker_cross_seconds": "5"}
+    assert len(findings(s, "wash_trade", wider, context=context)) == 1
+    assert len(findings(s, "wash_trade", context=Context())) == 1  # not a market maker: a wash
+    quick = Stream()  # the re-quoted ask hit 0.6 s after the bid: still two trades
+    quick.trade(0, "MM", "AAPL", "buy", "200", "48.03")
+    quick.trade(0.6, "MM", "AAPL", "sell", "200", "48.03")
+    assert findings(quick, "wash_trade", context=context) == []
+
+
+def test_a_market_makers_ladder_with_its_largest_level_hit_is_still_two_sided():
+    """Levels of 100, 100 and 300 a side; the 300 bid is hit and the rest is re-quoted. The
+    asks left (200) are less than half the stack of the other side, but the hit bid was quoting
+    too: two-sided, and the flagged market maker's ladder is not raised."""
+    s = Stream()
+    sizes = ["300", "100", "100"]
+    for r in range(4):
+        t = r * 2.8
+        bids = [s.order(t, "MM", "AAPL", "buy", q, p) for q, p in zip(sizes, BIDS, strict=True)]
+        asks = [s.order(t, "MM", "AAPL", "sell", q, p) for q, p in zip(sizes, ASKS, strict=True)]
+        s.fill(t + 1.4, bids[0], "300", BIDS[0])
+        for i, order_id in enumerate((*bids[1:], *asks)):
+            s.cancel(t + 1.6 + i * 0.05, order_id)
+    context = Context(market_makers={"MM"})
+    assert findings(s, "layering", context=context) == []
+    scored = findings(s, "layering", {"min_score": "0"}, context=context)
+    assert scored and all(f.details["two_sided_quoting"] for f in scored)
+
+
 @pytest.mark.django_db
 def test_an_owner_written_last_name_first_is_one_owner(desk):
     desk.trade(desk.a1, "buy", "10", "100")  # "Owner One"
@@ -239,6 +275,16 @@ def test_no_wash_beyond_the_price_tolerance():
     assert len(findings(s, "wash_trade", {"price_tolerance_bp": "10"})) == 1
 
 
+def test_a_wash_trade_a_cent_apart_on_a_low_priced_stock():
+    """A cent is 10 bp at 10: within one tick, one price, whatever the basis points say."""
+    s = Stream()
+    s.trade(0, "A", "LOW", "buy", "400", "10.00")
+    s.trade(2, "A", "LOW", "sell", "400", "10.01")
+    [found] = findings(s, "wash_trade")
+    assert found.details["price_difference_bp"] == "9.99"
+    assert findings(s, "wash_trade", {"price_tolerance_ticks": "0"}) == []
+
+
 def test_wash_trade_between_related_parties_only_when_on_record():
     s = Stream(owners={"A": "Parent plc", "B": "Subsidiary Ltd"})
     s.trade(0, "A", "AAPL", "buy", "100", "100")
@@ -248,6 +294,40 @@ def test_wash_trade_between_related_parties_only_when_on_record():
     [found] = findings(s, "wash_trade", context=related)
     assert found.details["related_parties"] is True
     assert found.details["owners"] == ["Parent plc", "Subsidiary Ltd"]
+
+
+class HouseContext(Context):
+    """Two of the firm's own desks' accounts."""
+
+    def account_kind(self, code):
+        return "proprietary" if code.startswith("P") else "client"
+
+
+def _house_flow(traders: dict[str, str]) -> Stream:
+    """The firm's TWAP desk buys 150 every 20 s; another desk sells 450 to facilitate a
+    client in the same minute, at about the same price."""
+    s = Stream(owners={"P1": "The firm", "P2": "The firm"})
+    for k in range(3):
+        s.trade(20 * k, "P1", "AAPL", "buy", "150", f"100.0{k}")
+    s.trade(30, "P2", "AAPL", "sell", "450", "100.01")
+    for event in s.events:
+        event.user = traders[event.account]
+    return s
+
+
+def test_the_firms_desks_trading_two_ways_independently_are_not_a_wash():
+    s = _house_flow({"P1": "twap-desk", "P2": "facilitation-desk"})
+    assert findings(s, "wash_trade", context=HouseContext()) == []
+    firm = {"house_group_by": "owner"}
+    [found] = findings(s, "wash_trade", firm, context=HouseContext())
+    assert found.details["pattern"] == "netting" and found.details["group"] == "The firm"
+
+
+def test_one_traders_two_house_accounts_are_still_one_owner():
+    s = _house_flow({"P1": "trader-1", "P2": "trader-1"})
+    [found] = findings(s, "wash_trade", context=HouseContext())
+    assert found.details["group"] == "The firm / trader-1"
+    assert found.details["accounts"] == ["P1", "P2"]
 
 
 @pytest.mark.django_db

@@ -2,11 +2,15 @@
 detector's alert, a look-alike raises nothing. And the day as a whole is scored as the
 benchmark scores it (on a small day)."""
 
+from collections import defaultdict
+from decimal import Decimal
+
 import pytest
 
 from apps.surveillance.detectors import DETECTORS
 from apps.surveillance.engine import Engine
 from apps.surveillance.simulation import SCENARIOS, Day, SimContext, matches, scenario_events, score
+from apps.surveillance.stream import FILL
 
 # Scenarios whose detector behaviour comes with other changes to surveillance (the precision
 # fixes to wash trades and layering). Strict: each fails the suite as
@@ -93,3 +97,41 @@ def test_the_day_is_in_time_order_with_labels_inside_it():
         "layering",
         "marking_close",
     }
+
+
+def test_the_background_clients_and_desks_trade_one_direction_per_instrument():
+    """No accidental wash trades in the background: a retail client, a fund's algorithm or a
+    desk buys or sells an instrument through the day, not both (market makers quote both)."""
+    day = Day(events=30_000, seed=5)
+    sides = defaultdict(set)
+    for event in day.events():
+        if event.kind == FILL and event.account not in day.market_makers:
+            sides[(event.account, event.instrument)].add(event.side)
+    scenarios = {a for label in day.labels for a in label.accounts}  # labelled as they run
+    background = {key: s for key, s in sides.items() if key[0] not in scenarios}
+    assert background and all(len(s) == 1 for s in background.values())
+
+
+@pytest.mark.parametrize("seed", [3, 5])
+def test_a_small_day_scores_wash_trades_and_layering(seed):
+    """The market makers' ladders, the funds' algorithms and the retail flow raise neither, and
+    every labelled wash trade and layering is found."""
+    day = Day(events=60_000, seed=seed)
+    engine = Engine.build({"wash_trade": {}, "layering": {}}, context=SimContext(day))
+    scores = score(list(engine.run(day.events())), day.labels)
+    for detector in ("wash_trade", "layering"):
+        result = scores[detector]
+        assert result.labels >= 3
+        assert result.recall >= 0.9, (detector, result)
+        assert result.precision >= 0.9, (detector, result)
+
+
+def test_a_layering_alert_of_the_day_says_how_far_each_layer_sat_from_the_touch():
+    events, _, context = scenario_events("layering_one_account")
+    symbol = events[0].instrument
+    bid, ask = context.day.px(symbol, -4), context.day.px(symbol, 4)
+    context.market.record_quote(symbol, events[0].ts - 1, bid, ask)
+    engine = Engine.build({"layering": {}}, context=context)
+    [found] = engine.run(events)
+    distances = found.details["market"]["layer_distance_from_touch_bp"]
+    assert len(distances) == 4 and all(Decimal(d) > 0 for d in distances.values())

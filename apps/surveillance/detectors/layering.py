@@ -130,11 +130,15 @@ class LayeringDetector(Detector):
         book = self.resting.get(key)
         if not book:
             return
-        book.pop(ev.order_id, None)  # a filled order is not a layer
+        filled = book.pop(ev.order_id, None)  # a filled order is not a layer
         if len(book) < self.min_orders:
             return
         oldest = ev.ts - self.max_age
         layer, same_side = {}, Decimal(0)
+        if filled is not None and filled[1] == ev.side:
+            # the level just hit was quoting this side until now: a ladder whose largest level
+            # is taken is still two-sided
+            same_side += filled[4]
         for order_id, (ts, side, price, account, quantity) in book.items():
             if not oldest <= ts <= ev.ts:
                 continue

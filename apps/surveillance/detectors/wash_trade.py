@@ -6,16 +6,25 @@ Two shapes are found within the window:
 - a cross: a buy and a sell that match each other, at one price and one quantity within the
   tolerances. This is the only shape that one account's own fills can take: a market maker's
   bid and ask filled a few seconds apart are two trades with the market at two prices, not a
-  wash. A market-maker account's own buy and sell must meet at the very same price.
+  wash. A market-maker account's own buy and sell must meet at the very same price, and at
+  about the same moment (`market_maker_cross_seconds`): its bid hit, the price moving up, and
+  its ask at that price hit a while later are two trades with the market.
 - netting: the owner's buys and sells across two or more of its accounts that net to (almost)
   nothing over the window at (almost) one average price, however they were split.
 
 Fills matched once are used up: the same trade does not make a second wash.
+
+The firm's own (proprietary) accounts all belong to the firm, but its desks decide
+independently (behind information barriers; the independent decision-makers of CME Rule 534's
+interpretation): by default one desk's, that is one trader's, buys and sells are one owner's, and
+a slicing algorithm of one desk buying while another desk sells is not a wash
+(`house_group_by`).
 """
 
 from collections import deque
 from decimal import Decimal
 
+from apps.surveillance.detectors.account_kinds import PROPRIETARY, account_kind_reader
 from apps.surveillance.detectors.base import (
     DEDUP,
     Detector,
@@ -32,6 +41,7 @@ from apps.surveillance.stream import FILL
 ZERO = Decimal(0)
 BP = Decimal(10000)
 HUNDRED = Decimal(100)
+TICK = Decimal("0.01")
 MAX_SCAN = 256  # fills looked back at for a cross
 
 
@@ -51,6 +61,13 @@ class WashTradeDetector(Detector):
             Decimal(0),
             "Prices this close, in basis points, count as one price.",
         ),
+        "price_tolerance_ticks": Param(
+            Decimal,
+            "1",
+            Decimal(0),
+            "Prices this many ticks (0.01) apart also count as one price, whatever the price "
+            "level: a cent is 5 bp at 20 but 10 bp at 10.",
+        ),
         "quantity_tolerance_pct": Param(
             Decimal,
             "10",
@@ -58,6 +75,23 @@ class WashTradeDetector(Detector):
             "Quantities this close, in percent of the larger, count as one; the buys and sells "
             "of a window net out when they differ by no more than this.",
             Decimal(100),
+        ),
+        "market_maker_cross_seconds": Param(
+            Decimal,
+            "0.1",
+            Decimal(0),
+            "A market-maker account's own buy and sell are a cross only when filled at one "
+            "price within this many seconds of each other (a self-match fills both at once); "
+            "further apart they are its quotes hit by others as the price moved.",
+        ),
+        "house_group_by": Param(
+            str,
+            "trader",
+            None,
+            "The firm's own (proprietary) accounts, when grouped by owner: trader (each desk an "
+            "independent decision-maker: only one trader's buys and sells are one owner's) or "
+            "owner (the firm as one owner; also when listed with trader).",
+            choices=("trader", "owner"),
         ),
         "group_by": grouping_param("owner"),
         "dedup_seconds": DEDUP,
@@ -67,7 +101,11 @@ class WashTradeDetector(Detector):
     def setup(self) -> None:
         self.window = float(self.params["window_seconds"])
         self.price_tolerance = self.params["price_tolerance_bp"]
+        self.tick_tolerance = self.params["price_tolerance_ticks"] * TICK
         self.quantity_tolerance = self.params["quantity_tolerance_pct"]
+        self.maker_cross = float(self.params["market_maker_cross_seconds"])
+        self.desks = "owner" not in self.params["house_group_by"].split(",")
+        self.kind_of = account_kind_reader(self.context)
         self.groupings = groupings_of(self.params["group_by"])
         # (grouping, who, instrument) -> the fills of the window
         self.recent: dict[tuple[str, str, str], _Window] = {}
@@ -78,15 +116,23 @@ class WashTradeDetector(Detector):
     def sweep(self, now: float) -> None:
         prune_keys(self.recent, now - self.window, lambda w: w.newest())
 
-    def _who(self, grouping: str, who: str) -> str:
-        """Owners on record as related parties are one owner here."""
+    def _who(self, grouping: str, who: str, ev) -> str:
+        """Owners on record as related parties are one owner here; the firm's own accounts
+        are one owner per desk (the trader), unless `house_group_by` says the firm."""
         if grouping != "owner":
             return who
         related = getattr(self.context, "related_owners", None)
-        return related.get(who, who) if related else who
+        if related:
+            who = related.get(who, who)
+        if self.desks and self.kind_of(ev.account) == PROPRIETARY:
+            trader = getattr(ev, "user", "")
+            if trader:
+                return f"{who} / {trader}"
+        return who
 
     def _close_prices(self, a: Decimal, b: Decimal) -> bool:
-        return abs(a - b) * BP <= self.price_tolerance * max(a, b)
+        apart = abs(a - b)
+        return apart <= self.tick_tolerance or apart * BP <= self.price_tolerance * max(a, b)
 
     def _close_quantities(self, a: Decimal, b: Decimal) -> bool:
         return abs(a - b) * HUNDRED <= self.quantity_tolerance * max(a, b)
@@ -94,7 +140,7 @@ class WashTradeDetector(Detector):
     def feed_fill(self, ev) -> list[Finding] | None:
         found = []
         for grouping, who in group_keys(ev, self.groupings):
-            who = self._who(grouping, who)
+            who = self._who(grouping, who, ev)
             key = (grouping, who, ev.instrument)
             window = self.recent.get(key)
             if window is None:
@@ -129,7 +175,7 @@ class WashTradeDetector(Detector):
             if side == ev.side or not self._close_quantities(quantity, ev.quantity):
                 continue
             if account == ev.account and maker:
-                if price != ev.price:
+                if price != ev.price or ev.ts - ts > self.maker_cross:
                     continue
             elif not self._close_prices(price, ev.price):
                 continue
