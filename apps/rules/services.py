@@ -565,6 +565,64 @@ def restricted_entry_validate(
         raise ValidationFailed("The restricted list entry is not valid.", details=errors)
 
 
+def _list_entry_add(
+    model, list_name: str, *, actor, instrument, issuer, reason, effective_from, effective_until
+):
+    """An addition to the restricted list or the watch list: validated, stored, audited."""
+    require_role(actor, OFFICER, f"change the {list_name.replace('_', ' ')}")
+    restricted_entry_validate(
+        instrument=instrument,
+        issuer=issuer,
+        reason=reason,
+        effective_from=effective_from,
+        effective_until=effective_until,
+    )
+    errors: dict[str, list[str]] = {}
+    entry = model(
+        instrument=instrument,
+        issuer=(issuer or "").strip(),
+        reason=reason.strip(),
+        effective_from=_parse_time(effective_from, "effective_from", errors) or utcnow(),
+        effective_until=_parse_time(effective_until, "effective_until", errors),
+        added_by=actor,
+    )
+    clean_or_raise(entry)
+    entry.save()
+    _config_changed(
+        entry,
+        actor=actor,
+        payload={
+            "change": f"{list_name}_added",
+            "before": None,
+            "after": restricted_entry_fields(entry),
+        },
+    )
+    return entry
+
+
+def _list_entry_end(model, list_name: str, *, entry, actor, at, ended: tuple[str, str]):
+    """The end of an entry of the restricted list or the watch list (from `at`, default now);
+    the row stays. `ended`: the message and code of the conflict when it has ended already."""
+    require_role(actor, OFFICER, f"change the {list_name.replace('_', ' ')}")
+    entry = model.objects.select_for_update().get(pk=entry.pk)
+    now = utcnow()
+    errors: dict[str, list[str]] = {}
+    at = _parse_time(at, "at", errors) or now
+    if errors:
+        raise ValidationFailed(details=errors)
+    if entry.effective_until is not None and entry.effective_until <= now:
+        raise Conflict(ended[0], code=ended[1], details={"entry_id": entry.pk})
+    if at < entry.effective_from:
+        raise ValidationFailed(details=field_errors(at="Cannot end before it started."))
+    return update_audited(
+        entry,
+        changes={"effective_until": at},
+        actor=actor,
+        payload={"change": f"{list_name}_ended"},
+        snapshot=restricted_entry_fields,
+    )
+
+
 @transaction.atomic
 def restricted_entry_add(
     *,
@@ -576,35 +634,17 @@ def restricted_entry_add(
     effective_until: datetime | None = None,
 ) -> RestrictedListEntry:
     """Restrict an instrument, or an issuer (and so its derivatives). Applies at once."""
-    require_role(actor, OFFICER, "change the restricted list")
-    restricted_entry_validate(
+    entry = _list_entry_add(
+        RestrictedListEntry,
+        "restricted_list",
+        actor=actor,
         instrument=instrument,
         issuer=issuer,
         reason=reason,
         effective_from=effective_from,
         effective_until=effective_until,
     )
-    errors: dict[str, list[str]] = {}
-    entry = RestrictedListEntry(
-        instrument=instrument,
-        issuer=(issuer or "").strip(),
-        reason=reason.strip(),
-        effective_from=_parse_time(effective_from, "effective_from", errors) or utcnow(),
-        effective_until=_parse_time(effective_until, "effective_until", errors),
-        added_by=actor,
-    )
-    clean_or_raise(entry)
-    entry.save()
     ruleset_bump()
-    _config_changed(
-        entry,
-        actor=actor,
-        payload={
-            "change": "restricted_list_added",
-            "before": None,
-            "after": restricted_entry_fields(entry),
-        },
-    )
     return entry
 
 
@@ -614,27 +654,13 @@ def restricted_entry_end(
 ) -> RestrictedListEntry:
     """End a restriction (from `at`, default now). Rows are never deleted: the list's history
     is what a regulator asks for."""
-    require_role(actor, OFFICER, "change the restricted list")
-    entry = RestrictedListEntry.objects.select_for_update().get(pk=entry.pk)
-    now = utcnow()
-    errors: dict[str, list[str]] = {}
-    at = _parse_time(at, "at", errors) or now
-    if errors:
-        raise ValidationFailed(details=errors)
-    if entry.effective_until is not None and entry.effective_until <= now:
-        raise Conflict(
-            "This restriction has already ended.",
-            code="restriction_ended",
-            details={"entry_id": entry.pk},
-        )
-    if at < entry.effective_from:
-        raise ValidationFailed(details=field_errors(at="Cannot end before it started."))
-    entry = update_audited(
-        entry,
-        changes={"effective_until": at},
+    entry = _list_entry_end(
+        RestrictedListEntry,
+        "restricted_list",
+        entry=entry,
         actor=actor,
-        payload={"change": "restricted_list_ended"},
-        snapshot=restricted_entry_fields,
+        at=at,
+        ended=("This restriction has already ended.", "restriction_ended"),
     )
     ruleset_bump()
     return entry
@@ -656,61 +682,28 @@ def watch_entry_add(
     """Put an instrument or an issuer on the watch list. Trading stays open (the gate never
     reads the list, so nobody learns of it from a rejection); surveillance looks for trading
     ahead of the addition."""
-    require_role(actor, OFFICER, "change the watch list")
-    restricted_entry_validate(
+    return _list_entry_add(
+        WatchListEntry,
+        "watch_list",
+        actor=actor,
         instrument=instrument,
         issuer=issuer,
         reason=reason,
         effective_from=effective_from,
         effective_until=effective_until,
     )
-    errors: dict[str, list[str]] = {}
-    entry = WatchListEntry(
-        instrument=instrument,
-        issuer=(issuer or "").strip(),
-        reason=reason.strip(),
-        effective_from=_parse_time(effective_from, "effective_from", errors) or utcnow(),
-        effective_until=_parse_time(effective_until, "effective_until", errors),
-        added_by=actor,
-    )
-    clean_or_raise(entry)
-    entry.save()
-    _config_changed(
-        entry,
-        actor=actor,
-        payload={
-            "change": "watch_list_added",
-            "before": None,
-            "after": restricted_entry_fields(entry),
-        },
-    )
-    return entry
 
 
 @transaction.atomic
 def watch_entry_end(*, entry: WatchListEntry, actor, at: datetime | None = None) -> WatchListEntry:
     """Take an entry off the watch list (from `at`, default now); the row stays."""
-    require_role(actor, OFFICER, "change the watch list")
-    entry = WatchListEntry.objects.select_for_update().get(pk=entry.pk)
-    now = utcnow()
-    errors: dict[str, list[str]] = {}
-    at = _parse_time(at, "at", errors) or now
-    if errors:
-        raise ValidationFailed(details=errors)
-    if entry.effective_until is not None and entry.effective_until <= now:
-        raise Conflict(
-            "This watch list entry has already ended.",
-            code="watch_entry_ended",
-            details={"entry_id": entry.pk},
-        )
-    if at < entry.effective_from:
-        raise ValidationFailed(details=field_errors(at="Cannot end before it started."))
-    return update_audited(
-        entry,
-        changes={"effective_until": at},
+    return _list_entry_end(
+        WatchListEntry,
+        "watch_list",
+        entry=entry,
         actor=actor,
-        payload={"change": "watch_list_ended"},
-        snapshot=restricted_entry_fields,
+        at=at,
+        ended=("This watch list entry has already ended.", "watch_entry_ended"),
     )
 
 
