@@ -372,7 +372,8 @@ class Day:
 
     def _parent(self, ts, account, symbol, side) -> None:
         """A TWAP (even slices) or VWAP (heavier towards the close) parent in child orders at
-        the touch, each worth at most about 80,000."""
+        the touch, each worth at most about 25,000: an algorithm works a parent at a modest
+        participation (a tenth of the volume or so), not a fifth of the market's trading."""
         rng = self.rng
         minutes = rng.uniform(20, 90)
         slices = int(minutes * 60 / rng.uniform(20, 40))
@@ -384,7 +385,7 @@ class Day:
 
     def _child(self, ts, account, symbol, side) -> None:
         rng = self.rng
-        value = Decimal(rng.uniform(15_000, 80_000))
+        value = Decimal(rng.uniform(5_000, 25_000))
         qty = max(1, int(value / self.mids[symbol]))
         price = self.px(symbol, 4 if side == "buy" else -4)
         order_id = self.new(ts, account, symbol, side, qty, price)
@@ -743,9 +744,14 @@ def ghost_execution(day: Day, t: float) -> None:
 
 @scenario("marking_close", closing=True)
 def marking_the_close(day: Day, t: float) -> None:
+    """A buy 80 bp over the reference, most of the closing window's volume so far: the price
+    is set where the buy printed."""
     a, s = day.fresh("MC", "client"), _symbol(day)
-    day.trade(t, a, s, "buy", 500, day.px(s, 80))
-    day.label("a buy 80 bp over the reference before the close", "marking_close",
+    price = day.px(s, 80)
+    day.trade(t, a, s, "buy", 5000, price)
+    day.mids[s] = Decimal(price)
+    day.refs[s] = price
+    day.label("a large buy 80 bp over the reference before the close", "marking_close",
               "marking_close", [a], [s], t, t + 1)  # fmt: skip
 
 

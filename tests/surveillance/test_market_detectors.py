@@ -126,10 +126,41 @@ def test_a_vwap_algo_in_a_flat_market_is_not_ramping_without_market_data():
     assert findings(s, "ramping", context=_context()) == []
 
 
+def test_a_market_makers_bids_filled_in_a_rising_market_are_not_ramping():
+    """Look-alike: a market maker's resting bid, 5 bp under the offer, is hit by sellers six
+    times while others lift the offers 130 bp higher: half the volume and the price moved its
+    way, but it gave liquidity at the bid, it did not push the price."""
+    s = Stream(owners={"MM": "Maker"})
+    trades, quotes = [], []
+    for i in range(6):
+        t = _minutes_before_close(28 - 5 * i)
+        mid = (Decimal("100") * (1 + Decimal("0.0026") * i)).quantize(Decimal("0.01"))
+        bid, ask = mid - Decimal("0.02"), mid + Decimal("0.03")
+        quotes.append(("AAPL", T0 + t - 2, bid, 500, ask, 500))
+        trades.append(("AAPL", T0 + t - 1, ask, Decimal("1000")))  # others lifting the offer
+        order = s.order(t - 30, "MM", "AAPL", "buy", "1000", bid, ref=mid)
+        s.fill(t, order, "1000", bid)
+        trades.append(("AAPL", T0 + t, bid, Decimal("1000")))
+    context = _context(trades, quotes)
+    assert findings(s, "ramping", context=context) == []
+    # the same fills lifting the offer instead would be taking liquidity: counted
+    taker = Stream(owners={"MM": "Maker"})
+    lifted = []
+    for i in range(6):
+        t = _minutes_before_close(28 - 5 * i)
+        ask = quotes[i][4]
+        order = taker.order(t, "MM", "AAPL", "buy", "1000", ask, ref=ask)
+        taker.fill(t, order, "1000", ask)
+        lifted.append(("AAPL", T0 + t, ask, Decimal("1000")))
+    first = ("AAPL", T0 + _minutes_before_close(29), Decimal("99.95"), Decimal("500"))
+    assert findings(taker, "ramping", context=_context([first, *lifted], quotes))
+
+
 def test_ramping_parameters_are_checked():
     with pytest.raises(ValidationFailed) as refused:
-        RampingDetector({"min_share_of_volume": "1.5"})
+        RampingDetector({"min_share_of_volume": "1.5", "touch_tolerance_bps": "-1"})
     assert "min_share_of_volume" in refused.value.details
+    assert "touch_tolerance_bps" in refused.value.details
 
 
 # --- marking the close with market data -------------------------------------------------------

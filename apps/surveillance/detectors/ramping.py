@@ -10,6 +10,9 @@ before the first execution to the last print now, and the group's share of the m
 over that span; without it, the last execution's price against the first order's reference.
 A slicing algorithm that buys a small share of the volume, or buys as the market rises without
 moving it, stays below the share; a single auction order is one execution, not a run of them.
+With quotes on record, only executions that took liquidity count: a buy at or over the best
+ask, a sell at or under the best bid, less `touch_tolerance_bps`. A market maker's resting bids
+filled by sellers as the market drifts up follow the price; they do not push it.
 Grouped by beneficial owner (accounts of one owner count as one); `details["grouping"]` says so.
 """
 
@@ -53,6 +56,14 @@ class RampingDetector(Detector):
             "With market data: the executions were at least this share of the market's volume.",
             Decimal("1"),
         ),
+        "touch_tolerance_bps": Param(
+            Decimal,
+            "2",
+            Decimal("0"),
+            "With quotes: an execution counts only when it took liquidity, priced at the far "
+            "side of the touch (a buy at the best ask, a sell at the best bid) or beyond it, "
+            "give or take this many basis points; passive fills at the bid or offer do not.",
+        ),
         "close_minutes": Param(
             int, 10, 1, "Executions this close to the session's close are 'into the close'.", 240
         ),
@@ -66,6 +77,7 @@ class RampingDetector(Detector):
         self.min_move = self.params["min_move_bps"]
         self.min_share = self.params["min_share_of_volume"]
         self.close_window = self.params["close_minutes"] * 60.0
+        self.tolerance = self.params["touch_tolerance_bps"]
         # (owner, instrument, side) -> deque of (ts, quantity, price, reference, order, fill,
         # account)
         self.runs: dict[tuple, deque] = {}
@@ -82,6 +94,9 @@ class RampingDetector(Detector):
     def feed_fill(self, ev) -> Finding | None:
         if ev.price is None or not ev.quantity or ev.side not in ("buy", "sell"):
             return None
+        market = getattr(self.context, "market", None)
+        if market is not None and self._passive(market, ev):
+            return None
         key = (ev.owner, ev.instrument, ev.side)
         run = self.runs.setdefault(key, deque())
         pop_older(run, ev.ts - self.window)
@@ -92,7 +107,6 @@ class RampingDetector(Detector):
             return None
         first = run[0]
         quantity = sum(row[1] for row in run)
-        market = getattr(self.context, "market", None)
         move = share = volume = touch_distance = None
         if market is not None:
             start = first[0] - BEFORE
@@ -115,6 +129,17 @@ class RampingDetector(Detector):
         return self._finding(
             ev, run, quantity, directional, measured, share, volume, touch_distance
         )
+
+    def _passive(self, market, ev) -> bool:
+        """Filled inside the touch found just before it (a resting bid or offer hit by
+        someone else): liquidity given, not taken. Unknown without quotes."""
+        touch = market.touch(ev.instrument, ev.ts - BEFORE)
+        if touch is None:
+            return False
+        bid, ask = touch
+        if ev.side == "buy":
+            return (ask - ev.price) / ask * BP > self.tolerance
+        return (ev.price - bid) / bid * BP > self.tolerance
 
     def _finding(self, ev, run, quantity, move, measured, share, volume, touch_distance):
         first = run[0]
