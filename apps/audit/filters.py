@@ -2,6 +2,7 @@ import django_filters
 
 from apps.audit.events import EventType
 from apps.audit.models import AuditEvent
+from apps.core.filters import UtcIsoDateTimeFilter
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -12,8 +13,8 @@ class AuditEventFilter(django_filters.FilterSet):
     regulatory = django_filters.BooleanFilter()
     seq_from = django_filters.NumberFilter(field_name="seq", lookup_expr="gte")
     seq_to = django_filters.NumberFilter(field_name="seq", lookup_expr="lte")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

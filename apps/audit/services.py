@@ -173,6 +173,10 @@ def audit_record(
     }
     canonical.check({k: v for k, v in event.items() if k != "payload"})
     record = canonical.canonical_bytes_unchecked(event)
+    if b"\\u0000" in record and _has_nul(event):  # the encoding escapes NUL as \u0000
+        # PostgreSQL's jsonb (which the sequencing trigger reads the record as) cannot hold
+        # U+0000: such an event could never be placed and would hold back every one after it.
+        raise AuditPayloadError(details=field_errors(payload="Must not contain NUL characters."))
     if len(record) + _PLACE_BYTES > MAX_PAYLOAD_BYTES:
         raise AuditPayloadError(details=field_errors(payload="Too large for one event."))
     row = AuditEvent(
@@ -200,6 +204,21 @@ def audit_record(
     return row
 
 
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 # --- changing a row, audited -----------------------------------------------------------------
 
 
@@ -211,9 +230,14 @@ def read_params(params) -> dict[str, str | list[str]]:
     values are cut, so a read is recorded with what it asked for but cannot bloat the trail."""
     out: dict[str, str | list[str]] = {}
     for name in sorted(params)[:20]:
-        values = [str(v)[:READ_PARAM_CHARS] for v in params.getlist(name)][:20]
-        out[str(name)[:64]] = values[0] if len(values) == 1 else values
+        values = [_printable(v)[:READ_PARAM_CHARS] for v in params.getlist(name)][:20]
+        out[_printable(name)[:64]] = values[0] if len(values) == 1 else values
     return out
+
+
+def _printable(value) -> str:
+    """A query value as the trail can keep it: a NUL (which no event may hold) as U+FFFD."""
+    return str(value).replace("\x00", "\ufffd")
 
 
 def audit_read_record(*, actor=None, action: str, via: str, **details) -> AuditEvent:

@@ -3,6 +3,7 @@
 import django_filters
 
 from apps.changes.models import ChangeStatus, ConfigChange
+from apps.core.filters import UtcIsoDateTimeFilter
 
 
 class ConfigChangeFilter(django_filters.FilterSet):
@@ -10,8 +11,8 @@ class ConfigChangeFilter(django_filters.FilterSet):
     kind = django_filters.CharFilter()
     target = django_filters.CharFilter(field_name="target_key")
     proposed_by = django_filters.CharFilter(field_name="proposed_by__username")
-    proposed_after = django_filters.IsoDateTimeFilter(field_name="proposed_at", lookup_expr="gte")
-    proposed_before = django_filters.IsoDateTimeFilter(field_name="proposed_at", lookup_expr="lt")
+    proposed_after = UtcIsoDateTimeFilter(field_name="proposed_at", lookup_expr="gte")
+    proposed_before = UtcIsoDateTimeFilter(field_name="proposed_at", lookup_expr="lt")
 
     class Meta:
         model = ConfigChange

@@ -188,8 +188,8 @@ def desk_query(request, spec: DeskList, rows: QuerySet) -> DeskQuery:
         rows = rows.filter(_search(spec, data["q"]))
     if data["date_from"]:
         rows = rows.filter(**{f"{spec.date_field}__gte": _day_start(data["date_from"])})
-    if data["date_to"]:
-        end = _day_start(data["date_to"]) + timedelta(days=1)
+    if data["date_to"] and data["date_to"] < date.max:  # to the last day there is: no end
+        end = _day_start(data["date_to"] + timedelta(days=1))
         rows = rows.filter(**{f"{spec.date_field}__lt": end})
     sort = data["sort"]
     column = spec.sortable[sort.removeprefix("-")]

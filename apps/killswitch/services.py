@@ -267,6 +267,8 @@ def kill_switch_deactivate(
     reason = (reason or "").strip() or (comment or "").strip()
     if require_reason and not reason:
         raise ValidationFailed(details={"reason": ["Say why trading may resume."]})
+    if "\x00" in reason:  # PostgreSQL cannot store it (the page's field is raw text)
+        raise ValidationFailed(details={"reason": ["Must not contain NUL characters."]})
     if len(reason) > COMMENT_MAX_LENGTH:
         raise ValidationFailed(details={"reason": [f"At most {COMMENT_MAX_LENGTH} characters."]})
     # Locked: of two deactivations at once, the second sees the first and gets a 409.

@@ -2,6 +2,7 @@
 
 import django_filters
 
+from apps.core.filters import UtcIsoDateTimeFilter
 from apps.marketdata.models import MarketQuote, MarketTrade, TradeCondition
 
 
@@ -9,8 +10,8 @@ class MarketTradeFilter(django_filters.FilterSet):
     instrument = django_filters.CharFilter(field_name="instrument__symbol")
     venue = django_filters.CharFilter()
     condition = django_filters.ChoiceFilter(choices=TradeCondition.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="executed_at", lookup_expr="lt")
+    since = UtcIsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="executed_at", lookup_expr="lt")
 
     class Meta:
         model = MarketTrade
@@ -20,8 +21,8 @@ class MarketTradeFilter(django_filters.FilterSet):
 class MarketQuoteFilter(django_filters.FilterSet):
     instrument = django_filters.CharFilter(field_name="instrument__symbol")
     venue = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="quoted_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="quoted_at", lookup_expr="lt")
+    since = UtcIsoDateTimeFilter(field_name="quoted_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="quoted_at", lookup_expr="lt")
 
     class Meta:
         model = MarketQuote

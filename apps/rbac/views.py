@@ -2,6 +2,7 @@
 code, renew recovery codes) and the password reset by email."""
 
 from base64 import b32encode
+from urllib.parse import urlsplit
 
 import django_otp
 import segno
@@ -142,8 +143,26 @@ class AuditedSetPasswordForm(SetPasswordForm):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """The reset link points at SITE_URL, never at the Host the request named: a forged Host
+    header must not send a user's reset token to another site."""
+
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
+
+    def form_valid(self, form):
+        site = urlsplit(settings.SITE_URL)
+        form.save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            token_generator=self.token_generator,
+            from_email=self.from_email,
+            email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name,
+            request=self.request,
+            html_email_template_name=self.html_email_template_name,
+            extra_email_context=self.extra_email_context,
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

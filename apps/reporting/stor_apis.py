@@ -214,7 +214,7 @@ class StorListCreateApi(ListAPIView):
         if wanted in StorStatus.values:
             stors = stors.filter(status=wanted)
         alert = self.request.query_params.get("alert", "")
-        if alert.isdigit():
+        if alert.isascii() and alert.isdigit() and len(alert) <= 18:
             stors = stors.filter(alert_id=int(alert))
         return stors
 

@@ -76,7 +76,11 @@ class StorListView(RoleRequiredMixin, TemplateView):
         raw = request.POST.get("alert", "").strip()
         try:
             _no_nul({"alert": raw})
-            alert = alert_get(user=request.user, alert_id=int(raw)) if raw.isdigit() else None
+            alert = (
+                alert_get(user=request.user, alert_id=int(raw))
+                if raw.isascii() and raw.isdigit() and len(raw) <= 18
+                else None
+            )
             if alert is None:
                 raise ValidationFailed(details={"alert": ["No such alert."]})
             stor = stor_draft(

@@ -2,6 +2,7 @@
 
 import django_filters
 
+from apps.core.filters import UtcIsoDateTimeFilter
 from apps.surveillance.models import Alert, AlertStatus, Detector, Disposition, Severity
 
 
@@ -14,8 +15,8 @@ class AlertFilter(django_filters.FilterSet):
     account = django_filters.CharFilter(field_name="account__code", lookup_expr="iexact")
     instrument = django_filters.CharFilter(field_name="instrument__symbol", lookup_expr="iexact")
     assignee = django_filters.CharFilter(field_name="assignee__username", lookup_expr="iexact")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Alert

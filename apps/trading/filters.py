@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Q
 
+from apps.core.filters import UtcIsoDateTimeFilter
 from apps.core.time import utcnow
 from apps.trading import selectors
 from apps.trading.models import (
@@ -75,8 +76,8 @@ class OrderFilter(django_filters.FilterSet):
     instrument = django_filters.CharFilter(field_name="instrument__symbol", lookup_expr="iexact")
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
     date = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Order
@@ -103,8 +104,8 @@ class FxRateFilter(django_filters.FilterSet):
     quote = django_filters.CharFilter()
     currency = django_filters.CharFilter(method="filter_currency", label="Base or quote")
     source = django_filters.CharFilter()
-    as_of_after = django_filters.IsoDateTimeFilter(field_name="as_of", lookup_expr="gte")
-    as_of_before = django_filters.IsoDateTimeFilter(field_name="as_of", lookup_expr="lt")
+    as_of_after = UtcIsoDateTimeFilter(field_name="as_of", lookup_expr="gte")
+    as_of_before = UtcIsoDateTimeFilter(field_name="as_of", lookup_expr="lt")
     latest = django_filters.BooleanFilter(method="filter_latest", label="Latest of each pair")
 
     class Meta:

@@ -302,3 +302,29 @@ def test_bulk_actions_refuse_a_lower_role(client, make_user, alerts, role):
     )
     assert response.status_code == 403
     assert not Alert.objects.filter(status="closed").exists()
+
+
+# The calendar's ends: a day range to the last day there is, and times whose UTC lies outside
+# the calendar (they were a server error, on SQLite).
+@pytest.mark.parametrize("url", PAGES)
+def test_a_range_to_the_last_day_there_is_is_no_server_error(client, make_user, url):
+    client.force_login(make_user(Role.ADMIN))
+    response = client.get(url, {"date_from": "0001-01-01", "date_to": "9999-12-31"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/api/v1/market-data/trades/", "since"),
+        ("/api/v1/market-data/quotes/", "until"),
+        ("/api/v1/audit/events/", "occurred_after"),
+        ("/api/v1/orders/", "created_before"),
+        ("/api/v1/surveillance/alerts/", "created_after"),
+    ],
+)
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_outside_the_calendar_in_utc_is_a_400(api_client_for, url, name, value):
+    response = api_client_for(Role.ADMIN).get(url, {name: value})
+    assert response.status_code == 400
+    assert name in response.json()["error"]["details"]

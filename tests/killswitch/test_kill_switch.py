@@ -568,6 +568,19 @@ def test_page_lift_needs_a_reason(client, make_user, account):
     assert switch.is_active and not events("KILL_SWITCH_DEACTIVATED")
 
 
+# a NUL character: PostgreSQL cannot store it (it was a 500 there)
+@pytest.mark.parametrize("reason", ["resume\x00", "x" * 501])
+def test_page_lift_with_a_bad_reason_is_400_and_changes_nothing(client, make_user, reason):
+    switch = kill_switch_activate(
+        scope="firm", target="", state="halted", reason="x", actor=make_user(Role.RISK_MANAGER)
+    )
+    client.force_login(make_user(Role.RISK_MANAGER))
+    response = client.post(f"{PAGE}{switch.pk}/deactivate/", {"reason": reason})
+    assert response.status_code == 400
+    switch.refresh_from_db()
+    assert switch.is_active and not events("KILL_SWITCH_DEACTIVATED")
+
+
 def test_page_form_defaults_to_the_narrowest_scope(client, make_user):
     client.force_login(make_user(Role.RISK_MANAGER))
     page = client.get(PAGE).content.decode()

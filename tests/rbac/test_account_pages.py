@@ -42,6 +42,7 @@ def test_the_login_page_links_to_the_password_reset(client):
 
 def test_a_password_reset_by_email_sets_a_new_password_once(db, client, make_user, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "http://testserver"
     user = make_user(Role.TRADER)
     user.email = "t.rader@example.com"
     user.save(update_fields=["email"])
@@ -72,6 +73,23 @@ def test_a_password_reset_by_email_sets_a_new_password_once(db, client, make_use
     # The link works once.
     again = client.get(link, follow=True)
     assert "This link does not work" in again.content.decode()
+
+
+def test_the_reset_link_points_at_the_site_not_at_the_requests_host(
+    db, client, make_user, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.SITE_URL = "https://compliance.example.com"
+    user = make_user(Role.TRADER)
+    user.email = "t.rader@example.com"
+    user.save(update_fields=["email"])
+    client.post(
+        "/accounts/password-reset/", {"email": user.email}, HTTP_HOST="attacker.example.net"
+    )
+    (sent,) = mail.outbox
+    assert "attacker.example.net" not in sent.body
+    assert "https://compliance.example.com/accounts/reset/" in sent.body
 
 
 def test_an_unknown_address_gets_the_same_answer_and_no_mail(db, client, settings):

@@ -461,7 +461,7 @@ def test_bad_page_input_is_a_400_that_changes_nothing(client, officers, alert, f
     assert Stor.objects.values().get() == before
 
 
-@pytest.mark.parametrize("alert_field", ["", "abc", "999999", "1\x00"])
+@pytest.mark.parametrize("alert_field", ["", "abc", "999999", "1\x00", "²", "9" * 30])
 def test_drafting_from_an_unknown_alert_on_the_page_is_a_400(client, officers, alert_field):
     client.force_login(officers[0].user)
     assert client.post("/reports/stors/", {"alert": alert_field}).status_code == 400
@@ -517,3 +517,9 @@ def test_without_a_firm_name_the_drafter_writes_it(settings, officers, alert, fc
     drafter.patch(f"/api/v1/stors/{stor['id']}/", {"entity_name": "Example Ltd"}, format="json")
     sent = drafter.post(f"/api/v1/stors/{stor['id']}/review-request/", {}, format="json")
     assert sent.status_code == 200
+
+
+@pytest.mark.parametrize("alert_field", ["abc", "²", "9" * 30])
+def test_listing_by_an_alert_that_is_no_number_is_no_server_error(officers, alert_field):
+    response = officers[0].get("/api/v1/stors/", {"alert": alert_field})
+    assert response.status_code == 200
