@@ -121,6 +121,10 @@ def _insert_unsequenced_sql() -> str:
     return f"INSERT INTO {_EVENTS} ({columns}) VALUES ({placeholder}, {marks}) RETURNING seq"  # noqa: S608
 
 
+def _nul_replaced(value):
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def audit_record(
     *,
     event_type: EventType | str,
@@ -162,9 +166,10 @@ def audit_record(
         "occurred_at": rfc3339(when),
         "event_type": event_type.value,
         **_actor_fields(actor),
-        "ip": ctx.ip,
-        "user_agent": ctx.user_agent,
-        "request_id": ctx.request_id,
+        # What the client sent about itself is kept as the trail can hold it (no NUL).
+        "ip": _nul_replaced(ctx.ip),
+        "user_agent": _nul_replaced(ctx.user_agent),
+        "request_id": _nul_replaced(ctx.request_id),
         "object_type": object_type,
         "object_id": str(object_id),
         "payload": body,

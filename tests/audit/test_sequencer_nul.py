@@ -37,3 +37,19 @@ def test_a_literal_backslash_u0000_is_text_and_is_kept(db):
     audit_record(event_type=EventType.CONFIG_CHANGED, actor="t", payload={"q": "\\u0000"})
     assert audit_sequence() == 1
     assert audit_verify().ok
+
+
+def test_a_client_whose_user_agent_holds_a_nul_still_trades(api_client_for, account, instrument):
+    """What a client says about itself is kept with the NUL replaced, not refused: an order is
+    decided whatever the client's User-Agent header holds."""
+    from apps.rbac.roles import Role
+    from tests.rules.factories import order_body
+
+    client = api_client_for(Role.TRADER)
+    answer = client.post(
+        "/api/v1/orders/", order_body("ua-nul"), format="json", HTTP_USER_AGENT="bot\x00/1.0"
+    )
+    assert answer.status_code == 201, answer.content
+    audit_sequence()
+    event = AuditEvent.objects.filter(event_type=EventType.ORDER_SUBMITTED).get()
+    assert "bot\ufffd/1.0" in event.record
