@@ -81,3 +81,17 @@ def test_a_risk_manager_sees_reports_but_cannot_generate(desk, browser, live_ser
     )  # fmt: skip
     assert posted.status == 403
     assert api(base, desk["victor"], "/api/v1/reports/")["results"] == []
+
+
+def test_the_generate_form_offers_only_the_formats_each_report_has(desk, browser, live_server):
+    """No "XML" for a report that has no XML form: the select offers each type's own formats,
+    and the dates open on the last day with executions (the desk's fills are on 2026-11-20)."""
+    from apps.reporting.builders import BUILDERS
+
+    expected = {f"{t}:{f}" for t, builder in BUILDERS.items() for f in builder.formats}
+    page = sign_in(browser, live_server.url, "olivia")
+    page.goto(f"{live_server.url}/reports/")
+    offered = set(page.locator("#g-report option").evaluate_all("els => els.map(e => e.value)"))
+    assert offered == expected
+    assert "daily_trading:xml" not in offered and "mifir_transactions:xml" in offered
+    expect(page.locator("#g-start")).to_have_value("2026-11-20")
