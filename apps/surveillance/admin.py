@@ -127,7 +127,7 @@ class ExecutionReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "executed_at",
         "reported_total",
     ]
-    list_select_related = ["account", "instrument"]
+    list_select_related = ["account", "instrument", "order__instrument"]
     search_fields = ["exec_id", "client_order_id"]
 
 

@@ -623,7 +623,7 @@ class FillAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "venue", "liquidity", "executed_at"]
     search_fields = ["exec_id", "order__client_order_id", "order__account__code"]
     date_hierarchy = "executed_at"
-    list_select_related = ["order"]
+    list_select_related = ["order__instrument"]  # the order's title names its symbol
 
 
 @admin.register(Position)
@@ -684,7 +684,7 @@ class OrderMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["account__code", "user__username"]
     date_hierarchy = "sent_at"
-    list_select_related = ["account", "user"]
+    list_select_related = ["account", "user", "order__instrument"]
 
 
 class EntitlementForm(ProposalForm):
