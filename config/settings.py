@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "apps.core.metrics.HttpMetricsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.rbac.refcache.RequestScopeMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
     "apps.core.middleware.BodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -108,6 +108,15 @@ def _commits_for_real(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def reference_cache_cleared():
+    """Each test starts with an empty reference cache (apps.rbac.refcache): what an earlier
+    test kept was rolled back with it."""
+    from apps.rbac import refcache
+
+    refcache.clear()
+
+
+@pytest.fixture(autouse=True)
 def audit_sequenced_at_once(request, monkeypatch):
     """Inside the one transaction a test runs in, nothing commits, so the sequencer's drain
     after each commit never runs: here it runs where the event is written instead, so that a

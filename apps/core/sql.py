@@ -80,13 +80,43 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
     joined = "; ".join(statement[0] for statement in statements)
     params = [p for statement in statements for p in statement[1]]
     out = []
-    with connection.cursor() as cursor:
-        cursor.execute(joined, params)
+    with connection.cursor() as cursor, _begin_sent_with(cursor) as begin:
+        cursor.execute(f"{begin}{joined}", params)
+        if begin:
+            cursor.nextset()  # past BEGIN's own result
         for i, (_sql, _params, fields) in enumerate(statements):
             if i:
                 cursor.nextset()
             out.append(_converted(cursor.fetchall(), fields))
     return out
+
+
+@contextmanager
+def _begin_sent_with(cursor) -> Iterator[str]:
+    """When this batch is the transaction's first statement, the driver would send BEGIN in a
+    round trip of its own first (psycopg, outside autocommit): it goes at the head of the batch
+    instead ("BEGIN; ..."), the driver told not to send its own for this statement. Yields the
+    prefix, "" when there is nothing to begin (autocommit, a transaction already open, writes
+    queued to go first)."""
+    from psycopg.pq import TransactionStatus
+
+    raw = connection.connection
+    if (
+        raw is None
+        or raw.autocommit
+        or raw.info.transaction_status != TransactionStatus.IDLE
+        or getattr(raw, "_pipeline", None)
+        or getattr(connection, _PENDING, None)
+        or not hasattr(raw, "_get_tx_start_command")
+    ):
+        yield ""
+        return
+    begin = raw._get_tx_start_command().decode()
+    raw._autocommit = True  # read by psycopg's _start_query: no BEGIN of its own
+    try:
+        yield f"{begin}; "
+    finally:
+        raw._autocommit = False
 
 
 def _one_trip() -> bool:

@@ -84,3 +84,15 @@ class StaffIdentity(PersonIdentity):
 
     def __str__(self) -> str:
         return f"{self.user} (MiFIR identity)"
+
+
+class ReferenceVersion(models.Model):
+    """One row whose version moves, by database trigger, in the transaction of any change to
+    the reference data each process keeps in memory (API tokens, users, roles, accounts,
+    instruments, entitlements: apps.rbac.refcache). A process compares it with the version its
+    cache was read at, in a statement it sends anyway, and reads again when it moved."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"reference data version {self.version}"

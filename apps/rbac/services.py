@@ -10,12 +10,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Case, IntegerField, OuterRef, Subquery, Value, When
 from django.utils.crypto import salted_hmac
 
+from apps.core import sql
 from apps.core.errors import NotAuthenticated, ValidationFailed, field_errors
 from apps.core.hooks import audit_record
 from apps.core.time import utcnow
+from apps.rbac import refcache
 from apps.rbac.access import forget_role, remember_role, user_role, user_service_role
 from apps.rbac.models import ApiToken, StaffIdentity
 from apps.rbac.policy import MODEL_POLICY
@@ -191,43 +192,62 @@ def api_token_issue(
     return token, key
 
 
-def _highest_role_group():
-    """The name of the user's highest role group, for a subquery of a row with `user_id`; a
-    service group (Feed) ranks below every role."""
-    rank = Case(
-        *[When(name=name, then=Value(int(role))) for role, name in ROLE_GROUPS.items()],
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    names = [*ROLE_GROUPS.values(), *SERVICE_GROUPS.values()]
-    groups = Group.objects.filter(user=OuterRef("user_id"), name__in=names)
-    return Subquery(groups.annotate(rank=rank).order_by("-rank").values("name")[:1])
-
-
 def api_token_authenticate(key: str) -> ApiToken:
     """The live token for `key`, or NotAuthenticated (unknown, expired, revoked, user inactive,
-    password changed since issue). The user's role comes in the same statement (one query less
-    on every API request); the password check reads the user row that statement loaded."""
-    token = (
-        ApiToken.objects.select_related("user")
-        .annotate(role_group=_highest_role_group())
-        .filter(digest=_digest(key))
-        .first()
-    )
-    if token is None:
+    password changed since issue). The token, its user and the user's role are read in one
+    statement and kept in the process's reference cache (apps.rbac.refcache): a known token
+    costs no statement of its own; a revocation, a password or role change, a deactivation
+    moves the cache's version and is seen on the next request."""
+    digest = _digest(key)
+    found = refcache.lookup(("api_token", digest), lambda: [_token_statement(digest)], _token_read)
+    if found is None:
         raise NotAuthenticated("Invalid token.", code="invalid_token")
+    token, user, role_group = found
+    token.user = user
     if token.revoked_at is not None:
         raise NotAuthenticated("Token revoked.", code="token_revoked")
     if token.expires_at <= utcnow():
         raise NotAuthenticated("Token expired.", code="token_expired")
-    if not token.user.is_active:
+    if not user.is_active:
         raise NotAuthenticated("User inactive.", code="user_inactive")
-    if not hmac.compare_digest(token.credential_fingerprint, credential_fingerprint(token.user)):
+    if not hmac.compare_digest(token.credential_fingerprint, credential_fingerprint(user)):
         raise NotAuthenticated(
             "The password changed after this token was issued.", code="credentials_changed"
         )
-    remember_role(token.user, token.role_group)
+    remember_role(user, role_group)
     return token
+
+
+def _token_statement(digest: str) -> sql.Statement:
+    """The token by digest, its user's columns after its own, then the name of the user's
+    highest role group (a service group, Feed, ranks below every role)."""
+    token_fields, user_fields = ApiToken._meta.concrete_fields, User._meta.concrete_fields
+    columns = [f"t.{sql.quote(f.column)}" for f in token_fields]
+    columns += [f"u.{sql.quote(f.column)}" for f in user_fields]
+    names = [*ROLE_GROUPS.values(), *SERVICE_GROUPS.values()]
+    rank = " ".join(f"WHEN %s THEN {int(role)}" for role in ROLE_GROUPS)
+    role = (
+        "(SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id"  # noqa: S608
+        f" WHERE ug.user_id = t.user_id AND g.name IN ({', '.join(['%s'] * len(names))})"
+        f" ORDER BY CASE g.name {rank} ELSE 0 END DESC LIMIT 1)"
+    )
+    statement = (
+        f"SELECT {', '.join(columns)}, {role} FROM {sql.quote(ApiToken._meta.db_table)} t"  # noqa: S608 - quoted names
+        f" JOIN {sql.quote(User._meta.db_table)} u ON u.id = t.user_id WHERE t.digest = %s"
+    )
+    params = [*names, *ROLE_GROUPS.values(), digest]
+    return statement, params, (*token_fields, *user_fields, None)
+
+
+def _token_read(found: list[tuple]):
+    """(token, user, role group name) from `_token_statement`'s row; None when unknown."""
+    if not found:
+        return None
+    row = found[0]
+    split = len(ApiToken._meta.concrete_fields)
+    token = sql.as_instances(ApiToken, [row[:split]])[0]
+    user = sql.as_instances(User, [row[split:-1]])[0]
+    return token, user, row[-1]
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ from apps.core.calendars import market_is_open
 from apps.core.errors import Conflict, NotFound
 from apps.core.time import utcnow
 from apps.killswitch.check import kill_switch_check
+from apps.rbac import refcache
 from apps.rbac.access import user_role
 from apps.rules import engine, reads
 from apps.rules.checks.base import (
@@ -689,7 +690,9 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
     error rolls everything back and reaches the client as a 503: nothing is accepted.
 
     Round trips (PostgreSQL): one batch takes the account's lock and reads, under it, the
-    client_order_id, the rule set's version, a key for the order and the whole context the
+    client_order_id, the rule set's version, the version of the reference data the request
+    read from the process's cache (token, user, account, instrument: `refcache.Stale` when it
+    moved, and the view runs again on fresh reads), a key for the order and the whole context the
     cached rule set needs (kill switches and reference prices included: read fresh on every
     order); the order's writes then go behind, with its audit event's first statement. When
     the rule set's version moved (or the account changed) since the reads were built, they are
@@ -704,6 +707,8 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             reads.account_locked(req.account.pk),
             reads.order_by_client_id(req.account.pk, req.client_order_id),
             reads.ruleset_version(),
+            # The version the request's cached token, user, account and instrument stand for.
+            refcache.version_statement(),
         ]
         keyed = sql.deferring()  # a key now: the order's rows can then be written behind
         if keyed:
@@ -719,8 +724,9 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             )
             statements += planned.statements
         found = sql.batch(statements)
-        locked, sent, version = found[:3]
-        order_id = found[3][0][0] if keyed else None
+        locked, sent, version, reference = found[:4]
+        refcache.verify(refcache.version_of(reference))
+        order_id = found[4][0][0] if keyed else None
         if not locked:
             raise NotFound("Unknown account.", code="account_not_found")
         account = sql.as_instances(Account, locked)[0]
@@ -736,7 +742,7 @@ def order_submit(*, req: OrderRequest, user) -> GateAnswer:
             and cached.version == ruleset_version
             and all(getattr(account, f) == getattr(req.account, f) for f in _READ_FIELDS)
         ):
-            prefetched = _Prefetched(cached, intent, planned, found[3 + keyed :])
+            prefetched = _Prefetched(cached, intent, planned, found[4 + keyed :])
         status, checks, ctx = evaluate_request(
             req, user, account=account, ruleset_version=ruleset_version, prefetched=prefetched
         )

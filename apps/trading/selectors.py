@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from apps.core import sql
+from apps.rbac import refcache
 from apps.trading.fx import FxTable
 from apps.trading.models import (
     Account,
@@ -100,14 +101,28 @@ def account_and_instrument(
     code: str | None, instrument: str | None, *, user=None
 ) -> tuple[Account | None, Instrument | None]:
     """An account by code and an instrument by symbol, or else by ISIN (a 12-character value),
-    with its underlying attached: one batch of plain SQL, as every order submission needs.
+    with its underlying attached: one batch of plain SQL, as every order submission needs, or
+    none when the process's reference cache holds them (apps.rbac.refcache; only a pair that
+    was found, and entitled, is kept).
 
     With `user`, the account comes with `account.entitled`: whether the user may trade it
     (always True for Risk Manager and above), read in the same statement."""
-    statements = []
     check = user is not None and code is not None and not sees_every_account(user)
+    key = ("account_and_instrument", code, instrument, user is not None, user.pk if check else None)
+    return refcache.lookup(
+        key,
+        lambda: _account_and_instrument_reads(code, instrument, user=user if check else None),
+        lambda *found: _account_and_instrument_built(
+            found, code, instrument, user=user, check=check
+        ),
+        keep=_complete,
+    )
+
+
+def _account_and_instrument_reads(code, instrument, *, user) -> list[sql.Statement]:
+    statements = []
     if code is not None:
-        if check:
+        if user is not None:
             statements.append(_account_entitled_statement(code, user.pk))
         else:
             statements.append(sql.select_statement(Account, "code = %s", [code]))
@@ -118,7 +133,11 @@ def account_and_instrument(
             where += " OR isin = %s"
             params.append(instrument.upper())
         statements.append(sql.select_statement(Instrument, where, params))
-    found = sql.batch(statements)
+    return statements
+
+
+def _account_and_instrument_built(found, code, instrument, *, user, check: bool):
+    found = list(found)
     rows = found.pop(0) if code is not None else []
     account = sql.as_instances(Account, [row[:-1] for row in rows] if check else rows)
     if account and user is not None:
@@ -130,6 +149,13 @@ def account_and_instrument(
     if match is not None and match.underlying_id is not None:
         match.underlying = sql.instance(Instrument, "id = %s", [match.underlying_id])
     return (account[0] if account else None), match
+
+
+def _complete(found: tuple) -> bool:
+    """Kept only when both were found and the user (if any) is entitled: a refusal is always
+    read afresh, so that an account opened or an entitlement granted a moment ago is seen."""
+    account, instrument = found
+    return account is not None and instrument is not None and getattr(account, "entitled", True)
 
 
 def account_webhook_secret(account_id: str) -> str:

@@ -2,10 +2,11 @@
 
 Counted with Django's query capture, one entry per statement sent (a batch of reads is one),
 plus the writes that went behind another statement (`sql.write_behind`, PostgreSQL only).
-PostgreSQL, an accepted order: the token (1), the account and instrument by code (1), then in
-the order's transaction the account's lock with every read under it (1: a batch) and the audit
-event's insert, unsequenced, carrying the order's four writes (order, working exposure, daily
-count, message count); the transaction's BEGIN and COMMIT come on top. The sequencer's drain
+PostgreSQL, an accepted order: the token, its user, the account and the instrument come from
+the process's reference cache (apps.rbac.refcache), then in the order's transaction the
+account's lock with every read under it and the reference data's version (1: a batch) and the
+audit event's insert, unsequenced, carrying the order's four writes (order, working exposure,
+daily count, message count); the transaction's BEGIN and COMMIT come on top. The sequencer's drain
 after the commit is not the order's: it runs once for whatever has committed (these tests
 count the writer's statements). SQLite
 runs in process (no round trips): the reads run one by one and nothing goes behind.
@@ -55,10 +56,10 @@ def _submit(client, body):
 def test_accepted(trader):
     answer, sent, behind = _submit(trader, order_body("small", quantity="1"))
     assert answer["status"] == "accepted"
-    # PostgreSQL: token, account and instrument, locked batch, audit (2) = 5 round trips.
+    # PostgreSQL: the locked batch, the audit insert carrying the writes.
     # SQLite: every read and write one by one (the exposure and the daily count read their
     # row first), and the audit's 3.
-    assert sent - WRAP == (4 if PG else 19)
+    assert sent - WRAP == (2 if PG else 17)
     assert behind == BEHIND
 
 
@@ -67,7 +68,7 @@ def test_rejected(trader):
     answer, sent, behind = _submit(trader, order_body("big", quantity="100"))
     assert answer["status"] == "rejected"
     # No working exposure for a rejected order: one write fewer.
-    assert sent - WRAP == (4 if PG else 17)
+    assert sent - WRAP == (2 if PG else 15)
     assert behind == (3 if PG else 0)
 
 
@@ -77,7 +78,7 @@ def test_held(trader):
     assert answer["status"] == "pending_approval"
     # As accepted, and the approval request: its savepoint, insert, audit (2), the compliance
     # officers' addresses, release.
-    assert sent - WRAP == (4 + 5 if PG else 19 + 5)
+    assert sent - WRAP == (2 + 5 if PG else 17 + 5)
     assert behind == BEHIND
 
 
@@ -93,17 +94,24 @@ def test_the_writes_behind_are_all_there(trader):
     assert daily.orders_submitted == 2
 
 
+@pytest.fixture
+def officers(make_user):
+    # Made before the trader's warm-up: a new user moves the reference data's version, and the
+    # first order after it is read afresh (see test_refcache).
+    return make_user(Role.RISK_MANAGER), make_user(Role.RISK_MANAGER)
+
+
 @pytest.mark.django_db
-def test_a_kill_switch_bites_on_the_very_next_order(trader, make_user):
+def test_a_kill_switch_bites_on_the_very_next_order(officers, trader):
     """The rule set is cached; the kill switches are read in the locked batch of every order."""
-    officer, other = make_user(Role.RISK_MANAGER), make_user(Role.RISK_MANAGER)
+    officer, other = officers
     switch = kill_switch_activate(
         scope="firm", target=None, state="halted", reason="drill", actor=officer
     )
     answer, sent, _behind = _submit(trader, order_body("after-halt", quantity="1"))
     assert answer["status"] == "rejected"
     assert answer["checks"][0]["code"] == "kill_switch_halted"
-    assert sent - WRAP == (4 if PG else 17)  # no extra round trip for it
+    assert sent - WRAP == (2 if PG else 15)  # no extra round trip for it
     kill_switch_deactivate(switch=switch, comment="drill over", actor=other)
     answer, _sent, _behind = _submit(trader, order_body("after-resume", quantity="1"))
     assert answer["status"] == "accepted"
