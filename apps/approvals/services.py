@@ -22,6 +22,7 @@ from apps.core.time import rfc3339, utcnow
 from apps.core.types import decimal_str
 from apps.core.validation import clean_or_raise
 from apps.notifications.services import Webhook, notify
+from apps.rbac import refcache
 from apps.rbac.access import require_role
 from apps.rbac.roles import Role
 from apps.trading.models import Order, OrderStatus
@@ -85,6 +86,12 @@ def _notify_client(approval: ApprovalRequest, order: Order) -> None:
 
 
 def compliance_officer_emails() -> list[str]:
+    """The active Compliance Officers' addresses, from the process's reference cache (a held
+    order reads no user table; a user or role change moves the cache's version)."""
+    return refcache.lookup(("compliance_officer_emails",), _emails_read, _emails_built)
+
+
+def _emails_read():
     User = get_user_model()
     rows = (
         User.objects.filter(is_active=True, groups__name=Role.COMPLIANCE_OFFICER.group_name)
@@ -93,7 +100,11 @@ def compliance_officer_emails() -> list[str]:
         .values_list("email", flat=True)
         .distinct()
     )
-    return list(rows)
+    return [(*rows.query.sql_with_params(), ())]
+
+
+def _emails_built(found: list[tuple]) -> list[str]:
+    return [row[0] for row in found]
 
 
 def _request_text(approval: ApprovalRequest, order: Order) -> tuple[str, str]:
@@ -118,7 +129,7 @@ def _request_text(approval: ApprovalRequest, order: Order) -> tuple[str, str]:
 # --- the request ------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # the gate's own transaction: all of it or none
 def approval_request_create(
     *, order: Order, rules: list[dict], ttl_seconds: int | None = None, actor=None
 ) -> ApprovalRequest:
