@@ -349,6 +349,10 @@ AUDIT_RETENTION_DAYS = {
 # died between its commit and the drain: the `audit.sequence` beat job every second, or
 # `manage.py run_sequencer` (polling at a quarter of the delay).
 AUDIT_MAX_MERGE_DELAY_SECONDS = env.float("AUDIT_MAX_MERGE_DELAY_SECONDS", default=1.0)
+# On PostgreSQL the drain after a commit runs in one background thread per process, which the
+# commit only wakes, instead of in the writer's request after its commit (a second transaction
+# on the request path). SQLite always drains in the writer.
+AUDIT_SEQUENCER_THREAD = env.bool("AUDIT_SEQUENCER_THREAD", default=True)
 PERIODIC_TASKS["audit sequence"] = {"task": "audit.sequence", "every": 1}
 # A checkpoint is signed at least this often while events arrive (beat, `audit.checkpoint`).
 AUDIT_CHECKPOINT_SECONDS = env.int("AUDIT_CHECKPOINT_SECONDS", default=60)

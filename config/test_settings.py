@@ -28,3 +28,7 @@ REPORTING_FIRM_LEI = "TEST00FIRMTEST000024"
 # The ESMA schemas live beside the repository: a file is validated whenever they are there, and
 # a clone without them still runs the suite (tests that need them say so).
 MIFIR_SCHEMA_REQUIRED = False
+# The writer drains the audit sequencer itself after its commit, so that a test that commits for
+# real finds its events placed when the commit returns (tests/audit/test_sequencer_thread.py
+# turns the drain thread on).
+AUDIT_SEQUENCER_THREAD = False

@@ -11,7 +11,11 @@ When it runs:
 
 - after every commit that wrote an event (`transaction.on_commit`): it tries the lock and drains;
   when another sequencer holds the lock, that one drains our event after it releases (each
-  sequencer checks again for pending events after releasing, so none is stranded);
+  sequencer checks again for pending events after releasing, so none is stranded). On
+  PostgreSQL (with `AUDIT_SEQUENCER_THREAD`, the default) that drain runs off the request path,
+  in one background thread per process on its own connection: the commit only wakes it, and
+  the commits that land while it drains are placed together by its next drain. On SQLite, or
+  with the setting off, the writer drains itself, right after its commit;
 - before a reader that needs sequenced events reads (export, checkpoints, the surveillance
   pass, the audit API), so what it reads is complete up to now;
 - as a backstop, for an event whose writer died between its commit and the drain: the
@@ -24,9 +28,12 @@ another one commits (a fill after its order) always has the larger sequence numb
 
 import hashlib
 import logging
+import os
+import threading
 from datetime import datetime
 
 import orjson
+from django.conf import settings
 from django.db import connection, transaction
 
 from apps.audit import canonical
@@ -148,7 +155,7 @@ def audit_sequence(*, wait: bool = False, limit: int = BATCH) -> int:
 def sequence_after_commit() -> None:
     """Queue one drain after the current transaction commits (once per transaction)."""
     if not connection.in_atomic_block:
-        audit_sequence()
+        _drain_after_commit()
         return
     for _savepoints, callback, _robust in connection.run_on_commit:
         if callback is _drain_after_commit:
@@ -157,7 +164,114 @@ def sequence_after_commit() -> None:
 
 
 def _drain_after_commit() -> None:
-    audit_sequence()
+    if connection.vendor == "postgresql" and settings.AUDIT_SEQUENCER_THREAD:
+        drainer().wake()
+    else:
+        # SQLite has one writer, this process: a drain elsewhere would only wait for it.
+        audit_sequence()
+
+
+class Drainer:
+    """The background thread that drains after this process's commits, on its own connection.
+
+    A wake sets the event; the thread clears it and drains, so the wakes that arrive during a
+    drain make it drain once more, and what they committed is placed in one batch. A failed
+    drain is logged and its connection closed (the next drain opens a new one); the backstop
+    places the events if no wake follows.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._event = threading.Event()
+        self._progress = threading.Condition()
+        self._asked = 0  # wakes so far
+        self._served = 0  # wakes that a finished drain has answered
+        self._stopping = False
+        self.thread = threading.Thread(target=self._run, name="audit-sequencer", daemon=True)
+        self.thread.start()
+
+    def alive(self) -> bool:
+        return self.pid == os.getpid() and self.thread.is_alive()
+
+    def wake(self) -> None:
+        with self._progress:
+            self._asked += 1
+        self._event.set()
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until a drain that began after every wake so far has finished (False on
+        timeout): then what was committed before the call is placed, unless that drain failed."""
+        with self._progress:
+            asked = self._asked
+            return self._progress.wait_for(lambda: self._served >= asked, timeout)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """End the thread after its current drain, closing its connection."""
+        self._stopping = True
+        self._event.set()
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping:
+                self._event.wait()
+                with self._progress:
+                    self._event.clear()
+                    asked = self._asked
+                if self._stopping:
+                    break
+                self._drain()
+                with self._progress:
+                    self._served = asked
+                    self._progress.notify_all()
+        finally:
+            connection.close()
+
+    def _drain(self) -> None:
+        try:
+            # As Django does between requests: a connection past CONN_MAX_AGE, or broken, goes.
+            connection.close_if_unusable_or_obsolete()
+            audit_sequence()
+        except Exception:
+            logger.exception("audit sequencer drain failed")
+            try:
+                connection.close()
+            except Exception:
+                logger.exception("audit sequencer could not close its connection")
+
+
+_drainer: Drainer | None = None
+_drainer_lock = threading.Lock()
+
+
+def drainer() -> Drainer:
+    """This process's drain thread, started on first use, and again if it died or if the
+    process forked (a thread does not survive a fork: a child starts its own)."""
+    global _drainer
+    current = _drainer
+    if current is not None and current.alive():
+        return current
+    with _drainer_lock:
+        if _drainer is None or not _drainer.alive():
+            _drainer = Drainer()
+        return _drainer
+
+
+def drain_idle(timeout: float) -> bool:
+    """Wait until the drain thread has answered every wake so far (True at once if none runs)."""
+    current = _drainer
+    if current is None or not current.alive():
+        return True
+    return current.idle(timeout)
+
+
+def _after_fork_in_child() -> None:
+    # The lock may have been held by another thread of the parent at the fork.
+    global _drainer_lock
+    _drainer_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def audit_placed(row: AuditEvent) -> AuditEvent:

@@ -7,8 +7,8 @@ the process's reference cache (apps.rbac.refcache), then in the order's transact
 account's lock with every read under it and the reference data's version (1: a batch) and the
 audit event's insert, unsequenced, carrying the order's four writes (order, working exposure,
 daily count, message count); the transaction's BEGIN and COMMIT come on top. The sequencer's drain
-after the commit is not the order's: it runs once for whatever has committed (these tests
-count the writer's statements). SQLite
+after the commit is not the order's: it runs once for whatever has committed, on PostgreSQL in
+a background thread of the process (these tests count the writer's statements). SQLite
 runs in process (no round trips): the reads run one by one and nothing goes behind.
 """
 
