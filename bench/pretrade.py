@@ -967,6 +967,9 @@ def main() -> int:
         if django_ready:
             from django.db import connections
 
+            from apps.audit.sequencer import drain_stop
+
+            drain_stop(10)  # its connection goes before the database does
             connections.close_all()
         if db_url:
             pg_drop(source_url)

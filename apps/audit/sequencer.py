@@ -265,6 +265,14 @@ def drain_idle(timeout: float) -> bool:
     return current.idle(timeout)
 
 
+def drain_stop(timeout: float | None = None) -> None:
+    """Stop this process's drain thread after its current drain (before dropping a database it
+    is connected to, say); the next wake starts another."""
+    current = _drainer
+    if current is not None and current.alive():
+        current.stop(timeout)
+
+
 def _after_fork_in_child() -> None:
     # The lock may have been held by another thread of the parent at the fork.
     global _drainer_lock

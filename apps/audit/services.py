@@ -202,7 +202,8 @@ def audit_record(
     params[-1] = sql.param_datetime(params[-1])
     # No savepoint: if the event cannot be written, the caller's whole transaction must fail.
     with transaction.atomic(savepoint=False):
-        row.seq = sql.one(_insert_unsequenced_sql(), params)[0]
+        # A batch of one: prepared once per connection on PostgreSQL (apps.core.sql).
+        row.seq = sql.batch([(_insert_unsequenced_sql(), params, ())])[0][0][0]
         sequence_after_commit()
     row._state.adding = False
     row._state.db = connection.alias
