@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.db.models import Field, Model
 
 
@@ -81,7 +81,7 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
     params = [p for statement in statements for p in statement[1]]
     out = []
     with connection.cursor() as cursor:
-        joined = "; ".join(_prepared(cursor, statements))
+        joined = "; ".join(_prepared(statements))
         with _begin_sent_with(cursor) as begin:
             cursor.execute(f"{begin}{joined}", params)
             if begin:
@@ -109,16 +109,17 @@ PREPARED_MAX = 200  # statements prepared per connection; the rest go as they ar
 _NAMES = itertools.count(1)  # never a name twice in a process (a refused group may leave some)
 
 
-def _prepared(cursor, statements: Sequence[Statement]) -> list[str]:
+def _prepared(statements: Sequence[Statement]) -> list[str]:
     """The text to send for each statement: EXECUTE of its prepared form, or itself."""
     raw = connection.connection
     known: dict[str, str | None] = getattr(raw, _PREPARED, None)
     if known is None:
         known = {}
         setattr(raw, _PREPARED, known)
-    new = [text for text, _p, _f in statements if text not in known]
-    if new and len(known) < PREPARED_MAX:
-        _prepare(cursor, raw, list(dict.fromkeys(new)), known)
+    new = list(dict.fromkeys(text for text, _p, _f in statements if text not in known))
+    room = PREPARED_MAX - len(known)
+    if new and room > 0:
+        _prepare(raw, new[:room], known)
     out = []
     for text, params, _fields in statements:
         name = known.get(text)
@@ -131,13 +132,17 @@ def _prepared(cursor, statements: Sequence[Statement]) -> list[str]:
     return out
 
 
-def _prepare(cursor, raw, texts: list[str], known: dict[str, str | None]) -> None:
+def _prepare(raw, texts: list[str], known: dict[str, str | None]) -> None:
     """PREPARE `texts` on the connection, in one round trip (inside a savepoint when a
     transaction is open, so that one the server refuses leaves the transaction as it was);
-    when one is refused, each is tried alone and the refused ones are marked as such."""
+    when one is refused, each is tried alone and the refused ones are marked as such. Sent on
+    the driver's own cursor: nothing queued to go behind rides with it."""
     from psycopg.pq import TransactionStatus
 
-    in_transaction = raw.info.transaction_status != TransactionStatus.IDLE
+    status = raw.info.transaction_status
+    if status not in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
+        return  # a failed transaction: the batch will fail on its own; prepare another time
+    in_transaction = status == TransactionStatus.INTRANS
 
     def attempt(group: list[str]) -> bool:
         names = [f"sql_{next(_NAMES)}" for _ in group]
@@ -146,13 +151,17 @@ def _prepare(cursor, raw, texts: list[str], known: dict[str, str | None]) -> Non
         )
         if in_transaction:
             script = f"SAVEPOINT sql_prepare; {script}; RELEASE SAVEPOINT sql_prepare"
-        try:
-            with _no_begin(raw, in_transaction):
-                cursor.execute(script)
-        except DatabaseError:
-            if in_transaction:
-                cursor.execute("ROLLBACK TO SAVEPOINT sql_prepare; RELEASE SAVEPOINT sql_prepare")
-            return False
+        with raw.cursor() as cursor:
+            try:
+                with _no_begin(raw, in_transaction):
+                    cursor.execute(script)
+            except raw.DatabaseError:
+                if in_transaction:
+                    with connection.wrap_database_errors:
+                        cursor.execute(
+                            "ROLLBACK TO SAVEPOINT sql_prepare; RELEASE SAVEPOINT sql_prepare"
+                        )
+                return False
         known.update(zip(group, names, strict=True))
         return True
 
@@ -488,8 +497,7 @@ def _carry_pending(execute, sql, params, many, context):
     pending.clear()
     _count_carried(len(queued))
     if _one_trip():
-        with context["connection"].cursor() as side:  # PREPARE, the first time only
-            joined = "; ".join(_prepared(side, [(s, ps, ()) for s, ps in queued]))
+        joined = "; ".join(_prepared([(s, ps, ()) for s, ps in queued]))
     else:
         joined = "; ".join(s for s, _ in queued)
     queued_params = [p for _, ps in queued for p in ps]

@@ -36,7 +36,7 @@ from apps.core.errors import PlatformError
 TABLE = "rbac_referenceversion"
 FUNCTION = "rbac_reference_bump"
 # Most rows a generation keeps before it starts again (a bound on memory).
-MAX_ENTRIES = 50_000
+MAX_ENTRIES = 10_000
 
 
 class Stale(PlatformError):
@@ -62,11 +62,12 @@ _swap = threading.Lock()
 
 
 class _RequestState:
-    __slots__ = ("pinned", "later")
+    __slots__ = ("pinned", "later", "afresh")
 
     def __init__(self):
         self.pinned: _Generation | None = None  # the generation this request reads from
         self.later = False  # its version is checked later, in the view's own transaction
+        self.afresh = False  # read afresh from now on (after `fresh`): never later again
 
 
 _state: ContextVar[_RequestState | None] = ContextVar("refcache", default=None)
@@ -106,7 +107,7 @@ def check_later() -> None:
     """This request's view reads the version in its own transaction and calls `verify`: its
     lookups may use the process's generation without reading the version first."""
     state = _state.get()
-    if state is not None:
+    if state is not None and not state.afresh:
         state.later = True
 
 
@@ -120,7 +121,7 @@ def fresh() -> None:
     """From now on in this request, read the version again (after `Stale`)."""
     state = _state.get()
     if state is not None:
-        state.pinned, state.later = None, False
+        state.pinned, state.later, state.afresh = None, False, True
 
 
 def lookup(
@@ -132,7 +133,7 @@ def lookup(
 ) -> Any:
     """The value kept under `key`, else `build(*rows)` from the statements `load()` gives,
     read in one batch after the version, and kept when `keep(value)` (by default: when
-    `build` found something, not None). Returns a
+    `build` found something, not None) and the version is the generation's. Returns a
     shallow copy of what is kept (model instances are per request). Outside a request every
     lookup reads the version."""
     state = _state.get()
@@ -146,9 +147,14 @@ def lookup(
     found = generation.entries.get(key, _MISSING)
     if found is not _MISSING:
         return _copy(found)
-    fetched = sql.batch(list(load()))
+    # The version again, in the same batch, ahead of the rows: they are kept only when it is
+    # still the generation's. Rows a transaction reads after changing a table behind the cache
+    # (its own writes, which it may yet roll back) come with that transaction's own version,
+    # never committed before: they are not kept.
+    fetched = sql.batch([version_statement(), *load()])
+    read_at = version_of(fetched.pop(0))
     value = build(*fetched)
-    if generation.version is not None and keep(value):
+    if generation.version is not None and read_at == generation.version and keep(value):
         if len(generation.entries) >= MAX_ENTRIES:
             generation.entries.clear()
         generation.entries[key] = value

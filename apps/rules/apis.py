@@ -291,13 +291,25 @@ class CheckedInBatch:
     def submitting(self, request, submit):
         try:
             return submit()
+        except refcache.Stale:
+            pass  # moved under the request (a basket's later order, say): once more
         except PlatformError:
             if not refcache.unverified():
                 raise
+        self._read_afresh(request)
+        return submit()
+
+    def permission_denied(self, request, message=None, code=None):
+        """A role refused on what the cache held is asked again on fresh reads first."""
+        if request.method in self.reference_checked_in_batch and refcache.unverified():
+            self._read_afresh(request)
+            return
+        super().permission_denied(request, message=message, code=code)
+
+    def _read_afresh(self, request) -> None:
         refcache.fresh()
         request._authenticate()
         self.check_permissions(request)
-        return submit()
 
 
 class OrderListCreateApi(CheckedInBatch, ListAPIView):

@@ -115,7 +115,7 @@ def account_and_instrument(
         lambda *found: _account_and_instrument_built(
             found, code, instrument, user=user, check=check
         ),
-        keep=_complete,
+        keep=lambda found: _complete(found, code, instrument),
     )
 
 
@@ -151,11 +151,14 @@ def _account_and_instrument_built(found, code, instrument, *, user, check: bool)
     return (account[0] if account else None), match
 
 
-def _complete(found: tuple) -> bool:
-    """Kept only when both were found and the user (if any) is entitled: a refusal is always
-    read afresh, so that an account opened or an entitlement granted a moment ago is seen."""
-    account, instrument = found
-    return account is not None and instrument is not None and getattr(account, "entitled", True)
+def _complete(found: tuple, code: str | None, instrument: str | None) -> bool:
+    """Kept only when what was asked was found and the user (if any) is entitled: a refusal
+    is always read afresh, so that an account opened or an entitlement granted a moment ago is
+    seen."""
+    account, match = found
+    if code is not None and (account is None or not getattr(account, "entitled", True)):
+        return False
+    return instrument is None or match is not None
 
 
 def account_webhook_secret(account_id: str) -> str:

@@ -166,3 +166,67 @@ def test_outside_a_request_every_lookup_reads_the_version(trader, instrument):
     Instrument.objects.filter(pk=instrument.pk).update(lot_size=7)
     _account, again = account_and_instrument("ACC-T1", "AAPL")
     assert found.lot_size != 7 and again.lot_size == 7
+
+
+@pytest.mark.usefixtures("strict_entitlements")
+def test_rows_a_rolled_back_transaction_read_of_its_own_changes_are_never_trusted(
+    make_user, account, instrument
+):
+    """A transaction grants an entitlement, reads the account through the cache, and rolls
+    back: what it read (its own uncommitted grant) must not be served to a later order."""
+    from apps.trading.selectors import account_and_instrument
+
+    user = make_user(Role.TRADER)
+    refcache.begin_request()
+    try:
+        first, _ = account_and_instrument("ACC-T1", "AAPL", user=user)
+        assert first.entitled is False
+        with pytest.raises(RuntimeError), transaction.atomic():
+            entitlement_grant(user=user, account=account)
+            inside, _ = account_and_instrument("ACC-T1", "AAPL", user=user)
+            assert inside.entitled is True
+            raise RuntimeError("rolled back")
+    finally:
+        refcache.end_request()
+    refcache.begin_request()
+    refcache.check_later()  # as the order API: no version read before the gate
+    try:
+        later, _ = account_and_instrument("ACC-T1", "AAPL", user=user)
+        assert later.entitled is False
+    finally:
+        refcache.end_request()
+
+
+def test_a_role_granted_in_the_back_office_counts_on_the_next_order(
+    api_client_for, account, instrument
+):
+    """A role added to the user's groups directly (the admin does not retire tokens): the
+    cached Viewer is refused, read afresh, and the order goes through."""
+    from django.contrib.auth.models import Group
+
+    client = api_client_for(Role.VIEWER)
+    assert _order(client, "as-viewer").status_code == 403
+    client.user.groups.add(Group.objects.get(name=Role.TRADER.group_name))
+    answer = _order(client, "as-trader")
+    assert answer.status_code == 201, answer.json()
+
+
+def test_a_change_between_two_orders_of_a_basket_sends_it_again_not_a_503(
+    trader, account, monkeypatch
+):
+    from apps.rules import gate
+
+    real = gate.order_submit
+    calls = []
+
+    def racing(*, req, user):
+        calls.append(req.client_order_id)
+        if len(calls) == 2:  # after the first order's check: another process changes an account
+            Account.objects.filter(pk=account.pk).update(name="Renamed")
+        return real(req=req, user=user)
+
+    monkeypatch.setattr(gate, "order_submit", racing)
+    body = {"orders": [order_body("b-1", quantity="1"), order_body("b-2", quantity="2")]}
+    answer = trader.post("/api/v1/orders/basket/", body, format="json")
+    assert answer.status_code == 201, answer.json()
+    assert Order.objects.filter(client_order_id__in=["b-1", "b-2"]).count() == 2

@@ -33,8 +33,9 @@ def _three_round_trips(audit_transactional_db, api_client_for, account, instrume
     monkeypatch.setattr(type(raw.cursor()), "_execute_send", send)
     answer = client.post(URL, order_body("counted", quantity="1"), format="json")
     assert answer.json()["status"] == "accepted"
-    # BEGIN with the locked batch; the audit insert carrying the order's writes; COMMIT.
-    assert sent == ["BEGIN", "INSERT", "COMMIT"], sent
+    # BEGIN with the locked batch; the audit insert carrying the order's writes (each sent as
+    # EXECUTE of the statement prepared on this connection); COMMIT.
+    assert sent == ["BEGIN", "EXECUTE", "COMMIT"], sent
 
 
 # Round trips to a server: defined where the suite runs on PostgreSQL (SQLite runs in process).
