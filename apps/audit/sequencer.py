@@ -26,6 +26,7 @@ committed after another was sequenced always comes after it: a change that happe
 another one commits (a fill after its order) always has the larger sequence number.
 """
 
+import atexit
 import hashlib
 import logging
 import os
@@ -254,7 +255,26 @@ def drainer() -> Drainer:
     with _drainer_lock:
         if _drainer is None or not _drainer.alive():
             _drainer = Drainer()
+            if os.getpid() not in _exit_hooked:
+                _exit_hooked.add(os.getpid())
+                atexit.register(_drain_at_exit)
         return _drainer
+
+
+_exit_hooked: set[int] = set()
+
+
+def _drain_at_exit() -> None:
+    """A process that ends (a command, a worker recycled) places what it committed itself,
+    rather than leave it to the backstop. Not after `drain_stop` (its database may be gone)."""
+    current = _drainer
+    if current is None or current.pid != os.getpid() or current._stopping:
+        return
+    current.stop(5)
+    try:
+        audit_sequence()
+    except Exception:  # noqa: BLE001 - the process is ending: the backstop places what waits
+        logger.warning("audit sequencer: the drain at exit failed", exc_info=True)
 
 
 def drain_idle(timeout: float) -> bool:

@@ -180,3 +180,16 @@ else:
         assert drains_recorded == [threading.get_ident()]
         assert sequencer._drainer is None
         _assert_chain(1)
+
+
+if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+
+    def test_a_process_that_ends_places_what_it_committed(drain_thread, monkeypatch):
+        """A command or a recycled worker ends right after its commit: at exit it drains
+        itself instead of leaving its events to the backstop."""
+        monkeypatch.setattr(sequencer.Drainer, "_drain", lambda self: None)  # a thread too late
+        _commit_event(1)
+        assert sequencer.pending_summary()[0] == 1
+        sequencer._drain_at_exit()
+        assert sequencer.pending_summary()[0] == 0
+        _assert_chain(1)
