@@ -202,8 +202,9 @@ def audit_record(
     params[-1] = sql.param_datetime(params[-1])
     # No savepoint: if the event cannot be written, the caller's whole transaction must fail.
     with transaction.atomic(savepoint=False):
-        # A batch of one: prepared once per connection on PostgreSQL (apps.core.sql).
-        row.seq = sql.batch([(_insert_unsequenced_sql(), params, ())])[0][0][0]
+        # Prepared once per connection on PostgreSQL, the writes queued behind (the order's)
+        # going with it as part of the one statement (apps.core.sql).
+        row.seq = sql.batch([sql.carrying((_insert_unsequenced_sql(), params, ()))])[0][0][0]
         sequence_after_commit()
     row._state.adding = False
     row._state.db = connection.alias

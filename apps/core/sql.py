@@ -78,6 +78,11 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
         return []
     if not _one_trip():
         return [rows(*statement) for statement in statements]
+    singles = [i for i, statement in enumerate(statements) if isinstance(statement, Single)]
+    if len(singles) > 1:
+        return _with_singles_merged(statements, singles)
+    if len(statements) == 1 and isinstance(statements[0], Carrier):
+        statements = [_with_writes_in_front(statements[0])]
     params = [p for statement in statements for p in statement[1]]
     out = []
     with connection.cursor() as cursor:
@@ -91,6 +96,83 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
                     cursor.nextset()
                 out.append(_converted(cursor.fetchall(), fields))
     return out
+
+
+# --- single-row statements, merged ---------------------------------------------------------------
+
+
+class Single(tuple):
+    """A statement that returns one row or none, and how many columns (`single`). In a batch
+    on PostgreSQL the single-row statements go as one statement, each a lateral subquery of it
+    (with a column that says whether it found its row): one plan and one execution instead of
+    one each. They then share one snapshot: put a statement that must come first (a lock) in
+    the batch as an ordinary statement."""
+
+    columns: int
+
+
+def single(statement: Statement, columns: int) -> Statement:
+    marked = Single(statement)
+    marked.columns = columns
+    return marked
+
+
+def _with_singles_merged(statements: Sequence[Statement], singles: list[int]) -> list[list[tuple]]:
+    parts, params = [], []
+    for n, i in enumerate(singles):
+        text, values, _fields = statements[i]
+        parts.append(f" LEFT JOIN LATERAL (SELECT true, q.* FROM ({text}) AS q) AS s{n} ON true")
+        params += list(values)
+    merged = (f"SELECT * FROM (SELECT 1) AS one{''.join(parts)}", params, ())
+    plan = [s for i, s in enumerate(statements) if i not in set(singles)]
+    plan.insert(singles[0], merged)
+    fetched = batch(plan)
+    row = fetched.pop(singles[0])[0]
+    out: list[list[tuple] | None] = [None] * len(statements)
+    rest = iter(fetched)
+    for i in range(len(statements)):
+        if i not in singles:
+            out[i] = next(rest)
+    at = 1  # after the "one" column
+    for i in singles:
+        statement = statements[i]
+        found, values = row[at], row[at + 1 : at + 1 + statement.columns]
+        at += 1 + statement.columns
+        out[i] = _converted([tuple(values)], statement[2]) if found else []
+    if at != len(row):
+        raise ValueError(f"single-row statements declared {at} columns, the row has {len(row)}")
+    return out
+
+
+# --- writes carried as part of a statement ------------------------------------------------------
+
+
+class Carrier(tuple):
+    """A write that reads nothing the queued writes write (`carrying`): on PostgreSQL they go
+    as data-modifying CTEs of this one statement (`WITH w0 AS (INSERT ...), ... INSERT ...`):
+    one statement, one plan, instead of one each."""
+
+
+def carrying(statement: Statement) -> Statement:
+    return Carrier(statement)
+
+
+def _with_writes_in_front(statement: Statement) -> Statement:
+    pending = getattr(connection, _PENDING, None)
+    if not pending:
+        return statement
+    texts = [text for text, _params in pending]
+    if len(set(texts)) != len(texts):
+        # Two writes of one kind may touch one row: CTEs of one statement cannot (the outcome
+        # would be undefined), so they go one after the other, in front of it.
+        return statement
+    queued = pending[:]
+    pending.clear()
+    _count_carried(len(queued))
+    text, params, fields = statement
+    ctes = ", ".join(f"w{n} AS ({queued_text})" for n, (queued_text, _p) in enumerate(queued))
+    values = [value for _text, queued_params in queued for value in queued_params]
+    return (f"WITH {ctes} {text}", [*values, *params], fields)
 
 
 # --- prepared statements ----------------------------------------------------------------------
@@ -355,10 +437,13 @@ def next_id_statement(model: type[Model]) -> Statement:
     inserted later can be written behind (`insert(..., defer_write=True)`) and still be referred
     to by the statements after it (an audit event names the order)."""
     meta = model._meta
-    return (
-        "SELECT nextval(pg_get_serial_sequence(%s, %s))",
-        [quote(meta.db_table), meta.pk.column],
-        (),
+    return single(
+        (
+            "SELECT nextval(pg_get_serial_sequence(%s, %s))",
+            [quote(meta.db_table), meta.pk.column],
+            (),
+        ),
+        1,
     )
 
 

@@ -74,7 +74,7 @@ _state: ContextVar[_RequestState | None] = ContextVar("refcache", default=None)
 
 
 def version_statement() -> sql.Statement:
-    return f"SELECT version FROM {TABLE} WHERE id = 1", (), ()  # noqa: S608 - a constant name
+    return sql.single((f"SELECT version FROM {TABLE} WHERE id = 1", (), ()), 1)  # noqa: S608
 
 
 def version_of(found: list[tuple]) -> int | None:

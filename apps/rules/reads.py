@@ -48,7 +48,7 @@ _LATEST_PRICE = (
 
 
 def ruleset_version() -> Statement:
-    return f"SELECT version FROM {_T[RuleSetVersion]} WHERE id = 1", (), ()
+    return sql.single((f"SELECT version FROM {_T[RuleSetVersion]} WHERE id = 1", (), ()), 1)
 
 
 def account_locked(account_id: int) -> Statement:
@@ -58,30 +58,39 @@ def account_locked(account_id: int) -> Statement:
 
 def entitlement(account_id: int, user_id: int) -> Statement:
     """A row when the user is entitled to the account (the market-access rule)."""
-    return (
-        f"SELECT 1 FROM {_T[AccountEntitlement]} WHERE account_id = %s AND user_id = %s",
-        [account_id, user_id],
-        (),
+    return sql.single(
+        (
+            f"SELECT 1 FROM {_T[AccountEntitlement]} WHERE account_id = %s AND user_id = %s",
+            [account_id, user_id],
+            (),
+        ),
+        1,
     )
 
 
 def order_by_client_id(account_id: int, client_order_id: str) -> Statement:
     """(id, request digest) of the account's order with this client_order_id, if any."""
-    return (
-        f"SELECT id, request_digest FROM {_T[Order]} WHERE account_id = %s"
-        " AND client_order_id = %s",
-        [account_id, client_order_id],
-        (),
+    return sql.single(
+        (
+            f"SELECT id, request_digest FROM {_T[Order]} WHERE account_id = %s"
+            " AND client_order_id = %s",
+            [account_id, client_order_id],
+            (),
+        ),
+        2,
     )
 
 
 def reference_price(instrument_id: int) -> Statement:
     """(price, as of) of the instrument's latest reference price."""
-    return (
-        f"SELECT price, as_of FROM {_T[ReferencePrice]} WHERE instrument_id = %s"
-        " ORDER BY as_of DESC, id DESC LIMIT 1",
-        [instrument_id],
-        [PRICE, _f(ReferencePrice, "as_of")],
+    return sql.single(
+        (
+            f"SELECT price, as_of FROM {_T[ReferencePrice]} WHERE instrument_id = %s"
+            " ORDER BY as_of DESC, id DESC LIMIT 1",
+            [instrument_id],
+            [PRICE, _f(ReferencePrice, "as_of")],
+        ),
+        2,
     )
 
 
@@ -200,10 +209,13 @@ def firm_notional(day) -> Statement:
 
 
 def orders_since(account_id: int, since: datetime) -> Statement:
-    return (
-        f"SELECT COUNT(*) FROM {_T[Order]} WHERE account_id = %s AND created_at >= %s",
-        [account_id, sql.param_datetime(since)],
-        (),
+    return sql.single(
+        (
+            f"SELECT COUNT(*) FROM {_T[Order]} WHERE account_id = %s AND created_at >= %s",
+            [account_id, sql.param_datetime(since)],
+            (),
+        ),
+        1,
     )
 
 
@@ -218,21 +230,27 @@ def messages_sent(*, of: str, key: int, now: datetime, past: bool = False) -> St
     if past:
         where += " AND sent_at < %s"
         params.append(sql.param_datetime(now))
-    return (
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sent_at >= %s THEN 1 ELSE 0 END), 0)"
-        f" FROM {_T[OrderMessage]} WHERE {where}",
-        [sql.param_datetime(now - timedelta(seconds=1)), *params],
-        (),
+    return sql.single(
+        (
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN sent_at >= %s THEN 1 ELSE 0 END), 0)"
+            f" FROM {_T[OrderMessage]} WHERE {where}",
+            [sql.param_datetime(now - timedelta(seconds=1)), *params],
+            (),
+        ),
+        2,
     )
 
 
 def filled_quantity_since(account_id: int, instrument_id: int, since: datetime) -> Statement:
-    return (
-        f"SELECT SUM(f.quantity) FROM {_T[Fill]} f JOIN {_T[Order]} o ON o.id = f.order_id"
-        " WHERE o.account_id = %s AND o.instrument_id = %s AND f.executed_at >= %s"
-        " AND f.status = %s",
-        [account_id, instrument_id, sql.param_datetime(since), FillStatus.ACTIVE.value],
-        [_f(Fill, "quantity")],
+    return sql.single(
+        (
+            f"SELECT SUM(f.quantity) FROM {_T[Fill]} f JOIN {_T[Order]} o ON o.id = f.order_id"
+            " WHERE o.account_id = %s AND o.instrument_id = %s AND f.executed_at >= %s"
+            " AND f.status = %s",
+            [account_id, instrument_id, sql.param_datetime(since), FillStatus.ACTIVE.value],
+            [_f(Fill, "quantity")],
+        ),
+        1,
     )
 
 
@@ -267,10 +285,13 @@ def latest_duplicate(
     if exclude_id is not None:
         where += " AND id <> %s"
         params.append(exclude_id)
-    return (
-        f"SELECT MAX(created_at) FROM {_T[Order]} WHERE {where}",
-        params,
-        [_f(Order, "created_at")],
+    return sql.single(
+        (
+            f"SELECT MAX(created_at) FROM {_T[Order]} WHERE {where}",
+            params,
+            [_f(Order, "created_at")],
+        ),
+        1,
     )
 
 
@@ -347,11 +368,14 @@ def active_kill_switches(account_code: str, symbol: str) -> Statement:
 
 def account_locate(locate_id: int, account_id: int) -> Statement:
     """(id, instrument id, lender, quantity, expires at) of the account's locate, if any."""
-    return (
-        f"SELECT id, instrument_id, lender, quantity, expires_at FROM {_T[Locate]}"
-        " WHERE id = %s AND account_id = %s",
-        [locate_id, account_id],
-        [None, None, None, _f(Locate, "quantity"), _f(Locate, "expires_at")],
+    return sql.single(
+        (
+            f"SELECT id, instrument_id, lender, quantity, expires_at FROM {_T[Locate]}"
+            " WHERE id = %s AND account_id = %s",
+            [locate_id, account_id],
+            [None, None, None, _f(Locate, "quantity"), _f(Locate, "expires_at")],
+        ),
+        5,
     )
 
 

@@ -69,6 +69,52 @@ def _prepared_statements_per_connection_are_bounded(db, monkeypatch):
     assert sum(1 for text in texts if _known().get(text)) == 2
 
 
+def _single_row_statements_merged_answer_as_alone(db):
+    statements = [
+        ("SELECT x FROM generate_series(1, 3) AS x ORDER BY x", [], ()),  # several rows
+        sql.single(("SELECT %s::int, 'two'", [1], ()), 2),
+        sql.single(("SELECT 1 WHERE false", [], ()), 1),  # no row
+        ("SELECT 'plain'", [], ()),
+        sql.single(("SELECT count(*) FROM generate_series(1, %s)", [4], ()), 1),
+    ]
+    with connection.cursor() as cursor:
+        alone = []
+        for text, params, _fields in statements:
+            cursor.execute(text, params)
+            alone.append([tuple(row) for row in cursor.fetchall()])
+    assert (
+        sql.batch(statements)
+        == alone
+        == [
+            [(1,), (2,), (3,)],
+            [(1, "two")],
+            [],
+            [("plain",)],
+            [(4,)],
+        ]
+    )
+
+
+def _a_wrong_column_count_is_an_error_not_a_wrong_answer(db):
+    with pytest.raises(ValueError, match="columns"):
+        sql.batch([sql.single(("SELECT 1, 2", [], ()), 1), sql.single(("SELECT 3", [], ()), 1)])
+
+
+def _writes_go_with_their_carrier_as_one_statement(db):
+    sql.execute("CREATE TEMPORARY TABLE carried (n int)")
+    with transaction.atomic(), sql.write_behind():
+        sql.defer("INSERT INTO carried VALUES (%s)", [1])
+        sql.defer("UPDATE carried SET n = n + %s", [0])  # another kind: both go as CTEs
+        found = sql.batch([sql.carrying(("SELECT %s::int", [7], ()))])
+        assert found == [[(7,)]] and not connection._write_behind_pending
+    assert sql.rows("SELECT n FROM carried") == [(1,)]
+    with transaction.atomic(), sql.write_behind():
+        sql.defer("INSERT INTO carried VALUES (%s)", [2])
+        sql.defer("INSERT INTO carried VALUES (%s)", [3])  # the same kind twice: in front
+        sql.batch([sql.carrying(("SELECT 1", [], ()))])
+    assert sorted(sql.rows("SELECT n FROM carried")) == [(1,), (2,), (3,)]
+
+
 # Prepared statements are a server's: defined where the suite runs on PostgreSQL.
 if connection.vendor == "postgresql":
     test_same_rows_prepared_or_not = _same_rows_prepared_or_not
@@ -76,6 +122,15 @@ if connection.vendor == "postgresql":
         _unpreparable_statement_answered_and_transaction_unharmed
     )
     test_a_new_connection_prepares_again = _a_new_connection_prepares_again
+    test_single_row_statements_merged_answer_as_alone = (
+        _single_row_statements_merged_answer_as_alone
+    )
+    test_a_wrong_column_count_is_an_error_not_a_wrong_answer = (
+        _a_wrong_column_count_is_an_error_not_a_wrong_answer
+    )
+    test_writes_go_with_their_carrier_as_one_statement = (
+        _writes_go_with_their_carrier_as_one_statement
+    )
     test_prepared_statements_per_connection_are_bounded = (
         _prepared_statements_per_connection_are_bounded
     )
