@@ -12,16 +12,21 @@ later change could take again (a counter would give the next change the same one
 How a request uses it:
 
 - By default (`lookup`), the first lookup of a request reads the version (one small
-  statement), then what it misses: a generation never holds rows older than its version.
-  Every later lookup of the request uses the same generation.
+  statement), then what it misses, with the version again in the same batch: rows are kept
+  only when that version is still the generation's, so a generation never holds rows older
+  than its version, nor rows a transaction read of its own uncommitted changes (their version
+  is that transaction's own). Every later lookup of the request uses the same generation.
 - A view that reads the version itself inside its own transaction (the order API: in the
-  batch that locks the account) sets `checked_later`: its lookups trust the process's current
+  batch that locks the account) calls `check_later`: its lookups trust the process's current
   generation without a statement, and the view compares the version it reads with the one
   the request used (`verify`); when they differ, `Stale` rolls the order back and the view
-  runs again on fresh reads. A token revoked, a user deactivated, an entitlement withdrawn or
-  an instrument changed therefore takes effect on the very next order.
+  runs again on fresh reads (`fresh`), as it does when it refused the request on what the
+  cache held (an authentication, a role, an entitlement, an unknown account). A token
+  revoked, a user deactivated, a role or an entitlement withdrawn or an instrument changed
+  therefore takes effect on the very next order.
 
 Misses of unknown keys are not kept (a random token is read every time, never stored).
+Outside a request (tasks, commands) every lookup reads the version.
 """
 
 import copy
