@@ -545,7 +545,11 @@ def basket(port, token, maker, *, baskets: int) -> dict | None:
     elapsed, decisions, statuses, sample = 0.0, Counter(), Counter(), None
     try:
         for b in range(baskets + 1):  # the first warms up
-            orders = b",".join(maker.body(f"basket{b}", n, n) for n in range(BASKET_SIZE))
+            # Other quantities and prices in every basket: the duplicate-order rule (5 s) would
+            # otherwise reject a basket that repeats the one before.
+            orders = b",".join(
+                maker.body(f"basket{b}", b * BASKET_SIZE + n, n) for n in range(BASKET_SIZE)
+            )
             body = b'{"orders":[' + orders + b"]}"
             t0 = time.perf_counter()
             status, answer = conn.request("POST", BASKET, body)
