@@ -265,16 +265,28 @@ _exit_hooked: set[int] = set()
 
 
 def _drain_at_exit() -> None:
-    """A process that ends (a command, a worker recycled) places what it committed itself,
-    rather than leave it to the backstop. Not after `drain_stop` (its database may be gone)."""
+    """A process that ends (a command, a worker recycled) places what waits, rather than
+    leave it to the backstop, for at most EXIT_DRAIN_SECONDS. Not after `drain_stop` (its
+    database may be gone)."""
     current = _drainer
     if current is None or current.pid != os.getpid() or current._stopping:
         return
-    current.stop(5)
-    try:
-        audit_sequence()
-    except Exception:  # noqa: BLE001 - the process is ending: the backstop places what waits
-        logger.warning("audit sequencer: the drain at exit failed", exc_info=True)
+    current.stop(EXIT_DRAIN_SECONDS)
+
+    def last_drain() -> None:
+        try:
+            audit_sequence()
+        except Exception:  # noqa: BLE001 - the process is ending: the backstop places what waits
+            logger.warning("audit sequencer: the drain at exit failed", exc_info=True)
+        finally:
+            connection.close()
+
+    final = threading.Thread(target=last_drain, name="audit-sequencer-exit", daemon=True)
+    final.start()
+    final.join(EXIT_DRAIN_SECONDS)
+
+
+EXIT_DRAIN_SECONDS = 10
 
 
 def drain_idle(timeout: float) -> bool:

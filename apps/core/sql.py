@@ -9,6 +9,7 @@ Use these only where a profile shows the ORM's cost; everything else stays on th
 """
 
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -127,7 +128,10 @@ def _with_singles_merged(statements: Sequence[Statement], singles: list[int]) ->
     plan = [s for i, s in enumerate(statements) if i not in set(singles)]
     plan.insert(singles[0], merged)
     fetched = batch(plan)
-    row = fetched.pop(singles[0])[0]
+    merged_rows = fetched.pop(singles[0])
+    if len(merged_rows) != 1:  # a statement marked single gave several rows
+        raise ValueError(f"single-row statements gave {len(merged_rows)} rows, not one")
+    row = merged_rows[0]
     out: list[list[tuple] | None] = [None] * len(statements)
     rest = iter(fetched)
     for i in range(len(statements)):
@@ -157,14 +161,23 @@ def carrying(statement: Statement) -> Statement:
     return Carrier(statement)
 
 
+_WRITTEN = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+("[^"]+"|\w+)', re.I)
+
+
+def _written_table(text: str) -> str | None:
+    found = _WRITTEN.match(text)
+    return found.group(1).strip('"') if found else None
+
+
 def _with_writes_in_front(statement: Statement) -> Statement:
     pending = getattr(connection, _PENDING, None)
     if not pending:
         return statement
-    texts = [text for text, _params in pending]
-    if len(set(texts)) != len(texts):
-        # Two writes of one kind may touch one row: CTEs of one statement cannot (the outcome
-        # would be undefined), so they go one after the other, in front of it.
+    tables = [_written_table(text) for text, _params in pending]
+    if None in tables or len(set(tables)) != len(tables):
+        # Two writes to one table may touch one row, or the second depend on the first: CTEs
+        # of one statement share one snapshot and cannot see each other's changes (an update
+        # would be lost, an upsert refused), so they go one after the other, in front of it.
         return statement
     queued = pending[:]
     pending.clear()
