@@ -74,7 +74,12 @@ def _converted(fetched: list[tuple], fields: Sequence[Field | None]) -> list[tup
 def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
     """Several SELECTs, in one round trip where the driver allows it (PostgreSQL with
     client-side binding, the default: the statements go as one string and each result set is
-    read in turn); one after the other elsewhere (SQLite runs in process: no round trips)."""
+    read in turn); one after the other elsewhere (SQLite runs in process: no round trips).
+
+    On PostgreSQL, moreover: the statements marked `single` go as one statement; a statement
+    marked `carrying`, sent alone, takes the writes queued behind as CTEs of itself; each
+    statement goes as EXECUTE of its prepared form; and a batch that opens the transaction
+    carries its BEGIN. Each of these is described below."""
     if not statements:
         return []
     if not _one_trip():
