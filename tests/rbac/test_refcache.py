@@ -2,6 +2,8 @@
 token, user, account and instrument from it without a statement, and a change to any of them,
 made by any path (a service, a bulk update, plain SQL), is seen on the very next order."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection, transaction
 
@@ -230,3 +232,41 @@ def test_a_change_between_two_orders_of_a_basket_sends_it_again_not_a_503(
     answer = trader.post("/api/v1/orders/basket/", body, format="json")
     assert answer.status_code == 201, answer.json()
     assert Order.objects.filter(client_order_id__in=["b-1", "b-2"]).count() == 2
+
+
+@pytest.fixture
+def officers(make_user):
+    # Made before the trader's warm-up: users are reference data (they move the version).
+    return make_user(Role.RISK_MANAGER), make_user(Role.RISK_MANAGER)
+
+
+def test_a_change_outside_the_cached_tables_sends_no_order_twice(
+    officers, trader, instrument, monkeypatch
+):
+    """Look-alike of a reference change: a new reference price, a kill switch lifted, a rule
+    added are read in the gate's own batch; the version does not move, nothing runs again."""
+    from apps.core.time import utcnow
+    from apps.killswitch.services import kill_switch_activate, kill_switch_deactivate
+    from apps.rules import gate
+    from apps.trading.services import reference_price_record
+    from tests.rules.factories import make_rule
+
+    officer, other = officers
+    before = _version()
+    reference_price_record(instrument=instrument, price=Decimal("100"), as_of=utcnow(), source="t")
+    switch = kill_switch_activate(
+        scope="instrument", target="AAPL", state="halted", reason="drill", actor=officer
+    )
+    kill_switch_deactivate(switch=switch, comment="drill over", actor=other)
+    make_rule("max_notional", {"max_notional": "5000"})
+    assert _version() == before
+    calls = []
+    real = gate.order_submit
+
+    def counted(*, req, user):
+        calls.append(req.client_order_id)
+        return real(req=req, user=user)
+
+    monkeypatch.setattr(gate, "order_submit", counted)
+    assert _order(trader, "quiet").json()["status"] == "accepted"
+    assert calls == ["quiet"]
